@@ -1,0 +1,3 @@
+from oppflow.cli import app
+
+app(prog_name="oppflow")

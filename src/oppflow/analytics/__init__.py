@@ -1,0 +1,1 @@
+"""Numbers about the pipeline: the funnel by pipeline phase, read from what the caller may see."""

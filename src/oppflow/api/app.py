@@ -1,0 +1,37 @@
+"""The FastAPI application: routers under ``/api/v1``, problem details for every error."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, FastAPI
+from sqlalchemy.orm import Session, sessionmaker
+
+from oppflow import __version__
+from oppflow.api import analytics, auth, opportunities, problems, processes, records, users
+from oppflow.db import session_factory
+
+DESCRIPTION = """Move sales opportunities through the stages of business process flows.
+
+Every request under `/api/v1` except `POST /api/v1/auth/token` needs
+`Authorization: Bearer <token>`. Errors are RFC 9457 problem details. Records carry a `version`,
+sent as `ETag`; send it back in `If-Match` to refuse lost updates (412)."""
+
+
+def create_app(factory: sessionmaker[Session] | None = None) -> FastAPI:
+    """The application, on ``factory``'s database (the configured one by default)."""
+    app = FastAPI(title="oppflow", version=__version__, description=DESCRIPTION)
+    app.state.session_factory = factory or session_factory()
+    problems.install(app)
+    api = APIRouter(prefix="/api/v1")
+    for router in (
+        auth.router, users.router, records.accounts, records.contacts, records.competitors,
+        opportunities.router, processes.router, analytics.router,
+    ):
+        api.include_router(router)
+    app.include_router(api)
+
+    @app.get("/healthz", tags=["health"])
+    def health() -> dict[str, str]:
+        """Liveness: answers without touching the database."""
+        return {"status": "ok"}
+
+    return app

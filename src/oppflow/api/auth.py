@@ -1,0 +1,44 @@
+"""``/api/v1/auth``: log in for a token, see who you are, revoke your token."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Form, status
+from fastapi.security import HTTPAuthorizationCredentials
+
+from oppflow.api.deps import ActorDep, SessionDep, _bearer
+from oppflow.security import service
+from oppflow.security.repository import UserRepository
+from oppflow.security.schemas import TokenResponse, UserRead
+from fastapi import Depends
+
+router = APIRouter(prefix="/auth", tags=["auth"])
+
+
+@router.post("/token")
+def issue_token(
+    session: SessionDep,
+    username: Annotated[str, Form(max_length=64)],
+    password: Annotated[str, Form(max_length=256)],
+) -> TokenResponse:
+    """Exchange a user name and password for a bearer token (OAuth2 password form)."""
+    secret, token = service.log_in(session, username=username, password=password)
+    return TokenResponse(access_token=secret, expires_at=token.expires_at)
+
+
+@router.get("/me")
+def who_am_i(session: SessionDep, actor: ActorDep) -> UserRead:
+    """The user the token stands for."""
+    return UserRead.model_validate(UserRepository(session).get(actor.user_id))
+
+
+@router.post("/revoke", status_code=status.HTTP_204_NO_CONTENT)
+def revoke(
+    session: SessionDep,
+    actor: ActorDep,
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+) -> None:
+    """Revoke the token this request carries; it answers 401 from now on."""
+    assert credentials is not None  # get_actor has refused requests without one
+    service.revoke_token(session, secret=credentials.credentials)

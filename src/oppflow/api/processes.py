@@ -1,0 +1,65 @@
+"""``/api/v1/processes``: the business process flows, as data."""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from fastapi import APIRouter, Body, Query, status
+from fastapi.responses import PlainTextResponse
+
+from oppflow.api.deps import ActorDep, LanguageDep, SessionDep
+from oppflow.api.examples import PROCESS_IMPORT
+from oppflow.process import catalog
+from oppflow.process.repository import ProcessRepository
+from oppflow.process.schemas import ProcessDetail, ProcessImport, ProcessSummary, ProcessUpdate
+
+router = APIRouter(prefix="/processes", tags=["processes"])
+
+
+@router.get("")
+def list_processes(
+    session: SessionDep, actor: ActorDep, language: LanguageDep,
+    table: Annotated[Literal["opportunity", "lead"] | None, Query()] = None,
+) -> dict[str, list[ProcessSummary]]:
+    """Every process, in display order (the first active one is the default)."""
+    processes = catalog.list_processes(session, table=table)
+    return {"items": [catalog.summary(session, p, language) for p in processes]}
+
+
+@router.post("", status_code=status.HTTP_201_CREATED)
+def import_process(
+    session: SessionDep, actor: ActorDep, language: LanguageDep,
+    data: Annotated[ProcessImport, Body(openapi_examples=PROCESS_IMPORT)],
+) -> ProcessDetail:
+    """Import a YAML definition: a new process, or a new version of the one with its key."""
+    process = catalog.import_yaml(session, actor=actor, text=data.yaml)
+    return catalog.detail(session, process, language)
+
+
+@router.post("/validate")
+def validate_process(actor: ActorDep, data: ProcessImport) -> dict[str, object]:
+    """Check a YAML definition without storing it; 422 says what is wrong and where."""
+    definition = catalog.validate_yaml(data.yaml)
+    return {"valid": True, "key": definition.key, "stages": [s.key for s in definition.stages]}
+
+
+@router.get("/{key}")
+def get_process(
+    session: SessionDep, actor: ActorDep, key: str, language: LanguageDep
+) -> ProcessDetail:
+    return catalog.detail(session, ProcessRepository(session).by_key(key), language)
+
+
+@router.get("/{key}/yaml", response_class=PlainTextResponse)
+def export_process(session: SessionDep, actor: ActorDep, key: str) -> str:
+    """The current version's YAML, as imported."""
+    return catalog.export_yaml(session, key)
+
+
+@router.patch("/{key}")
+def update_process(
+    session: SessionDep, actor: ActorDep, key: str, data: ProcessUpdate, language: LanguageDep
+) -> ProcessSummary:
+    """Activate, deactivate or reorder a process (system administrators only)."""
+    process = catalog.update_process(session, actor=actor, key=key, data=data)
+    return catalog.summary(session, process, language)

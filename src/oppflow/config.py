@@ -1,0 +1,37 @@
+"""Settings, read from the environment (prefix ``OPPFLOW_``) once per process."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+
+from platformdirs import user_data_path
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+def default_data_dir() -> Path:
+    return user_data_path("oppflow", appauthor=False)
+
+
+class Settings(BaseSettings):
+    """Every setting of the product; each one can be set as ``OPPFLOW_<NAME>``."""
+
+    model_config = SettingsConfigDict(env_prefix="OPPFLOW_", extra="ignore")
+
+    data_dir: Path = Field(default_factory=default_data_dir)
+    database_url: str = ""
+    access_token_minutes: int = 12 * 60
+    api_token_days: int = 365
+    sql_echo: bool = False
+
+    def resolved_database_url(self) -> str:
+        """The configured URL, else an SQLite file in the data directory."""
+        if self.database_url:
+            return self.database_url
+        return f"sqlite:///{self.data_dir / 'oppflow.db'}"
+
+
+@lru_cache
+def get_settings() -> Settings:
+    return Settings()

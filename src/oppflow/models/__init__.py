@@ -1,0 +1,24 @@
+"""Every model, imported here so that Alembic and the metadata see them all."""
+
+from oppflow.models.base import Base
+from oppflow.models.customers import Account, Contact
+from oppflow.models.opportunity import Competitor, Opportunity, OpportunityClose
+from oppflow.models.organization import ApiToken, BusinessUnit, User, UserRole
+from oppflow.models.process import Process, ProcessInstance, ProcessVersion, StageHistory
+
+__all__ = [
+    "Account",
+    "ApiToken",
+    "Base",
+    "BusinessUnit",
+    "Competitor",
+    "Contact",
+    "Opportunity",
+    "OpportunityClose",
+    "Process",
+    "ProcessInstance",
+    "ProcessVersion",
+    "StageHistory",
+    "User",
+    "UserRole",
+]

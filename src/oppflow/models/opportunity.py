@@ -1,0 +1,102 @@
+"""Opportunities, their close records and the competitors they are lost to."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import date, datetime
+from decimal import Decimal
+
+from sqlalchemy import CheckConstraint, ForeignKey, Index, String, Text
+from sqlalchemy.orm import Mapped, mapped_column
+
+from oppflow.clock import utcnow
+from oppflow.models.base import Audited, Base, new_id
+
+
+class Competitor(Audited, Base):
+    __tablename__ = "competitors"
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=new_id)
+    name: Mapped[str] = mapped_column(String(160), index=True)
+    website: Mapped[str | None] = mapped_column(String(200), default=None)
+    strengths: Mapped[str | None] = mapped_column(Text, default=None)
+    weaknesses: Mapped[str | None] = mapped_column(Text, default=None)
+
+
+class Opportunity(Audited, Base):
+    __tablename__ = "opportunities"
+    __table_args__ = (
+        CheckConstraint("probability IS NULL OR (probability BETWEEN 0 AND 100)", name="prob"),
+        Index("ix_opportunities_state_phase", "state", "pipeline_phase"),
+        Index("ix_opportunities_owner_state", "owner_id", "state"),
+        Index("ix_opportunities_created_at_id", "created_at", "id"),
+    )
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=new_id)
+    name: Mapped[str] = mapped_column(String(300))
+    owner_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("users.id"))
+    account_id: Mapped[uuid.UUID | None] = mapped_column(
+        ForeignKey("accounts.id"), default=None, index=True
+    )
+    contact_id: Mapped[uuid.UUID | None] = mapped_column(
+        ForeignKey("contacts.id"), default=None, index=True
+    )
+    estimated_value: Mapped[Decimal | None] = mapped_column(default=None)
+    estimated_close_date: Mapped[date | None] = mapped_column(default=None, index=True)
+    probability: Mapped[int | None] = mapped_column(default=None)
+    forecast_category: Mapped[str] = mapped_column(String(16), default="pipeline")
+    rating: Mapped[str | None] = mapped_column(String(8), default=None)
+    description: Mapped[str | None] = mapped_column(Text, default=None)
+    currency: Mapped[str] = mapped_column(String(3), default="USD")
+    state: Mapped[str] = mapped_column(String(8), default="open")
+    status_reason: Mapped[str] = mapped_column(String(16), default="in_progress")
+    actual_value: Mapped[Decimal | None] = mapped_column(default=None)
+    actual_close_date: Mapped[date | None] = mapped_column(default=None)
+    originating_lead_id: Mapped[uuid.UUID | None] = mapped_column(default=None, index=True)
+
+    # Where the current process instance stands, kept with the record (as Dynamics keeps
+    # processid/stageid) so lists, boards and the funnel never join the instances.
+    pipeline_phase: Mapped[str | None] = mapped_column(String(40), default=None)
+    process_key: Mapped[str | None] = mapped_column(String(64), default=None, index=True)
+    active_stage: Mapped[str | None] = mapped_column(String(64), default=None)
+
+    # Steps of the built-in processes (DESIGN §1).
+    purchase_timeframe: Mapped[str | None] = mapped_column(String(16), default=None)
+    budget_amount: Mapped[Decimal | None] = mapped_column(default=None)
+    purchase_process: Mapped[str | None] = mapped_column(String(16), default=None)
+    decision_maker_identified: Mapped[bool] = mapped_column(default=False)
+    customer_need: Mapped[str | None] = mapped_column(Text, default=None)
+    proposed_solution: Mapped[str | None] = mapped_column(Text, default=None)
+    stakeholders_identified: Mapped[bool] = mapped_column(default=False)
+    competitors_identified: Mapped[bool] = mapped_column(default=False)
+    sales_team_identified: Mapped[bool] = mapped_column(default=False)
+    proposal_developed: Mapped[bool] = mapped_column(default=False)
+    internal_review_completed: Mapped[bool] = mapped_column(default=False)
+    proposal_presented: Mapped[bool] = mapped_column(default=False)
+    final_proposal_completed: Mapped[bool] = mapped_column(default=False)
+    final_proposal_presented: Mapped[bool] = mapped_column(default=False)
+    final_decision_date: Mapped[date | None] = mapped_column(default=None)
+    thank_you_note_sent: Mapped[bool] = mapped_column(default=False)
+    debrief_filed: Mapped[bool] = mapped_column(default=False)
+
+
+class OpportunityClose(Base):
+    """The outcome of closing an opportunity as won or lost; canceled when it is reopened."""
+
+    __tablename__ = "opportunity_closes"
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=new_id)
+    opportunity_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("opportunities.id", ondelete="CASCADE"), index=True
+    )
+    outcome: Mapped[str] = mapped_column(String(8))  # won | lost
+    status: Mapped[str] = mapped_column(String(12), default="completed")  # completed | canceled
+    status_reason: Mapped[str] = mapped_column(String(16))
+    actual_revenue: Mapped[Decimal | None] = mapped_column(default=None)
+    close_date: Mapped[date]
+    competitor_id: Mapped[uuid.UUID | None] = mapped_column(
+        ForeignKey("competitors.id"), default=None
+    )
+    description: Mapped[str | None] = mapped_column(Text, default=None)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    created_by_id: Mapped[uuid.UUID | None] = mapped_column(default=None)

@@ -1,0 +1,1 @@
+"""Business process flows: definitions loaded from YAML, validated, and the pure process engine."""

@@ -1,0 +1,253 @@
+"""Process instances of opportunities: start, view and move them, and keep the history.
+
+The engine decides whether a move may happen and what it changes; this service loads the record
+and its instance, asks the engine, then writes the outcome in one place (:func:`_apply`): the
+instance, the opportunity's ``process_key``/``active_stage``/``pipeline_phase`` and one history
+row. Every path that moves a stage (API, web, CLI, board, demo) comes through here.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from oppflow.clock import utcnow
+from oppflow.errors import Conflict, MoveRefused, RecordClosed
+from oppflow.models import Opportunity, Process, ProcessInstance, StageHistory
+from oppflow.process import catalog, engine
+from oppflow.process.definition import ProcessDefinition
+from oppflow.process.fields import STEP_FIELDS
+from oppflow.process.repository import HistoryRepository, InstanceRepository, ProcessRepository
+from oppflow.process.schemas import (
+    InstanceView,
+    MissingStep,
+    OtherInstance,
+    ProcessRef,
+    StageRef,
+    StageView,
+    StepView,
+)
+from oppflow.records import check_version
+from oppflow.sales.repository import OpportunityRepository
+from oppflow.security.actor import Actor
+
+
+def record_values(opportunity: Opportunity) -> dict[str, Any]:
+    """The fields of the opportunity that steps and branch conditions may read."""
+    return {field: getattr(opportunity, field) for field in STEP_FIELDS["opportunity"]}
+
+
+def start_opportunity(
+    session: Session, *, actor: Actor, opportunity: Opportunity, process_key: str | None
+) -> ProcessInstance:
+    """Start a new opportunity on the named process, else the default one (first stage)."""
+    process = (
+        ProcessRepository(session).by_key(process_key)
+        if process_key
+        else catalog.default_process(session, "opportunity")
+    )
+    definition = _startable(session, process)
+    transition = engine.start(definition, utcnow())
+    instance = _new_instance(session, opportunity, process, transition)
+    _apply(session, actor, opportunity, instance, process.key, transition)
+    return instance
+
+
+def _startable(session: Session, process: Process) -> ProcessDefinition:
+    """The definition a new instance of ``process`` on an opportunity would run."""
+    if not process.is_active:
+        raise Conflict(f"The process {process.key!r} is not active.")
+    definition = catalog.current_definition(session, process)
+    if definition.first_stage.table != "opportunity":
+        raise MoveRefused(f"The process {process.key!r} starts on a lead; qualify a lead instead.")
+    return definition
+
+
+def _new_instance(
+    session: Session, opportunity: Opportunity, process: Process, transition: engine.Transition
+) -> ProcessInstance:
+    instance = ProcessInstance(
+        process_id=process.id, process_version=process.current_version,
+        opportunity_id=opportunity.id, active_stage=transition.to_stage,
+        active_stage_started_at=transition.state.active_stage_started_at,
+        traversed_path=list(transition.state.traversed_path),
+    )
+    return InstanceRepository(session).add(instance)
+
+
+def view(
+    session: Session, *, actor: Actor, opportunity_id: uuid.UUID, language: str = "en"
+) -> InstanceView:
+    """The current instance of an opportunity, as the process bar shows it."""
+    opportunity = OpportunityRepository(session, actor).get(opportunity_id)
+    return _view(session, opportunity, language)
+
+
+def move(
+    session: Session, *, actor: Actor, opportunity_id: uuid.UUID, kind: str,
+    stage: str | None = None, if_match: int | None = None, language: str = "en",
+) -> InstanceView:
+    """Move the current instance: next, previous, set_active, finish, abandon or reactivate."""
+    opportunity, instance, definition = _load_for_move(session, actor, opportunity_id, if_match)
+    state = _state_of(instance)
+    values, now = record_values(opportunity), utcnow()
+    moves: dict[str, Callable[[], engine.Transition]] = {
+        "next": lambda: engine.next_stage(definition, state, values, now),
+        "previous": lambda: engine.previous_stage(definition, state, now),
+        "set_active": lambda: engine.set_active(definition, state, stage or "", now),
+        "finish": lambda: engine.finish(definition, state, values, now),
+        "abandon": lambda: engine.abandon(definition, state, now),
+        "reactivate": lambda: engine.reactivate(definition, state, now),
+    }
+    if kind not in moves:
+        raise MoveRefused(f"Unknown move {kind!r}.")
+    transition = moves[kind]()
+    process_key = ProcessRepository(session).by_id(instance.process_id).key
+    _apply(session, actor, opportunity, instance, process_key, transition)
+    return _view(session, opportunity, language)
+
+
+def switch(
+    session: Session, *, actor: Actor, opportunity_id: uuid.UUID, process_key: str,
+    if_match: int | None = None, language: str = "en",
+) -> InstanceView:
+    """Make another process current: resume its instance, or start one at its first stage."""
+    opportunity, current, _ = _load_for_move(session, actor, opportunity_id, if_match)
+    process = ProcessRepository(session).by_key(process_key)
+    if process.id == current.process_id:
+        raise MoveRefused(f"{process_key!r} is already the current process.")
+    instance = InstanceRepository(session).find(process.id, opportunity.id)
+    if instance is None:
+        transition = engine.resume(_startable(session, process), None, utcnow())
+        instance = _new_instance(session, opportunity, process, transition)
+    else:
+        definition = catalog.definition_of(session, process.id, instance.process_version)
+        transition = engine.resume(definition, _state_of(instance), utcnow())
+    _apply(session, actor, opportunity, instance, process.key, transition,
+           from_stage=current.active_stage)
+    return _view(session, opportunity, language)
+
+
+def history(session: Session, *, actor: Actor, opportunity_id: uuid.UUID) -> list[StageHistory]:
+    """Every stage change of the opportunity, oldest first."""
+    OpportunityRepository(session, actor).get(opportunity_id)
+    return HistoryRepository(session).for_opportunity(opportunity_id)
+
+
+def _load_for_move(
+    session: Session, actor: Actor, opportunity_id: uuid.UUID, if_match: int | None
+) -> tuple[Opportunity, ProcessInstance, ProcessDefinition]:
+    opportunity = OpportunityRepository(session, actor).get(opportunity_id)
+    check_version(opportunity, if_match)
+    if opportunity.state != "open":
+        raise RecordClosed(f"The opportunity is {opportunity.state}; reopen it to move its stage.")
+    instance = _current_instance(session, opportunity)
+    definition = catalog.definition_of(session, instance.process_id, instance.process_version)
+    return opportunity, instance, definition
+
+
+def _current_instance(session: Session, opportunity: Opportunity) -> ProcessInstance:
+    instances = InstanceRepository(session).for_opportunity(opportunity.id)
+    if not instances:
+        raise Conflict("The opportunity runs no process.")
+    return instances[0]
+
+
+def _state_of(instance: ProcessInstance) -> engine.InstanceState:
+    return engine.InstanceState(
+        active_stage=instance.active_stage,
+        traversed_path=tuple(instance.traversed_path),
+        status=instance.status,  # type: ignore[arg-type]
+        active_stage_started_at=instance.active_stage_started_at,
+        completed_at=instance.completed_at,
+    )
+
+
+def _apply(
+    session: Session, actor: Actor, opportunity: Opportunity, instance: ProcessInstance,
+    process_key: str, transition: engine.Transition, *, from_stage: str | None = None,
+) -> None:
+    """Write a transition: the instance, the opportunity's phase, and one history row."""
+    state, now = transition.state, utcnow()
+    instance.active_stage = state.active_stage
+    instance.traversed_path = list(state.traversed_path)
+    instance.active_stage_started_at = state.active_stage_started_at
+    instance.status = state.status
+    instance.completed_at = state.completed_at
+    instance.last_used_at = now
+    opportunity.process_key = process_key
+    opportunity.active_stage = state.active_stage
+    opportunity.pipeline_phase = transition.pipeline_phase
+    # Every move bumps the record's version, so If-Match guards process moves as well.
+    opportunity.modified_at = now
+    opportunity.modified_by_id = actor.user_id
+    HistoryRepository(session).append(StageHistory(
+        opportunity_id=opportunity.id, process_key=process_key, kind=transition.kind,
+        from_stage=from_stage or transition.from_stage, to_stage=transition.to_stage,
+        pipeline_phase=transition.pipeline_phase, estimated_value=opportunity.estimated_value,
+        at=now, by_id=actor.user_id,
+    ))
+    session.flush()
+
+
+def _view(session: Session, opportunity: Opportunity, language: str) -> InstanceView:
+    instances = InstanceRepository(session).for_opportunity(opportunity.id)
+    current = instances[0]
+    definition = catalog.definition_of(session, current.process_id, current.process_version)
+    values = record_values(opportunity)
+    missing = engine.missing_steps(definition, current.active_stage, values)
+    return InstanceView(
+        process=_process_ref(current, definition, language),
+        status=current.status,  # type: ignore[arg-type]
+        active_stage=_stage_ref(definition, current, language),
+        traversed_path=list(current.traversed_path),
+        completed_at=current.completed_at,
+        stages=[_stage_view(stage, values, language) for stage in definition.stages],
+        missing_steps=[MissingStep(field=s.field, label=s.label.get(language)) for s in missing],
+        instances=[_other(session, other, language) for other in instances[1:]],
+        record_version=opportunity.version,
+    )
+
+
+def _process_ref(
+    instance: ProcessInstance, definition: ProcessDefinition, language: str
+) -> ProcessRef:
+    return ProcessRef(
+        key=definition.key, name=definition.name.get(language), version=instance.process_version
+    )
+
+
+def _stage_ref(
+    definition: ProcessDefinition, instance: ProcessInstance, language: str
+) -> StageRef:
+    stage = definition.stage(instance.active_stage)
+    return StageRef(
+        key=stage.key, name=stage.name.get(language), category=stage.category,
+        started_at=instance.active_stage_started_at,
+    )
+
+
+def _stage_view(stage: Any, values: dict[str, Any], language: str) -> StageView:
+    return StageView(
+        key=stage.key, name=stage.name.get(language), category=stage.category,
+        table=stage.table or "opportunity",
+        steps=[
+            StepView(
+                field=step.field, label=step.label.get(language), required=step.required,
+                complete=engine.is_step_complete(values.get(step.field)),
+            )
+            for step in stage.steps
+        ],
+    )
+
+
+def _other(session: Session, instance: ProcessInstance, language: str) -> OtherInstance:
+    definition = catalog.definition_of(session, instance.process_id, instance.process_version)
+    return OtherInstance(
+        process=_process_ref(instance, definition, language),
+        status=instance.status,  # type: ignore[arg-type]
+        active_stage=_stage_ref(definition, instance, language),
+    )

@@ -1,0 +1,65 @@
+"""The base of every record repository: scoped reads, keyset pages, add and delete."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from typing import Any, ClassVar, Generic, TypeVar
+
+from sqlalchemy import ColumnElement, Select, and_, or_, select
+from sqlalchemy.orm import Session
+
+from oppflow.errors import NotFound
+from oppflow.schemas import decode_cursor, encode_cursor
+from oppflow.security.actor import Actor
+from oppflow.security.scope import read_scope
+
+M = TypeVar("M", bound=Any)
+
+MAX_PAGE = 200
+
+
+class RecordRepository(Generic[M]):
+    """Queries on one table, always scoped to what the actor may read."""
+
+    model: ClassVar[type[Any]]
+    label: ClassVar[str]
+
+    def __init__(self, session: Session, actor: Actor) -> None:
+        self.session = session
+        self.actor = actor
+
+    def readable(self) -> Select[tuple[M]]:
+        return select(self.model).where(read_scope(self.actor, self.model))
+
+    def get(self, record_id: uuid.UUID) -> M:
+        """The record, or NotFound when it does not exist or lies outside the caller's scope."""
+        record = self.session.scalar(self.readable().where(self.model.id == record_id))
+        if record is None:
+            raise NotFound(f"No {self.label} {record_id}.")
+        return record
+
+    def page(
+        self, conditions: Sequence[ColumnElement[bool]], *, limit: int, cursor: str | None
+    ) -> tuple[list[M], str | None]:
+        """One page in creation order, resuming after ``cursor``; and the next page's cursor."""
+        query = self.readable().where(*conditions)
+        if cursor:
+            at, last_id = decode_cursor(cursor)
+            created, key = self.model.created_at, self.model.id
+            query = query.where(or_(created > at, and_(created == at, key > last_id)))
+        query = query.order_by(self.model.created_at, self.model.id).limit(limit + 1)
+        rows = list(self.session.scalars(query))
+        if len(rows) <= limit:
+            return rows, None
+        last = rows[limit - 1]
+        return rows[:limit], encode_cursor(last.created_at, last.id)
+
+    def add(self, record: M) -> M:
+        self.session.add(record)
+        self.session.flush()
+        return record
+
+    def delete(self, record: M) -> None:
+        self.session.delete(record)
+        self.session.flush()

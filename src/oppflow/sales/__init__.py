@@ -1,0 +1,1 @@
+"""Accounts, contacts, competitors and opportunities: the records a sales team works on."""

@@ -1,0 +1,69 @@
+"""Queries on accounts, contacts, competitors, opportunities and their close records."""
+
+from __future__ import annotations
+
+import uuid
+
+from sqlalchemy import ColumnElement, select
+
+from oppflow.models import Account, Competitor, Contact, Opportunity, OpportunityClose
+from oppflow.repository import RecordRepository
+from oppflow.sales.schemas import OpportunityFilters
+
+
+class AccountRepository(RecordRepository[Account]):
+    model = Account
+    label = "account"
+
+
+class ContactRepository(RecordRepository[Contact]):
+    model = Contact
+    label = "contact"
+
+
+class CompetitorRepository(RecordRepository[Competitor]):
+    model = Competitor
+    label = "competitor"
+
+
+class OpportunityRepository(RecordRepository[Opportunity]):
+    model = Opportunity
+    label = "opportunity"
+
+    @staticmethod
+    def conditions(filters: OpportunityFilters) -> list[ColumnElement[bool]]:
+        """SQL conditions for the list filters."""
+        found: list[ColumnElement[bool]] = []
+        if filters.state:
+            found.append(Opportunity.state == filters.state)
+        if filters.owner_id:
+            found.append(Opportunity.owner_id == filters.owner_id)
+        if filters.pipeline_phase:
+            found.append(Opportunity.pipeline_phase == filters.pipeline_phase)
+        if filters.process_key:
+            found.append(Opportunity.process_key == filters.process_key)
+        if filters.q:
+            escaped = filters.q.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+            found.append(Opportunity.name.ilike(f"%{escaped}%", escape="\\"))
+        return found
+
+    def open_close_record(self, opportunity_id: uuid.UUID) -> OpportunityClose | None:
+        """The completed close record of an opportunity, if it is closed."""
+        query = select(OpportunityClose).where(
+            OpportunityClose.opportunity_id == opportunity_id,
+            OpportunityClose.status == "completed",
+        )
+        return self.session.scalar(query)
+
+    def close_records(self, opportunity_id: uuid.UUID) -> list[OpportunityClose]:
+        query = (
+            select(OpportunityClose)
+            .where(OpportunityClose.opportunity_id == opportunity_id)
+            .order_by(OpportunityClose.created_at)
+        )
+        return list(self.session.scalars(query))
+
+    def add_close(self, close: OpportunityClose) -> OpportunityClose:
+        self.session.add(close)
+        self.session.flush()
+        return close

@@ -1,0 +1,271 @@
+"""Rules on accounts, contacts, competitors and opportunities, including win, lose and reopen.
+
+Services are stateless functions called the same way by the API, the web pages, the CLI and the
+demo generator; they flush but never commit.
+"""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any, TypeVar
+
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from oppflow.clock import today
+from oppflow.errors import Conflict, NotFound, RecordClosed, ValidationFailed
+from oppflow.models import Account, Competitor, Contact, Opportunity, OpportunityClose
+from oppflow.process import service as process_service
+from oppflow.records import apply_changes, check_version, stamp_new
+from oppflow.sales.repository import (
+    AccountRepository,
+    CompetitorRepository,
+    ContactRepository,
+    OpportunityRepository,
+)
+from oppflow.sales.schemas import (
+    AccountCreate,
+    AccountUpdate,
+    CompetitorCreate,
+    CompetitorUpdate,
+    ContactCreate,
+    ContactUpdate,
+    LoseRequest,
+    OpportunityCreate,
+    OpportunityUpdate,
+    WinRequest,
+)
+from oppflow.security.actor import Actor
+from oppflow.security.repository import UserRepository
+
+
+def check_references(session: Session, actor: Actor, values: dict[str, Any]) -> None:
+    """Unknown or unreadable ids in a request body are a 422 naming the field."""
+    repositories = {
+        "account_id": AccountRepository,
+        "contact_id": ContactRepository,
+        "competitor_id": CompetitorRepository,
+    }
+    for field, repository in repositories.items():
+        if values.get(field) is not None:
+            try:
+                repository(session, actor).get(values[field])
+            except NotFound as error:
+                raise ValidationFailed(f"{field}: {error.detail}", field=field) from error
+    if values.get("owner_id") is not None:
+        _check_owner(session, values["owner_id"])
+
+
+def _check_owner(session: Session, owner_id: uuid.UUID) -> None:
+    try:
+        owner = UserRepository(session).get(owner_id)
+    except NotFound as error:
+        raise ValidationFailed(f"owner_id: {error.detail}", field="owner_id") from error
+    if not owner.is_active:
+        raise ValidationFailed("owner_id: that user is disabled.", field="owner_id")
+
+
+# Accounts, contacts and competitors: plain records.
+def create_account(session: Session, *, actor: Actor, data: AccountCreate) -> Account:
+    values = data.model_dump()
+    values["owner_id"] = values["owner_id"] or actor.user_id
+    check_references(session, actor, values)
+    account = Account(**values)
+    stamp_new(account, actor)
+    return AccountRepository(session, actor).add(account)
+
+
+def update_account(
+    session: Session, *, actor: Actor, account_id: uuid.UUID, data: AccountUpdate,
+    if_match: int | None = None,
+) -> Account:
+    account = AccountRepository(session, actor).get(account_id)
+    return _update(session, actor, account, data.model_dump(exclude_unset=True), if_match)
+
+
+def create_contact(session: Session, *, actor: Actor, data: ContactCreate) -> Contact:
+    values = data.model_dump()
+    values["owner_id"] = values["owner_id"] or actor.user_id
+    check_references(session, actor, values)
+    contact = Contact(**values)
+    stamp_new(contact, actor)
+    return ContactRepository(session, actor).add(contact)
+
+
+def update_contact(
+    session: Session, *, actor: Actor, contact_id: uuid.UUID, data: ContactUpdate,
+    if_match: int | None = None,
+) -> Contact:
+    contact = ContactRepository(session, actor).get(contact_id)
+    return _update(session, actor, contact, data.model_dump(exclude_unset=True), if_match)
+
+
+def create_competitor(session: Session, *, actor: Actor, data: CompetitorCreate) -> Competitor:
+    competitor = Competitor(**data.model_dump())
+    stamp_new(competitor, actor)
+    return CompetitorRepository(session, actor).add(competitor)
+
+
+def update_competitor(
+    session: Session, *, actor: Actor, competitor_id: uuid.UUID, data: CompetitorUpdate,
+    if_match: int | None = None,
+) -> Competitor:
+    competitor = CompetitorRepository(session, actor).get(competitor_id)
+    return _update(session, actor, competitor, data.model_dump(exclude_unset=True), if_match)
+
+
+R = TypeVar("R", Account, Contact, Competitor, Opportunity)
+
+
+def _update(
+    session: Session, actor: Actor, record: R, changes: dict[str, Any], if_match: int | None
+) -> R:
+    check_version(record, if_match)
+    check_references(session, actor, changes)
+    apply_changes(record, changes, actor)
+    session.flush()
+    return record
+
+
+def delete_record(
+    session: Session, *, actor: Actor, table: str, record_id: uuid.UUID,
+    if_match: int | None = None,
+) -> None:
+    """Delete an account, contact, competitor or opportunity; records still in use are kept."""
+    repository = REPOSITORIES[table](session, actor)
+    record = repository.get(record_id)
+    check_version(record, if_match)
+    if isinstance(record, Opportunity):
+        ensure_open(record)
+    try:
+        with session.begin_nested():
+            repository.delete(record)
+    except IntegrityError as error:
+        raise Conflict(f"This {repository.label} is still referenced by other records.") from error
+
+
+REPOSITORIES: dict[str, type[Any]] = {
+    "accounts": AccountRepository,
+    "contacts": ContactRepository,
+    "competitors": CompetitorRepository,
+    "opportunities": OpportunityRepository,
+}
+
+
+# Opportunities.
+def ensure_open(opportunity: Opportunity) -> None:
+    """A closed opportunity is read-only until it is reopened."""
+    if opportunity.state != "open":
+        raise RecordClosed(
+            f"The opportunity is {opportunity.state}; reopen it before changing it.",
+            state=opportunity.state,
+        )
+
+
+def create_opportunity(
+    session: Session, *, actor: Actor, data: OpportunityCreate
+) -> Opportunity:
+    """Create an opportunity and start it on its process (the default one unless named)."""
+    values = data.model_dump(exclude_unset=True, exclude={"process_key"})
+    values["owner_id"] = values.get("owner_id") or actor.user_id
+    check_references(session, actor, values)
+    opportunity = Opportunity(**values)
+    stamp_new(opportunity, actor)
+    OpportunityRepository(session, actor).add(opportunity)
+    process_service.start_opportunity(
+        session, actor=actor, opportunity=opportunity, process_key=data.process_key
+    )
+    return opportunity
+
+
+def update_opportunity(
+    session: Session, *, actor: Actor, opportunity_id: uuid.UUID, data: OpportunityUpdate,
+    if_match: int | None = None,
+) -> Opportunity:
+    opportunity = OpportunityRepository(session, actor).get(opportunity_id)
+    ensure_open(opportunity)
+    return _update(session, actor, opportunity, data.model_dump(exclude_unset=True), if_match)
+
+
+def win(
+    session: Session, *, actor: Actor, opportunity_id: uuid.UUID, data: WinRequest,
+    if_match: int | None = None,
+) -> Opportunity:
+    """Close as won: actual revenue defaults to the estimated value, the date to today."""
+    opportunity = _closable(session, actor, opportunity_id, if_match)
+    revenue = data.actual_revenue if data.actual_revenue is not None else opportunity.estimated_value
+    close = _close(session, actor, opportunity, outcome="won", status_reason="won",
+                   close_date=data.close_date, description=data.description)
+    close.actual_revenue = revenue
+    apply_changes(opportunity, {"actual_value": revenue, "probability": 100}, actor)
+    session.flush()
+    return opportunity
+
+
+def lose(
+    session: Session, *, actor: Actor, opportunity_id: uuid.UUID, data: LoseRequest,
+    if_match: int | None = None,
+) -> Opportunity:
+    """Close as lost (canceled or out-sold, optionally to a competitor)."""
+    opportunity = _closable(session, actor, opportunity_id, if_match)
+    check_references(session, actor, {"competitor_id": data.competitor_id})
+    close = _close(session, actor, opportunity, outcome="lost", status_reason=data.status_reason,
+                   close_date=data.close_date, description=data.description)
+    close.competitor_id = data.competitor_id
+    apply_changes(opportunity, {"actual_value": None, "probability": 0}, actor)
+    session.flush()
+    return opportunity
+
+
+def _closable(
+    session: Session, actor: Actor, opportunity_id: uuid.UUID, if_match: int | None
+) -> Opportunity:
+    opportunity = OpportunityRepository(session, actor).get(opportunity_id)
+    check_version(opportunity, if_match)
+    ensure_open(opportunity)
+    return opportunity
+
+
+def _close(
+    session: Session, actor: Actor, opportunity: Opportunity, *, outcome: str,
+    status_reason: str, close_date: Any, description: str | None,
+) -> OpportunityClose:
+    closed_on = close_date or today()
+    close = OpportunityClose(
+        opportunity_id=opportunity.id, outcome=outcome, status_reason=status_reason,
+        close_date=closed_on, description=description, created_by_id=actor.user_id,
+    )
+    apply_changes(opportunity, {
+        "state": outcome, "status_reason": status_reason, "forecast_category": outcome,
+        "actual_close_date": closed_on,
+    }, actor)
+    return OpportunityRepository(session, actor).add_close(close)
+
+
+def reopen(
+    session: Session, *, actor: Actor, opportunity_id: uuid.UUID, if_match: int | None = None
+) -> Opportunity:
+    """Back to open / in progress; the close record is kept, marked canceled."""
+    repository = OpportunityRepository(session, actor)
+    opportunity = repository.get(opportunity_id)
+    check_version(opportunity, if_match)
+    if opportunity.state == "open":
+        raise Conflict("The opportunity is already open.")
+    close = repository.open_close_record(opportunity.id)
+    if close is not None:
+        close.status = "canceled"
+    apply_changes(opportunity, {
+        "state": "open", "status_reason": "in_progress", "forecast_category": "pipeline",
+        "actual_value": None, "actual_close_date": None,
+    }, actor)
+    session.flush()
+    return opportunity
+
+
+def close_records(
+    session: Session, *, actor: Actor, opportunity_id: uuid.UUID
+) -> list[OpportunityClose]:
+    """The close records of an opportunity, oldest first (canceled ones included)."""
+    repository = OpportunityRepository(session, actor)
+    repository.get(opportunity_id)
+    return repository.close_records(opportunity_id)

@@ -1,0 +1,1 @@
+"""Users, authentication, and the scope of what each caller may read and change."""

@@ -1,0 +1,92 @@
+"""Queries on users, business units and tokens."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from oppflow.errors import NotFound
+from oppflow.models import ApiToken, BusinessUnit, User
+
+ROOT_BUSINESS_UNIT = "Organisation"
+
+
+class UserRepository:
+    def __init__(self, session: Session) -> None:
+        self.session = session
+
+    def get(self, user_id: uuid.UUID) -> User:
+        user = self.session.get(User, user_id)
+        if user is None:
+            raise NotFound(f"No user {user_id}.")
+        return user
+
+    def find_by_username(self, username: str) -> User | None:
+        return self.session.scalar(select(User).where(User.username == username))
+
+    def list(self) -> list[User]:
+        return list(self.session.scalars(select(User).order_by(User.username)))
+
+    def add(self, user: User) -> User:
+        self.session.add(user)
+        self.session.flush()
+        return user
+
+
+class BusinessUnitRepository:
+    def __init__(self, session: Session) -> None:
+        self.session = session
+
+    def get(self, unit_id: uuid.UUID) -> BusinessUnit:
+        unit = self.session.get(BusinessUnit, unit_id)
+        if unit is None:
+            raise NotFound(f"No business unit {unit_id}.")
+        return unit
+
+    def root(self) -> BusinessUnit:
+        """The organisation's root unit, created on first use."""
+        unit = self.session.scalar(select(BusinessUnit).where(BusinessUnit.parent_id.is_(None)))
+        if unit is None:
+            unit = BusinessUnit(name=ROOT_BUSINESS_UNIT)
+            self.session.add(unit)
+            self.session.flush()
+        return unit
+
+    def find_by_name(self, name: str) -> BusinessUnit | None:
+        return self.session.scalar(select(BusinessUnit).where(BusinessUnit.name == name))
+
+    def add(self, unit: BusinessUnit) -> BusinessUnit:
+        self.session.add(unit)
+        self.session.flush()
+        return unit
+
+
+class TokenRepository:
+    def __init__(self, session: Session) -> None:
+        self.session = session
+
+    def find_live(self, token_hash: str, now: datetime) -> tuple[ApiToken, User] | None:
+        """The unrevoked, unexpired token with this hash and its active user, in one query."""
+        row = self.session.execute(
+            select(ApiToken, User)
+            .join(User, User.id == ApiToken.user_id)
+            .where(
+                ApiToken.token_hash == token_hash,
+                ApiToken.revoked_at.is_(None),
+                ApiToken.expires_at > now,
+                User.is_active.is_(True),
+            )
+        ).first()
+        return None if row is None else (row[0], row[1])
+
+    def add(self, token: ApiToken) -> ApiToken:
+        self.session.add(token)
+        self.session.flush()
+        return token
+
+    def list_for_user(self, user_id: uuid.UUID) -> list[ApiToken]:
+        query = select(ApiToken).where(ApiToken.user_id == user_id).order_by(ApiToken.created_at)
+        return list(self.session.scalars(query))

@@ -1,0 +1,104 @@
+"""Users and authentication: who may log in, and which actor a bearer token stands for."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from sqlalchemy.orm import Session
+
+from oppflow.clock import utcnow
+from oppflow.config import get_settings
+from oppflow.errors import Conflict, Unauthorized
+from oppflow.models import ApiToken, User, UserRole
+from oppflow.security.actor import Actor
+from oppflow.security.passwords import hash_password, verify_password
+from oppflow.security.repository import BusinessUnitRepository, TokenRepository, UserRepository
+from oppflow.security.schemas import UserCreate
+from oppflow.security.tokens import hash_secret, new_secret
+
+BAD_CREDENTIALS = "Unknown user name or wrong password."
+
+
+def actor_for(user: User) -> Actor:
+    return Actor(
+        user_id=user.id,
+        username=user.username,
+        business_unit_id=user.business_unit_id,
+        role_keys=frozenset(user.role_keys),
+    )
+
+
+def create_user(session: Session, *, actor: Actor | None, data: UserCreate) -> User:
+    """Create a user; ``actor`` None is the CLI's bootstrap path, which needs no admin."""
+    if actor is not None:
+        actor.require_admin()
+    users = UserRepository(session)
+    if users.find_by_username(data.username):
+        raise Conflict(f"The user name {data.username!r} is taken.")
+    units = BusinessUnitRepository(session)
+    unit = units.get(data.business_unit_id) if data.business_unit_id else units.root()
+    if data.manager_id:
+        users.get(data.manager_id)
+    user = User(
+        username=data.username,
+        full_name=data.full_name,
+        email=data.email,
+        password_hash=hash_password(data.password) if data.password else None,
+        is_active=data.is_active,
+        business_unit_id=unit.id,
+        manager_id=data.manager_id,
+        created_by_id=actor.user_id if actor else None,
+        role_links=[UserRole(role_key=key) for key in sorted(set(data.roles))],
+    )
+    return users.add(user)
+
+
+def log_in(session: Session, *, username: str, password: str) -> tuple[str, ApiToken]:
+    """Check a password and issue a short-lived access token; one message for every failure."""
+    user = UserRepository(session).find_by_username(username)
+    valid = verify_password(user.password_hash if user else None, password)
+    if user is None or not valid or not user.is_active:
+        raise Unauthorized(BAD_CREDENTIALS)
+    minutes = get_settings().access_token_minutes
+    return _issue(session, user, kind="access", name="log-in", lifetime=timedelta(minutes=minutes))
+
+
+def create_api_token(
+    session: Session, *, username: str, name: str, days: int | None = None
+) -> tuple[str, ApiToken]:
+    """A long-lived API token for scripts; the secret is returned once and stored hashed."""
+    user = UserRepository(session).find_by_username(username)
+    if user is None:
+        raise Unauthorized(f"No user {username!r}.")
+    lifetime = timedelta(days=days or get_settings().api_token_days)
+    return _issue(session, user, kind="api", name=name, lifetime=lifetime)
+
+
+def _issue(
+    session: Session, user: User, *, kind: str, name: str, lifetime: timedelta
+) -> tuple[str, ApiToken]:
+    secret = new_secret()
+    token = ApiToken(
+        user_id=user.id,
+        name=name,
+        kind=kind,
+        token_hash=hash_secret(secret),
+        expires_at=utcnow() + lifetime,
+    )
+    return secret, TokenRepository(session).add(token)
+
+
+def authenticate(session: Session, secret: str) -> Actor:
+    """The actor a bearer secret stands for; revoked, expired or unknown secrets are refused."""
+    found = TokenRepository(session).find_live(hash_secret(secret), utcnow())
+    if found is None:
+        raise Unauthorized("The token is unknown, expired or revoked.")
+    return actor_for(found[1])
+
+
+def revoke_token(session: Session, *, secret: str) -> None:
+    found = TokenRepository(session).find_live(hash_secret(secret), utcnow())
+    if found is None:
+        raise Unauthorized("The token is unknown, expired or revoked.")
+    found[0].revoked_at = utcnow()
+    session.flush()
