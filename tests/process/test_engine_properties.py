@@ -7,7 +7,7 @@ from decimal import Decimal
 from typing import Any
 
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
 from oppflow.errors import MoveRefused
@@ -102,15 +102,19 @@ def records(definition: ProcessDefinition) -> st.SearchStrategy[dict[str, Any]]:
 
 def operations(definition: ProcessDefinition) -> st.SearchStrategy[list[tuple[Any, ...]]]:
     keys = [stage.key for stage in definition.stages] + ["nowhere"]
+    forward = st.tuples(st.just("next"), records(definition))
     operation = st.one_of(
-        st.tuples(st.just("next"), records(definition)),
+        forward,
+        forward,
+        forward,
+        forward,
         st.tuples(st.just("previous")),
         st.tuples(st.just("set_active"), st.sampled_from(keys)),
         st.tuples(st.just("finish"), records(definition)),
         st.tuples(st.just("abandon")),
         st.tuples(st.just("reactivate")),
     )
-    return st.lists(operation, max_size=40)
+    return st.lists(operation, min_size=1, max_size=60)
 
 
 def expected_refusal(
@@ -202,6 +206,8 @@ def test_random_moves_keep_the_invariants_and_replay(
         transitions.append(transition)
 
     final = transitions[-1].state
+    deepest = max(definition.index(t.to_stage) for t in transitions) + 1
+    event(f"reached stage {deepest}; finished: {any(t.kind == 'finish' for t in transitions)}")
     rows = [(t.kind, t.from_stage, t.to_stage) for t in transitions]
     assert engine.replay(definition, rows) == (
         final.active_stage,

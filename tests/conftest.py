@@ -1,0 +1,118 @@
+"""Fixtures: every test that asks for ``client`` or ``factory`` runs on SQLite and PostgreSQL.
+
+PostgreSQL is the server at ``OPPFLOW_TEST_POSTGRES_URL`` (default 127.0.0.1:5432, database
+``test``); each pytest worker migrates its own schema once, and every test starts from empty
+tables with the built-in processes installed.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+
+import psycopg
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy import Engine, text
+from sqlalchemy.orm import Session, sessionmaker
+
+from oppflow import migrate
+from oppflow.api.app import create_app
+from oppflow.db import make_engine, unit_of_work
+from oppflow.models import Base
+from oppflow.process.catalog import ensure_builtin_processes
+
+POSTGRES_URL = os.environ.get(
+    "OPPFLOW_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
+)
+
+
+def postgres_answers() -> bool:
+    try:
+        dsn = POSTGRES_URL.replace("postgresql+psycopg://", "postgresql://")
+        with psycopg.connect(dsn, connect_timeout=2):
+            return True
+    except psycopg.Error:
+        return False
+
+
+POSTGRES_UP = postgres_answers()
+SKIP_POSTGRES = "PostgreSQL at 127.0.0.1:5432 does not answer: its half of the suite is skipped"
+
+
+def pytest_report_header() -> str:
+    if POSTGRES_UP:
+        return f"oppflow: running on SQLite and on PostgreSQL ({POSTGRES_URL.split('@')[-1]})"
+    return f"oppflow: {SKIP_POSTGRES}"
+
+
+def _worker() -> str:
+    return os.environ.get("PYTEST_XDIST_WORKER", "main")
+
+
+@pytest.fixture(scope="session")
+def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A migrated SQLite file that each test copies (faster than migrating every time)."""
+    path = tmp_path_factory.mktemp("template") / "template.db"
+    engine = make_engine(f"sqlite:///{path}")
+    migrate.upgrade(engine)
+    with engine.begin() as connection:
+        connection.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
+    engine.dispose()
+    return path
+
+
+@pytest.fixture(scope="session")
+def postgres_engine() -> Iterator[Engine]:
+    if not POSTGRES_UP:
+        pytest.skip(SKIP_POSTGRES)
+    schema = f"oppflow_test_{_worker()}"
+    admin = make_engine(POSTGRES_URL)
+    with admin.begin() as connection:
+        connection.execute(text(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE'))
+        connection.execute(text(f'CREATE SCHEMA "{schema}"'))
+    admin.dispose()
+    url = f"{POSTGRES_URL}?options=-csearch_path%3D{schema}"
+    engine = make_engine(url)
+    migrate.upgrade(engine)
+    yield engine
+    engine.dispose()
+
+
+def _empty_postgres(engine: Engine) -> None:
+    tables = ", ".join(f'"{table.name}"' for table in Base.metadata.sorted_tables)
+    with engine.begin() as connection:
+        connection.execute(text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
+def engine(request: pytest.FixtureRequest, tmp_path: Path, sqlite_template: Path) -> Iterator[Engine]:
+    """A migrated, empty database of each kind."""
+    if request.param == "sqlite":
+        path = tmp_path / "oppflow.db"
+        shutil.copy(sqlite_template, path)
+        sqlite = make_engine(f"sqlite:///{path}")
+        yield sqlite
+        sqlite.dispose()
+        return
+    postgres: Engine = request.getfixturevalue("postgres_engine")
+    _empty_postgres(postgres)
+    yield postgres
+
+
+@pytest.fixture
+def factory(engine: Engine) -> sessionmaker[Session]:
+    """The session factory of a fresh database with the built-in processes installed."""
+    made = sessionmaker(bind=engine, expire_on_commit=False)
+    with unit_of_work(made) as session:
+        ensure_builtin_processes(session)
+    return made
+
+
+@pytest.fixture
+def client(factory: sessionmaker[Session]) -> Iterator[TestClient]:
+    """HTTP through the ASGI app, on the test database."""
+    with TestClient(create_app(factory)) as test_client:
+        yield test_client
