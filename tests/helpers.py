@@ -40,7 +40,9 @@ def login(client: TestClient, username: str = "alice") -> dict[str, str]:
 
 
 def signed_in(
-    client: TestClient, factory: sessionmaker[Session], username: str = "alice",
+    client: TestClient,
+    factory: sessionmaker[Session],
+    username: str = "alice",
     roles: list[str] | None = None,
 ) -> dict[str, str]:
     create_user(factory, username, roles=roles)

@@ -34,7 +34,7 @@ class RecordRepository(Generic[M]):
 
     def get(self, record_id: uuid.UUID) -> M:
         """The record, or NotFound when it does not exist or lies outside the caller's scope."""
-        record = self.session.scalar(self.readable().where(self.model.id == record_id))
+        record: M | None = self.session.scalar(self.readable().where(self.model.id == record_id))
         if record is None:
             raise NotFound(f"No {self.label} {record_id}.")
         return record

@@ -23,8 +23,14 @@ def create_app(factory: sessionmaker[Session] | None = None) -> FastAPI:
     problems.install(app)
     api = APIRouter(prefix="/api/v1")
     for router in (
-        auth.router, users.router, records.accounts, records.contacts, records.competitors,
-        opportunities.router, processes.router, analytics.router,
+        auth.router,
+        users.router,
+        records.accounts,
+        records.contacts,
+        records.competitors,
+        opportunities.router,
+        processes.router,
+        analytics.router,
     ):
         api.include_router(router)
     app.include_router(api)

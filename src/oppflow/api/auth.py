@@ -4,14 +4,13 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Form, status
+from fastapi import APIRouter, Depends, Form, status
 from fastapi.security import HTTPAuthorizationCredentials
 
 from oppflow.api.deps import ActorDep, SessionDep, _bearer
 from oppflow.security import service
 from oppflow.security.repository import UserRepository
 from oppflow.security.schemas import TokenResponse, UserRead
-from fastapi import Depends
 
 router = APIRouter(prefix="/auth", tags=["auth"])
 

@@ -25,13 +25,15 @@ OPPORTUNITY_CREATE: dict[str, Example] = {
 PROCESS_IMPORT: dict[str, Example] = {
     "two-stage": Example(
         summary="A short custom process",
-        value={"yaml": (
-            "key: quick-deal\nname: {en: Quick deal, fr: Affaire rapide}\ntable: opportunity\n"
-            "stages:\n- key: qualify\n  name: {en: Qualify, fr: Qualifier}\n  category: qualify\n"
-            "  steps:\n  - field: account_id\n    label: {en: Account, fr: Compte}\n"
-            "    required: true\n- key: close\n  name: {en: Close, fr: Clôturer}\n"
-            "  category: close\n"
-        )},
+        value={
+            "yaml": (
+                "key: quick-deal\nname: {en: Quick deal, fr: Affaire rapide}\ntable: opportunity\n"
+                "stages:\n- key: qualify\n  name: {en: Qualify, fr: Qualifier}\n  category: qualify\n"
+                "  steps:\n  - field: account_id\n    label: {en: Account, fr: Compte}\n"
+                "    required: true\n- key: close\n  name: {en: Close, fr: Clôturer}\n"
+                "  category: close\n"
+            )
+        },
     ),
 }
 

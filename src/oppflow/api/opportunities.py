@@ -17,8 +17,8 @@ from oppflow.process.schemas import (
     SetActiveRequest,
     SwitchRequest,
 )
-from oppflow.sales import service
 from oppflow.repository import MAX_PAGE
+from oppflow.sales import service
 from oppflow.sales.repository import OpportunityRepository
 from oppflow.sales.schemas import (
     CloseRead,
@@ -38,21 +38,24 @@ Cursor = Annotated[str | None, Query(max_length=200)]
 
 @router.get("")
 def list_opportunities(
-    session: SessionDep, actor: ActorDep, filters: Annotated[OpportunityFilters, Query()],
-    limit: Limit = 50, cursor: Cursor = None,
+    session: SessionDep,
+    actor: ActorDep,
+    filters: Annotated[OpportunityFilters, Query()],
+    limit: Limit = 50,
+    cursor: Cursor = None,
 ) -> Page[OpportunityRead]:
     """Opportunities the caller can read, oldest first, filtered by state, owner, phase,
     process or text in the name (``q``)."""
     repository = OpportunityRepository(session, actor)
-    rows, next_cursor = repository.page(
-        repository.conditions(filters), limit=limit, cursor=cursor
-    )
+    rows, next_cursor = repository.page(repository.conditions(filters), limit=limit, cursor=cursor)
     return Page(items=[OpportunityRead.model_validate(r) for r in rows], next_cursor=next_cursor)
 
 
 @router.post("", status_code=status.HTTP_201_CREATED)
 def create_opportunity(
-    session: SessionDep, actor: ActorDep, response: Response,
+    session: SessionDep,
+    actor: ActorDep,
+    response: Response,
     data: Annotated[OpportunityCreate, Body(openapi_examples=OPPORTUNITY_CREATE)],
 ) -> OpportunityRead:
     """Create an opportunity; it starts on Qualify of the default process (1-Qualify)."""
@@ -73,8 +76,12 @@ def get_opportunity(
 
 @router.patch("/{opportunity_id}")
 def update_opportunity(
-    session: SessionDep, actor: ActorDep, opportunity_id: uuid.UUID, data: OpportunityUpdate,
-    response: Response, if_match: IfMatchDep,
+    session: SessionDep,
+    actor: ActorDep,
+    opportunity_id: uuid.UUID,
+    data: OpportunityUpdate,
+    response: Response,
+    if_match: IfMatchDep,
 ) -> OpportunityRead:
     """Change fields, including the steps of the process; closed opportunities answer 409."""
     opportunity = service.update_opportunity(
@@ -107,15 +114,27 @@ def get_process(
 def _move_endpoint(kind: str, summary: str) -> None:
     path = kind.replace("_", "-")
 
-    @router.post(f"/{{opportunity_id}}/process/{path}", summary=summary,
-                 responses=PROCESS_VIEW_RESPONSES, name=f"process_{kind}")
+    @router.post(
+        f"/{{opportunity_id}}/process/{path}",
+        summary=summary,
+        responses=PROCESS_VIEW_RESPONSES,
+        name=f"process_{kind}",
+    )
     def _move(
-        session: SessionDep, actor: ActorDep, opportunity_id: uuid.UUID, response: Response,
-        if_match: IfMatchDep, language: LanguageDep,
+        session: SessionDep,
+        actor: ActorDep,
+        opportunity_id: uuid.UUID,
+        response: Response,
+        if_match: IfMatchDep,
+        language: LanguageDep,
     ) -> InstanceView:
         view = process_service.move(
-            session, actor=actor, opportunity_id=opportunity_id, kind=kind,
-            if_match=if_match, language=language,
+            session,
+            actor=actor,
+            opportunity_id=opportunity_id,
+            kind=kind,
+            if_match=if_match,
+            language=language,
         )
         set_etag(response, view.record_version)
         return view
@@ -130,13 +149,23 @@ _move_endpoint("reactivate", "Reactivate a finished or abandoned process")
 
 @router.post("/{opportunity_id}/process/set-active", responses=PROCESS_VIEW_RESPONSES)
 def set_active_stage(
-    session: SessionDep, actor: ActorDep, opportunity_id: uuid.UUID, data: SetActiveRequest,
-    response: Response, if_match: IfMatchDep, language: LanguageDep,
+    session: SessionDep,
+    actor: ActorDep,
+    opportunity_id: uuid.UUID,
+    data: SetActiveRequest,
+    response: Response,
+    if_match: IfMatchDep,
+    language: LanguageDep,
 ) -> InstanceView:
     """Make an earlier stage of the traversed path the active one."""
     view = process_service.move(
-        session, actor=actor, opportunity_id=opportunity_id, kind="set_active",
-        stage=data.stage, if_match=if_match, language=language,
+        session,
+        actor=actor,
+        opportunity_id=opportunity_id,
+        kind="set_active",
+        stage=data.stage,
+        if_match=if_match,
+        language=language,
     )
     set_etag(response, view.record_version)
     return view
@@ -144,13 +173,22 @@ def set_active_stage(
 
 @router.post("/{opportunity_id}/process/switch", responses=PROCESS_VIEW_RESPONSES)
 def switch_process(
-    session: SessionDep, actor: ActorDep, opportunity_id: uuid.UUID, data: SwitchRequest,
-    response: Response, if_match: IfMatchDep, language: LanguageDep,
+    session: SessionDep,
+    actor: ActorDep,
+    opportunity_id: uuid.UUID,
+    data: SwitchRequest,
+    response: Response,
+    if_match: IfMatchDep,
+    language: LanguageDep,
 ) -> InstanceView:
     """Make another process current, resuming it where it was or starting it."""
     view = process_service.switch(
-        session, actor=actor, opportunity_id=opportunity_id, process_key=data.process,
-        if_match=if_match, language=language,
+        session,
+        actor=actor,
+        opportunity_id=opportunity_id,
+        process_key=data.process,
+        if_match=if_match,
+        language=language,
     )
     set_etag(response, view.record_version)
     return view
@@ -160,20 +198,31 @@ def switch_process(
 def get_history(session: SessionDep, actor: ActorDep, opportunity_id: uuid.UUID) -> HistoryPage:
     """Every stage change of the opportunity through any process, oldest first."""
     rows = process_service.history(session, actor=actor, opportunity_id=opportunity_id)
-    return HistoryPage(items=[
-        HistoryItem(
-            process_key=row.process_key, from_stage=row.from_stage, to_stage=row.to_stage,
-            kind=row.kind, pipeline_phase=row.pipeline_phase,
-            estimated_value=row.estimated_value, at=row.at, by=row.by_id,
-        )
-        for row in rows
-    ])
+    return HistoryPage(
+        items=[
+            HistoryItem(
+                process_key=row.process_key,
+                from_stage=row.from_stage,
+                to_stage=row.to_stage,
+                kind=row.kind,
+                pipeline_phase=row.pipeline_phase,
+                estimated_value=row.estimated_value,
+                at=row.at,
+                by=row.by_id,
+            )
+            for row in rows
+        ]
+    )
 
 
 @router.post("/{opportunity_id}/win")
 def win(
-    session: SessionDep, actor: ActorDep, opportunity_id: uuid.UUID, data: WinRequest,
-    response: Response, if_match: IfMatchDep,
+    session: SessionDep,
+    actor: ActorDep,
+    opportunity_id: uuid.UUID,
+    data: WinRequest,
+    response: Response,
+    if_match: IfMatchDep,
 ) -> OpportunityRead:
     """Close as won (actual revenue defaults to the estimated value, the date to today)."""
     opportunity = service.win(
@@ -185,8 +234,12 @@ def win(
 
 @router.post("/{opportunity_id}/lose")
 def lose(
-    session: SessionDep, actor: ActorDep, opportunity_id: uuid.UUID, data: LoseRequest,
-    response: Response, if_match: IfMatchDep,
+    session: SessionDep,
+    actor: ActorDep,
+    opportunity_id: uuid.UUID,
+    data: LoseRequest,
+    response: Response,
+    if_match: IfMatchDep,
 ) -> OpportunityRead:
     """Close as lost: canceled, or out-sold (optionally naming the competitor)."""
     opportunity = service.lose(
@@ -198,7 +251,10 @@ def lose(
 
 @router.post("/{opportunity_id}/reopen")
 def reopen(
-    session: SessionDep, actor: ActorDep, opportunity_id: uuid.UUID, response: Response,
+    session: SessionDep,
+    actor: ActorDep,
+    opportunity_id: uuid.UUID,
+    response: Response,
     if_match: IfMatchDep,
 ) -> OpportunityRead:
     """Reopen a won or lost opportunity; its close record is marked canceled."""
@@ -210,9 +266,7 @@ def reopen(
 
 
 @router.get("/{opportunity_id}/closes")
-def list_closes(
-    session: SessionDep, actor: ActorDep, opportunity_id: uuid.UUID
-) -> list[CloseRead]:
+def list_closes(session: SessionDep, actor: ActorDep, opportunity_id: uuid.UUID) -> list[CloseRead]:
     """The close records of the opportunity (canceled ones included), oldest first."""
     rows = service.close_records(session, actor=actor, opportunity_id=opportunity_id)
     return [CloseRead.model_validate(row) for row in rows]

@@ -32,7 +32,9 @@ def problem_response(error: OppflowError, request: Request) -> JSONResponse:
     body["instance"] = request.url.path
     headers = {"WWW-Authenticate": "Bearer"} if isinstance(error, Unauthorized) else None
     return JSONResponse(
-        jsonable_encoder(body), status_code=error.status, media_type=PROBLEM_JSON,
+        jsonable_encoder(body),
+        status_code=error.status,
+        media_type=PROBLEM_JSON,
         headers=headers,
     )
 
@@ -67,8 +69,10 @@ def install(app: FastAPI) -> None:
 
     @app.exception_handler(StaleDataError)
     async def _stale(request: Request, _error: StaleDataError) -> JSONResponse:
-        return problem_response(Conflict("Someone else changed this record at the same time; "
-                                         "read it again and retry."), request)
+        return problem_response(
+            Conflict("Someone else changed this record at the same time; read it again and retry."),
+            request,
+        )
 
     @app.exception_handler(IntegrityError)
     async def _integrity(request: Request, _error: IntegrityError) -> JSONResponse:

@@ -18,7 +18,9 @@ router = APIRouter(prefix="/processes", tags=["processes"])
 
 @router.get("")
 def list_processes(
-    session: SessionDep, actor: ActorDep, language: LanguageDep,
+    session: SessionDep,
+    actor: ActorDep,
+    language: LanguageDep,
     table: Annotated[Literal["opportunity", "lead"] | None, Query()] = None,
 ) -> dict[str, list[ProcessSummary]]:
     """Every process, in display order (the first active one is the default)."""
@@ -28,7 +30,9 @@ def list_processes(
 
 @router.post("", status_code=status.HTTP_201_CREATED)
 def import_process(
-    session: SessionDep, actor: ActorDep, language: LanguageDep,
+    session: SessionDep,
+    actor: ActorDep,
+    language: LanguageDep,
     data: Annotated[ProcessImport, Body(openapi_examples=PROCESS_IMPORT)],
 ) -> ProcessDetail:
     """Import a YAML definition: a new process, or a new version of the one with its key."""

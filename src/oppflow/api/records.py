@@ -1,6 +1,5 @@
 """``/api/v1/accounts``, ``/contacts`` and ``/competitors``: plain records, one router shape."""
 
-
 import uuid
 from collections.abc import Callable
 from typing import Annotated, Any
@@ -44,7 +43,9 @@ def record_router(
 
     @router.get("", summary=f"List {path}")
     def list_records(
-        session: SessionDep, actor: ActorDep, q: Search = None,
+        session: SessionDep,
+        actor: ActorDep,
+        q: Search = None,
         limit: Annotated[int, Query(ge=1, le=MAX_PAGE)] = 50,
         cursor: Annotated[str | None, Query(max_length=200)] = None,
     ) -> Page[read_schema]:  # type: ignore[valid-type]
@@ -52,13 +53,15 @@ def record_router(
         if q:
             column = getattr(repository.model, search_column)
             conditions.append(column.ilike(f"%{_escape(q)}%", escape="\\"))
-        rows, next_cursor = repository(session, actor).page(conditions, limit=limit,
-                                                            cursor=cursor)
+        rows, next_cursor = repository(session, actor).page(conditions, limit=limit, cursor=cursor)
         return Page(items=[read_schema.model_validate(r) for r in rows], next_cursor=next_cursor)
 
     @router.post("", status_code=status.HTTP_201_CREATED, summary=f"Create a {label}")
     def create_record(
-        session: SessionDep, actor: ActorDep, data: create_schema, response: Response  # type: ignore[valid-type]
+        session: SessionDep,
+        actor: ActorDep,
+        data: create_schema,  # type: ignore[valid-type]
+        response: Response,
     ) -> read_schema:  # type: ignore[valid-type]
         record = create(session, actor=actor, data=data)
         set_etag(response, record.version)
@@ -74,20 +77,26 @@ def record_router(
 
     @router.patch("/{record_id}", summary=f"Change a {label}")
     def update_record(
-        session: SessionDep, actor: ActorDep, record_id: uuid.UUID, data: update_schema,  # type: ignore[valid-type]
-        response: Response, if_match: IfMatchDep,
+        session: SessionDep,
+        actor: ActorDep,
+        record_id: uuid.UUID,
+        data: update_schema,  # type: ignore[valid-type]
+        response: Response,
+        if_match: IfMatchDep,
     ) -> read_schema:  # type: ignore[valid-type]
         record = update(session, actor=actor, record_id=record_id, data=data, if_match=if_match)
         set_etag(response, record.version)
         return read_schema.model_validate(record)
 
-    @router.delete("/{record_id}", status_code=status.HTTP_204_NO_CONTENT,
-                   summary=f"Delete a {label}")
+    @router.delete(
+        "/{record_id}", status_code=status.HTTP_204_NO_CONTENT, summary=f"Delete a {label}"
+    )
     def delete_record(
         session: SessionDep, actor: ActorDep, record_id: uuid.UUID, if_match: IfMatchDep
     ) -> None:
-        service.delete_record(session, actor=actor, table=path, record_id=record_id,
-                              if_match=if_match)
+        service.delete_record(
+            session, actor=actor, table=path, record_id=record_id, if_match=if_match
+        )
 
     return router
 
@@ -97,23 +106,32 @@ def _escape(text: str) -> str:
 
 
 accounts = record_router(
-    "accounts", AccountRepository, (AccountCreate, AccountUpdate, AccountRead),
+    "accounts",
+    AccountRepository,
+    (AccountCreate, AccountUpdate, AccountRead),
     service.create_account,
     lambda session, actor, record_id, data, if_match: service.update_account(
-        session, actor=actor, account_id=record_id, data=data, if_match=if_match),
+        session, actor=actor, account_id=record_id, data=data, if_match=if_match
+    ),
     "name",
 )
 contacts = record_router(
-    "contacts", ContactRepository, (ContactCreate, ContactUpdate, ContactRead),
+    "contacts",
+    ContactRepository,
+    (ContactCreate, ContactUpdate, ContactRead),
     service.create_contact,
     lambda session, actor, record_id, data, if_match: service.update_contact(
-        session, actor=actor, contact_id=record_id, data=data, if_match=if_match),
+        session, actor=actor, contact_id=record_id, data=data, if_match=if_match
+    ),
     "last_name",
 )
 competitors = record_router(
-    "competitors", CompetitorRepository, (CompetitorCreate, CompetitorUpdate, CompetitorRead),
+    "competitors",
+    CompetitorRepository,
+    (CompetitorCreate, CompetitorUpdate, CompetitorRead),
     service.create_competitor,
     lambda session, actor, record_id, data, if_match: service.update_competitor(
-        session, actor=actor, competitor_id=record_id, data=data, if_match=if_match),
+        session, actor=actor, competitor_id=record_id, data=data, if_match=if_match
+    ),
     "name",
 )

@@ -41,7 +41,8 @@ class UTCDateTime(TypeDecorator[datetime]):
     def process_result_value(self, value: Any, dialect: Dialect) -> datetime | None:
         if value is None:
             return None
-        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+        moment: datetime = value
+        return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
 
 
 class Base(DeclarativeBase):
@@ -67,7 +68,7 @@ class Audited:
     version: Mapped[int] = mapped_column(default=1)
 
     @declared_attr.directive
-    def __mapper_args__(cls) -> dict[str, Any]:
+    def __mapper_args__(cls) -> dict[str, Any]:  # noqa: N805
         # SQLAlchemy adds "AND version = :old" to every UPDATE and raises StaleDataError when a
         # concurrent writer got there first: no lost updates, even without If-Match.
         return {"version_id_col": cls.__table__.c.version}  # type: ignore[attr-defined]

@@ -31,14 +31,10 @@ class User(Audited, Base):
     email: Mapped[str | None] = mapped_column(String(254), default=None)
     password_hash: Mapped[str | None] = mapped_column(String(255), default=None)
     is_active: Mapped[bool] = mapped_column(default=True)
-    business_unit_id: Mapped[uuid.UUID] = mapped_column(
-        ForeignKey("business_units.id"), index=True
-    )
+    business_unit_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("business_units.id"), index=True)
     manager_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("users.id"), default=None)
 
-    role_links: Mapped[list[UserRole]] = relationship(
-        cascade="all, delete-orphan", lazy="selectin"
-    )
+    role_links: Mapped[list[UserRole]] = relationship(cascade="all, delete-orphan", lazy="selectin")
 
     @property
     def role_keys(self) -> list[str]:

@@ -48,7 +48,10 @@ def ensure_builtin_processes(session: Session) -> None:
         process = ProcessRepository(session).find_by_key(key)
         if process is None:
             _create(session, load_definition(text), text, None, builtin=True, order=order)
-        elif ProcessRepository(session).version(process.id, process.current_version).definition_yaml != text:
+        elif (
+            ProcessRepository(session).version(process.id, process.current_version).definition_yaml
+            != text
+        ):
             _add_version(session, process, load_definition(text), text, None)
 
 
@@ -75,32 +78,52 @@ def import_yaml(session: Session, *, actor: Actor | None, text: str) -> Process:
 
 
 def _create(
-    session: Session, definition: ProcessDefinition, text: str, actor: Actor | None, *,
-    builtin: bool, order: int,
+    session: Session,
+    definition: ProcessDefinition,
+    text: str,
+    actor: Actor | None,
+    *,
+    builtin: bool,
+    order: int,
 ) -> Process:
     process = Process(
-        key=definition.key, primary_table=definition.table, name=definition.name.en,
-        current_version=1, is_builtin=builtin, display_order=order,
+        key=definition.key,
+        primary_table=definition.table,
+        name=definition.name.en,
+        current_version=1,
+        is_builtin=builtin,
+        display_order=order,
         created_by_id=actor.user_id if actor else None,
     )
     repository = ProcessRepository(session)
     repository.add(process)
-    repository.add(ProcessVersion(
-        process_id=process.id, version=1, definition_yaml=text,
-        created_by_id=actor.user_id if actor else None,
-    ))
+    repository.add(
+        ProcessVersion(
+            process_id=process.id,
+            version=1,
+            definition_yaml=text,
+            created_by_id=actor.user_id if actor else None,
+        )
+    )
     return process
 
 
 def _add_version(
-    session: Session, process: Process, definition: ProcessDefinition, text: str,
+    session: Session,
+    process: Process,
+    definition: ProcessDefinition,
+    text: str,
     actor: Actor | None,
 ) -> Process:
     version = process.current_version + 1
-    ProcessRepository(session).add(ProcessVersion(
-        process_id=process.id, version=version, definition_yaml=text,
-        created_by_id=actor.user_id if actor else None,
-    ))
+    ProcessRepository(session).add(
+        ProcessVersion(
+            process_id=process.id,
+            version=version,
+            definition_yaml=text,
+            created_by_id=actor.user_id if actor else None,
+        )
+    )
     process.current_version = version
     process.name = definition.name.en
     session.flush()
@@ -116,7 +139,11 @@ def _check_active_limit(session: Session, table: str) -> None:
 
 
 def update_process(
-    session: Session, *, actor: Actor, key: str, data: ProcessUpdate,
+    session: Session,
+    *,
+    actor: Actor,
+    key: str,
+    data: ProcessUpdate,
 ) -> Process:
     """Activate, deactivate or reorder a process."""
     actor.require_admin()
@@ -130,6 +157,10 @@ def update_process(
     process.modified_by_id = actor.user_id
     session.flush()
     return process
+
+
+def get(session: Session, key: str) -> Process:
+    return ProcessRepository(session).by_key(key)
 
 
 def list_processes(session: Session, *, table: str | None = None) -> list[Process]:
@@ -146,9 +177,13 @@ def default_process(session: Session, table: str) -> Process:
 def summary(session: Session, process: Process, language: str = "en") -> ProcessSummary:
     definition = current_definition(session, process)
     return ProcessSummary(
-        key=process.key, name=definition.name.get(language), table=process.primary_table,
-        version=process.current_version, is_active=process.is_active,
-        is_builtin=process.is_builtin, display_order=process.display_order,
+        key=process.key,
+        name=definition.name.get(language),
+        table=process.primary_table,
+        version=process.current_version,
+        is_active=process.is_active,
+        is_builtin=process.is_builtin,
+        display_order=process.display_order,
         stages=[stage.key for stage in definition.stages],
     )
 
@@ -158,7 +193,8 @@ def detail(session: Session, process: Process, language: str = "en") -> ProcessD
     definition = current_definition(session, process)
     return ProcessDetail(
         **summary(session, process, language).model_dump(),
-        definition=definition.model_dump(mode="json"), yaml=text,
+        definition=definition.model_dump(mode="json"),
+        yaml=text,
     )
 
 

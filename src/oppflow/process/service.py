@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Callable
-from typing import Any
+from typing import Any, cast
 
 from sqlalchemy.orm import Session
 
@@ -70,8 +70,10 @@ def _new_instance(
     session: Session, opportunity: Opportunity, process: Process, transition: engine.Transition
 ) -> ProcessInstance:
     instance = ProcessInstance(
-        process_id=process.id, process_version=process.current_version,
-        opportunity_id=opportunity.id, active_stage=transition.to_stage,
+        process_id=process.id,
+        process_version=process.current_version,
+        opportunity_id=opportunity.id,
+        active_stage=transition.to_stage,
         active_stage_started_at=transition.state.active_stage_started_at,
         traversed_path=list(transition.state.traversed_path),
     )
@@ -87,8 +89,14 @@ def view(
 
 
 def move(
-    session: Session, *, actor: Actor, opportunity_id: uuid.UUID, kind: str,
-    stage: str | None = None, if_match: int | None = None, language: str = "en",
+    session: Session,
+    *,
+    actor: Actor,
+    opportunity_id: uuid.UUID,
+    kind: str,
+    stage: str | None = None,
+    if_match: int | None = None,
+    language: str = "en",
 ) -> InstanceView:
     """Move the current instance: next, previous, set_active, finish, abandon or reactivate."""
     opportunity, instance, definition = _load_for_move(session, actor, opportunity_id, if_match)
@@ -111,8 +119,13 @@ def move(
 
 
 def switch(
-    session: Session, *, actor: Actor, opportunity_id: uuid.UUID, process_key: str,
-    if_match: int | None = None, language: str = "en",
+    session: Session,
+    *,
+    actor: Actor,
+    opportunity_id: uuid.UUID,
+    process_key: str,
+    if_match: int | None = None,
+    language: str = "en",
 ) -> InstanceView:
     """Make another process current: resume its instance, or start one at its first stage."""
     opportunity, current, _ = _load_for_move(session, actor, opportunity_id, if_match)
@@ -126,8 +139,15 @@ def switch(
     else:
         definition = catalog.definition_of(session, process.id, instance.process_version)
         transition = engine.resume(definition, _state_of(instance), utcnow())
-    _apply(session, actor, opportunity, instance, process.key, transition,
-           from_stage=current.active_stage)
+    _apply(
+        session,
+        actor,
+        opportunity,
+        instance,
+        process.key,
+        transition,
+        from_stage=current.active_stage,
+    )
     return _view(session, opportunity, language)
 
 
@@ -160,15 +180,21 @@ def _state_of(instance: ProcessInstance) -> engine.InstanceState:
     return engine.InstanceState(
         active_stage=instance.active_stage,
         traversed_path=tuple(instance.traversed_path),
-        status=instance.status,  # type: ignore[arg-type]
+        status=cast(engine.Status, instance.status),
         active_stage_started_at=instance.active_stage_started_at,
         completed_at=instance.completed_at,
     )
 
 
 def _apply(
-    session: Session, actor: Actor, opportunity: Opportunity, instance: ProcessInstance,
-    process_key: str, transition: engine.Transition, *, from_stage: str | None = None,
+    session: Session,
+    actor: Actor,
+    opportunity: Opportunity,
+    instance: ProcessInstance,
+    process_key: str,
+    transition: engine.Transition,
+    *,
+    from_stage: str | None = None,
 ) -> None:
     """Write a transition: the instance, the opportunity's phase, and one history row."""
     state, now = transition.state, utcnow()
@@ -184,12 +210,19 @@ def _apply(
     # Every move bumps the record's version, so If-Match guards process moves as well.
     opportunity.modified_at = now
     opportunity.modified_by_id = actor.user_id
-    HistoryRepository(session).append(StageHistory(
-        opportunity_id=opportunity.id, process_key=process_key, kind=transition.kind,
-        from_stage=from_stage or transition.from_stage, to_stage=transition.to_stage,
-        pipeline_phase=transition.pipeline_phase, estimated_value=opportunity.estimated_value,
-        at=now, by_id=actor.user_id,
-    ))
+    HistoryRepository(session).append(
+        StageHistory(
+            opportunity_id=opportunity.id,
+            process_key=process_key,
+            kind=transition.kind,
+            from_stage=from_stage or transition.from_stage,
+            to_stage=transition.to_stage,
+            pipeline_phase=transition.pipeline_phase,
+            estimated_value=opportunity.estimated_value,
+            at=now,
+            by_id=actor.user_id,
+        )
+    )
     session.flush()
 
 
@@ -201,7 +234,7 @@ def _view(session: Session, opportunity: Opportunity, language: str) -> Instance
     missing = engine.missing_steps(definition, current.active_stage, values)
     return InstanceView(
         process=_process_ref(current, definition, language),
-        status=current.status,  # type: ignore[arg-type]
+        status=current.status,
         active_stage=_stage_ref(definition, current, language),
         traversed_path=list(current.traversed_path),
         completed_at=current.completed_at,
@@ -220,23 +253,27 @@ def _process_ref(
     )
 
 
-def _stage_ref(
-    definition: ProcessDefinition, instance: ProcessInstance, language: str
-) -> StageRef:
+def _stage_ref(definition: ProcessDefinition, instance: ProcessInstance, language: str) -> StageRef:
     stage = definition.stage(instance.active_stage)
     return StageRef(
-        key=stage.key, name=stage.name.get(language), category=stage.category,
+        key=stage.key,
+        name=stage.name.get(language),
+        category=stage.category,
         started_at=instance.active_stage_started_at,
     )
 
 
 def _stage_view(stage: Any, values: dict[str, Any], language: str) -> StageView:
     return StageView(
-        key=stage.key, name=stage.name.get(language), category=stage.category,
+        key=stage.key,
+        name=stage.name.get(language),
+        category=stage.category,
         table=stage.table or "opportunity",
         steps=[
             StepView(
-                field=step.field, label=step.label.get(language), required=step.required,
+                field=step.field,
+                label=step.label.get(language),
+                required=step.required,
                 complete=engine.is_step_complete(values.get(step.field)),
             )
             for step in stage.steps
@@ -248,6 +285,6 @@ def _other(session: Session, instance: ProcessInstance, language: str) -> OtherI
     definition = catalog.definition_of(session, instance.process_id, instance.process_version)
     return OtherInstance(
         process=_process_ref(instance, definition, language),
-        status=instance.status,  # type: ignore[arg-type]
+        status=instance.status,
         active_stage=_stage_ref(definition, instance, language),
     )

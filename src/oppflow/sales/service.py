@@ -17,6 +17,7 @@ from oppflow.errors import Conflict, NotFound, RecordClosed, ValidationFailed
 from oppflow.models import Account, Competitor, Contact, Opportunity, OpportunityClose
 from oppflow.process import service as process_service
 from oppflow.records import apply_changes, check_version, stamp_new
+from oppflow.repository import RecordRepository
 from oppflow.sales.repository import (
     AccountRepository,
     CompetitorRepository,
@@ -41,7 +42,7 @@ from oppflow.security.repository import UserRepository
 
 def check_references(session: Session, actor: Actor, values: dict[str, Any]) -> None:
     """Unknown or unreadable ids in a request body are a 422 naming the field."""
-    repositories = {
+    repositories: dict[str, type[RecordRepository[Any]]] = {
         "account_id": AccountRepository,
         "contact_id": ContactRepository,
         "competitor_id": CompetitorRepository,
@@ -76,7 +77,11 @@ def create_account(session: Session, *, actor: Actor, data: AccountCreate) -> Ac
 
 
 def update_account(
-    session: Session, *, actor: Actor, account_id: uuid.UUID, data: AccountUpdate,
+    session: Session,
+    *,
+    actor: Actor,
+    account_id: uuid.UUID,
+    data: AccountUpdate,
     if_match: int | None = None,
 ) -> Account:
     account = AccountRepository(session, actor).get(account_id)
@@ -93,7 +98,11 @@ def create_contact(session: Session, *, actor: Actor, data: ContactCreate) -> Co
 
 
 def update_contact(
-    session: Session, *, actor: Actor, contact_id: uuid.UUID, data: ContactUpdate,
+    session: Session,
+    *,
+    actor: Actor,
+    contact_id: uuid.UUID,
+    data: ContactUpdate,
     if_match: int | None = None,
 ) -> Contact:
     contact = ContactRepository(session, actor).get(contact_id)
@@ -107,7 +116,11 @@ def create_competitor(session: Session, *, actor: Actor, data: CompetitorCreate)
 
 
 def update_competitor(
-    session: Session, *, actor: Actor, competitor_id: uuid.UUID, data: CompetitorUpdate,
+    session: Session,
+    *,
+    actor: Actor,
+    competitor_id: uuid.UUID,
+    data: CompetitorUpdate,
     if_match: int | None = None,
 ) -> Competitor:
     competitor = CompetitorRepository(session, actor).get(competitor_id)
@@ -128,7 +141,11 @@ def _update(
 
 
 def delete_record(
-    session: Session, *, actor: Actor, table: str, record_id: uuid.UUID,
+    session: Session,
+    *,
+    actor: Actor,
+    table: str,
+    record_id: uuid.UUID,
     if_match: int | None = None,
 ) -> None:
     """Delete an account, contact, competitor or opportunity; records still in use are kept."""
@@ -162,9 +179,7 @@ def ensure_open(opportunity: Opportunity) -> None:
         )
 
 
-def create_opportunity(
-    session: Session, *, actor: Actor, data: OpportunityCreate
-) -> Opportunity:
+def create_opportunity(session: Session, *, actor: Actor, data: OpportunityCreate) -> Opportunity:
     """Create an opportunity and start it on its process (the default one unless named)."""
     values = data.model_dump(exclude_unset=True, exclude={"process_key"})
     values["owner_id"] = values.get("owner_id") or actor.user_id
@@ -179,7 +194,11 @@ def create_opportunity(
 
 
 def update_opportunity(
-    session: Session, *, actor: Actor, opportunity_id: uuid.UUID, data: OpportunityUpdate,
+    session: Session,
+    *,
+    actor: Actor,
+    opportunity_id: uuid.UUID,
+    data: OpportunityUpdate,
     if_match: int | None = None,
 ) -> Opportunity:
     opportunity = OpportunityRepository(session, actor).get(opportunity_id)
@@ -188,14 +207,27 @@ def update_opportunity(
 
 
 def win(
-    session: Session, *, actor: Actor, opportunity_id: uuid.UUID, data: WinRequest,
+    session: Session,
+    *,
+    actor: Actor,
+    opportunity_id: uuid.UUID,
+    data: WinRequest,
     if_match: int | None = None,
 ) -> Opportunity:
     """Close as won: actual revenue defaults to the estimated value, the date to today."""
     opportunity = _closable(session, actor, opportunity_id, if_match)
-    revenue = data.actual_revenue if data.actual_revenue is not None else opportunity.estimated_value
-    close = _close(session, actor, opportunity, outcome="won", status_reason="won",
-                   close_date=data.close_date, description=data.description)
+    revenue = (
+        data.actual_revenue if data.actual_revenue is not None else opportunity.estimated_value
+    )
+    close = _close(
+        session,
+        actor,
+        opportunity,
+        outcome="won",
+        status_reason="won",
+        close_date=data.close_date,
+        description=data.description,
+    )
     close.actual_revenue = revenue
     apply_changes(opportunity, {"actual_value": revenue, "probability": 100}, actor)
     session.flush()
@@ -203,14 +235,25 @@ def win(
 
 
 def lose(
-    session: Session, *, actor: Actor, opportunity_id: uuid.UUID, data: LoseRequest,
+    session: Session,
+    *,
+    actor: Actor,
+    opportunity_id: uuid.UUID,
+    data: LoseRequest,
     if_match: int | None = None,
 ) -> Opportunity:
     """Close as lost (canceled or out-sold, optionally to a competitor)."""
     opportunity = _closable(session, actor, opportunity_id, if_match)
     check_references(session, actor, {"competitor_id": data.competitor_id})
-    close = _close(session, actor, opportunity, outcome="lost", status_reason=data.status_reason,
-                   close_date=data.close_date, description=data.description)
+    close = _close(
+        session,
+        actor,
+        opportunity,
+        outcome="lost",
+        status_reason=data.status_reason,
+        close_date=data.close_date,
+        description=data.description,
+    )
     close.competitor_id = data.competitor_id
     apply_changes(opportunity, {"actual_value": None, "probability": 0}, actor)
     session.flush()
@@ -227,18 +270,34 @@ def _closable(
 
 
 def _close(
-    session: Session, actor: Actor, opportunity: Opportunity, *, outcome: str,
-    status_reason: str, close_date: Any, description: str | None,
+    session: Session,
+    actor: Actor,
+    opportunity: Opportunity,
+    *,
+    outcome: str,
+    status_reason: str,
+    close_date: Any,
+    description: str | None,
 ) -> OpportunityClose:
     closed_on = close_date or today()
     close = OpportunityClose(
-        opportunity_id=opportunity.id, outcome=outcome, status_reason=status_reason,
-        close_date=closed_on, description=description, created_by_id=actor.user_id,
+        opportunity_id=opportunity.id,
+        outcome=outcome,
+        status_reason=status_reason,
+        close_date=closed_on,
+        description=description,
+        created_by_id=actor.user_id,
     )
-    apply_changes(opportunity, {
-        "state": outcome, "status_reason": status_reason, "forecast_category": outcome,
-        "actual_close_date": closed_on,
-    }, actor)
+    apply_changes(
+        opportunity,
+        {
+            "state": outcome,
+            "status_reason": status_reason,
+            "forecast_category": outcome,
+            "actual_close_date": closed_on,
+        },
+        actor,
+    )
     return OpportunityRepository(session, actor).add_close(close)
 
 
@@ -254,10 +313,17 @@ def reopen(
     close = repository.open_close_record(opportunity.id)
     if close is not None:
         close.status = "canceled"
-    apply_changes(opportunity, {
-        "state": "open", "status_reason": "in_progress", "forecast_category": "pipeline",
-        "actual_value": None, "actual_close_date": None,
-    }, actor)
+    apply_changes(
+        opportunity,
+        {
+            "state": "open",
+            "status_reason": "in_progress",
+            "forecast_category": "pipeline",
+            "actual_value": None,
+            "actual_close_date": None,
+        },
+        actor,
+    )
     session.flush()
     return opportunity
 

@@ -18,12 +18,14 @@ Username = Annotated[
 
 class UserCreate(Strict):
     username: Username
-    full_name: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=160)]
+    full_name: Annotated[
+        str, StringConstraints(strip_whitespace=True, min_length=1, max_length=160)
+    ]
     email: EmailStr | None = None
     password: Annotated[str, Field(min_length=1, max_length=256)] | None = None
     business_unit_id: uuid.UUID | None = None
     manager_id: uuid.UUID | None = None
-    roles: list[RoleKey] = Field(default_factory=lambda: ["salesperson"], max_length=3)
+    roles: list[RoleKey] = Field(default=["salesperson"], max_length=3)
     is_active: bool = True
 
 

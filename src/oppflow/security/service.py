@@ -28,6 +28,14 @@ def actor_for(user: User) -> Actor:
     )
 
 
+def actor_by_username(session: Session, username: str) -> Actor:
+    """The actor a CLI command or job runs as."""
+    user = UserRepository(session).find_by_username(username)
+    if user is None or not user.is_active:
+        raise Unauthorized(f"No active user {username!r}.")
+    return actor_for(user)
+
+
 def create_user(session: Session, *, actor: Actor | None, data: UserCreate) -> User:
     """Create a user; ``actor`` None is the CLI's bootstrap path, which needs no admin."""
     if actor is not None:
