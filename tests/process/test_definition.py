@@ -23,13 +23,13 @@ from oppflow.process.definition import (
 from oppflow.process.fields import CATEGORIES, STEP_FIELDS, pipeline_phase
 
 # (stage, field, English label, French label from the seed, required). The seed writes the French
-# apostrophe as U+2019 (right single quotation mark), hence the RUF001 waivers.
+# apostrophe as U+2019 (right single quotation mark), and so do the built-in YAML files.
 SEED_STEPS = [
     ("qualify", "contact_id", "Identify Contact", "Identifier le contact", True),
     ("qualify", "account_id", "Identify Account", "Identifier le compte", True),
-    ("qualify", "purchase_timeframe", "Purchase Timeframe", "Délai d’exécution d’achat", False),  # noqa: RUF001
+    ("qualify", "purchase_timeframe", "Purchase Timeframe", "Délai d’exécution d’achat", False),
     ("qualify", "budget_amount", "Estimated Budget", "Budget estimé", False),
-    ("qualify", "purchase_process", "Purchase Process", "Procédure d’achat", False),  # noqa: RUF001
+    ("qualify", "purchase_process", "Purchase Process", "Procédure d’achat", False),
     (
         "qualify",
         "decision_maker_identified",
@@ -57,7 +57,7 @@ SEED_STEPS = [
         "propose",
         "sales_team_identified",
         "Identify Sales Team",
-        "Identifier l’équipe des ventes",  # noqa: RUF001
+        "Identifier l’équipe des ventes",
         False,
     ),
     (
@@ -134,7 +134,7 @@ def test_opportunity_process_has_exactly_the_seed_stages_and_steps() -> None:
     assert definition.table == "opportunity"
     assert (definition.name.en, definition.name.fr) == (
         "Opportunity Sales Process",
-        "Processus de vente d’opportunité",  # noqa: RUF001
+        "Processus de vente d’opportunité",
     )
     assert [(s.key, s.name.en, s.name.fr) for s in definition.stages] == SEED_STAGES
     assert [s.category for s in definition.stages] == ["qualify", "develop", "propose", "close"]
@@ -253,7 +253,9 @@ def label(text: str = "Label") -> dict[str, str]:
     return {"en": text, "fr": text}
 
 
-def stage(key: str, category: str = "qualify", steps: tuple[str, ...] = (), **more: Any) -> dict:
+def stage(
+    key: str, category: str = "qualify", steps: tuple[str, ...] = (), **more: Any
+) -> dict[str, Any]:
     data: dict[str, Any] = {"key": key, "name": label(key.title()), "category": category}
     data["steps"] = [{"field": f, "label": label(f)} for f in steps]
     return data | more

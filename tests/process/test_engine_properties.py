@@ -100,21 +100,23 @@ def records(definition: ProcessDefinition) -> st.SearchStrategy[dict[str, Any]]:
     return st.fixed_dictionaries(full) | st.fixed_dictionaries({}, optional=gappy)
 
 
+# Moving forward is weighted up so that sequences reach the later stages and the finish.
+KINDS = ["next"] * 4 + ["finish"] * 2 + ["previous", "set_active", "abandon", "reactivate"]
+
+
 def operations(definition: ProcessDefinition) -> st.SearchStrategy[list[tuple[Any, ...]]]:
+    """Sequences of moves: (kind,) or (kind, record) or (kind, stage key)."""
     keys = [stage.key for stage in definition.stages] + ["nowhere"]
-    forward = st.tuples(st.just("next"), records(definition))
-    operation = st.one_of(
-        forward,
-        forward,
-        forward,
-        forward,
-        st.tuples(st.just("previous")),
-        st.tuples(st.just("set_active"), st.sampled_from(keys)),
-        st.tuples(st.just("finish"), records(definition)),
-        st.tuples(st.just("abandon")),
-        st.tuples(st.just("reactivate")),
-    )
-    return st.lists(operation, min_size=1, max_size=60)
+    arguments: dict[str, st.SearchStrategy[tuple[Any, ...]]] = {
+        "next": st.tuples(records(definition)),
+        "finish": st.tuples(records(definition)),
+        "set_active": st.tuples(st.sampled_from(keys)),
+    }
+
+    def with_arguments(kind: str) -> st.SearchStrategy[tuple[Any, ...]]:
+        return arguments.get(kind, st.just(())).map(lambda args: (kind, *args))
+
+    return st.lists(st.sampled_from(KINDS).flatmap(with_arguments), min_size=5, max_size=60)
 
 
 def expected_refusal(

@@ -113,6 +113,9 @@ def move(
     if kind not in moves:
         raise MoveRefused(f"Unknown move {kind!r}.")
     transition = moves[kind]()
+    if definition.stage_table(transition.to_stage) != "opportunity":
+        # The lead process's Qualify stage ran on the lead, which is now qualified.
+        raise MoveRefused("That stage runs on the lead; an opportunity cannot move back to it.")
     process_key = ProcessRepository(session).by_id(instance.process_id).key
     _apply(session, actor, opportunity, instance, process_key, transition)
     return _view(session, opportunity, language)
@@ -268,7 +271,7 @@ def _stage_view(stage: Any, values: dict[str, Any], language: str) -> StageView:
         key=stage.key,
         name=stage.name.get(language),
         category=stage.category,
-        table=stage.table or "opportunity",
+        table=stage.table,
         steps=[
             StepView(
                 field=step.field,
