@@ -22,7 +22,7 @@ from oppflow import migrate
 from oppflow.api.app import create_app
 from oppflow.db import make_engine, unit_of_work
 from oppflow.models import Base
-from oppflow.process.catalog import ensure_builtin_processes
+from oppflow.install import ensure_builtin_data
 
 POSTGRES_URL = os.environ.get(
     "OPPFLOW_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
@@ -48,8 +48,9 @@ def pytest_report_header() -> str:
     return f"oppflow: {SKIP_POSTGRES}"
 
 
-def _worker() -> str:
-    return os.environ.get("PYTEST_XDIST_WORKER", "main")
+def _schema_name() -> str:
+    """A schema of this pytest process alone, so parallel runs never share tables."""
+    return f"oppflow_test_{os.environ.get('PYTEST_XDIST_WORKER', 'main')}_{os.getpid()}"
 
 
 @pytest.fixture(scope="session")
@@ -68,17 +69,19 @@ def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def postgres_engine() -> Iterator[Engine]:
     if not POSTGRES_UP:
         pytest.skip(SKIP_POSTGRES)
-    schema = f"oppflow_test_{_worker()}"
+    schema = _schema_name()
     admin = make_engine(POSTGRES_URL)
     with admin.begin() as connection:
         connection.execute(text(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE'))
         connection.execute(text(f'CREATE SCHEMA "{schema}"'))
-    admin.dispose()
     url = f"{POSTGRES_URL}?options=-csearch_path%3D{schema}"
     engine = make_engine(url)
     migrate.upgrade(engine)
     yield engine
     engine.dispose()
+    with admin.begin() as connection:
+        connection.execute(text(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE'))
+    admin.dispose()
 
 
 def _empty_postgres(engine: Engine) -> None:
@@ -106,10 +109,10 @@ def engine(
 
 @pytest.fixture
 def factory(engine: Engine) -> sessionmaker[Session]:
-    """The session factory of a fresh database with the built-in processes installed."""
+    """The session factory of a fresh database with the built-in roles and processes."""
     made = sessionmaker(bind=engine, expire_on_commit=False)
     with unit_of_work(made) as session:
-        ensure_builtin_processes(session)
+        ensure_builtin_data(session)
     return made
 
 

@@ -29,7 +29,8 @@ class OppflowError(Exception):
             "status": self.status,
             "detail": self.detail,
         }
-        body.update(self.extra)
+        # Extras add members; they never replace the standard ones (type, status, …).
+        body.update({k: v for k, v in self.extra.items() if k not in body})
         return body
 
 

@@ -5,10 +5,21 @@ from oppflow.models.customers import Account, Contact
 from oppflow.models.opportunity import Competitor, Opportunity, OpportunityClose
 from oppflow.models.organization import ApiToken, BusinessUnit, User, UserRole
 from oppflow.models.process import Process, ProcessInstance, ProcessVersion, StageHistory
+from oppflow.models.related import SalesTeamMember
+from oppflow.models.security import (
+    AuditEntry,
+    RecordShare,
+    Role,
+    RolePrivilege,
+    Team,
+    TeamMember,
+    TeamRole,
+)
 
 __all__ = [
     "Account",
     "ApiToken",
+    "AuditEntry",
     "Base",
     "BusinessUnit",
     "Competitor",
@@ -18,7 +29,14 @@ __all__ = [
     "Process",
     "ProcessInstance",
     "ProcessVersion",
+    "RecordShare",
+    "Role",
+    "RolePrivilege",
+    "SalesTeamMember",
     "StageHistory",
+    "Team",
+    "TeamMember",
+    "TeamRole",
     "User",
     "UserRole",
 ]

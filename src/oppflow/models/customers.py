@@ -23,6 +23,9 @@ class Account(Audited, Base):
     country: Mapped[str | None] = mapped_column(String(100), default=None)
     description: Mapped[str | None] = mapped_column(Text, default=None)
     owner_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("users.id"), index=True)
+    owning_business_unit_id: Mapped[uuid.UUID | None] = mapped_column(
+        ForeignKey("business_units.id"), default=None, index=True
+    )
 
 
 class Contact(Audited, Base):
@@ -39,3 +42,6 @@ class Contact(Audited, Base):
     )
     description: Mapped[str | None] = mapped_column(Text, default=None)
     owner_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("users.id"), index=True)
+    owning_business_unit_id: Mapped[uuid.UUID | None] = mapped_column(
+        ForeignKey("business_units.id"), default=None, index=True
+    )

@@ -35,6 +35,11 @@ class Opportunity(Audited, Base):
     id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=new_id)
     name: Mapped[str] = mapped_column(String(300))
     owner_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("users.id"))
+    # The owner's business unit, kept with the record (as Dynamics' owningbusinessunit) so that
+    # row-level security is one indexed comparison.
+    owning_business_unit_id: Mapped[uuid.UUID | None] = mapped_column(
+        ForeignKey("business_units.id"), default=None, index=True
+    )
     account_id: Mapped[uuid.UUID | None] = mapped_column(
         ForeignKey("accounts.id"), default=None, index=True
     )

@@ -47,7 +47,9 @@ class UserRole(Base):
     user_id: Mapped[uuid.UUID] = mapped_column(
         ForeignKey("users.id", ondelete="CASCADE"), primary_key=True
     )
-    role_key: Mapped[str] = mapped_column(String(64), primary_key=True)
+    role_key: Mapped[str] = mapped_column(
+        ForeignKey("roles.key", ondelete="CASCADE"), primary_key=True
+    )
 
 
 class ApiToken(Base):

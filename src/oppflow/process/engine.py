@@ -223,9 +223,13 @@ def _require_stage(definition: ProcessDefinition, stage_key: str) -> None:
 
 def _require_active(definition: ProcessDefinition, state: InstanceState) -> None:
     if state.status == "finished":
-        raise MoveRefused("The process is finished; reactivate it first.", status=state.status)
+        raise MoveRefused(
+            "The process is finished; reactivate it first.", process_status=state.status
+        )
     if state.status == "aborted":
-        raise MoveRefused("The process is abandoned; reactivate it first.", status=state.status)
+        raise MoveRefused(
+            "The process is abandoned; reactivate it first.", process_status=state.status
+        )
     _require_stage(definition, state.active_stage)
 
 

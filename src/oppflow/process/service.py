@@ -15,10 +15,10 @@ from typing import Any, cast
 from sqlalchemy.orm import Session
 
 from oppflow.clock import utcnow
-from oppflow.errors import Conflict, MoveRefused, RecordClosed
+from oppflow.errors import Conflict, MoveRefused, RecordClosed, StageGateRefused
 from oppflow.models import Opportunity, Process, ProcessInstance, StageHistory
 from oppflow.process import catalog, engine
-from oppflow.process.definition import ProcessDefinition
+from oppflow.process.definition import ProcessDefinition, Stage
 from oppflow.process.fields import STEP_FIELDS
 from oppflow.process.repository import HistoryRepository, InstanceRepository, ProcessRepository
 from oppflow.process.schemas import (
@@ -112,7 +112,14 @@ def move(
     }
     if kind not in moves:
         raise MoveRefused(f"Unknown move {kind!r}.")
-    transition = moves[kind]()
+    try:
+        transition = moves[kind]()
+    except StageGateRefused:
+        # The engine names the steps in English; answer in the caller's language.
+        missing = engine.missing_steps(definition, state.active_stage, values)
+        raise StageGateRefused(
+            [{"field": s.field, "label": s.label.get(language)} for s in missing]
+        ) from None
     if definition.stage_table(transition.to_stage) != "opportunity":
         # The lead process's Qualify stage ran on the lead, which is now qualified.
         raise MoveRefused("That stage runs on the lead; an opportunity cannot move back to it.")
@@ -266,7 +273,7 @@ def _stage_ref(definition: ProcessDefinition, instance: ProcessInstance, languag
     )
 
 
-def _stage_view(stage: Any, values: dict[str, Any], language: str) -> StageView:
+def _stage_view(stage: Stage, values: dict[str, Any], language: str) -> StageView:
     return StageView(
         key=stage.key,
         name=stage.name.get(language),

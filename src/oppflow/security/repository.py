@@ -9,7 +9,16 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from oppflow.errors import NotFound
-from oppflow.models import ApiToken, BusinessUnit, User
+from oppflow.models import (
+    ApiToken,
+    BusinessUnit,
+    Role,
+    RolePrivilege,
+    TeamMember,
+    TeamRole,
+    User,
+    UserRole,
+)
 
 ROOT_BUSINESS_UNIT = "Organisation"
 
@@ -90,3 +99,33 @@ class TokenRepository:
     def list_for_user(self, user_id: uuid.UUID) -> list[ApiToken]:
         query = select(ApiToken).where(ApiToken.user_id == user_id).order_by(ApiToken.created_at)
         return list(self.session.scalars(query))
+
+
+class PrivilegeRepository:
+    """What an actor's roles, teams and business units add up to."""
+
+    def __init__(self, session: Session) -> None:
+        self.session = session
+
+    def team_ids(self, user_id: uuid.UUID) -> frozenset[uuid.UUID]:
+        query = select(TeamMember.team_id).where(TeamMember.user_id == user_id)
+        return frozenset(self.session.scalars(query))
+
+    def role_keys(self, user_id: uuid.UUID, team_ids: frozenset[uuid.UUID]) -> frozenset[str]:
+        own = select(UserRole.role_key).where(UserRole.user_id == user_id)
+        teams = select(TeamRole.role_key).where(TeamRole.team_id.in_(team_ids))
+        return frozenset(self.session.scalars(own.union(teams)))
+
+    def privileges(self, role_keys: frozenset[str]) -> list[tuple[str, str, str]]:
+        query = (
+            select(RolePrivilege.table_name, RolePrivilege.action, RolePrivilege.depth)
+            .join(Role, Role.id == RolePrivilege.role_id)
+            .where(Role.key.in_(role_keys))
+        )
+        return [(row[0], row[1], row[2]) for row in self.session.execute(query)]
+
+    def business_unit_tree(self, root_id: uuid.UUID) -> frozenset[uuid.UUID]:
+        """A unit and all its descendants (one recursive query)."""
+        tree = select(BusinessUnit.id).where(BusinessUnit.id == root_id).cte(recursive=True)
+        tree = tree.union_all(select(BusinessUnit.id).where(BusinessUnit.parent_id == tree.c.id))
+        return frozenset(self.session.scalars(select(tree.c.id)))

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, object_session
 
 from oppflow.clock import utcnow
 from oppflow.config import get_settings
@@ -12,7 +12,13 @@ from oppflow.errors import Conflict, Unauthorized
 from oppflow.models import ApiToken, User, UserRole
 from oppflow.security.actor import Actor
 from oppflow.security.passwords import hash_password, verify_password
-from oppflow.security.repository import BusinessUnitRepository, TokenRepository, UserRepository
+from oppflow.security.privileges import Depth, Privileges
+from oppflow.security.repository import (
+    BusinessUnitRepository,
+    PrivilegeRepository,
+    TokenRepository,
+    UserRepository,
+)
 from oppflow.security.schemas import UserCreate
 from oppflow.security.tokens import hash_secret, new_secret
 
@@ -20,11 +26,26 @@ BAD_CREDENTIALS = "Unknown user name or wrong password."
 
 
 def actor_for(user: User) -> Actor:
+    """The actor ``user`` acts as: the union of their roles and their teams' roles."""
+    session = object_session(user)
+    if session is None:
+        raise ValueError("actor_for needs a user loaded in a session")
+    repository = PrivilegeRepository(session)
+    team_ids = repository.team_ids(user.id)
+    role_keys = repository.role_keys(user.id, team_ids)
+    privileges: Privileges = {}
+    for table, action, depth in repository.privileges(role_keys):
+        privileges[(table, action)] = max(
+            privileges.get((table, action), Depth.NONE), Depth.parse(depth)
+        )
     return Actor(
         user_id=user.id,
         username=user.username,
         business_unit_id=user.business_unit_id,
-        role_keys=frozenset(user.role_keys),
+        role_keys=role_keys,
+        privileges=privileges,
+        team_ids=team_ids,
+        business_unit_tree=repository.business_unit_tree(user.business_unit_id),
     )
 
 
