@@ -2,11 +2,17 @@
 
 from __future__ import annotations
 
+import uuid
 from typing import Any
 
-from oppflow.errors import PreconditionFailed
+from sqlalchemy.orm import Session
+
+from oppflow.errors import NotFound, PreconditionFailed, ValidationFailed
+from oppflow.models import User
 from oppflow.models.base import Audited
 from oppflow.security.actor import Actor
+from oppflow.security.repository import UserRepository
+from oppflow.security.scope import require_create
 
 
 def check_version(record: Audited, expected: int | None) -> None:
@@ -27,3 +33,24 @@ def apply_changes(record: Audited, changes: dict[str, Any], actor: Actor) -> Non
 def stamp_new(record: Audited, actor: Actor) -> None:
     record.created_by_id = actor.user_id
     record.modified_by_id = actor.user_id
+
+
+def active_user(session: Session, user_id: uuid.UUID, field: str = "owner_id") -> User:
+    """An existing, active user named in a request (422 naming ``field`` otherwise)."""
+    try:
+        user = UserRepository(session).get(user_id)
+    except NotFound as error:
+        raise ValidationFailed(f"{field}: {error.detail}", field=field) from error
+    if not user.is_active:
+        raise ValidationFailed(f"{field}: that user is disabled.", field=field)
+    return user
+
+
+def owned_values(
+    session: Session, actor: Actor, table: str, values: dict[str, Any]
+) -> dict[str, Any]:
+    """A new record's values with its owner (the actor by default) and owning business unit,
+    refused when the actor's create depth does not reach that owner."""
+    owner = active_user(session, values.get("owner_id") or actor.user_id)
+    require_create(actor, table, owner.id, owner.business_unit_id)
+    return {**values, "owner_id": owner.id, "owning_business_unit_id": owner.business_unit_id}

@@ -28,7 +28,8 @@ PROCESS_IMPORT: dict[str, Example] = {
         value={
             "yaml": (
                 "key: quick-deal\nname: {en: Quick deal, fr: Affaire rapide}\ntable: opportunity\n"
-                "stages:\n- key: qualify\n  name: {en: Qualify, fr: Qualifier}\n  category: qualify\n"
+                "stages:\n- key: qualify\n  name: {en: Qualify, fr: Qualifier}\n"
+                "  category: qualify\n"
                 "  steps:\n  - field: account_id\n    label: {en: Account, fr: Compte}\n"
                 "    required: true\n- key: close\n  name: {en: Close, fr: Clôturer}\n"
                 "  category: close\n"

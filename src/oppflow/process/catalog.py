@@ -63,7 +63,7 @@ def validate_yaml(text: str) -> ProcessDefinition:
 def import_yaml(session: Session, *, actor: Actor | None, text: str) -> Process:
     """Store a definition: a new process, or a new version of the process with its key."""
     if actor is not None:
-        actor.require_admin()
+        actor.require("process", "create")
     definition = load_definition(text)
     process = ProcessRepository(session).find_by_key(definition.key)
     if process is None:
@@ -146,7 +146,7 @@ def update_process(
     data: ProcessUpdate,
 ) -> Process:
     """Activate, deactivate or reorder a process."""
-    actor.require_admin()
+    actor.require("process", "write")
     process = ProcessRepository(session).by_key(key)
     if data.is_active is True and not process.is_active:
         _check_active_limit(session, process.primary_table)

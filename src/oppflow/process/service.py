@@ -33,6 +33,7 @@ from oppflow.process.schemas import (
 from oppflow.records import check_version
 from oppflow.sales.repository import OpportunityRepository
 from oppflow.security.actor import Actor
+from oppflow.security.scope import require
 
 
 def record_values(opportunity: Opportunity) -> dict[str, Any]:
@@ -172,6 +173,7 @@ def _load_for_move(
 ) -> tuple[Opportunity, ProcessInstance, ProcessDefinition]:
     opportunity = OpportunityRepository(session, actor).get(opportunity_id)
     check_version(opportunity, if_match)
+    require(session, actor, "write", opportunity)
     if opportunity.state != "open":
         raise RecordClosed(f"The opportunity is {opportunity.state}; reopen it to move its stage.")
     instance = _current_instance(session, opportunity)

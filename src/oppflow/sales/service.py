@@ -16,7 +16,7 @@ from oppflow.clock import today
 from oppflow.errors import Conflict, NotFound, RecordClosed, ValidationFailed
 from oppflow.models import Account, Competitor, Contact, Opportunity, OpportunityClose
 from oppflow.process import service as process_service
-from oppflow.records import apply_changes, check_version, stamp_new
+from oppflow.records import apply_changes, check_version, owned_values, stamp_new
 from oppflow.repository import RecordRepository
 from oppflow.sales.repository import (
     AccountRepository,
@@ -37,7 +37,7 @@ from oppflow.sales.schemas import (
     WinRequest,
 )
 from oppflow.security.actor import Actor
-from oppflow.security.repository import UserRepository
+from oppflow.security.scope import require
 
 
 def check_references(session: Session, actor: Actor, values: dict[str, Any]) -> None:
@@ -53,23 +53,11 @@ def check_references(session: Session, actor: Actor, values: dict[str, Any]) -> 
                 repository(session, actor).get(values[field])
             except NotFound as error:
                 raise ValidationFailed(f"{field}: {error.detail}", field=field) from error
-    if values.get("owner_id") is not None:
-        _check_owner(session, values["owner_id"])
-
-
-def _check_owner(session: Session, owner_id: uuid.UUID) -> None:
-    try:
-        owner = UserRepository(session).get(owner_id)
-    except NotFound as error:
-        raise ValidationFailed(f"owner_id: {error.detail}", field="owner_id") from error
-    if not owner.is_active:
-        raise ValidationFailed("owner_id: that user is disabled.", field="owner_id")
 
 
 # Accounts, contacts and competitors: plain records.
 def create_account(session: Session, *, actor: Actor, data: AccountCreate) -> Account:
-    values = data.model_dump()
-    values["owner_id"] = values["owner_id"] or actor.user_id
+    values = owned_values(session, actor, "account", data.model_dump())
     check_references(session, actor, values)
     account = Account(**values)
     stamp_new(account, actor)
@@ -89,8 +77,7 @@ def update_account(
 
 
 def create_contact(session: Session, *, actor: Actor, data: ContactCreate) -> Contact:
-    values = data.model_dump()
-    values["owner_id"] = values["owner_id"] or actor.user_id
+    values = owned_values(session, actor, "contact", data.model_dump())
     check_references(session, actor, values)
     contact = Contact(**values)
     stamp_new(contact, actor)
@@ -110,6 +97,7 @@ def update_contact(
 
 
 def create_competitor(session: Session, *, actor: Actor, data: CompetitorCreate) -> Competitor:
+    actor.require("competitor", "create")
     competitor = Competitor(**data.model_dump())
     stamp_new(competitor, actor)
     return CompetitorRepository(session, actor).add(competitor)
@@ -134,6 +122,7 @@ def _update(
     session: Session, actor: Actor, record: R, changes: dict[str, Any], if_match: int | None
 ) -> R:
     check_version(record, if_match)
+    require(session, actor, "write", record)
     check_references(session, actor, changes)
     apply_changes(record, changes, actor)
     session.flush()
@@ -152,6 +141,7 @@ def delete_record(
     repository = REPOSITORIES[table](session, actor)
     record = repository.get(record_id)
     check_version(record, if_match)
+    require(session, actor, "delete", record)
     if isinstance(record, Opportunity):
         ensure_open(record)
     try:
@@ -182,7 +172,7 @@ def ensure_open(opportunity: Opportunity) -> None:
 def create_opportunity(session: Session, *, actor: Actor, data: OpportunityCreate) -> Opportunity:
     """Create an opportunity and start it on its process (the default one unless named)."""
     values = data.model_dump(exclude_unset=True, exclude={"process_key"})
-    values["owner_id"] = values.get("owner_id") or actor.user_id
+    values = owned_values(session, actor, "opportunity", values)
     check_references(session, actor, values)
     opportunity = Opportunity(**values)
     stamp_new(opportunity, actor)
@@ -265,6 +255,7 @@ def _closable(
 ) -> Opportunity:
     opportunity = OpportunityRepository(session, actor).get(opportunity_id)
     check_version(opportunity, if_match)
+    require(session, actor, "write", opportunity)
     ensure_open(opportunity)
     return opportunity
 
@@ -308,6 +299,7 @@ def reopen(
     repository = OpportunityRepository(session, actor)
     opportunity = repository.get(opportunity_id)
     check_version(opportunity, if_match)
+    require(session, actor, "write", opportunity)
     if opportunity.state == "open":
         raise Conflict("The opportunity is already open.")
     close = repository.open_close_record(opportunity.id)

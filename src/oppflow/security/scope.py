@@ -1,18 +1,119 @@
-"""Row-level security: which rows of a table a caller may read.
+"""Row-level security: which rows a caller may read, and whether they may act on one.
 
-Every repository's ``readable()`` statement goes through :func:`read_scope`, so lists, gets,
-searches and aggregates all see the same rows. Today every signed-in user reads the whole
-organisation (the privilege depths of DESIGN §2 arrive with the security issue, here).
+Every repository's ``readable()`` goes through :func:`read_scope`, so gets, lists, searches and
+aggregates all see the same rows; every service write goes through :func:`require`. A record is
+reachable by the depth of the actor's privilege (own, business unit, parent-child units,
+organisation), and at any depth above none by ownership, a share with the actor or one of their
+teams, or (opportunities) a place on its sales team.
 """
 
 from __future__ import annotations
 
-from sqlalchemy import ColumnElement, true
+import uuid
+from typing import Any
 
+from sqlalchemy import ColumnElement, and_, exists, false, or_, select, true
+from sqlalchemy.orm import Session
+
+from oppflow.errors import PermissionDenied
+from oppflow.models import RecordShare, SalesTeamMember
 from oppflow.security.actor import Actor
+from oppflow.security.privileges import OWNED_TABLES, Depth
+
+# Sales team members read and write the opportunity, whatever their depth (DESIGN §2).
+SALES_TEAM_ACTIONS = frozenset({"read", "write", "append"})
+
+TABLE_OF: dict[str, str] = {
+    "accounts": "account",
+    "contacts": "contact",
+    "leads": "lead",
+    "opportunities": "opportunity",
+    "competitors": "competitor",
+    "opportunity_files": "file",
+    "processes": "process",
+    "users": "user",
+    "roles": "role",
+    "business_units": "business_unit",
+    "teams": "team",
+    "audit_log": "audit",
+}
 
 
-def read_scope(actor: Actor, model: type[object]) -> ColumnElement[bool]:
+def table_of(model: Any) -> str:
+    """The privilege table of a model class or instance."""
+    return TABLE_OF[model.__tablename__]
+
+
+def read_scope(actor: Actor, model: type[Any]) -> ColumnElement[bool]:
     """The condition a row of ``model`` must meet for ``actor`` to read it."""
-    del actor, model
-    return true()
+    return _scope(actor, model, "read")
+
+
+def _scope(actor: Actor, model: type[Any], action: str) -> ColumnElement[bool]:
+    table = table_of(model)
+    depth = actor.depth(table, action)
+    if depth == Depth.NONE:
+        return false()
+    if table not in OWNED_TABLES or depth == Depth.ORGANIZATION:
+        return true()
+    reachable: list[ColumnElement[bool]] = [model.owner_id == actor.user_id]
+    if depth >= Depth.PARENT_CHILD:
+        reachable.append(model.owning_business_unit_id.in_(actor.business_unit_tree))
+    elif depth >= Depth.BUSINESS_UNIT:
+        reachable.append(model.owning_business_unit_id == actor.business_unit_id)
+    reachable.append(_shared(actor, table, model.id, action))
+    if table == "opportunity" and action in SALES_TEAM_ACTIONS:
+        reachable.append(_on_sales_team(actor, model.id))
+    return or_(*reachable)
+
+
+def _shared(actor: Actor, table: str, record_id: Any, action: str) -> ColumnElement[bool]:
+    principals = [actor.user_id, *actor.team_ids]
+    return exists().where(
+        RecordShare.table_name == table,
+        RecordShare.record_id == record_id,
+        RecordShare.action == action,
+        RecordShare.principal_id.in_(principals),
+    )
+
+
+def _on_sales_team(actor: Actor, opportunity_id: Any) -> ColumnElement[bool]:
+    return exists().where(
+        and_(
+            SalesTeamMember.opportunity_id == opportunity_id,
+            SalesTeamMember.user_id == actor.user_id,
+        )
+    )
+
+
+def can(session: Session, actor: Actor, action: str, record: Any) -> bool:
+    """Whether ``actor`` may perform ``action`` on ``record`` (a loaded, readable row)."""
+    table = table_of(record)
+    depth = actor.depth(table, action)
+    if depth == Depth.NONE:
+        return False
+    if table not in OWNED_TABLES:
+        return True
+    if actor.covers(depth, record.owner_id, record.owning_business_unit_id):
+        return True
+    model = type(record)
+    query = select(_scope(actor, model, action)).select_from(model).where(model.id == record.id)
+    return bool(session.scalar(query))
+
+
+def require(session: Session, actor: Actor, action: str, record: Any) -> None:
+    """Refuse with 403 an action the actor's privileges do not reach on a readable record."""
+    if not can(session, actor, action, record):
+        raise PermissionDenied(
+            f"You may read this {table_of(record)} but not {action} it.", action=action
+        )
+
+
+def require_create(actor: Actor, table: str, owner_id: uuid.UUID, owner_unit: uuid.UUID) -> None:
+    """Refuse creating a record the actor's create depth would not reach (e.g. for another
+    business unit's user)."""
+    depth = actor.depth(table, "create")
+    if depth == Depth.NONE:
+        raise PermissionDenied(f"Your roles do not allow creating {table} records.")
+    if table in OWNED_TABLES and not actor.covers(depth, owner_id, owner_unit):
+        raise PermissionDenied(f"You may not create {table} records owned by that user.")

@@ -60,7 +60,7 @@ def actor_by_username(session: Session, username: str) -> Actor:
 def create_user(session: Session, *, actor: Actor | None, data: UserCreate) -> User:
     """Create a user; ``actor`` None is the CLI's bootstrap path, which needs no admin."""
     if actor is not None:
-        actor.require_admin()
+        actor.require("user", "create")
     users = UserRepository(session)
     if users.find_by_username(data.username):
         raise Conflict(f"The user name {data.username!r} is taken.")
