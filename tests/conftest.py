@@ -21,8 +21,8 @@ from sqlalchemy.orm import Session, sessionmaker
 from oppflow import migrate
 from oppflow.api.app import create_app
 from oppflow.db import make_engine, unit_of_work
-from oppflow.models import Base
 from oppflow.install import ensure_builtin_data
+from oppflow.models import Base
 
 POSTGRES_URL = os.environ.get(
     "OPPFLOW_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"

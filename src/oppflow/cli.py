@@ -19,7 +19,9 @@ import typer
 from pydantic import BaseModel, ValidationError
 from rich.console import Console
 from rich.table import Table
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
+from sqlalchemy.orm.exc import StaleDataError
 
 from oppflow.db import get_engine, unit_of_work
 from oppflow.errors import OppflowError, ValidationFailed
@@ -68,6 +70,10 @@ def unit() -> Iterator[Session]:
     except OppflowError as error:
         err.print(f"[red]error:[/red] {error.detail}", highlight=False)
         raise typer.Exit(1) from None
+    except (StaleDataError, IntegrityError) as error:
+        detail = "a concurrent change won" if isinstance(error, StaleDataError) else str(error.orig)
+        err.print(f"[red]error:[/red] conflict: {detail}; nothing was changed", highlight=False)
+        raise typer.Exit(1) from None
     except ValidationError as error:
         first = error.errors()[0]
         where = ".".join(str(part) for part in first["loc"])
@@ -100,7 +106,7 @@ def serve(
 
     prepare_database(get_engine())
     if demo:
-        _load_demo_if_empty()
+        _load_demo_if_empty(port=port)
     out.print(f"oppflow on [bold]http://{host}:{port}[/bold]  (API docs: /docs)")
     uvicorn.run(create_app(), host=host, port=port, log_level="info")
 
@@ -112,7 +118,7 @@ def demo_command(seed: Annotated[int, typer.Option(help="Random seed.")] = 7) ->
     _load_demo_if_empty(seed)
 
 
-def _load_demo_if_empty(seed: int = 7) -> None:
+def _load_demo_if_empty(seed: int = 7, port: int = 8000) -> None:
     from rich.progress import Progress
 
     from oppflow import demo
@@ -129,10 +135,10 @@ def _load_demo_if_empty(seed: int = 7) -> None:
                     progress.update(task, description=label, completed=done, total=total)
 
                 credentials = demo.load_demo(session, seed=seed, progress=report)
-    _print_demo_credentials(credentials)
+    _print_demo_credentials(credentials, port)
 
 
-def _print_demo_credentials(credentials: Any) -> None:
+def _print_demo_credentials(credentials: Any, port: int) -> None:
     table = Table(title="Demo log-ins")
     for column in ("user", "password", "roles"):
         table.add_column(column)

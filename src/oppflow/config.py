@@ -24,6 +24,11 @@ class Settings(BaseSettings):
     access_token_minutes: int = 12 * 60
     api_token_days: int = 365
     sql_echo: bool = False
+    # The tenth failed log-in in a row for one user name (or the 50th from one address) within
+    # the window answers 429 until the window has passed.
+    login_max_failures: int = 9
+    login_max_failures_per_address: int = 50
+    login_window_minutes: int = 15
 
     def resolved_database_url(self) -> str:
         """The configured URL, else an SQLite file in the data directory."""

@@ -645,7 +645,7 @@ def test_definitions_are_immutable() -> None:
 
 # --- Branching -----------------------------------------------------------------------------------
 
-CONTACT = uuid.uuid4()
+CONTACT = uuid.UUID("7c9e6679-7425-40de-944b-e07fc1f90ae7")
 
 OPERATOR_CASES = [
     ("budget_amount", "eq", 1000, {"budget_amount": Decimal("1000.00")}, True),
@@ -710,7 +710,13 @@ OPERATOR_CASES = [
     ),
     ("contact_id", "eq", str(CONTACT), {"contact_id": CONTACT}, True),
     ("contact_id", "eq", str(CONTACT).upper(), {"contact_id": str(CONTACT)}, True),
-    ("contact_id", "ne", str(CONTACT), {"contact_id": uuid.uuid4()}, True),
+    (
+        "contact_id",
+        "ne",
+        str(CONTACT),
+        {"contact_id": uuid.UUID("16fd2706-8baf-433b-82eb-8c7fada847da")},
+        True,
+    ),
     ("contact_id", "not_null", None, {"contact_id": CONTACT}, True),
     ("customer_need", "eq", "CRM", {"customer_need": "CRM"}, True),
     ("customer_need", "eq", "CRM", {"customer_need": "crm"}, False),

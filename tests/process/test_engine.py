@@ -19,7 +19,7 @@ from oppflow.process.engine import InstanceState, MoveKind, Transition
 T0 = datetime(2025, 3, 1, 9, 0, tzinfo=UTC)
 OPPORTUNITY, LEAD = builtin_definitions()
 
-QUALIFIED = {"contact_id": uuid.uuid4(), "account_id": uuid.uuid4()}
+QUALIFIED = {"contact_id": uuid.UUID(int=1), "account_id": uuid.UUID(int=2)}
 DEVELOPED = QUALIFIED | {"customer_need": "A CRM", "proposed_solution": "oppflow"}
 PROPOSED = DEVELOPED | {"proposal_presented": True}
 CLOSED = PROPOSED | {"final_decision_date": date(2025, 6, 30)}
@@ -55,7 +55,7 @@ def history(*transitions: Transition) -> list[tuple[MoveKind, str | None, str]]:
         (Decimal(0), True),
         (0.0, True),
         (date(2025, 1, 1), True),
-        (uuid.uuid4(), True),
+        (uuid.UUID(int=3), True),
     ],
 )
 def test_is_step_complete(value: Any, complete: bool) -> None:

@@ -4,10 +4,13 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Form, status
+from fastapi import APIRouter, Depends, Form, Request, status
 from fastapi.security import HTTPAuthorizationCredentials
 
-from oppflow.api.deps import ActorDep, SessionDep, _bearer
+from oppflow import audit
+from oppflow.api.deps import ActorDep, SessionDep, bearer, client_address
+from oppflow.db import unit_of_work
+from oppflow.errors import Unauthorized
 from oppflow.security import service
 from oppflow.security.repository import UserRepository
 from oppflow.security.schemas import TokenResponse, UserRead
@@ -15,14 +18,31 @@ from oppflow.security.schemas import TokenResponse, UserRead
 router = APIRouter(prefix="/auth", tags=["auth"])
 
 
-@router.post("/token")
+@router.post(
+    "/token",
+    responses={
+        401: {"description": "Wrong user name or password"},
+        429: {"description": "Too many failures; see Retry-After"},
+    },
+)
 def issue_token(
+    request: Request,
     session: SessionDep,
     username: Annotated[str, Form(max_length=64)],
     password: Annotated[str, Form(max_length=256)],
 ) -> TokenResponse:
     """Exchange a user name and password for a bearer token (OAuth2 password form)."""
-    secret, token = service.log_in(session, username=username, password=password)
+    address = client_address(request)
+    try:
+        secret, token = service.log_in(
+            session, username=username, password=password, address=address
+        )
+    except Unauthorized:
+        # This request's unit of work rolls back; the failure must still count.
+        with unit_of_work(request.app.state.session_factory) as own:
+            audit.attribute(own, None, None, address)
+            service.record_failed_log_in(own, username=username, address=address)
+        raise
     return TokenResponse(access_token=secret, expires_at=token.expires_at)
 
 
@@ -36,7 +56,7 @@ def who_am_i(session: SessionDep, actor: ActorDep) -> UserRead:
 def revoke(
     session: SessionDep,
     actor: ActorDep,
-    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)],
 ) -> None:
     """Revoke the token this request carries; it answers 401 from now on."""
     assert credentials is not None  # get_actor has refused requests without one

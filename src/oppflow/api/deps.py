@@ -10,26 +10,21 @@ from fastapi import Depends, Header, Request, Response
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy.orm import Session, sessionmaker
 
+from oppflow import audit
+from oppflow.db import unit_of_work
 from oppflow.errors import PreconditionFailed, Unauthorized
 from oppflow.security import service as security_service
 from oppflow.security.actor import Actor
 
-_bearer = HTTPBearer(auto_error=False, description="A token from /api/v1/auth/token or the CLI.")
+bearer = HTTPBearer(auto_error=False, description="A token from /api/v1/auth/token or the CLI.")
 _ETAG = re.compile(r'^(?:W/)?"?(\d{1,18})"?$')
 
 
 def get_session(request: Request) -> Iterator[Session]:
     """One unit of work per request: commit when the endpoint returns, roll back when it raises."""
     factory: sessionmaker[Session] = request.app.state.session_factory
-    session = factory()
-    try:
+    with unit_of_work(factory) as session:
         yield session
-        session.commit()
-    except BaseException:
-        session.rollback()
-        raise
-    finally:
-        session.close()
 
 
 # scope="function" runs the commit before the response is sent, so a client never reads
@@ -37,13 +32,21 @@ def get_session(request: Request) -> Iterator[Session]:
 SessionDep = Annotated[Session, Depends(get_session, scope="function")]
 
 
+def client_address(request: Request) -> str | None:
+    return request.client.host if request.client else None
+
+
 def get_actor(
+    request: Request,
     session: SessionDep,
-    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)],
 ) -> Actor:
+    """The caller, from the bearer token; every change of this request is attributed to them."""
     if credentials is None or credentials.scheme.lower() != "bearer":
         raise Unauthorized("Send 'Authorization: Bearer <token>'.")
-    return security_service.authenticate(session, credentials.credentials)
+    actor = security_service.authenticate(session, credentials.credentials)
+    audit.attribute(session, actor.user_id, actor.business_unit_id, client_address(request))
+    return actor
 
 
 ActorDep = Annotated[Actor, Depends(get_actor)]

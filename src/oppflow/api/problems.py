@@ -9,11 +9,17 @@ from fastapi import FastAPI, Request
 from fastapi.encoders import jsonable_encoder
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
-from sqlalchemy.exc import IntegrityError, OperationalError
+from sqlalchemy.exc import DataError, IntegrityError, OperationalError
 from sqlalchemy.orm.exc import StaleDataError
 from starlette.exceptions import HTTPException
 
-from oppflow.errors import Conflict, OppflowError, Unauthorized, ValidationFailed
+from oppflow.errors import (
+    Conflict,
+    OppflowError,
+    TooManyRequests,
+    Unauthorized,
+    ValidationFailed,
+)
 
 log = logging.getLogger("oppflow.api")
 PROBLEM_JSON = "application/problem+json"
@@ -30,7 +36,11 @@ class _HttpProblem(OppflowError):
 def problem_response(error: OppflowError, request: Request) -> JSONResponse:
     body = error.problem()
     body["instance"] = request.url.path
-    headers = {"WWW-Authenticate": "Bearer"} if isinstance(error, Unauthorized) else None
+    headers: dict[str, str] = {}
+    if isinstance(error, Unauthorized):
+        headers["WWW-Authenticate"] = "Bearer"
+    if isinstance(error, TooManyRequests):
+        headers["Retry-After"] = str(error.extra["retry_after"])
     return JSONResponse(
         jsonable_encoder(body),
         status_code=error.status,
@@ -77,6 +87,14 @@ def install(app: FastAPI) -> None:
     @app.exception_handler(IntegrityError)
     async def _integrity(request: Request, _error: IntegrityError) -> JSONResponse:
         return problem_response(Conflict("The change conflicts with existing records."), request)
+
+    @app.exception_handler(DataError)
+    async def _data(request: Request, _error: DataError) -> JSONResponse:
+        # A value the database cannot hold or compare: a NUL character in a path or query
+        # parameter reaching PostgreSQL, a number out of range.
+        return problem_response(
+            ValidationFailed("A value of the request cannot be stored or searched for."), request
+        )
 
     @app.exception_handler(OperationalError)
     async def _operational(request: Request, error: OperationalError) -> JSONResponse:

@@ -48,11 +48,22 @@ def ensure_builtin_processes(session: Session) -> None:
         process = ProcessRepository(session).find_by_key(key)
         if process is None:
             _create(session, load_definition(text), text, None, builtin=True, order=order)
-        elif (
-            ProcessRepository(session).version(process.id, process.current_version).definition_yaml
-            != text
-        ):
+        elif not _has_version_with(session, process, text):
             _add_version(session, process, load_definition(text), text, None)
+
+
+def _yaml_of(session: Session, process: Process) -> str:
+    return ProcessRepository(session).version(process.id, process.current_version).definition_yaml
+
+
+def _has_version_with(session: Session, process: Process, text: str) -> bool:
+    """Whether some version of ``process`` already holds ``text`` (an admin's later import of a
+    built-in key is kept, and re-importing the same text adds no version)."""
+    repository = ProcessRepository(session)
+    return any(
+        repository.version(process.id, number).definition_yaml == text
+        for number in range(1, process.current_version + 1)
+    )
 
 
 def validate_yaml(text: str) -> ProcessDefinition:
@@ -74,6 +85,11 @@ def import_yaml(session: Session, *, actor: Actor | None, text: str) -> Process:
             f"Process {definition.key!r} runs on {process.primary_table}; a new version "
             "cannot move it to another table."
         )
+    if (
+        ProcessRepository(session).version(process.id, process.current_version).definition_yaml
+        == text
+    ):
+        return process
     return _add_version(session, process, definition, text, actor)
 
 
@@ -189,7 +205,7 @@ def summary(session: Session, process: Process, language: str = "en") -> Process
 
 
 def detail(session: Session, process: Process, language: str = "en") -> ProcessDetail:
-    text = ProcessRepository(session).version(process.id, process.current_version).definition_yaml
+    text = _yaml_of(session, process)
     definition = current_definition(session, process)
     return ProcessDetail(
         **summary(session, process, language).model_dump(),
@@ -199,5 +215,4 @@ def detail(session: Session, process: Process, language: str = "en") -> ProcessD
 
 
 def export_yaml(session: Session, key: str) -> str:
-    process = ProcessRepository(session).by_key(key)
-    return ProcessRepository(session).version(process.id, process.current_version).definition_yaml
+    return _yaml_of(session, ProcessRepository(session).by_key(key))

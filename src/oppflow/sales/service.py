@@ -192,6 +192,7 @@ def update_opportunity(
     if_match: int | None = None,
 ) -> Opportunity:
     opportunity = OpportunityRepository(session, actor).get(opportunity_id)
+    check_version(opportunity, if_match)
     ensure_open(opportunity)
     return _update(session, actor, opportunity, data.model_dump(exclude_unset=True), if_match)
 

@@ -5,12 +5,13 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import ColumnElement, func, select
 from sqlalchemy.orm import Session
 
 from oppflow.errors import NotFound
 from oppflow.models import (
     ApiToken,
+    AuditEntry,
     BusinessUnit,
     Role,
     RolePrivilege,
@@ -129,3 +130,38 @@ class PrivilegeRepository:
         tree = select(BusinessUnit.id).where(BusinessUnit.id == root_id).cte(recursive=True)
         tree = tree.union_all(select(BusinessUnit.id).where(BusinessUnit.parent_id == tree.c.id))
         return frozenset(self.session.scalars(select(tree.c.id)))
+
+
+class AuditRepository:
+    """Reads of the audit log (the log is written only by oppflow.audit)."""
+
+    def __init__(self, session: Session) -> None:
+        self.session = session
+
+    def failures_since(
+        self, since: datetime, *, subject: str | None = None, address: str | None = None
+    ) -> list[datetime]:
+        """Times of failed log-ins since ``since`` for a user name or an address, oldest first."""
+        query = select(AuditEntry.at).where(
+            AuditEntry.action == "login_failure", AuditEntry.at > since
+        )
+        if subject is not None:
+            query = query.where(AuditEntry.subject == subject)
+        if address is not None:
+            query = query.where(AuditEntry.address == address)
+        return list(self.session.scalars(query.order_by(AuditEntry.seq)))
+
+    def last_success(self, subject: str) -> datetime | None:
+        query = select(func.max(AuditEntry.at)).where(
+            AuditEntry.action == "login_success", AuditEntry.subject == subject
+        )
+        return self.session.scalar(query)
+
+    def page(
+        self, conditions: list[ColumnElement[bool]], *, limit: int, before: int | None
+    ) -> list[AuditEntry]:
+        """Newest first, ``limit`` rows older than sequence number ``before``."""
+        query = select(AuditEntry).where(*conditions)
+        if before is not None:
+            query = query.where(AuditEntry.seq < before)
+        return list(self.session.scalars(query.order_by(AuditEntry.seq.desc()).limit(limit)))

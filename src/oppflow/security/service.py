@@ -6,14 +6,16 @@ from datetime import timedelta
 
 from sqlalchemy.orm import Session, object_session
 
+from oppflow import audit
 from oppflow.clock import utcnow
 from oppflow.config import get_settings
-from oppflow.errors import Conflict, Unauthorized
+from oppflow.errors import Conflict, TooManyRequests, Unauthorized
 from oppflow.models import ApiToken, User, UserRole
 from oppflow.security.actor import Actor
 from oppflow.security.passwords import hash_password, verify_password
 from oppflow.security.privileges import Depth, Privileges
 from oppflow.security.repository import (
+    AuditRepository,
     BusinessUnitRepository,
     PrivilegeRepository,
     TokenRepository,
@@ -82,14 +84,57 @@ def create_user(session: Session, *, actor: Actor | None, data: UserCreate) -> U
     return users.add(user)
 
 
-def log_in(session: Session, *, username: str, password: str) -> tuple[str, ApiToken]:
-    """Check a password and issue a short-lived access token; one message for every failure."""
+def log_in(
+    session: Session, *, username: str, password: str, address: str | None = None
+) -> tuple[str, ApiToken]:
+    """Check a password and issue a short-lived access token.
+
+    Every failure has the same message and costs the same time (unknown users are checked
+    against a dummy hash). After too many failures in a row, any attempt answers 429 until the
+    window has passed. The caller records failures with :func:`record_failed_log_in` in a unit
+    of work of its own, since this one rolls back.
+    """
+    check_throttle(session, username=username, address=address)
     user = UserRepository(session).find_by_username(username)
     valid = verify_password(user.password_hash if user else None, password)
     if user is None or not valid or not user.is_active:
         raise Unauthorized(BAD_CREDENTIALS)
+    audit.record(
+        session,
+        "login_success",
+        table="users",
+        record_id=user.id,
+        subject=username,
+        actor_id=user.id,
+    )
     minutes = get_settings().access_token_minutes
     return _issue(session, user, kind="access", name="log-in", lifetime=timedelta(minutes=minutes))
+
+
+def record_failed_log_in(session: Session, *, username: str, address: str | None) -> None:
+    audit.record(session, "login_failure", table="users", subject=username[:64])
+
+
+def check_throttle(session: Session, *, username: str, address: str | None) -> None:
+    """Refuse (429) a user name with too many failures in a row, or a flooding address."""
+    window = timedelta(minutes=get_settings().login_window_minutes)
+    now = utcnow()
+    audit_log = AuditRepository(session)
+    since = max(now - window, audit_log.last_success(username) or now - window)
+    failures = audit_log.failures_since(since, subject=username)
+    if len(failures) >= get_settings().login_max_failures:
+        _too_many(failures[0] + window - now)
+    if address is not None:
+        from_address = audit_log.failures_since(now - window, address=address)
+        if len(from_address) >= get_settings().login_max_failures_per_address:
+            _too_many(from_address[0] + window - now)
+
+
+def _too_many(wait: timedelta) -> None:
+    seconds = max(1, int(wait.total_seconds()) + 1)
+    raise TooManyRequests(
+        f"Too many failed log-ins; try again in {seconds} seconds.", retry_after=seconds
+    )
 
 
 def create_api_token(

@@ -1,0 +1,172 @@
+"""The audit log, written in one place: a ``before_flush`` hook on every session.
+
+Whatever path changes a record (API, web page, CLI, demo generator, import), the flush that
+writes it also writes one audit row per created, changed or deleted record, with old and new
+values. Services label a change with what it means (a stage move, a close, an assignment) with
+:func:`labelled`; the edge says who and from where with :func:`acting`.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import event, inspect
+from sqlalchemy.orm import Session
+
+from oppflow.clock import utcnow
+from oppflow.models import AuditEntry
+from oppflow.models.base import Audited
+
+# Never written to the log, whatever their value.
+SECRET_FIELDS = frozenset({"password_hash", "token_hash"})
+SKIPPED_FIELDS = frozenset(
+    {"id", "created_at", "created_by_id", "modified_at", "modified_by_id", "version"}
+)
+
+
+@dataclass(frozen=True)
+class AuditContext:
+    actor_id: uuid.UUID | None
+    business_unit_id: uuid.UUID | None
+    address: str | None = None
+
+
+def attribute(
+    session: Session,
+    actor_id: uuid.UUID | None,
+    business_unit_id: uuid.UUID | None,
+    address: str | None = None,
+) -> None:
+    """Say who is acting in this unit of work, and from where (set once by the edge)."""
+    session.info["audit_context"] = AuditContext(actor_id, business_unit_id, address)
+
+
+def _context(session: Session) -> AuditContext:
+    found = session.info.get("audit_context")
+    return found if isinstance(found, AuditContext) else AuditContext(None, None)
+
+
+@contextmanager
+def labelled(session: Session, action: str) -> Iterator[None]:
+    """Record the changes flushed inside the block as ``action`` (e.g. "stage_move")."""
+    previous = session.info.get("audit_action")
+    session.info["audit_action"] = action
+    try:
+        yield
+        session.flush()
+    finally:
+        session.info["audit_action"] = previous
+
+
+def record(
+    session: Session,
+    action: str,
+    *,
+    table: str | None = None,
+    record_id: uuid.UUID | None = None,
+    subject: str | None = None,
+    changes: dict[str, Any] | None = None,
+    actor_id: uuid.UUID | None = None,
+) -> None:
+    """An explicit audit row, for events that change no record (log-ins, failures)."""
+    context = _context(session)
+    session.add(
+        AuditEntry(
+            at=utcnow(),
+            action=action,
+            table_name=table,
+            record_id=record_id,
+            subject=subject,
+            actor_id=actor_id or context.actor_id,
+            business_unit_id=context.business_unit_id,
+            address=context.address,
+            changes=changes or {},
+        )
+    )
+
+
+def _json(value: Any) -> Any:
+    if isinstance(value, uuid.UUID | Decimal):
+        return str(value)
+    if isinstance(value, datetime | date):
+        return value.isoformat()
+    if isinstance(value, list | tuple):
+        return [_json(item) for item in value]
+    return value
+
+
+def _shown(field: str, value: Any) -> Any:
+    return "***" if field in SECRET_FIELDS and value is not None else _json(value)
+
+
+def _created(record_: Audited) -> dict[str, Any]:
+    state = inspect(record_)
+    return {
+        attr.key: [None, _shown(attr.key, attr.value)]
+        for attr in state.attrs
+        if attr.key not in SKIPPED_FIELDS
+        and attr.value is not None
+        and not isinstance(attr.value, list)
+    }
+
+
+def _updated(record_: Audited) -> dict[str, Any]:
+    changes: dict[str, Any] = {}
+    for attr in inspect(record_).attrs:
+        history = attr.load_history()
+        if attr.key in SKIPPED_FIELDS or not history.has_changes():
+            continue
+        old = history.deleted[0] if history.deleted else None
+        new = history.added[0] if history.added else None
+        if old != new and not isinstance(new, list | tuple):
+            changes[attr.key] = [_shown(attr.key, old), _shown(attr.key, new)]
+    return changes
+
+
+def _deleted(record_: Audited) -> dict[str, Any]:
+    return {key: [old, None] for key, (_, old) in _created(record_).items()}
+
+
+def _entry(session: Session, record_: Audited, action: str, changes: dict[str, Any]) -> None:
+    context = _context(session)
+    table = record_.__tablename__  # type: ignore[attr-defined]
+    unit = getattr(record_, "owning_business_unit_id", None)
+    # The services stamp who changed a record; that is the most precise attribution.
+    actor_id = record_.modified_by_id if action != "delete" else None
+    session.add(
+        AuditEntry(
+            at=utcnow(),
+            action=session.info.get("audit_action") or action,
+            table_name=table,
+            record_id=record_.id,  # type: ignore[attr-defined]
+            actor_id=actor_id or context.actor_id,
+            business_unit_id=unit or context.business_unit_id,
+            address=context.address,
+            changes=changes,
+        )
+    )
+
+
+def _before_flush(session: Session, _flush_context: Any, _instances: Any) -> None:
+    for new in [obj for obj in session.new if isinstance(obj, Audited)]:
+        if getattr(new, "id", None) is None:
+            new.id = uuid.uuid4()  # type: ignore[attr-defined]
+        _entry(session, new, "create", _created(new))
+    for dirty in [obj for obj in session.dirty if isinstance(obj, Audited)]:
+        changes = _updated(dirty)
+        if changes:
+            _entry(session, dirty, "update", changes)
+    for gone in [obj for obj in session.deleted if isinstance(obj, Audited)]:
+        _entry(session, gone, "delete", _deleted(gone))
+
+
+def install() -> None:
+    """Hook the audit writer into every session (idempotent)."""
+    if not event.contains(Session, "before_flush", _before_flush):
+        event.listen(Session, "before_flush", _before_flush)
