@@ -105,27 +105,24 @@ def _shown(field: str, value: Any) -> Any:
     return "***" if field in SECRET_FIELDS and value is not None else _json(value)
 
 
+def _columns(record_: Audited) -> list[str]:
+    return [c.key for c in inspect(type(record_)).column_attrs if c.key not in SKIPPED_FIELDS]
+
+
 def _created(record_: Audited) -> dict[str, Any]:
-    state = inspect(record_)
-    return {
-        attr.key: [None, _shown(attr.key, attr.value)]
-        for attr in state.attrs
-        if attr.key not in SKIPPED_FIELDS
-        and attr.value is not None
-        and not isinstance(attr.value, list)
-    }
+    values = {key: getattr(record_, key) for key in _columns(record_)}
+    return {key: [None, _shown(key, value)] for key, value in values.items() if value is not None}
 
 
 def _updated(record_: Audited) -> dict[str, Any]:
     changes: dict[str, Any] = {}
-    for attr in inspect(record_).attrs:
-        history = attr.load_history()
-        if attr.key in SKIPPED_FIELDS or not history.has_changes():
-            continue
+    state = inspect(record_)
+    for key in _columns(record_):
+        history = state.attrs[key].load_history()
         old = history.deleted[0] if history.deleted else None
         new = history.added[0] if history.added else None
-        if old != new and not isinstance(new, list | tuple):
-            changes[attr.key] = [_shown(attr.key, old), _shown(attr.key, new)]
+        if history.has_changes() and old != new:
+            changes[key] = [_shown(key, old), _shown(key, new)]
     return changes
 
 

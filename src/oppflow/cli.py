@@ -126,7 +126,7 @@ def _load_demo_if_empty(seed: int = 7, port: int = 8000) -> None:
     with unit() as session:
         if not demo.is_empty(session):
             out.print("The database already has users; demo data not loaded again.")
-            credentials = demo.known_credentials()
+            credentials = demo.DemoCredentials(users=demo.DEMO_USERS)
         else:
             with Progress(console=out, transient=True) as progress:
                 task = progress.add_task("Demo data", total=None)

@@ -13,8 +13,10 @@ from oppflow.models import (
     ApiToken,
     AuditEntry,
     BusinessUnit,
+    RecordShare,
     Role,
     RolePrivilege,
+    Team,
     TeamMember,
     TeamRole,
     User,
@@ -165,3 +167,45 @@ class AuditRepository:
         if before is not None:
             query = query.where(AuditEntry.seq < before)
         return list(self.session.scalars(query.order_by(AuditEntry.seq.desc()).limit(limit)))
+
+
+class ShareRepository:
+    def __init__(self, session: Session) -> None:
+        self.session = session
+
+    def for_record(self, table: str, record_id: uuid.UUID) -> list[RecordShare]:
+        query = (
+            select(RecordShare)
+            .where(RecordShare.table_name == table, RecordShare.record_id == record_id)
+            .order_by(RecordShare.created_at, RecordShare.action)
+        )
+        return list(self.session.scalars(query))
+
+    def get(self, share_id: uuid.UUID) -> RecordShare | None:
+        return self.session.get(RecordShare, share_id)
+
+
+class TeamRepository:
+    def __init__(self, session: Session) -> None:
+        self.session = session
+
+    def get(self, team_id: uuid.UUID) -> Team:
+        team = self.session.get(Team, team_id)
+        if team is None:
+            raise NotFound(f"No team {team_id}.")
+        return team
+
+    def list(self) -> list[Team]:
+        return list(self.session.scalars(select(Team).order_by(Team.name)))
+
+    def find_by_name(self, name: str) -> Team | None:
+        return self.session.scalar(select(Team).where(Team.name == name))
+
+    def add(self, team: Team) -> Team:
+        self.session.add(team)
+        self.session.flush()
+        return team
+
+
+def list_business_units(session: Session) -> list[BusinessUnit]:
+    return list(session.scalars(select(BusinessUnit).order_by(BusinessUnit.name)))

@@ -5,7 +5,7 @@ from __future__ import annotations
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from oppflow.errors import Conflict, NotFound
+from oppflow.errors import Conflict, NotFound, ValidationFailed
 from oppflow.models import Role, RolePrivilege
 from oppflow.records import apply_changes, stamp_new
 from oppflow.security.actor import Actor
@@ -38,6 +38,14 @@ def get_role(session: Session, key: str) -> Role:
     role = session.scalar(select(Role).where(Role.key == key))
     if role is None:
         raise NotFound(f"No role {key!r}.")
+    return role
+
+
+def known_role(session: Session, key: str) -> Role:
+    """The role with this key, or a 422 naming it (for roles given in a request)."""
+    role = session.scalar(select(Role).where(Role.key == key))
+    if role is None:
+        raise ValidationFailed(f"roles: no role {key!r}.", field="roles")
     return role
 
 

@@ -21,6 +21,7 @@ from oppflow.security.repository import (
     TokenRepository,
     UserRepository,
 )
+from oppflow.security.roles import known_role
 from oppflow.security.schemas import UserCreate
 from oppflow.security.tokens import hash_secret, new_secret
 
@@ -70,6 +71,8 @@ def create_user(session: Session, *, actor: Actor | None, data: UserCreate) -> U
     unit = units.get(data.business_unit_id) if data.business_unit_id else units.root()
     if data.manager_id:
         users.get(data.manager_id)
+    for key in data.roles:
+        known_role(session, key)
     user = User(
         username=data.username,
         full_name=data.full_name,
