@@ -6,7 +6,18 @@ from fastapi import APIRouter, FastAPI
 from sqlalchemy.orm import Session, sessionmaker
 
 from oppflow import __version__
-from oppflow.api import analytics, auth, opportunities, problems, processes, records, users
+from oppflow.api import (
+    analytics,
+    audit,
+    auth,
+    opportunities,
+    organization,
+    problems,
+    processes,
+    records,
+    users,
+)
+from oppflow.api.sharing import ownership_router
 from oppflow.db import session_factory
 
 DESCRIPTION = """Move sales opportunities through the stages of business process flows.
@@ -14,6 +25,9 @@ DESCRIPTION = """Move sales opportunities through the stages of business process
 Every request under `/api/v1` except `POST /api/v1/auth/token` needs
 `Authorization: Bearer <token>`. Errors are RFC 9457 problem details. Records carry a `version`,
 sent as `ETag`; send it back in `If-Match` to refuse lost updates (412)."""
+
+
+OWNED_TABLES = ("accounts", "contacts", "opportunities")
 
 
 def create_app(factory: sessionmaker[Session] | None = None) -> FastAPI:
@@ -31,6 +45,11 @@ def create_app(factory: sessionmaker[Session] | None = None) -> FastAPI:
         opportunities.router,
         processes.router,
         analytics.router,
+        organization.business_units,
+        organization.teams,
+        organization.role_router,
+        audit.router,
+        *[ownership_router(things) for things in OWNED_TABLES],
     ):
         api.include_router(router)
     app.include_router(api)

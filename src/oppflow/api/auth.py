@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Form, Request, status
@@ -13,7 +14,7 @@ from oppflow.db import unit_of_work
 from oppflow.errors import Unauthorized
 from oppflow.security import service
 from oppflow.security.repository import UserRepository
-from oppflow.security.schemas import TokenResponse, UserRead
+from oppflow.security.schemas import TokenRead, TokenResponse, UserRead
 
 router = APIRouter(prefix="/auth", tags=["auth"])
 
@@ -61,3 +62,16 @@ def revoke(
     """Revoke the token this request carries; it answers 401 from now on."""
     assert credentials is not None  # get_actor has refused requests without one
     service.revoke_token(session, secret=credentials.credentials)
+
+
+@router.get("/tokens")
+def list_my_tokens(session: SessionDep, actor: ActorDep) -> dict[str, list[TokenRead]]:
+    """Your tokens (log-ins and API tokens), without their secrets."""
+    rows = service.tokens_of(session, actor=actor)
+    return {"items": [TokenRead.model_validate(t) for t in rows]}
+
+
+@router.delete("/tokens/{token_id}", status_code=status.HTTP_204_NO_CONTENT)
+def revoke_my_token(session: SessionDep, actor: ActorDep, token_id: uuid.UUID) -> None:
+    """Revoke one of your tokens."""
+    service.revoke_own_token(session, actor=actor, token_id=token_id)

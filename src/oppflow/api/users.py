@@ -4,19 +4,20 @@ from __future__ import annotations
 
 import uuid
 
-from fastapi import APIRouter, status
+from fastapi import APIRouter, Response, status
 
-from oppflow.api.deps import ActorDep, SessionDep
-from oppflow.security import service
+from oppflow.api.deps import ActorDep, IfMatchDep, SessionDep, set_etag
+from oppflow.security import organization, service
 from oppflow.security.repository import UserRepository
-from oppflow.security.schemas import UserCreate, UserRead
+from oppflow.security.schemas import UserCreate, UserRead, UserUpdate
 
 router = APIRouter(prefix="/users", tags=["users"])
 
 
 @router.get("")
 def list_users(session: SessionDep, actor: ActorDep) -> dict[str, list[UserRead]]:
-    """Every user of the organisation (owners must be pickable by everyone)."""
+    """Every user of the organisation (to pick owners, team members, shares)."""
+    actor.require("user", "read")
     return {"items": [UserRead.model_validate(u) for u in UserRepository(session).list()]}
 
 
@@ -27,5 +28,28 @@ def create_user(session: SessionDep, actor: ActorDep, data: UserCreate) -> UserR
 
 
 @router.get("/{user_id}")
-def get_user(session: SessionDep, actor: ActorDep, user_id: uuid.UUID) -> UserRead:
-    return UserRead.model_validate(UserRepository(session).get(user_id))
+def get_user(
+    session: SessionDep, actor: ActorDep, user_id: uuid.UUID, response: Response
+) -> UserRead:
+    actor.require("user", "read")
+    user = UserRepository(session).get(user_id)
+    set_etag(response, user.version)
+    return UserRead.model_validate(user)
+
+
+@router.patch("/{user_id}")
+def update_user(
+    session: SessionDep,
+    actor: ActorDep,
+    user_id: uuid.UUID,
+    data: UserUpdate,
+    response: Response,
+    if_match: IfMatchDep,
+) -> UserRead:
+    """Change a user's profile, business unit, manager, roles or password, or disable them
+    (``is_active: false``: they can no longer log in and their tokens stop working)."""
+    user = organization.update_user(
+        session, actor=actor, user_id=user_id, data=data, if_match=if_match
+    )
+    set_etag(response, user.version)
+    return UserRead.model_validate(user)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from datetime import timedelta
 
 from sqlalchemy.orm import Session, object_session
@@ -9,7 +10,7 @@ from sqlalchemy.orm import Session, object_session
 from oppflow import audit
 from oppflow.clock import utcnow
 from oppflow.config import get_settings
-from oppflow.errors import Conflict, TooManyRequests, Unauthorized
+from oppflow.errors import Conflict, NotFound, TooManyRequests, Unauthorized
 from oppflow.models import ApiToken, User, UserRole
 from oppflow.security.actor import Actor
 from oppflow.security.passwords import hash_password, verify_password
@@ -178,4 +179,18 @@ def revoke_token(session: Session, *, secret: str) -> None:
     if found is None:
         raise Unauthorized("The token is unknown, expired or revoked.")
     found[0].revoked_at = utcnow()
+    session.flush()
+
+
+def tokens_of(session: Session, *, actor: Actor) -> list[ApiToken]:
+    return TokenRepository(session).list_for_user(actor.user_id)
+
+
+def revoke_own_token(session: Session, *, actor: Actor, token_id: uuid.UUID) -> None:
+    """Revoke a token of the actor's own; other users' tokens do not exist for them (404)."""
+    token = next((t for t in tokens_of(session, actor=actor) if t.id == token_id), None)
+    if token is None:
+        raise NotFound(f"No token {token_id} of yours.")
+    if token.revoked_at is None:
+        token.revoked_at = utcnow()
     session.flush()
