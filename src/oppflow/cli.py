@@ -6,25 +6,22 @@ becomes one line on stderr and exit status 1.
 
 from __future__ import annotations
 
-import json
 import sys
 import uuid
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from decimal import Decimal
 from pathlib import Path
 from typing import Annotated, Any, TypeVar
 
 import typer
-from pydantic import BaseModel, ValidationError
-from rich.console import Console
+from pydantic import BaseModel
 from rich.table import Table
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
-from sqlalchemy.orm.exc import StaleDataError
 
-from oppflow.db import get_engine, unit_of_work
-from oppflow.errors import OppflowError, ValidationFailed
+from oppflow.cli_admin import register as register_admin_commands
+from oppflow.console import AsUser, JsonOut, as_actor, err, out, print_json, unit
+from oppflow.db import get_engine
+from oppflow.errors import ValidationFailed
 from oppflow.install import prepare_database
 from oppflow.process import catalog
 from oppflow.process import service as process_service
@@ -33,7 +30,7 @@ from oppflow.sales import service as sales_service
 from oppflow.sales.repository import OpportunityRepository
 from oppflow.sales.schemas import LoseRequest, OpportunityFilters, OpportunityRead, WinRequest
 from oppflow.security import service as security_service
-from oppflow.security.actor import ROLE_KEYS, Actor
+from oppflow.security.actor import ROLE_KEYS
 from oppflow.security.repository import BusinessUnitRepository, UserRepository
 from oppflow.security.schemas import UserCreate
 
@@ -53,43 +50,7 @@ app.add_typer(token_app, name="token")
 app.add_typer(process_app, name="process")
 app.add_typer(opportunity_app, name="opportunity")
 
-out = Console()
-err = Console(stderr=True)
 T = TypeVar("T")
-
-AsUser = Annotated[str, typer.Option("--as", envvar="OPPFLOW_USER", help="Act as this user.")]
-JsonOut = Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")]
-
-
-@contextmanager
-def unit() -> Iterator[Session]:
-    """One unit of work for a command; product errors end the command with one line."""
-    try:
-        with unit_of_work() as session:
-            yield session
-    except OppflowError as error:
-        err.print(f"[red]error:[/red] {error.detail}", highlight=False)
-        raise typer.Exit(1) from None
-    except (StaleDataError, IntegrityError) as error:
-        detail = "a concurrent change won" if isinstance(error, StaleDataError) else str(error.orig)
-        err.print(f"[red]error:[/red] conflict: {detail}; nothing was changed", highlight=False)
-        raise typer.Exit(1) from None
-    except ValidationError as error:
-        first = error.errors()[0]
-        where = ".".join(str(part) for part in first["loc"])
-        err.print(f"[red]error:[/red] {where}: {first['msg']}", highlight=False)
-        raise typer.Exit(1) from None
-
-
-def as_actor(session: Session, username: str) -> Actor:
-    return security_service.actor_by_username(session, username)
-
-
-def print_json(data: Any) -> None:
-    if isinstance(data, BaseModel):
-        out.print_json(data.model_dump_json())
-    else:
-        out.print_json(json.dumps(data, default=str))
 
 
 # serve / demo / db
@@ -517,3 +478,6 @@ def opportunity_history(opportunity_id: uuid.UUID, user: AsUser, as_json: JsonOu
     for at, *rest in items:
         table.add_row(f"{at:%Y-%m-%d %H:%M}", *[str(v or "") for v in rest])
     out.print(table)
+
+
+register_admin_commands(app, user_app)

@@ -1,0 +1,64 @@
+"""What every CLI command shares: the unit of work, the acting user, and output."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Annotated, Any, NoReturn
+
+import typer
+from pydantic import BaseModel, ValidationError
+from rich.console import Console
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+from sqlalchemy.orm.exc import StaleDataError
+
+from oppflow import audit
+from oppflow.db import unit_of_work
+from oppflow.errors import OppflowError
+from oppflow.security import service as security_service
+from oppflow.security.actor import Actor
+
+out = Console()
+err = Console(stderr=True)
+
+AsUser = Annotated[str, typer.Option("--as", envvar="OPPFLOW_USER", help="Act as this user.")]
+JsonOut = Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")]
+
+
+@contextmanager
+def unit() -> Iterator[Session]:
+    """One unit of work for a command; product errors end the command with one line."""
+    try:
+        with unit_of_work() as session:
+            audit.attribute(session, None, None, "cli")
+            yield session
+    except OppflowError as error:
+        fail(error.detail)
+    except (StaleDataError, IntegrityError) as error:
+        detail = "a concurrent change won" if isinstance(error, StaleDataError) else str(error.orig)
+        fail(f"conflict: {detail}; nothing was changed")
+    except ValidationError as error:
+        first = error.errors()[0]
+        where = ".".join(str(part) for part in first["loc"])
+        fail(f"{where}: {first['msg']}")
+
+
+def fail(message: str) -> NoReturn:
+    err.print(f"[red]error:[/red] {message}", highlight=False)
+    raise typer.Exit(1)
+
+
+def as_actor(session: Session, username: str) -> Actor:
+    """The user a command acts as; their changes are attributed to them in the audit log."""
+    actor = security_service.actor_by_username(session, username)
+    audit.attribute(session, actor.user_id, actor.business_unit_id, "cli")
+    return actor
+
+
+def print_json(data: Any) -> None:
+    if isinstance(data, BaseModel):
+        out.print_json(data.model_dump_json())
+    else:
+        out.print_json(json.dumps(data, default=str))
