@@ -69,7 +69,9 @@ def _sales_manager() -> Privileges:
 
 
 def _system_administrator() -> Privileges:
-    return _grant(TABLES, ACTIONS, Depth.ORGANIZATION)
+    everything = tuple(table for table in TABLES if table != "audit")
+    # The audit log is read-only for everyone: no role may change or delete it.
+    return _grant(everything, ACTIONS, Depth.ORGANIZATION) | {("audit", "read"): Depth.ORGANIZATION}
 
 
 BUILTIN_ROLES: dict[str, tuple[str, Privileges]] = {
