@@ -2,10 +2,17 @@
 
 from oppflow.models.base import Base
 from oppflow.models.customers import Account, Contact
+from oppflow.models.lead import Lead
 from oppflow.models.opportunity import Competitor, Opportunity, OpportunityClose
 from oppflow.models.organization import ApiToken, BusinessUnit, User, UserRole
 from oppflow.models.process import Process, ProcessInstance, ProcessVersion, StageHistory
-from oppflow.models.related import SalesTeamMember
+from oppflow.models.related import (
+    Note,
+    OpportunityCompetitor,
+    OpportunityFile,
+    SalesTeamMember,
+    Stakeholder,
+)
 from oppflow.models.security import (
     AuditEntry,
     RecordShare,
@@ -24,8 +31,12 @@ __all__ = [
     "BusinessUnit",
     "Competitor",
     "Contact",
+    "Lead",
+    "Note",
     "Opportunity",
     "OpportunityClose",
+    "OpportunityCompetitor",
+    "OpportunityFile",
     "Process",
     "ProcessInstance",
     "ProcessVersion",
@@ -34,6 +45,7 @@ __all__ = [
     "RolePrivilege",
     "SalesTeamMember",
     "StageHistory",
+    "Stakeholder",
     "Team",
     "TeamMember",
     "TeamRole",

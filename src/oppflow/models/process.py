@@ -57,7 +57,9 @@ class ProcessInstance(Base):
     opportunity_id: Mapped[uuid.UUID | None] = mapped_column(
         ForeignKey("opportunities.id", ondelete="CASCADE"), default=None, index=True
     )
-    lead_id: Mapped[uuid.UUID | None] = mapped_column(default=None, index=True)
+    lead_id: Mapped[uuid.UUID | None] = mapped_column(
+        ForeignKey("leads.id", ondelete="CASCADE"), default=None, index=True
+    )
     active_stage: Mapped[str] = mapped_column(String(64))
     active_stage_started_at: Mapped[datetime]
     traversed_path: Mapped[list[str]] = mapped_column(JSON)
@@ -82,7 +84,9 @@ class StageHistory(Base):
     opportunity_id: Mapped[uuid.UUID | None] = mapped_column(
         ForeignKey("opportunities.id", ondelete="CASCADE"), default=None
     )
-    lead_id: Mapped[uuid.UUID | None] = mapped_column(default=None, index=True)
+    lead_id: Mapped[uuid.UUID | None] = mapped_column(
+        ForeignKey("leads.id", ondelete="CASCADE"), default=None, index=True
+    )
     process_key: Mapped[str] = mapped_column(String(64))
     kind: Mapped[str] = mapped_column(String(16))
     from_stage: Mapped[str | None] = mapped_column(String(64), default=None)

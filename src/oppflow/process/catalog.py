@@ -37,6 +37,17 @@ def definition_of(session: Session, process_id: uuid.UUID, version: int) -> Proc
     return definition
 
 
+_keys: dict[uuid.UUID, str] = {}
+
+
+def process_key(session: Session, process_id: uuid.UUID) -> str:
+    """A process's key (keys never change, so it is remembered)."""
+    key = _keys.get(process_id)
+    if key is None:
+        key = _keys[process_id] = ProcessRepository(session).by_id(process_id).key
+    return key
+
+
 def current_definition(session: Session, process: Process) -> ProcessDefinition:
     return definition_of(session, process.id, process.current_version)
 

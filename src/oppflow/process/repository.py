@@ -68,6 +68,15 @@ class InstanceRepository:
         )
         return list(self.session.scalars(query))
 
+    def for_lead(self, lead_id: uuid.UUID) -> list[ProcessInstance]:
+        """Every instance started on the lead, the most recently used first."""
+        query = (
+            select(ProcessInstance)
+            .where(ProcessInstance.lead_id == lead_id)
+            .order_by(ProcessInstance.last_used_at.desc())
+        )
+        return list(self.session.scalars(query))
+
     def find(self, process_id: uuid.UUID, opportunity_id: uuid.UUID) -> ProcessInstance | None:
         query = select(ProcessInstance).where(
             ProcessInstance.process_id == process_id,

@@ -15,8 +15,9 @@ from typing import Any, cast
 from sqlalchemy.orm import Session
 
 from oppflow.clock import utcnow
-from oppflow.errors import Conflict, MoveRefused, RecordClosed, StageGateRefused
-from oppflow.models import Opportunity, Process, ProcessInstance, StageHistory
+from oppflow.errors import Conflict, MoveRefused, NotFound, RecordClosed, StageGateRefused
+from oppflow.leads.repository import LeadRepository
+from oppflow.models import Lead, Opportunity, Process, ProcessInstance, StageHistory
 from oppflow.process import catalog, engine
 from oppflow.process.definition import ProcessDefinition, Stage
 from oppflow.process.fields import STEP_FIELDS
@@ -100,7 +101,8 @@ def move(
     language: str = "en",
 ) -> InstanceView:
     """Move the current instance: next, previous, set_active, finish, abandon or reactivate."""
-    opportunity, instance, definition = _load_for_move(session, actor, opportunity_id, if_match)
+    opportunity, instances, definition = _load_for_move(session, actor, opportunity_id, if_match)
+    instance = instances[0]
     state = _state_of(instance)
     values, now = record_values(opportunity), utcnow()
     moves: dict[str, Callable[[], engine.Transition]] = {
@@ -124,9 +126,10 @@ def move(
     if definition.stage_table(transition.to_stage) != "opportunity":
         # The lead process's Qualify stage ran on the lead, which is now qualified.
         raise MoveRefused("That stage runs on the lead; an opportunity cannot move back to it.")
-    process_key = ProcessRepository(session).by_id(instance.process_id).key
+    process_key = catalog.process_key(session, instance.process_id)
     _apply(session, actor, opportunity, instance, process_key, transition)
-    return _view(session, opportunity, language)
+    # A move changes no other instance, so the list loaded above is still the right one.
+    return _view(session, opportunity, language, instances)
 
 
 def switch(
@@ -139,7 +142,8 @@ def switch(
     language: str = "en",
 ) -> InstanceView:
     """Make another process current: resume its instance, or start one at its first stage."""
-    opportunity, current, _ = _load_for_move(session, actor, opportunity_id, if_match)
+    opportunity, instances, _ = _load_for_move(session, actor, opportunity_id, if_match)
+    current = instances[0]
     process = ProcessRepository(session).by_key(process_key)
     if process.id == current.process_id:
         raise MoveRefused(f"{process_key!r} is already the current process.")
@@ -170,22 +174,23 @@ def history(session: Session, *, actor: Actor, opportunity_id: uuid.UUID) -> lis
 
 def _load_for_move(
     session: Session, actor: Actor, opportunity_id: uuid.UUID, if_match: int | None
-) -> tuple[Opportunity, ProcessInstance, ProcessDefinition]:
+) -> tuple[Opportunity, list[ProcessInstance], ProcessDefinition]:
+    """The opportunity (writable, open, at the expected version), its instances (the current
+    one first) and the current one's definition."""
     opportunity = OpportunityRepository(session, actor).get(opportunity_id)
     check_version(opportunity, if_match)
     require(session, actor, "write", opportunity)
     if opportunity.state != "open":
         raise RecordClosed(f"The opportunity is {opportunity.state}; reopen it to move its stage.")
-    instance = _current_instance(session, opportunity)
-    definition = catalog.definition_of(session, instance.process_id, instance.process_version)
-    return opportunity, instance, definition
-
-
-def _current_instance(session: Session, opportunity: Opportunity) -> ProcessInstance:
     instances = InstanceRepository(session).for_opportunity(opportunity.id)
     if not instances:
         raise Conflict("The opportunity runs no process.")
-    return instances[0]
+    current = instances[0]
+    return (
+        opportunity,
+        instances,
+        catalog.definition_of(session, current.process_id, current.process_version),
+    )
 
 
 def _state_of(instance: ProcessInstance) -> engine.InstanceState:
@@ -207,8 +212,10 @@ def _apply(
     transition: engine.Transition,
     *,
     from_stage: str | None = None,
+    lead_id: uuid.UUID | None = None,
 ) -> None:
-    """Write a transition: the instance, the opportunity's phase, and one history row."""
+    """Write a transition: the instance, the opportunity's phase, and one history row (which
+    names the lead too when the transition carries a qualified lead's instance over)."""
     state, now = transition.state, utcnow()
     instance.active_stage = state.active_stage
     instance.traversed_path = list(state.traversed_path)
@@ -225,6 +232,7 @@ def _apply(
     HistoryRepository(session).append(
         StageHistory(
             opportunity_id=opportunity.id,
+            lead_id=lead_id,
             process_key=process_key,
             kind=transition.kind,
             from_stage=from_stage or transition.from_stage,
@@ -238,8 +246,14 @@ def _apply(
     session.flush()
 
 
-def _view(session: Session, opportunity: Opportunity, language: str) -> InstanceView:
-    instances = InstanceRepository(session).for_opportunity(opportunity.id)
+def _view(
+    session: Session,
+    opportunity: Opportunity,
+    language: str,
+    instances: list[ProcessInstance] | None = None,
+) -> InstanceView:
+    if instances is None:
+        instances = InstanceRepository(session).for_opportunity(opportunity.id)
     current = instances[0]
     definition = catalog.definition_of(session, current.process_id, current.process_version)
     values = record_values(opportunity)
@@ -299,4 +313,99 @@ def _other(session: Session, instance: ProcessInstance, language: str) -> OtherI
         process=_process_ref(instance, definition, language),
         status=instance.status,
         active_stage=_stage_ref(definition, instance, language),
+    )
+
+
+# Leads: the lead-to-opportunity process starts on the lead; qualifying the lead carries its
+# instance over to the new opportunity, which lands on the stage after the lead's last one.
+def lead_values(lead: Lead) -> dict[str, Any]:
+    """The fields of the lead that steps and branch conditions may read."""
+    return {field: getattr(lead, field) for field in STEP_FIELDS["lead"]}
+
+
+def start_lead(session: Session, *, actor: Actor, lead: Lead) -> ProcessInstance | None:
+    """Start a new lead on the first active lead process; None when none is active."""
+    processes = ProcessRepository(session).list(table="lead", active_only=True)
+    if not processes:
+        return None
+    process, now = processes[0], utcnow()
+    transition = engine.start(catalog.current_definition(session, process), now)
+    instance = ProcessInstance(
+        process_id=process.id,
+        process_version=process.current_version,
+        lead_id=lead.id,
+        active_stage=transition.to_stage,
+        active_stage_started_at=transition.state.active_stage_started_at,
+        traversed_path=list(transition.state.traversed_path),
+        last_used_at=now,
+    )
+    InstanceRepository(session).add(instance)
+    HistoryRepository(session).append(
+        StageHistory(
+            lead_id=lead.id,
+            process_key=process.key,
+            kind=transition.kind,
+            to_stage=transition.to_stage,
+            pipeline_phase=transition.pipeline_phase,
+            estimated_value=lead.estimated_value,
+            at=now,
+            by_id=actor.user_id,
+        )
+    )
+    session.flush()
+    return instance
+
+
+def carry_to_opportunity(
+    session: Session, *, actor: Actor, lead: Lead, opportunity: Opportunity
+) -> None:
+    """Move a qualified lead's instance to the next stage, on the new opportunity.
+
+    The lead's stage must let it go (its required steps, read from the lead and the account and
+    contact the qualification linked) and be followed by an opportunity stage. A lead that runs
+    no process gives an opportunity on the default opportunity process instead.
+    """
+    instances = InstanceRepository(session).for_lead(lead.id)
+    if not instances:
+        start_opportunity(session, actor=actor, opportunity=opportunity, process_key=None)
+        return
+    instance = instances[0]
+    definition = catalog.definition_of(session, instance.process_id, instance.process_version)
+    values = {
+        **lead_values(lead),
+        "account_id": opportunity.account_id,
+        "contact_id": opportunity.contact_id,
+    }
+    transition = engine.next_stage(definition, _state_of(instance), values, utcnow())
+    if definition.stage_table(transition.to_stage) != "opportunity":
+        raise MoveRefused("The lead's process has no opportunity stage after its current one.")
+    instance.opportunity_id = opportunity.id
+    process_key = ProcessRepository(session).by_id(instance.process_id).key
+    _apply(session, actor, opportunity, instance, process_key, transition, lead_id=lead.id)
+
+
+def view_lead(
+    session: Session, *, actor: Actor, lead_id: uuid.UUID, language: str = "en"
+) -> InstanceView:
+    """The lead's process instance; once qualified, that of the opportunity it became."""
+    lead = LeadRepository(session, actor).get(lead_id)
+    instances = InstanceRepository(session).for_lead(lead.id)
+    if not instances:
+        raise NotFound("The lead runs no process.")
+    current = instances[0]
+    if current.opportunity_id is not None:
+        return view(session, actor=actor, opportunity_id=current.opportunity_id, language=language)
+    definition = catalog.definition_of(session, current.process_id, current.process_version)
+    values = lead_values(lead)
+    missing = engine.missing_steps(definition, current.active_stage, values)
+    return InstanceView(
+        process=_process_ref(current, definition, language),
+        status=current.status,
+        active_stage=_stage_ref(definition, current, language),
+        traversed_path=list(current.traversed_path),
+        completed_at=current.completed_at,
+        stages=[_stage_view(stage, values, language) for stage in definition.stages],
+        missing_steps=[MissingStep(field=s.field, label=s.label.get(language)) for s in missing],
+        instances=[_other(session, other, language) for other in instances[1:]],
+        record_version=lead.version,
     )

@@ -114,18 +114,20 @@ class PrivilegeRepository:
         query = select(TeamMember.team_id).where(TeamMember.user_id == user_id)
         return frozenset(self.session.scalars(query))
 
-    def role_keys(self, user_id: uuid.UUID, team_ids: frozenset[uuid.UUID]) -> frozenset[str]:
-        own = select(UserRole.role_key).where(UserRole.user_id == user_id)
-        teams = select(TeamRole.role_key).where(TeamRole.team_id.in_(team_ids))
-        return frozenset(self.session.scalars(own.union(teams)))
-
-    def privileges(self, role_keys: frozenset[str]) -> list[tuple[str, str, str]]:
+    def grants(
+        self, user_id: uuid.UUID, team_ids: frozenset[uuid.UUID]
+    ) -> list[tuple[str, str | None, str | None, str | None]]:
+        """(role key, table, action, depth) of the user's and their teams' roles, one query;
+        a role without privileges comes back once with Nones."""
+        own = select(UserRole.role_key.label("key")).where(UserRole.user_id == user_id)
+        teams = select(TeamRole.role_key.label("key")).where(TeamRole.team_id.in_(team_ids))
+        keys = own.union(teams).subquery()
         query = (
-            select(RolePrivilege.table_name, RolePrivilege.action, RolePrivilege.depth)
-            .join(Role, Role.id == RolePrivilege.role_id)
-            .where(Role.key.in_(role_keys))
+            select(Role.key, RolePrivilege.table_name, RolePrivilege.action, RolePrivilege.depth)
+            .join(keys, keys.c.key == Role.key)
+            .outerjoin(RolePrivilege, RolePrivilege.role_id == Role.id)
         )
-        return [(row[0], row[1], row[2]) for row in self.session.execute(query)]
+        return [(row[0], row[1], row[2], row[3]) for row in self.session.execute(query)]
 
     def business_unit_tree(self, root_id: uuid.UUID) -> frozenset[uuid.UUID]:
         """A unit and all its descendants (one recursive query)."""

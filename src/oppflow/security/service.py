@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import timedelta
+from typing import Literal
 
 from sqlalchemy.orm import Session, object_session
 
@@ -36,20 +37,27 @@ def actor_for(user: User) -> Actor:
         raise ValueError("actor_for needs a user loaded in a session")
     repository = PrivilegeRepository(session)
     team_ids = repository.team_ids(user.id)
-    role_keys = repository.role_keys(user.id, team_ids)
+    role_keys: set[str] = set()
     privileges: Privileges = {}
-    for table, action, depth in repository.privileges(role_keys):
-        privileges[(table, action)] = max(
-            privileges.get((table, action), Depth.NONE), Depth.parse(depth)
-        )
+    for role_key, table, action, depth in repository.grants(user.id, team_ids):
+        role_keys.add(role_key)
+        if table and action and depth:
+            key = (table, action)
+            privileges[key] = max(privileges.get(key, Depth.NONE), Depth.parse(depth))
+    # The unit tree costs a query; only a parent-child depth needs it.
+    needs_tree = Depth.PARENT_CHILD in privileges.values()
     return Actor(
         user_id=user.id,
         username=user.username,
         business_unit_id=user.business_unit_id,
-        role_keys=role_keys,
+        role_keys=frozenset(role_keys),
         privileges=privileges,
         team_ids=team_ids,
-        business_unit_tree=repository.business_unit_tree(user.business_unit_id),
+        business_unit_tree=(
+            repository.business_unit_tree(user.business_unit_id)
+            if needs_tree
+            else frozenset({user.business_unit_id})
+        ),
     )
 
 
@@ -89,9 +97,15 @@ def create_user(session: Session, *, actor: Actor | None, data: UserCreate) -> U
 
 
 def log_in(
-    session: Session, *, username: str, password: str, address: str | None = None
+    session: Session,
+    *,
+    username: str,
+    password: str,
+    address: str | None = None,
+    kind: Literal["access", "session"] = "access",
 ) -> tuple[str, ApiToken]:
-    """Check a password and issue a short-lived access token.
+    """Check a password and issue a short-lived access token (``kind`` "session": the web
+    pages' session cookie, which :func:`authenticate_session` accepts).
 
     Every failure has the same message and costs the same time (unknown users are checked
     against a dummy hash). After too many failures in a row, any attempt answers 429 until the
@@ -112,7 +126,8 @@ def log_in(
         actor_id=user.id,
     )
     minutes = get_settings().access_token_minutes
-    return _issue(session, user, kind="access", name="log-in", lifetime=timedelta(minutes=minutes))
+    name = "web session" if kind == "session" else "log-in"
+    return _issue(session, user, kind=kind, name=name, lifetime=timedelta(minutes=minutes))
 
 
 def record_failed_log_in(session: Session, *, username: str, address: str | None) -> None:
@@ -172,6 +187,22 @@ def authenticate(session: Session, secret: str) -> Actor:
     if found is None:
         raise Unauthorized("The token is unknown, expired or revoked.")
     return actor_for(found[1])
+
+
+def authenticate_session(session: Session, secret: str) -> Actor:
+    """The actor a web session cookie stands for; only tokens of kind "session" qualify."""
+    found = TokenRepository(session).find_live(hash_secret(secret), utcnow())
+    if found is None or found[0].kind != "session":
+        raise Unauthorized("The session is unknown, expired or ended.")
+    return actor_for(found[1])
+
+
+def end_session(session: Session, *, secret: str) -> None:
+    """Log out: revoke the session token; an already dead session is not an error."""
+    found = TokenRepository(session).find_live(hash_secret(secret), utcnow())
+    if found is not None and found[0].kind == "session":
+        found[0].revoked_at = utcnow()
+        session.flush()
 
 
 def revoke_token(session: Session, *, secret: str) -> None:
