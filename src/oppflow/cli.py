@@ -109,10 +109,10 @@ def _print_demo_credentials(credentials: Any, port: int) -> None:
     first = credentials.users[0].username
     with unit() as session:
         secret, _ = security_service.create_api_token(session, username=first, name="demo")
-    out.print(f"API token for {first}: [bold]{secret}[/bold]")
-    out.print(
-        f'  curl -H "Authorization: Bearer {secret}" http://127.0.0.1:8000/api/v1/opportunities'
-    )
+    out.print(f"API token for {first}: [bold]{secret}[/bold]", soft_wrap=True)
+    url = f"http://127.0.0.1:{port}/api/v1/opportunities"
+    # soft_wrap keeps the command on one line, so it can be copied into a shell.
+    out.print(f'  curl -H "Authorization: Bearer {secret}" {url}', soft_wrap=True, highlight=False)
 
 
 @db_app.command("upgrade")
