@@ -14,15 +14,18 @@ from pathlib import Path
 
 import psycopg
 import pytest
+from argon2 import PasswordHasher
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine, text
 from sqlalchemy.orm import Session, sessionmaker
 
 from oppflow import migrate
 from oppflow.api.app import create_app
+from oppflow.config import get_settings
 from oppflow.db import make_engine, unit_of_work
 from oppflow.install import ensure_builtin_data
 from oppflow.models import Base
+from oppflow.security import passwords
 
 POSTGRES_URL = os.environ.get(
     "OPPFLOW_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
@@ -51,6 +54,28 @@ def pytest_report_header() -> str:
 def _schema_name() -> str:
     """A schema of this pytest process alone, so parallel runs never share tables."""
     return f"oppflow_test_{os.environ.get('PYTEST_XDIST_WORKER', 'main')}_{os.getpid()}"
+
+
+@pytest.fixture(scope="session", autouse=True)
+def files_dir(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    """File contents go to a temporary directory, never to the user's data directory."""
+    directory = tmp_path_factory.mktemp("files")
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("OPPFLOW_FILES_DIR", str(directory))
+        get_settings.cache_clear()
+        yield directory
+    get_settings.cache_clear()
+
+
+@pytest.fixture(scope="session", autouse=True)
+def quick_password_hashing() -> Iterator[None]:
+    """Argon2id with the lowest cost: still real argon2id hashes, checked the same way, but
+    each log-in in a test no longer costs half a second of CPU."""
+    cheap = PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(passwords, "_hasher", cheap)
+        patch.setattr(passwords, "_DUMMY_HASH", cheap.hash("not-a-real-password"))
+        yield
 
 
 @pytest.fixture(scope="session")

@@ -8,8 +8,10 @@ from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session, sessionmaker
 
 from oppflow.db import unit_of_work
+from oppflow.security import organization
 from oppflow.security import service as security_service
-from oppflow.security.schemas import UserCreate
+from oppflow.security.repository import BusinessUnitRepository
+from oppflow.security.schemas import BusinessUnitCreate, UserCreate
 
 PASSWORD = "correct-horse-9"
 
@@ -26,7 +28,7 @@ def create_user(
                 username=username,
                 full_name=username.title(),
                 password=PASSWORD,
-                roles=roles or ["salesperson"],  # type: ignore[arg-type]
+                roles=roles or ["salesperson"],
             ),
         )
         return str(user.id)
@@ -66,3 +68,37 @@ def qualify_fields(client: TestClient, headers: dict[str, str]) -> dict[str, str
     account = create(client, headers, "accounts", name="Contoso")
     contact = create(client, headers, "contacts", last_name="Doe", account_id=account["id"])
     return {"account_id": account["id"], "contact_id": contact["id"]}
+
+
+def create_lead(client: TestClient, headers: dict[str, str], **fields: Any) -> Any:
+    fields.setdefault("topic", "50 laptops for the new office")
+    return create(client, headers, "leads", **fields)
+
+
+def user_in_unit(
+    client: TestClient,
+    factory: sessionmaker[Session],
+    username: str,
+    unit: str,
+    roles: list[str] | None = None,
+) -> dict[str, str]:
+    """Log-in headers of a new user in business unit ``unit`` (made under the root if new)."""
+    with unit_of_work(factory) as session:
+        found = BusinessUnitRepository(session).find_by_name(unit)
+        if found is None:
+            root = BusinessUnitRepository(session).root()
+            found = organization.create_business_unit(
+                session, actor=None, data=BusinessUnitCreate(name=unit, parent_id=root.id)
+            )
+        security_service.create_user(
+            session,
+            actor=None,
+            data=UserCreate(
+                username=username,
+                full_name=username.title(),
+                password=PASSWORD,
+                business_unit_id=found.id,
+                roles=roles or ["salesperson"],
+            ),
+        )
+    return login(client, username)
