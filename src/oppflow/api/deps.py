@@ -52,7 +52,8 @@ def get_actor(
 ActorDep = Annotated[Actor, Depends(get_actor)]
 
 
-def get_if_match(if_match: Annotated[str | None, Header()] = None) -> int | None:
+async # No I/O in the two below: as coroutines they skip FastAPI's hand-off to a worker thread.
+async def get_if_match(if_match: Annotated[str | None, Header()] = None) -> int | None:
     """The version an If-Match header names; one that names no version can never match."""
     if if_match is None or if_match.strip() == "*":
         return None
@@ -65,7 +66,7 @@ def get_if_match(if_match: Annotated[str | None, Header()] = None) -> int | None
 IfMatchDep = Annotated[int | None, Depends(get_if_match)]
 
 
-def get_language(accept_language: Annotated[str | None, Header()] = None) -> str:
+async def get_language(accept_language: Annotated[str | None, Header()] = None) -> str:
     """French when the caller prefers it, else English."""
     if accept_language and accept_language.strip().lower().startswith("fr"):
         return "fr"
