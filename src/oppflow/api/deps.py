@@ -52,7 +52,7 @@ def get_actor(
 ActorDep = Annotated[Actor, Depends(get_actor)]
 
 
-async # No I/O in the two below: as coroutines they skip FastAPI's hand-off to a worker thread.
+# No I/O in the two below: as coroutines they skip FastAPI's hand-off to a worker thread.
 async def get_if_match(if_match: Annotated[str | None, Header()] = None) -> int | None:
     """The version an If-Match header names; one that names no version can never match."""
     if if_match is None or if_match.strip() == "*":
