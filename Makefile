@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: run test lint typecheck bench format clean
+.PHONY: run test lint typecheck bench format clean screenshots messages
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -27,6 +27,19 @@ test: lint typecheck
 
 bench: $(STAMP)
 	$(BIN)/python bench/api.py
+
+# PNGs of the dashboard, the board and an opportunity (English and French) for the README;
+# needs Debian's chromium at /usr/bin/chromium.
+screenshots: $(STAMP)
+	$(BIN)/python docs/screenshots/take.py
+
+# Extract the web pages' messages, merge them into the catalogs, compile the .mo files.
+messages: $(STAMP)
+	$(BIN)/pybabel -q extract -F babel.cfg -k N_ -k NP_:1c,2 --no-location --sort-output \
+		--project oppflow --copyright-holder oppflow -o src/oppflow/locale/messages.pot .
+	$(BIN)/pybabel -q update -i src/oppflow/locale/messages.pot -d src/oppflow/locale -D messages \
+		--no-fuzzy-matching
+	$(BIN)/pybabel -q compile -d src/oppflow/locale -D messages
 
 format: $(STAMP)
 	$(BIN)/ruff format src tests bench

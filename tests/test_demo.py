@@ -31,9 +31,15 @@ from oppflow.models import (
     Account,
     Competitor,
     Contact,
+    Lead,
+    Note,
     Opportunity,
     OpportunityClose,
+    OpportunityCompetitor,
+    OpportunityFile,
+    SalesTeamMember,
     StageHistory,
+    Stakeholder,
     User,
 )
 
@@ -158,13 +164,23 @@ def test_deals_are_won_lost_reopened_moved_back_and_abandoned(demo: Demo) -> Non
         lost_to = session.scalar(
             select(func.count()).where(OpportunityClose.competitor_id.is_not(None))
         )
-        kinds = Counter(session.scalars(select(StageHistory.kind)))
+        # Moves of the opportunities (a qualified lead's first row, its start, is the lead's).
+        kinds = Counter(
+            session.scalars(
+                select(StageHistory.kind).where(StageHistory.opportunity_id.is_not(None))
+            )
+        )
+        carried = session.scalar(
+            select(func.count()).where(
+                StageHistory.opportunity_id.is_not(None), StageHistory.lead_id.is_not(None)
+            )
+        )
     assert outcomes[("won", "won")] > 20
     assert outcomes[("lost", "out_sold")] > 10
     assert outcomes[("lost", "canceled")] > 5
     assert lost_to == closes[("out_sold", "completed")] + closes[("out_sold", "canceled")]
     assert closes[("out_sold", "canceled")] + closes[("canceled", "canceled")] > 0  # reopened
-    assert kinds["start"] == 300
+    assert kinds["start"] + (carried or 0) == 300
     assert kinds["finish"] == outcomes[("won", "won")]
     assert kinds["previous"] > 0
     assert kinds["abandon"] > 0
@@ -228,7 +244,8 @@ def test_every_phase_is_the_last_history_row(demo: Demo) -> None:
     with unit_of_work(demo.factory) as session:
         last_rows: dict[Any, StageHistory] = {}
         for row in session.scalars(select(StageHistory).order_by(StageHistory.seq)):
-            last_rows[row.opportunity_id] = row
+            if row.opportunity_id is not None:  # not a lead's own row
+                last_rows[row.opportunity_id] = row
         opportunities = list(session.scalars(select(Opportunity)))
     assert len(last_rows) == len(opportunities)
     for opportunity in opportunities:
@@ -325,3 +342,41 @@ def test_the_same_seed_gives_the_same_data(sqlite_demo: Demo, second_demo: Demo)
     assert len(first["opportunities"]) == 300
     for part in first:
         assert first[part] == second[part], part
+
+
+def test_leads_and_the_records_around_opportunities(demo: Demo) -> None:
+    """Leads (some qualified into the demo's opportunities, which start on Develop), and
+    stakeholders, sales teams, competitors, notes and a few files on the opportunities."""
+    with unit_of_work(demo.factory) as session:
+        states = Counter(session.scalars(select(Lead.state)))
+        born = list(
+            session.scalars(select(Opportunity).where(Opportunity.originating_lead_id.is_not(None)))
+        )
+        first_rows = {
+            row.opportunity_id: row
+            for row in session.scalars(select(StageHistory).order_by(StageHistory.seq.desc()))
+        }
+        counts = {
+            model.__tablename__: _count(session, model)
+            for model in (
+                Stakeholder,
+                SalesTeamMember,
+                OpportunityCompetitor,
+                OpportunityFile,
+                Note,
+            )
+        }
+        files = list(session.scalars(select(OpportunityFile)))
+    assert states["qualified"] == len(born) > 10
+    assert states["open"] > 10
+    assert states["disqualified"] > 3
+    for opportunity in born:
+        first = first_rows[opportunity.id]
+        assert (first.kind, first.from_stage, first.to_stage) == ("next", "qualify", "develop")
+        assert first.lead_id == opportunity.originating_lead_id
+    assert counts["opportunity_stakeholders"] >= 300  # every opportunity's contact at least
+    assert counts["opportunity_sales_team"] > 20
+    assert counts["opportunity_competitors"] > 50
+    assert counts["notes"] > 20
+    assert 3 <= counts["opportunity_files"] <= 60
+    assert {f.content_type for f in files} == {"application/pdf", "text/plain"}

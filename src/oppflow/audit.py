@@ -20,7 +20,7 @@ from sqlalchemy import event, inspect
 from sqlalchemy.orm import Session
 
 from oppflow.clock import utcnow
-from oppflow.models import AuditEntry
+from oppflow.models import AuditEntry, Base
 from oppflow.models.base import Audited
 
 # Never written to the log, whatever their value.
@@ -74,8 +74,12 @@ def record(
     changes: dict[str, Any] | None = None,
     actor_id: uuid.UUID | None = None,
 ) -> None:
-    """An explicit audit row, for events that change no record (log-ins, failures)."""
+    """An explicit audit row, for events that change no record (log-ins, failures) or change
+    rows that are not audited themselves (shares, notes, sales teams)."""
     context = _context(session)
+    # Like the rows of the flush hook, a row about an owned record belongs to the record's
+    # business unit (not the actor's): managers read the rows of their units' records only.
+    unit = _owning_unit(session, table, record_id) or context.business_unit_id
     session.add(
         AuditEntry(
             at=utcnow(),
@@ -84,11 +88,27 @@ def record(
             record_id=record_id,
             subject=subject,
             actor_id=actor_id or context.actor_id,
-            business_unit_id=context.business_unit_id,
+            business_unit_id=unit,
             address=context.address,
             changes=changes or {},
         )
     )
+
+
+def _owning_unit(
+    session: Session, table: str | None, record_id: uuid.UUID | None
+) -> uuid.UUID | None:
+    """The owning business unit of the record ``table``/``record_id``, when it has one (the
+    record is normally in the session already, so this costs no query)."""
+    if table is None or record_id is None:
+        return None
+    for mapper in Base.registry.mappers:
+        named = getattr(mapper.class_, "__tablename__", None) == table
+        if named and "owning_business_unit_id" in mapper.columns:
+            found = session.get(mapper.class_, record_id)
+            unit: uuid.UUID | None = getattr(found, "owning_business_unit_id", None)
+            return unit
+    return None
 
 
 def _json(value: Any) -> Any:

@@ -19,6 +19,7 @@ from rich.table import Table
 from sqlalchemy.orm import Session
 
 from oppflow.cli_admin import register as register_admin_commands
+from oppflow.cli_leads import register as register_lead_commands
 from oppflow.console import AsUser, JsonOut, as_actor, err, out, print_json, unit
 from oppflow.db import get_engine
 from oppflow.errors import ValidationFailed
@@ -481,3 +482,4 @@ def opportunity_history(opportunity_id: uuid.UUID, user: AsUser, as_json: JsonOu
 
 
 register_admin_commands(app, user_app)
+register_lead_commands(app)

@@ -29,12 +29,20 @@ class Settings(BaseSettings):
     login_max_failures: int = 9
     login_max_failures_per_address: int = 50
     login_window_minutes: int = 15
+    # Files attached to opportunities: stored content-addressed under this directory (default
+    # <data_dir>/files), each upload at most this many bytes (413 beyond).
+    files_dir: Path | None = None
+    max_upload_bytes: int = 25 * 1024 * 1024
 
     def resolved_database_url(self) -> str:
         """The configured URL, else an SQLite file in the data directory."""
         if self.database_url:
             return self.database_url
         return f"sqlite:///{self.data_dir / 'oppflow.db'}"
+
+    def resolved_files_dir(self) -> Path:
+        """The configured files directory, else ``files`` in the data directory."""
+        return self.files_dir or self.data_dir / "files"
 
 
 @lru_cache

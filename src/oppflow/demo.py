@@ -22,6 +22,7 @@ from typing import Any, Literal
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from oppflow import demo_related
 from oppflow.clock import simulated_time, utcnow
 from oppflow.errors import Conflict
 from oppflow.install import ensure_builtin_data
@@ -292,6 +293,7 @@ class _Plan:
             + len(self.accounts)
             + contacts
             + len(self.opportunities)
+            + demo_related.OTHER_LEADS
         )
 
 
@@ -592,6 +594,9 @@ class _Refs:
     # The session's identity map holds objects weakly; keeping the users and processes alive
     # lets the services' lookups by primary key answer from memory instead of the database.
     loaded: list[object] = field(default_factory=list)
+    # Leads and the records around opportunities draw from their own generator, so the
+    # opportunities' plan is the same with or without them.
+    extras: random.Random = field(default_factory=random.Random)
 
 
 class _Ticker:
@@ -626,13 +631,23 @@ def load_demo(
     now = utcnow()
     cutoff = datetime.combine(now.date(), time(), tzinfo=UTC)
     plan = _plan(random.Random(seed), cutoff)
-    tick, refs = _Ticker(progress, plan.steps), _Refs(loaded=[*list_processes(session)])
+    tick = _Ticker(progress, plan.steps)
+    refs = _Refs(loaded=[*list_processes(session)], extras=random.Random(seed + 1))
     _create_users(session, refs, cutoff, tick)
     _create_competitors(session, refs, cutoff, tick)
     _create_accounts(session, refs, plan.accounts, tick)
     for opportunity in plan.opportunities:
         _play(session, refs, opportunity)
         tick("Opportunities")
+    demo_related.other_leads(
+        session,
+        owners=[refs.actors[name] for name in SALESPEOPLE],
+        companies=[account.fields["name"] for account in plan.accounts],
+        people=(FIRST_NAMES, LAST_NAMES),
+        cutoff=cutoff,
+        rng=refs.extras,
+        tick=tick,
+    )
     return DemoCredentials(users=DEMO_USERS)
 
 
@@ -698,19 +713,63 @@ def _play(session: Session, refs: _Refs, plan: _OpportunityPlan) -> None:
     """Run one opportunity's events, each at its moment, as its owner."""
     actor = refs.actors[plan.owner]
     opportunity_id: uuid.UUID | None = None
+    qualified_lead = False
     for event in plan.events:
         with simulated_time(event.at):
             if opportunity_id is None:
-                data = OpportunityCreate(
-                    **event.data,
-                    account_id=refs.accounts[plan.account],
-                    contact_id=refs.contacts[plan.account][plan.contact],
-                )
-                opportunity_id = sales_service.create_opportunity(
-                    session, actor=actor, data=data
-                ).id
+                opportunity_id, qualified_lead = _open(session, refs, plan, event.data, actor)
+            elif qualified_lead and event.action == "move" and event.data["kind"] == "next":
+                qualified_lead = False  # qualifying the lead has moved it to Develop already
             else:
                 _act(session, actor, opportunity_id, event, refs)
+
+
+def _open(
+    session: Session, refs: _Refs, plan: _OpportunityPlan, fields: dict[str, Any], actor: Actor
+) -> tuple[uuid.UUID, bool]:
+    """Create a planned opportunity, directly or by qualifying a lead (then True), and the
+    records around it: stakeholders, sales team, competitors (the one it is lost to, if any)."""
+    contacts = refs.contacts[plan.account]
+    contact_id = contacts[plan.contact]
+    moves = [event.data["kind"] for event in plan.events if event.action == "move"]
+    from_lead = demo_related.began_as_a_lead(refs.extras, moves)
+    if from_lead:
+        opportunity_id = demo_related.qualified_opportunity(
+            session,
+            actor=actor,
+            fields=fields,
+            account_id=refs.accounts[plan.account],
+            contact_id=contact_id,
+            rng=refs.extras,
+        )
+    else:
+        data = OpportunityCreate(
+            **fields, account_id=refs.accounts[plan.account], contact_id=contact_id
+        )
+        opportunity_id = sales_service.create_opportunity(session, actor=actor, data=data).id
+    rivals = [
+        refs.competitors[event.data["competitor"]]
+        for event in plan.events
+        if event.action == "lose" and event.data.get("competitor") is not None
+    ]
+    if refs.extras.random() < 0.4:
+        rivals.append(refs.extras.choice(refs.competitors))
+    with simulated_time(utcnow() + timedelta(hours=2)):
+        demo_related.decorate(
+            session,
+            actor=actor,
+            opportunity_id=opportunity_id,
+            name=fields["name"],
+            contacts=[contact_id, *(c for c in contacts if c != contact_id)],
+            competitors=list(dict.fromkeys(rivals)),
+            colleagues=[
+                a
+                for name, a in refs.actors.items()
+                if name in (*SALESPEOPLE, MANAGER) and name != plan.owner
+            ],
+            rng=refs.extras,
+        )
+    return opportunity_id, from_lead
 
 
 def _act(

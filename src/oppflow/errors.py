@@ -100,6 +100,12 @@ class PayloadTooLarge(OppflowError):
     slug = "payload-too-large"
 
 
+class UnsupportedMediaType(OppflowError):
+    status = 415
+    title = "Unsupported media type"
+    slug = "unsupported-media-type"
+
+
 class TooManyRequests(OppflowError):
     status = 429
     title = "Too many requests"

@@ -1,4 +1,5 @@
-"""The FastAPI application: routers under ``/api/v1``, problem details for every error."""
+"""The FastAPI application: routers under ``/api/v1``, problem details for every error, and the
+web pages (``oppflow.web``) beside them on the same services."""
 
 from __future__ import annotations
 
@@ -10,15 +11,19 @@ from oppflow.api import (
     analytics,
     audit,
     auth,
+    files,
+    leads,
     opportunities,
     organization,
     problems,
     processes,
     records,
+    related,
     users,
 )
 from oppflow.api.sharing import ownership_router
 from oppflow.db import session_factory
+from oppflow.web.mount import mount as mount_web_pages
 
 DESCRIPTION = """Move sales opportunities through the stages of business process flows.
 
@@ -27,7 +32,7 @@ Every request under `/api/v1` except `POST /api/v1/auth/token` needs
 sent as `ETag`; send it back in `If-Match` to refuse lost updates (412)."""
 
 
-OWNED_TABLES = ("accounts", "contacts", "opportunities")
+OWNED_TABLES = ("accounts", "contacts", "leads", "opportunities")
 
 
 def create_app(factory: sessionmaker[Session] | None = None) -> FastAPI:
@@ -43,6 +48,9 @@ def create_app(factory: sessionmaker[Session] | None = None) -> FastAPI:
         records.contacts,
         records.competitors,
         opportunities.router,
+        related.router,
+        files.router,
+        leads.router,
         processes.router,
         analytics.router,
         organization.business_units,
@@ -59,4 +67,5 @@ def create_app(factory: sessionmaker[Session] | None = None) -> FastAPI:
         """Liveness: answers without touching the database."""
         return {"status": "ok"}
 
+    mount_web_pages(app)
     return app

@@ -22,7 +22,9 @@ def list_audit(
     record_id: uuid.UUID | None = None,
     actor_id: uuid.UUID | None = None,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
-    before: Annotated[int | None, Query(ge=1, description="Rows older than this seq.")] = None,
+    before: Annotated[
+        int | None, Query(ge=1, le=2**63 - 1, description="Rows older than this seq.")
+    ] = None,
 ) -> dict[str, object]:
     """Audit rows, newest first, within the caller's audit depth (administrators: all;
     managers: their business units). Page with ``before`` = the last row's ``seq``."""

@@ -14,6 +14,7 @@ from typing import Any, cast
 
 from sqlalchemy.orm import Session
 
+from oppflow import audit
 from oppflow.clock import utcnow
 from oppflow.errors import Conflict, MoveRefused, NotFound, RecordClosed, StageGateRefused
 from oppflow.leads.repository import LeadRepository
@@ -127,7 +128,8 @@ def move(
         # The lead process's Qualify stage ran on the lead, which is now qualified.
         raise MoveRefused("That stage runs on the lead; an opportunity cannot move back to it.")
     process_key = catalog.process_key(session, instance.process_id)
-    _apply(session, actor, opportunity, instance, process_key, transition)
+    with audit.labelled(session, "stage_move"):
+        _apply(session, actor, opportunity, instance, process_key, transition)
     # A move changes no other instance, so the list loaded above is still the right one.
     return _view(session, opportunity, language, instances)
 
@@ -154,15 +156,16 @@ def switch(
     else:
         definition = catalog.definition_of(session, process.id, instance.process_version)
         transition = engine.resume(definition, _state_of(instance), utcnow())
-    _apply(
-        session,
-        actor,
-        opportunity,
-        instance,
-        process.key,
-        transition,
-        from_stage=current.active_stage,
-    )
+    with audit.labelled(session, "stage_move"):
+        _apply(
+            session,
+            actor,
+            opportunity,
+            instance,
+            process.key,
+            transition,
+            from_stage=current.active_stage,
+        )
     return _view(session, opportunity, language)
 
 

@@ -12,11 +12,13 @@ from typing import Any, TypeVar
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from oppflow import audit
 from oppflow.clock import today
 from oppflow.errors import Conflict, NotFound, RecordClosed, ValidationFailed
 from oppflow.models import Account, Competitor, Contact, Opportunity, OpportunityClose
 from oppflow.process import service as process_service
 from oppflow.records import apply_changes, check_version, owned_values, stamp_new
+from oppflow.related.repository import LinkRepository
 from oppflow.repository import RecordRepository
 from oppflow.sales.repository import (
     AccountRepository,
@@ -172,15 +174,30 @@ def ensure_open(opportunity: Opportunity) -> None:
 def create_opportunity(session: Session, *, actor: Actor, data: OpportunityCreate) -> Opportunity:
     """Create an opportunity and start it on its process (the default one unless named)."""
     values = data.model_dump(exclude_unset=True, exclude={"process_key"})
+    opportunity = new_opportunity(session, actor=actor, values=values)
+    process_service.start_opportunity(
+        session, actor=actor, opportunity=opportunity, process_key=data.process_key
+    )
+    return opportunity
+
+
+def new_opportunity(session: Session, *, actor: Actor, values: dict[str, Any]) -> Opportunity:
+    """An opportunity on no process yet (its caller starts one, or carries a lead's over)."""
     values = owned_values(session, actor, "opportunity", values)
     check_references(session, actor, values)
     opportunity = Opportunity(**values)
     stamp_new(opportunity, actor)
     OpportunityRepository(session, actor).add(opportunity)
-    process_service.start_opportunity(
-        session, actor=actor, opportunity=opportunity, process_key=data.process_key
-    )
+    _contact_as_stakeholder(session, actor, opportunity)
     return opportunity
+
+
+def _contact_as_stakeholder(session: Session, actor: Actor, opportunity: Opportunity) -> None:
+    """The opportunity's contact appears among its stakeholders (DESIGN §1.1)."""
+    if opportunity.contact_id is not None:
+        LinkRepository(session).ensure_stakeholder(
+            opportunity.id, opportunity.contact_id, actor.user_id
+        )
 
 
 def update_opportunity(
@@ -194,7 +211,11 @@ def update_opportunity(
     opportunity = OpportunityRepository(session, actor).get(opportunity_id)
     check_version(opportunity, if_match)
     ensure_open(opportunity)
-    return _update(session, actor, opportunity, data.model_dump(exclude_unset=True), if_match)
+    changes = data.model_dump(exclude_unset=True)
+    _update(session, actor, opportunity, changes, if_match)
+    if changes.get("contact_id") is not None:
+        _contact_as_stakeholder(session, actor, opportunity)
+    return opportunity
 
 
 def win(
@@ -210,18 +231,19 @@ def win(
     revenue = (
         data.actual_revenue if data.actual_revenue is not None else opportunity.estimated_value
     )
-    close = _close(
-        session,
-        actor,
-        opportunity,
-        outcome="won",
-        status_reason="won",
-        close_date=data.close_date,
-        description=data.description,
-    )
-    close.actual_revenue = revenue
-    apply_changes(opportunity, {"actual_value": revenue, "probability": 100}, actor)
-    session.flush()
+    # One audit row labelled "close" holds every field the close changes.
+    with audit.labelled(session, "close"):
+        apply_changes(opportunity, {"actual_value": revenue, "probability": 100}, actor)
+        close = _close(
+            session,
+            actor,
+            opportunity,
+            outcome="won",
+            status_reason="won",
+            close_date=data.close_date,
+            description=data.description,
+        )
+        close.actual_revenue = revenue
     return opportunity
 
 
@@ -236,18 +258,18 @@ def lose(
     """Close as lost (canceled or out-sold, optionally to a competitor)."""
     opportunity = _closable(session, actor, opportunity_id, if_match)
     check_references(session, actor, {"competitor_id": data.competitor_id})
-    close = _close(
-        session,
-        actor,
-        opportunity,
-        outcome="lost",
-        status_reason=data.status_reason,
-        close_date=data.close_date,
-        description=data.description,
-    )
-    close.competitor_id = data.competitor_id
-    apply_changes(opportunity, {"actual_value": None, "probability": 0}, actor)
-    session.flush()
+    with audit.labelled(session, "close"):
+        apply_changes(opportunity, {"actual_value": None, "probability": 0}, actor)
+        close = _close(
+            session,
+            actor,
+            opportunity,
+            outcome="lost",
+            status_reason=data.status_reason,
+            close_date=data.close_date,
+            description=data.description,
+        )
+        close.competitor_id = data.competitor_id
     return opportunity
 
 
@@ -304,20 +326,20 @@ def reopen(
     if opportunity.state == "open":
         raise Conflict("The opportunity is already open.")
     close = repository.open_close_record(opportunity.id)
-    if close is not None:
-        close.status = "canceled"
-    apply_changes(
-        opportunity,
-        {
-            "state": "open",
-            "status_reason": "in_progress",
-            "forecast_category": "pipeline",
-            "actual_value": None,
-            "actual_close_date": None,
-        },
-        actor,
-    )
-    session.flush()
+    with audit.labelled(session, "reopen"):
+        if close is not None:
+            close.status = "canceled"
+        apply_changes(
+            opportunity,
+            {
+                "state": "open",
+                "status_reason": "in_progress",
+                "forecast_category": "pipeline",
+                "actual_value": None,
+                "actual_close_date": None,
+            },
+            actor,
+        )
     return opportunity
 
 

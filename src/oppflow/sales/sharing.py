@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 
 from oppflow import audit
 from oppflow.errors import NotFound, ValidationFailed
+from oppflow.leads.repository import LeadRepository
 from oppflow.models import RecordShare, Team
 from oppflow.records import active_user, apply_changes, check_version
 from oppflow.repository import RecordRepository
@@ -26,6 +27,7 @@ from oppflow.security.service import actor_for
 OWNED_REPOSITORIES: dict[str, type[RecordRepository[Any]]] = {
     "accounts": AccountRepository,
     "contacts": ContactRepository,
+    "leads": LeadRepository,
     "opportunities": OpportunityRepository,
 }
 

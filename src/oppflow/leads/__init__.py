@@ -1,0 +1,1 @@
+"""Leads and their qualification into accounts, contacts and opportunities."""

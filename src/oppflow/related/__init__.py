@@ -1,0 +1,1 @@
+"""Records attached to opportunities (stakeholders, sales team, competitors, files) and notes."""

@@ -1,0 +1,108 @@
+"""File contents on disk, content-addressed: a file's bytes live at ``<root>/ab/abcdef…`` where
+``abcdef…`` is their SHA-256, so the same bytes are stored once and a name never reaches a path.
+
+An upload is written to ``<root>/incoming/`` while it is hashed, refused as soon as it passes the
+size limit, and moved into place (an atomic rename on the same file system) only once accepted.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import re
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+from oppflow.config import get_settings
+from oppflow.errors import NotFound, PayloadTooLarge
+
+_SHA256 = re.compile(r"^[0-9a-f]{64}$")
+
+
+@dataclass(frozen=True)
+class Blob:
+    """Received bytes, not yet kept: where they wait, how many, their SHA-256 and first bytes."""
+
+    path: Path
+    size: int
+    sha256: str
+    head: bytes
+
+
+class BlobWriter:
+    """Writes one upload to a temporary file, hashing it; PayloadTooLarge past ``limit`` bytes."""
+
+    HEAD = 4096
+
+    def __init__(self, directory: Path, limit: int) -> None:
+        directory.mkdir(parents=True, exist_ok=True)
+        descriptor, name = tempfile.mkstemp(dir=directory, prefix="upload-")
+        self.path = Path(name)
+        self._file = os.fdopen(descriptor, "wb")
+        self._hash = hashlib.sha256()
+        self._head = bytearray()
+        self.limit = limit
+        self.size = 0
+
+    def write(self, chunk: bytes) -> None:
+        self.size += len(chunk)
+        if self.size > self.limit:
+            self.discard()
+            raise PayloadTooLarge(
+                f"The file is larger than the limit of {self.limit} bytes.", limit=self.limit
+            )
+        self._hash.update(chunk)
+        if len(self._head) < self.HEAD:
+            self._head += chunk[: self.HEAD - len(self._head)]
+        self._file.write(chunk)
+
+    def finish(self) -> Blob:
+        self._file.close()
+        return Blob(self.path, self.size, self._hash.hexdigest(), bytes(self._head))
+
+    def discard(self) -> None:
+        self._file.close()
+        self.path.unlink(missing_ok=True)
+
+
+class FileStore:
+    """The directory of file contents."""
+
+    def __init__(self, root: Path, max_bytes: int) -> None:
+        self.root = root
+        self.max_bytes = max_bytes
+
+    def writer(self) -> BlobWriter:
+        return BlobWriter(self.root / "incoming", self.max_bytes)
+
+    def path_of(self, sha256: str) -> Path:
+        if not _SHA256.match(sha256):
+            raise ValueError("not a SHA-256 in hexadecimal")
+        return self.root / sha256[:2] / sha256
+
+    def keep(self, blob: Blob) -> Path:
+        """Move received bytes into place (or drop them when the same bytes are stored)."""
+        target = self.path_of(blob.sha256)
+        if target.exists():
+            blob.path.unlink(missing_ok=True)
+            return target
+        target.parent.mkdir(parents=True, exist_ok=True)
+        os.replace(blob.path, target)
+        return target
+
+    def open_path(self, sha256: str) -> Path:
+        """The stored bytes' path; NotFound when they are missing from the disk."""
+        path = self.path_of(sha256)
+        if not path.is_file():
+            raise NotFound("The content of this file is missing from the file store.")
+        return path
+
+    def remove(self, sha256: str) -> None:
+        self.path_of(sha256).unlink(missing_ok=True)
+
+
+def default_store() -> FileStore:
+    """The store the settings name: ``OPPFLOW_FILES_DIR``, ``OPPFLOW_MAX_UPLOAD_BYTES``."""
+    settings = get_settings()
+    return FileStore(settings.resolved_files_dir(), settings.max_upload_bytes)

@@ -1,0 +1,29 @@
+"""The routers of the web pages, in the order they are mounted."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+from oppflow.web.routes import (
+    admin,
+    auth,
+    board,
+    dashboard,
+    leads,
+    opportunities,
+    opportunity,
+    records,
+    related,
+)
+
+ROUTERS: list[APIRouter] = [
+    auth.router,
+    dashboard.router,
+    opportunities.router,
+    opportunity.router,
+    board.router,
+    related.router,
+    leads.router,
+    *records.ROUTERS,
+    admin.router,
+]

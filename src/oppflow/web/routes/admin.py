@@ -1,0 +1,244 @@
+"""Administration: users, teams, business units, roles and processes, on the services the API
+and the CLI use (each one checks the administrator's privileges)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from starlette.datastructures import FormData
+from starlette.responses import Response
+
+from oppflow.errors import ValidationFailed
+from oppflow.process import catalog
+from oppflow.process.schemas import ProcessUpdate
+from oppflow.security import organization, roles
+from oppflow.security import service as security_service
+from oppflow.security.privileges import ACTIONS, TABLES
+from oppflow.security.repository import TeamRepository, UserRepository
+from oppflow.security.schemas import (
+    BusinessUnitCreate,
+    BusinessUnitUpdate,
+    TeamCreate,
+    TeamUpdate,
+    UserCreate,
+    UserUpdate,
+)
+from oppflow.web import forms, lookups
+from oppflow.web.context import Page, PageDep, web_router
+from oppflow.web.errors import refusals
+from oppflow.web.forms import FormDep
+from oppflow.web.render import redirect, render
+from oppflow.web.routes.opportunity import parse_id
+
+router = web_router()
+
+
+def _common(page: Page) -> dict[str, Any]:
+    return {
+        "section": "admin",
+        "units": lookups.business_units(page.session),
+        "role_keys": [role.key for role in roles.list_roles(page.session)],
+        "users": lookups.active_users(page.session),
+    }
+
+
+@router.get("/admin")
+def admin_home(page: PageDep) -> Response:
+    """Users, teams and business units at a glance."""
+    page.actor.require("user", "read")
+    return render(
+        page,
+        "admin/home.html",
+        all_users=UserRepository(page.session).list(),
+        teams=TeamRepository(page.session).list(),
+        unit_names=dict(lookups.business_units(page.session)),
+        **_common(page),
+    )
+
+
+def _user_values(form: FormData, *, creating: bool) -> dict[str, Any]:
+    values: dict[str, Any] = {
+        "full_name": forms.text(form, "full_name"),
+        "email": forms.text(form, "email"),
+        "business_unit_id": forms.text(form, "business_unit_id"),
+        "manager_id": forms.text(form, "manager_id"),
+        "roles": [role for role in form.getlist("roles") if isinstance(role, str)],
+        "is_active": forms.flag(form, "is_active"),
+    }
+    if creating:
+        values["username"] = forms.text(form, "username")
+    if forms.text(form, "password"):
+        values["password"] = forms.text(form, "password")
+    return values
+
+
+@router.post("/admin/users")
+def create_user(page: PageDep, form: FormDep) -> Response:
+    with refusals(page.i18n, "/admin"):
+        data = forms.validated(UserCreate, _user_values(form, creating=True), page.i18n, {})
+        security_service.create_user(page.session, actor=page.actor, data=data)
+    return redirect(page, "/admin", page.i18n.gettext("Created."))
+
+
+@router.get("/admin/users/{user_id}")
+def user_page(page: PageDep, user_id: str) -> Response:
+    page.actor.require("user", "read")
+    found = UserRepository(page.session).get(parse_id(user_id))
+    return render(page, "admin/user.html", person=found, **_common(page))
+
+
+@router.post("/admin/users/{user_id}")
+def update_user(page: PageDep, user_id: str, form: FormDep) -> Response:
+    record_id = parse_id(user_id)
+    back = f"/admin/users/{record_id}"
+    with refusals(page.i18n, back):
+        data = forms.validated(UserUpdate, _user_values(form, creating=False), page.i18n, {})
+        organization.update_user(
+            page.session,
+            actor=page.actor,
+            user_id=record_id,
+            data=data,
+            if_match=forms.version(form),
+        )
+    return redirect(page, back, page.i18n.gettext("Saved."))
+
+
+def _team_values(form: FormData) -> dict[str, Any]:
+    return {
+        "name": forms.text(form, "name"),
+        "member_ids": [m for m in form.getlist("member_ids") if isinstance(m, str) and m],
+        "roles": [r for r in form.getlist("roles") if isinstance(r, str) and r],
+    }
+
+
+@router.post("/admin/teams")
+def create_team(page: PageDep, form: FormDep) -> Response:
+    with refusals(page.i18n, "/admin"):
+        values = _team_values(form) | {"business_unit_id": forms.text(form, "business_unit_id")}
+        data = forms.validated(TeamCreate, values, page.i18n, {})
+        organization.create_team(page.session, actor=page.actor, data=data)
+    return redirect(page, "/admin", page.i18n.gettext("Created."))
+
+
+@router.get("/admin/teams/{team_id}")
+def team_page(page: PageDep, team_id: str) -> Response:
+    page.actor.require("team", "read")
+    team = TeamRepository(page.session).get(parse_id(team_id))
+    return render(page, "admin/team.html", team=team, **_common(page))
+
+
+@router.post("/admin/teams/{team_id}")
+def update_team(page: PageDep, team_id: str, form: FormDep) -> Response:
+    record_id = parse_id(team_id)
+    back = f"/admin/teams/{record_id}"
+    with refusals(page.i18n, back):
+        data = forms.validated(TeamUpdate, _team_values(form), page.i18n, {})
+        organization.update_team(
+            page.session,
+            actor=page.actor,
+            team_id=record_id,
+            data=data,
+            if_match=forms.version(form),
+        )
+    return redirect(page, back, page.i18n.gettext("Saved."))
+
+
+@router.post("/admin/business-units")
+def create_unit(page: PageDep, form: FormDep) -> Response:
+    with refusals(page.i18n, "/admin"):
+        values = {"name": forms.text(form, "name"), "parent_id": forms.text(form, "parent_id")}
+        data = forms.validated(BusinessUnitCreate, values, page.i18n, {})
+        organization.create_business_unit(page.session, actor=page.actor, data=data)
+    return redirect(page, "/admin", page.i18n.gettext("Created."))
+
+
+@router.post("/admin/business-units/{unit_id}")
+def rename_unit(page: PageDep, unit_id: str, form: FormDep) -> Response:
+    with refusals(page.i18n, "/admin"):
+        data = forms.validated(
+            BusinessUnitUpdate, {"name": forms.text(form, "name")}, page.i18n, {}
+        )
+        organization.update_business_unit(
+            page.session, actor=page.actor, unit_id=parse_id(unit_id), data=data
+        )
+    return redirect(page, "/admin", page.i18n.gettext("Saved."))
+
+
+@router.get("/admin/roles")
+def role_list(page: PageDep) -> Response:
+    """Every role with its privilege table (table → action → depth)."""
+    page.actor.require("role", "read")
+    tables = {
+        role.key: {(p.table_name, p.action): p.depth for p in role.privileges}
+        for role in roles.list_roles(page.session)
+    }
+    return render(
+        page,
+        "admin/roles.html",
+        roles=roles.list_roles(page.session),
+        grants=tables,
+        tables=TABLES,
+        actions=ACTIONS,
+        **_common(page),
+    )
+
+
+@router.get("/admin/processes")
+def process_list(page: PageDep) -> Response:
+    """The processes in display order, with import and validation."""
+    page.actor.require("process", "read")
+    processes = catalog.list_processes(page.session)
+    summaries = [catalog.summary(page.session, p, page.i18n.language) for p in processes]
+    return render(page, "admin/processes.html", processes=summaries, checked=None, **_common(page))
+
+
+@router.get("/admin/processes/{key}")
+def process_page(page: PageDep, key: str) -> Response:
+    page.actor.require("process", "read")
+    detail = catalog.detail(page.session, catalog.get(page.session, key[:64]), page.i18n.language)
+    return render(page, "admin/process.html", process=detail, **_common(page))
+
+
+@router.post("/admin/processes/{key}")
+def update_process(page: PageDep, key: str, form: FormDep) -> Response:
+    """Activate, deactivate or reorder."""
+    back = "/admin/processes"
+    with refusals(page.i18n, back):
+        values = {
+            "is_active": forms.text(form, "is_active"),
+            "display_order": forms.text(form, "display_order"),
+        }
+        data = forms.validated(ProcessUpdate, values, page.i18n, {})
+        catalog.update_process(page.session, actor=page.actor, key=key[:64], data=data)
+    return redirect(page, back, page.i18n.gettext("Saved."))
+
+
+@router.post("/admin/processes")
+def import_process(page: PageDep, form: FormDep) -> Response:
+    """Validate a YAML definition, or import it (a new process, or a new version)."""
+    text = forms.text(form, "yaml") or ""
+    back = "/admin/processes"
+    if forms.text(form, "action") == "validate":
+        return _validated(page, text)
+    with refusals(page.i18n, back):
+        process = catalog.import_yaml(page.session, actor=page.actor, text=text[:200_000])
+    return redirect(page, f"/admin/processes/{process.key}", page.i18n.gettext("Imported."))
+
+
+def _validated(page: Page, text: str) -> Response:
+    page.actor.require("process", "read")
+    try:
+        definition = catalog.validate_yaml(text[:200_000])
+        checked = {
+            "ok": True,
+            "text": text,
+            "message": page.i18n.gettext("Valid: %(key)s, %(count)s stages.")
+            % {"key": definition.key, "count": len(definition.stages)},
+        }
+    except ValidationFailed as error:
+        checked = {"ok": False, "text": text, "message": error.detail}
+    processes = catalog.list_processes(page.session)
+    summaries = [catalog.summary(page.session, p, page.i18n.language) for p in processes]
+    return render(
+        page, "admin/processes.html", processes=summaries, checked=checked, **_common(page)
+    )

@@ -1,0 +1,90 @@
+"""Log-in, log-out and the language setting."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import Form, Query, Request
+from starlette.responses import Response
+
+from oppflow import audit
+from oppflow.api.deps import client_address
+from oppflow.config import get_settings
+from oppflow.db import unit_of_work
+from oppflow.errors import TooManyRequests, Unauthorized
+from oppflow.security import service as security_service
+from oppflow.web import security
+from oppflow.web.context import VisitorDep, web_router
+from oppflow.web.errors import GoBack, describe, with_query
+from oppflow.web.i18n import LANGUAGE_COOKIE, LANGUAGES
+from oppflow.web.render import redirect, render, safe_next
+
+router = web_router()
+Next = Annotated[str, Form(max_length=2000)]
+YEAR = 365 * 24 * 3600
+
+
+@router.get("/login")
+def login_page(
+    page: VisitorDep, next: Annotated[str | None, Query(max_length=2000)] = None
+) -> Response:
+    """The log-in form."""
+    return render(page, "login.html", next=safe_next(next))
+
+
+@router.post("/login")
+def log_in(
+    request: Request,
+    page: VisitorDep,
+    username: Annotated[str, Form(max_length=64)] = "",
+    password: Annotated[str, Form(max_length=256)] = "",
+    next: Next = "/",
+) -> Response:
+    """Check the password with the API's log-in service and start a session cookie."""
+    address = client_address(request)
+    audit.attribute(page.session, None, None, address)
+    try:
+        secret, _token = security_service.log_in(
+            page.session, username=username, password=password, address=address, kind="session"
+        )
+    except (Unauthorized, TooManyRequests) as error:
+        if isinstance(error, Unauthorized):
+            _record_failure(request, username, address)
+        back = with_query("/login", next=safe_next(next))
+        raise GoBack(back, describe(error, page.i18n), error.status) from error
+    response = redirect(page, safe_next(next))
+    max_age = get_settings().access_token_minutes * 60
+    security.set_cookie(response, request, security.SESSION_COOKIE, secret, max_age=max_age)
+    return response
+
+
+def _record_failure(request: Request, username: str, address: str | None) -> None:
+    # This request's unit of work rolls back; the failure must still count (as in the API).
+    with unit_of_work(request.app.state.session_factory) as own:
+        audit.attribute(own, None, None, address)
+        security_service.record_failed_log_in(own, username=username, address=address)
+
+
+@router.post("/logout")
+def log_out(request: Request, page: VisitorDep) -> Response:
+    """End the session: its token is revoked, the cookie deleted."""
+    secret = request.cookies.get(security.SESSION_COOKIE)
+    if secret:
+        security_service.end_session(page.session, secret=secret)
+    response = redirect(page, "/login", page.i18n.gettext("You are logged out."), "info")
+    security.delete_cookie(response, request, security.SESSION_COOKIE)
+    return response
+
+
+@router.post("/language")
+def choose_language(
+    request: Request,
+    page: VisitorDep,
+    language: Annotated[str, Form(max_length=8)] = "",
+    next: Next = "/",
+) -> Response:
+    """Save the language choice in a cookie (it wins over the browser's languages)."""
+    response = redirect(page, safe_next(next))
+    if language in LANGUAGES:
+        security.set_cookie(response, request, LANGUAGE_COOKIE, language, max_age=YEAR)
+    return response

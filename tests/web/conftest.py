@@ -1,0 +1,117 @@
+"""Fixtures of the browser tests: the app served by uvicorn in a thread (one server per test module
+and database), and Debian's headless Chromium driven by Playwright.
+
+The browser tests are skipped, saying why, when ``/usr/bin/chromium`` is missing (``.ci/run``
+installs it).
+"""
+
+from __future__ import annotations
+
+import shutil
+import socket
+import threading
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+import uvicorn
+from sqlalchemy import Engine
+from sqlalchemy.orm import Session, sessionmaker
+
+from oppflow.api.app import create_app
+from oppflow.db import make_engine, unit_of_work
+from oppflow.install import ensure_builtin_data
+from tests.conftest import _empty_postgres
+
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+SKIP_BROWSER = "Debian's chromium is not installed at /usr/bin/chromium (.ci/run installs it)"
+
+
+@dataclass(frozen=True)
+class Live:
+    """A served application: its address and the session factory of its database."""
+
+    url: str
+    factory: sessionmaker[Session]
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+@pytest.fixture(
+    scope="module", params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)]
+)
+def live_engine(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory, sqlite_template: Path
+) -> Iterator[Engine]:
+    """A migrated, empty database of each kind, for one test module."""
+    if request.param == "sqlite":
+        path = tmp_path_factory.mktemp("live") / "oppflow.db"
+        shutil.copy(sqlite_template, path)
+        engine = make_engine(f"sqlite:///{path}")
+        yield engine
+        engine.dispose()
+        return
+    postgres: Engine = request.getfixturevalue("postgres_engine")
+    _empty_postgres(postgres)
+    yield postgres
+
+
+@pytest.fixture(scope="module")
+def live(live_engine: Engine) -> Iterator[Live]:
+    """The application served on a free port, on ``live_engine``."""
+    factory = sessionmaker(bind=live_engine, expire_on_commit=False)
+    with unit_of_work(factory) as session:
+        ensure_builtin_data(session)
+    port = _free_port()
+    config = uvicorn.Config(create_app(factory), host="127.0.0.1", port=port, log_level="warning")
+    server = uvicorn.Server(config)
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 20
+    while not server.started:
+        if time.monotonic() > deadline:
+            raise RuntimeError("the test server did not start")
+        time.sleep(0.02)
+    yield Live(f"http://127.0.0.1:{port}", factory)
+    server.should_exit = True
+    thread.join(timeout=10)
+
+
+@pytest.fixture(scope="session")
+def browser() -> Iterator[Any]:
+    """One headless Chromium per test process."""
+    if not CHROMIUM.exists():
+        pytest.skip(SKIP_BROWSER)
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        launched = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        yield launched
+        launched.close()
+
+
+def open_page(browser: Any, live: Live, language: str = "en") -> Any:
+    """A fresh browser context (no cookies) speaking ``language``, and its page."""
+    context = browser.new_context(
+        base_url=live.url,
+        locale=language,
+        extra_http_headers={"Accept-Language": language},
+        viewport={"width": 1280, "height": 900},
+    )
+    context.set_default_timeout(10_000)
+    return context.new_page()
