@@ -19,6 +19,13 @@ M = TypeVar("M", bound=Any)
 MAX_PAGE = 200
 
 
+def contains(column: Any, text: str) -> ColumnElement[bool]:
+    """``column`` contains ``text`` (case-insensitive), with LIKE's wildcards taken literally."""
+    escaped = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    condition: ColumnElement[bool] = column.ilike(f"%{escaped}%", escape="\\")
+    return condition
+
+
 class RecordRepository(Generic[M]):
     """Queries on one table, always scoped to what the actor may read."""
 

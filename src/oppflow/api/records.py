@@ -9,7 +9,7 @@ from pydantic import BaseModel
 from sqlalchemy import ColumnElement
 
 from oppflow.api.deps import ActorDep, IfMatchDep, SessionDep, set_etag
-from oppflow.repository import MAX_PAGE, RecordRepository
+from oppflow.repository import MAX_PAGE, RecordRepository, contains
 from oppflow.sales import service
 from oppflow.sales.repository import AccountRepository, CompetitorRepository, ContactRepository
 from oppflow.sales.schemas import (
@@ -52,7 +52,7 @@ def record_router(
         conditions: list[ColumnElement[bool]] = []
         if q:
             column = getattr(repository.model, search_column)
-            conditions.append(column.ilike(f"%{_escape(q)}%", escape="\\"))
+            conditions.append(contains(column, q))
         rows, next_cursor = repository(session, actor).page(conditions, limit=limit, cursor=cursor)
         return Page(items=[read_schema.model_validate(r) for r in rows], next_cursor=next_cursor)
 
@@ -99,10 +99,6 @@ def record_router(
         )
 
     return router
-
-
-def _escape(text: str) -> str:
-    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
 
 
 accounts = record_router(

@@ -9,13 +9,8 @@ from sqlalchemy import ColumnElement, func, or_
 
 from oppflow.leads.schemas import LeadFilters
 from oppflow.models import Account, Contact, Lead
-from oppflow.repository import RecordRepository
+from oppflow.repository import RecordRepository, contains
 from oppflow.sales.repository import AccountRepository, ContactRepository
-
-
-def _like(text: str) -> str:
-    escaped = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-    return f"%{escaped}%"
 
 
 class LeadRepository(RecordRepository[Lead]):
@@ -35,9 +30,8 @@ class LeadRepository(RecordRepository[Lead]):
         if filters.source:
             found.append(Lead.source == filters.source)
         if filters.q:
-            pattern = _like(filters.q)
             columns = (Lead.topic, Lead.first_name, Lead.last_name, Lead.company_name, Lead.email)
-            found.append(or_(*(column.ilike(pattern, escape="\\") for column in columns)))
+            found.append(or_(*(contains(column, filters.q) for column in columns)))
         return found
 
 

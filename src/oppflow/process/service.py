@@ -257,9 +257,21 @@ def _view(
 ) -> InstanceView:
     if instances is None:
         instances = InstanceRepository(session).for_opportunity(opportunity.id)
+    return _instance_view(
+        session, instances, record_values(opportunity), opportunity.version, language
+    )
+
+
+def _instance_view(
+    session: Session,
+    instances: list[ProcessInstance],
+    values: dict[str, Any],
+    record_version: int,
+    language: str,
+) -> InstanceView:
+    """The view of ``instances[0]`` (the current one) over a record's ``values``."""
     current = instances[0]
     definition = catalog.definition_of(session, current.process_id, current.process_version)
-    values = record_values(opportunity)
     missing = engine.missing_steps(definition, current.active_stage, values)
     return InstanceView(
         process=_process_ref(current, definition, language),
@@ -270,7 +282,7 @@ def _view(
         stages=[_stage_view(stage, values, language) for stage in definition.stages],
         missing_steps=[MissingStep(field=s.field, label=s.label.get(language)) for s in missing],
         instances=[_other(session, other, language) for other in instances[1:]],
-        record_version=opportunity.version,
+        record_version=record_version,
     )
 
 
@@ -398,17 +410,4 @@ def view_lead(
     current = instances[0]
     if current.opportunity_id is not None:
         return view(session, actor=actor, opportunity_id=current.opportunity_id, language=language)
-    definition = catalog.definition_of(session, current.process_id, current.process_version)
-    values = lead_values(lead)
-    missing = engine.missing_steps(definition, current.active_stage, values)
-    return InstanceView(
-        process=_process_ref(current, definition, language),
-        status=current.status,
-        active_stage=_stage_ref(definition, current, language),
-        traversed_path=list(current.traversed_path),
-        completed_at=current.completed_at,
-        stages=[_stage_view(stage, values, language) for stage in definition.stages],
-        missing_steps=[MissingStep(field=s.field, label=s.label.get(language)) for s in missing],
-        instances=[_other(session, other, language) for other in instances[1:]],
-        record_version=lead.version,
-    )
+    return _instance_view(session, instances, lead_values(lead), lead.version, language)

@@ -7,7 +7,7 @@ import uuid
 from sqlalchemy import ColumnElement, select
 
 from oppflow.models import Account, Competitor, Contact, Opportunity, OpportunityClose
-from oppflow.repository import RecordRepository
+from oppflow.repository import RecordRepository, contains
 from oppflow.sales.schemas import OpportunityFilters
 
 
@@ -43,8 +43,7 @@ class OpportunityRepository(RecordRepository[Opportunity]):
         if filters.process_key:
             found.append(Opportunity.process_key == filters.process_key)
         if filters.q:
-            escaped = filters.q.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-            found.append(Opportunity.name.ilike(f"%{escaped}%", escape="\\"))
+            found.append(contains(Opportunity.name, filters.q))
         return found
 
     def open_close_record(self, opportunity_id: uuid.UUID) -> OpportunityClose | None:

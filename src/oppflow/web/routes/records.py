@@ -9,6 +9,7 @@ from sqlalchemy import ColumnElement
 from starlette.datastructures import FormData
 from starlette.responses import Response
 
+from oppflow.repository import contains
 from oppflow.web import forms, lookups
 from oppflow.web.context import Page, PageDep, web_router
 from oppflow.web.errors import refusals
@@ -29,9 +30,7 @@ def _values(page: Page, kind: Kind, form: FormData, fields: list[Any]) -> dict[s
 def _search(kind: Kind, text: str | None) -> list[ColumnElement[bool]]:
     if not text:
         return []
-    escaped = text[:100].replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-    column = getattr(kind.repository.model, kind.search)
-    return [column.ilike(f"%{escaped}%", escape="\\")]
+    return [contains(getattr(kind.repository.model, kind.search), text[:100])]
 
 
 def _context(page: Page, kind: Kind) -> dict[str, Any]:
