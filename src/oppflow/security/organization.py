@@ -107,14 +107,37 @@ def update_team(
     with audit.labelled(session, "role_change" if data.roles is not None else "update"):
         if data.name is not None:
             team.name = data.name
+        before = _team_links(team)
         if data.member_ids is not None:
             _set_members(session, team, data.member_ids)
         if data.roles is not None:
             _set_team_roles(session, team, data.roles)
+        _audit_links(session, team, before)
         if actor is not None:
             team.modified_by_id = actor.user_id
         _touch(team)
     return team
+
+
+def _team_links(team: Team) -> dict[str, list[str]]:
+    return {
+        "member_ids": sorted(str(m.user_id) for m in team.members),
+        "roles": sorted(link.role_key for link in team.role_links),
+    }
+
+
+def _audit_links(session: Session, team: Team, before: dict[str, list[str]]) -> None:
+    # Members and roles are child rows the flush hook does not see; say what changed here.
+    after = _team_links(team)
+    changes = {key: [before[key], after[key]] for key in after if before[key] != after[key]}
+    if changes:
+        audit.record(
+            session,
+            "role_change" if "roles" in changes else "update",
+            table="teams",
+            record_id=team.id,
+            changes=changes,
+        )
 
 
 def _touch(record: Team | User) -> None:

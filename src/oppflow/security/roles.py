@@ -5,6 +5,7 @@ from __future__ import annotations
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from oppflow import audit
 from oppflow.errors import Conflict, NotFound, ValidationFailed
 from oppflow.models import Role, RolePrivilege
 from oppflow.records import apply_changes, stamp_new
@@ -89,6 +90,15 @@ def update_role(
     elif name is not None:
         role.name = name
     if privileges is not None:
+        before = {f"{p.table_name}.{p.action}": p.depth for p in role.privileges}
         _write_privileges(role, privileges)
+        after = {f"{p.table_name}.{p.action}": p.depth for p in role.privileges}
+        changed = {
+            k: [before.get(k), after.get(k)]
+            for k in before.keys() | after.keys()
+            if before.get(k) != after.get(k)
+        }
+        if changed:
+            audit.record(session, "role_change", table="roles", record_id=role.id, changes=changed)
     session.flush()
     return role
