@@ -25,6 +25,10 @@ Money = Annotated[
     PlainSerializer(float, return_type=float, when_used="json"),
 ]
 Currency = Annotated[str, StringConstraints(pattern=r"^[A-Z]{3}$")]
+# Each as long as the column that stores it, so both databases accept the same values.
+Name160 = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=160)]
+Name100 = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)]
+Text100 = Annotated[str, StringConstraints(strip_whitespace=True, max_length=100)]
 Phone = Annotated[str, StringConstraints(strip_whitespace=True, max_length=50)]
 PurchaseTimeframe = Literal["immediate", "this_quarter", "next_quarter", "this_year", "unknown"]
 PurchaseProcess = Literal["individual", "committee", "unknown"]
@@ -62,19 +66,19 @@ class AccountFields(Strict):
     website: ShortText | None = None
     phone: Phone | None = None
     email: EmailStr | None = None
-    industry: ShortText | None = None
-    city: ShortText | None = None
-    country: ShortText | None = None
+    industry: Text100 | None = None
+    city: Text100 | None = None
+    country: Text100 | None = None
     description: LongText | None = None
 
 
 class AccountCreate(AccountFields):
-    name: Name
+    name: Name160
     owner_id: uuid.UUID | None = None
 
 
 class AccountUpdate(AccountFields):
-    name: Name | None = None
+    name: Name160 | None = None
 
     @model_validator(mode="before")
     @classmethod
@@ -96,21 +100,21 @@ class AccountRead(Record):
 
 # Contacts
 class ContactFields(Strict):
-    first_name: ShortText | None = None
+    first_name: Text100 | None = None
     email: EmailStr | None = None
     phone: Phone | None = None
-    job_title: ShortText | None = None
+    job_title: Text100 | None = None
     account_id: uuid.UUID | None = None
     description: LongText | None = None
 
 
 class ContactCreate(ContactFields):
-    last_name: Name
+    last_name: Name100
     owner_id: uuid.UUID | None = None
 
 
 class ContactUpdate(ContactFields):
-    last_name: Name | None = None
+    last_name: Name100 | None = None
 
     @model_validator(mode="before")
     @classmethod
@@ -137,11 +141,11 @@ class CompetitorFields(Strict):
 
 
 class CompetitorCreate(CompetitorFields):
-    name: Name
+    name: Name160
 
 
 class CompetitorUpdate(CompetitorFields):
-    name: Name | None = None
+    name: Name160 | None = None
 
     @model_validator(mode="before")
     @classmethod
