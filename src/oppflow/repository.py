@@ -62,6 +62,10 @@ class RecordRepository(Generic[M]):
         last = rows[limit - 1]
         return rows[:limit], encode_cursor(last.created_at, last.id)
 
+    def first(self, *order: Any, limit: int) -> list[M]:
+        """The first ``limit`` readable records in ``order`` (for pickers)."""
+        return list(self.session.scalars(self.readable().order_by(*order).limit(limit)))
+
     def add(self, record: M) -> M:
         self.session.add(record)
         self.session.flush()

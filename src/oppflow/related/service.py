@@ -29,7 +29,6 @@ from oppflow.models import (
     Stakeholder,
     User,
 )
-from oppflow.records import active_user
 from oppflow.related.repository import LinkRepository, NoteRepository
 from oppflow.related.schemas import (
     CompetitorLinkCreate,
@@ -45,9 +44,8 @@ from oppflow.related.schemas import (
 from oppflow.sales.repository import CompetitorRepository, ContactRepository, OpportunityRepository
 from oppflow.sales.service import ensure_open
 from oppflow.security.actor import Actor
-from oppflow.security.privileges import Depth
 from oppflow.security.scope import require
-from oppflow.security.service import actor_for
+from oppflow.security.service import active_reader
 
 
 def changeable_opportunity(
@@ -184,11 +182,7 @@ def add_sales_team_member(
     a member's own place on the team (read, write, append) is not enough to bring others in."""
     opportunity = changeable_opportunity(session, actor, opportunity_id)
     require(session, actor, "share", opportunity)
-    user = active_user(session, data.user_id, field="user_id")
-    if actor_for(user).depth("opportunity", "read") == Depth.NONE:
-        raise ValidationFailed(
-            "user_id: that user's roles cannot read opportunities.", field="user_id"
-        )
+    user = active_reader(session, data.user_id, "opportunity", field="user_id")
     links = LinkRepository(session)
     if links.member(opportunity.id, user.id) is not None:
         raise Conflict("That user is already on the sales team; change their role instead.")

@@ -19,10 +19,9 @@ from oppflow.records import active_user, apply_changes, check_version
 from oppflow.repository import RecordRepository
 from oppflow.sales.repository import AccountRepository, ContactRepository, OpportunityRepository
 from oppflow.security.actor import Actor
-from oppflow.security.privileges import Depth
 from oppflow.security.repository import ShareRepository
 from oppflow.security.scope import require, table_of
-from oppflow.security.service import actor_for
+from oppflow.security.service import active_reader
 
 OWNED_REPOSITORIES: dict[str, type[RecordRepository[Any]]] = {
     "accounts": AccountRepository,
@@ -49,9 +48,7 @@ def assign(
     record = _record(session, actor, things, record_id)
     check_version(record, if_match)
     require(session, actor, "assign", record)
-    owner = active_user(session, owner_id)
-    if actor_for(owner).depth(table_of(record), "read") == Depth.NONE:
-        raise ValidationFailed("owner_id: that user's roles cannot read such records.")
+    owner = active_reader(session, owner_id, table_of(record), field="owner_id")
     with audit.labelled(session, "assign"):
         apply_changes(
             record, {"owner_id": owner.id, "owning_business_unit_id": owner.business_unit_id}, actor

@@ -187,6 +187,17 @@ class ShareRepository:
         return self.session.get(RecordShare, share_id)
 
 
+class RoleRepository:
+    def __init__(self, session: Session) -> None:
+        self.session = session
+
+    def find_by_key(self, key: str) -> Role | None:
+        return self.session.scalar(select(Role).where(Role.key == key))
+
+    def list(self) -> list[Role]:
+        return list(self.session.scalars(select(Role).order_by(Role.key)))
+
+
 class TeamRepository:
     def __init__(self, session: Session) -> None:
         self.session = session

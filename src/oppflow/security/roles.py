@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from oppflow import audit
@@ -11,12 +10,13 @@ from oppflow.models import Role, RolePrivilege
 from oppflow.records import apply_changes, stamp_new
 from oppflow.security.actor import Actor
 from oppflow.security.privileges import BUILTIN_ROLES, Depth, Privileges
+from oppflow.security.repository import RoleRepository
 
 
 def ensure_builtin_roles(session: Session) -> None:
     """Create the built-in roles, or reset their privileges to what this release ships."""
     for key, (name, privileges) in BUILTIN_ROLES.items():
-        role = session.scalar(select(Role).where(Role.key == key))
+        role = RoleRepository(session).find_by_key(key)
         if role is None:
             role = Role(key=key, name=name, is_builtin=True)
             session.add(role)
@@ -36,7 +36,7 @@ def _write_privileges(role: Role, privileges: Privileges) -> None:
 
 
 def get_role(session: Session, key: str) -> Role:
-    role = session.scalar(select(Role).where(Role.key == key))
+    role = RoleRepository(session).find_by_key(key)
     if role is None:
         raise NotFound(f"No role {key!r}.")
     return role
@@ -44,14 +44,14 @@ def get_role(session: Session, key: str) -> Role:
 
 def known_role(session: Session, key: str) -> Role:
     """The role with this key, or a 422 naming it (for roles given in a request)."""
-    role = session.scalar(select(Role).where(Role.key == key))
+    role = RoleRepository(session).find_by_key(key)
     if role is None:
         raise ValidationFailed(f"roles: no role {key!r}.", field="roles")
     return role
 
 
 def list_roles(session: Session) -> list[Role]:
-    return list(session.scalars(select(Role).order_by(Role.key)))
+    return RoleRepository(session).list()
 
 
 def create_role(
@@ -60,7 +60,7 @@ def create_role(
     """A custom role; ``actor`` None is the CLI's operator path."""
     if actor is not None:
         actor.require("role", "create")
-    if session.scalar(select(Role).where(Role.key == key)) is not None:
+    if RoleRepository(session).find_by_key(key) is not None:
         raise Conflict(f"The role key {key!r} is taken.")
     role = Role(key=key, name=name, is_builtin=False)
     if actor is not None:

@@ -11,8 +11,9 @@ from sqlalchemy.orm import Session, object_session
 from oppflow import audit
 from oppflow.clock import utcnow
 from oppflow.config import get_settings
-from oppflow.errors import Conflict, NotFound, TooManyRequests, Unauthorized
+from oppflow.errors import Conflict, NotFound, TooManyRequests, Unauthorized, ValidationFailed
 from oppflow.models import ApiToken, User, UserRole
+from oppflow.records import active_user
 from oppflow.security.actor import Actor
 from oppflow.security.passwords import hash_password, verify_password
 from oppflow.security.privileges import Depth, Privileges
@@ -59,6 +60,17 @@ def actor_for(user: User) -> Actor:
             else frozenset({user.business_unit_id})
         ),
     )
+
+
+def active_reader(session: Session, user_id: uuid.UUID, table: str, *, field: str) -> User:
+    """An active user whose roles can read ``table`` records: one who may own them, or be
+    given access to them (a 422 naming ``field`` otherwise)."""
+    user = active_user(session, user_id, field=field)
+    if actor_for(user).depth(table, "read") == Depth.NONE:
+        raise ValidationFailed(
+            f"{field}: that user's roles cannot read {table} records.", field=field
+        )
+    return user
 
 
 def actor_by_username(session: Session, username: str) -> Actor:

@@ -7,7 +7,7 @@ user may read.
 from __future__ import annotations
 
 import uuid
-from typing import Any, cast
+from typing import Any
 
 from sqlalchemy.orm import Session
 
@@ -137,21 +137,19 @@ def business_units(session: Session) -> list[tuple[uuid.UUID, str]]:
 
 
 def accounts(session: Session, actor: Actor) -> list[tuple[uuid.UUID, str]]:
-    query = AccountRepository(session, actor).readable().order_by(Account.name)
-    rows = cast(list[Account], list(session.scalars(query.limit(PICKER_LIMIT))))
+    rows = AccountRepository(session, actor).first(Account.name, limit=PICKER_LIMIT)
     return [(row.id, row.name) for row in rows]
 
 
 def contacts(session: Session, actor: Actor) -> list[tuple[uuid.UUID, str]]:
-    query = ContactRepository(session, actor).readable().order_by(Contact.last_name)
-    query = query.order_by(Contact.first_name).limit(PICKER_LIMIT)
-    rows = cast(list[Contact], list(session.scalars(query)))
+    rows = ContactRepository(session, actor).first(
+        Contact.last_name, Contact.first_name, limit=PICKER_LIMIT
+    )
     return [(row.id, contact_name(row)) for row in rows]
 
 
 def competitors(session: Session, actor: Actor) -> list[tuple[uuid.UUID, str]]:
-    query = CompetitorRepository(session, actor).readable().order_by(Competitor.name)
-    rows = cast(list[Competitor], list(session.scalars(query.limit(PICKER_LIMIT))))
+    rows = CompetitorRepository(session, actor).first(Competitor.name, limit=PICKER_LIMIT)
     return [(row.id, row.name) for row in rows]
 
 
