@@ -19,14 +19,12 @@ from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
 from typing import Any, Literal
 
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from oppflow import demo_related
 from oppflow.clock import simulated_time, utcnow
 from oppflow.errors import Conflict
 from oppflow.install import ensure_builtin_data
-from oppflow.models import User
 from oppflow.process import service as process_service
 from oppflow.process.catalog import list_processes
 from oppflow.sales import service as sales_service
@@ -41,6 +39,7 @@ from oppflow.sales.schemas import (
 )
 from oppflow.security import service as security_service
 from oppflow.security.actor import Actor
+from oppflow.security.repository import UserRepository
 from oppflow.security.schemas import RoleKey, UserCreate
 
 Progress = Callable[[str, int, int], None]
@@ -611,7 +610,7 @@ class _Ticker:
 
 def is_empty(session: Session) -> bool:
     """True when the database has no users yet (the only state the demo loads into)."""
-    return session.scalar(select(User.id).limit(1)) is None
+    return not UserRepository(session).has_any()
 
 
 def load_demo(

@@ -39,6 +39,9 @@ class UserRepository:
     def find_by_username(self, username: str) -> User | None:
         return self.session.scalar(select(User).where(User.username == username))
 
+    def has_any(self) -> bool:
+        return self.session.scalar(select(User.id).limit(1)) is not None
+
     def list(self) -> list[User]:
         return list(self.session.scalars(select(User).order_by(User.username)))
 
