@@ -6,6 +6,7 @@ becomes one line on stderr and exit status 1.
 
 from __future__ import annotations
 
+import os
 import sys
 import uuid
 from collections.abc import Callable
@@ -60,17 +61,42 @@ def serve(
     host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="Port to listen on.")] = 8000,
     demo: Annotated[bool, typer.Option(help="Load demo data into an empty database.")] = False,
+    workers: Annotated[
+        int | None,
+        typer.Option(
+            min=1, help="Worker processes (default: the CPU count on PostgreSQL, 1 on SQLite)."
+        ),
+    ] = None,
+    access_log: Annotated[bool, typer.Option(help="Log every request.")] = False,
+    migrate: Annotated[
+        bool, typer.Option(help="Upgrade the database first (off: it was done once, elsewhere).")
+    ] = True,
 ) -> None:
-    """Upgrade the database, then serve the API (and, with --demo, fill it and print log-ins)."""
+    """Upgrade the database, then serve the API and the pages (with --demo, fill an empty
+    database and print log-ins)."""
     import uvicorn
 
-    from oppflow.api.app import create_app
-
-    prepare_database(get_engine())
+    engine = get_engine()
+    if migrate or demo:
+        prepare_database(engine)
     if demo:
         _load_demo_if_empty(port=port)
-    out.print(f"oppflow on [bold]http://{host}:{port}[/bold]  (API docs: /docs)")
-    uvicorn.run(create_app(), host=host, port=port, log_level="info")
+    count = workers or default_workers(engine.dialect.name)
+    out.print(f"oppflow on [bold]http://{host}:{port}[/bold]  (API docs: /docs; {count} worker(s))")
+    uvicorn.run(
+        "oppflow.api.app:create_app",
+        factory=True,
+        host=host,
+        port=port,
+        workers=count,
+        access_log=access_log,
+        log_level="info",
+    )
+
+
+def default_workers(dialect: str) -> int:
+    """One per CPU on PostgreSQL; one on SQLite, which takes one writer at a time anyway."""
+    return 1 if dialect == "sqlite" else max(os.cpu_count() or 1, 1)
 
 
 @app.command("demo")

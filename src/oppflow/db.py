@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from oppflow import audit
 from oppflow.config import get_settings
+from oppflow.security import epoch
 
 
 def make_engine(url: str, *, echo: bool = False) -> Engine:
@@ -76,3 +77,4 @@ def unit_of_work(factory: sessionmaker[Session] | None = None) -> Iterator[Sessi
 
 
 audit.install()
+epoch.install()

@@ -6,7 +6,7 @@ import uuid
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, ForeignKey, Index, String
+from sqlalchemy import JSON, BigInteger, ForeignKey, Index, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from oppflow.clock import utcnow
@@ -112,3 +112,14 @@ class AuditEntry(Base):
     subject: Mapped[str | None] = mapped_column(String(64), default=None)
     business_unit_id: Mapped[uuid.UUID | None] = mapped_column(default=None, index=True)
     changes: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+
+
+class SecurityEpoch(Base):
+    """One row whose value goes up in the transaction of every change to who may do what
+    (users, roles, privileges, teams, memberships, business units): every process compares it
+    with the value its cached actors were resolved at (``oppflow.security.epoch``)."""
+
+    __tablename__ = "security_epoch"
+
+    id: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
+    value: Mapped[int] = mapped_column(BigInteger, default=1)

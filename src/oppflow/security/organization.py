@@ -21,6 +21,7 @@ from oppflow.security.repository import (
     BusinessUnitRepository,
     PrivilegeRepository,
     TeamRepository,
+    TokenRepository,
     UserRepository,
 )
 from oppflow.security.roles import known_role
@@ -185,7 +186,19 @@ def update_user(
     if data.roles is not None:
         _set_user_roles(session, user, data.roles)
     session.flush()
+    if changes.get("is_active") is False:
+        _end_sessions(session, user)
     return user
+
+
+def _end_sessions(session: Session, user: User) -> None:
+    """A disabled user's tokens and web sessions die with the account: enabling it again must
+    not bring them back (OWASP session management)."""
+    revoked = TokenRepository(session).revoke_all_of(user.id, utcnow())
+    if revoked:
+        audit.record(
+            session, "tokens_revoked", table="users", record_id=user.id, changes={"count": revoked}
+        )
 
 
 def _check_manager(session: Session, user: User, manager_id: uuid.UUID) -> None:

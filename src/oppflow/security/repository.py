@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
+from typing import NamedTuple
 
 from sqlalchemy import ColumnElement, func, select
 from sqlalchemy.orm import Session
@@ -16,6 +17,7 @@ from oppflow.models import (
     RecordShare,
     Role,
     RolePrivilege,
+    SecurityEpoch,
     Team,
     TeamMember,
     TeamRole,
@@ -24,6 +26,7 @@ from oppflow.models import (
 )
 
 ROOT_BUSINESS_UNIT = "Organisation"
+EPOCH_ID = 1
 
 
 class UserRepository:
@@ -79,9 +82,42 @@ class BusinessUnitRepository:
         return unit
 
 
+class LiveToken(NamedTuple):
+    """What a request needs of its token: whose it is, its kind, and the security epoch."""
+
+    kind: str
+    user_id: uuid.UUID
+    epoch: int
+
+
 class TokenRepository:
     def __init__(self, session: Session) -> None:
         self.session = session
+
+    def check(self, token_hash: str, now: datetime) -> LiveToken | None:
+        """The live token with this hash of an active user, with the security epoch read in
+        the same statement (the one query of an authenticated request)."""
+        epoch = select(SecurityEpoch.value).where(SecurityEpoch.id == EPOCH_ID).scalar_subquery()
+        row = self.session.execute(
+            select(ApiToken.kind, ApiToken.user_id, func.coalesce(epoch, 0))
+            .join(User, User.id == ApiToken.user_id)
+            .where(
+                ApiToken.token_hash == token_hash,
+                ApiToken.revoked_at.is_(None),
+                ApiToken.expires_at > now,
+                User.is_active.is_(True),
+            )
+        ).first()
+        return None if row is None else LiveToken(row[0], row[1], row[2])
+
+    def revoke_all_of(self, user_id: uuid.UUID, now: datetime) -> int:
+        """Revoke every live token (API tokens and web sessions) of a user; how many."""
+        live = select(ApiToken).where(ApiToken.user_id == user_id, ApiToken.revoked_at.is_(None))
+        tokens = list(self.session.scalars(live))
+        for token in tokens:
+            token.revoked_at = now
+        self.session.flush()
+        return len(tokens)
 
     def find_live(self, token_hash: str, now: datetime) -> tuple[ApiToken, User] | None:
         """The unrevoked, unexpired token with this hash and its active user, in one query."""

@@ -14,6 +14,7 @@ from oppflow.config import get_settings
 from oppflow.errors import Conflict, NotFound, TooManyRequests, Unauthorized, ValidationFailed
 from oppflow.models import ApiToken, User, UserRole
 from oppflow.records import active_user
+from oppflow.security import actor_cache
 from oppflow.security.actor import Actor
 from oppflow.security.passwords import hash_password, verify_password
 from oppflow.security.privileges import Depth, Privileges
@@ -195,18 +196,32 @@ def _issue(
 
 def authenticate(session: Session, secret: str) -> Actor:
     """The actor a bearer secret stands for; revoked, expired or unknown secrets are refused."""
-    found = TokenRepository(session).find_live(hash_secret(secret), utcnow())
-    if found is None:
+    actor = _actor_of_token(session, secret, kind=None)
+    if actor is None:
         raise Unauthorized("The token is unknown, expired or revoked.")
-    return actor_for(found[1])
+    return actor
 
 
 def authenticate_session(session: Session, secret: str) -> Actor:
     """The actor a web session cookie stands for; only tokens of kind "session" qualify."""
-    found = TokenRepository(session).find_live(hash_secret(secret), utcnow())
-    if found is None or found[0].kind != "session":
+    actor = _actor_of_token(session, secret, kind="session")
+    if actor is None:
         raise Unauthorized("The session is unknown, expired or ended.")
-    return actor_for(found[1])
+    return actor
+
+
+def _actor_of_token(session: Session, secret: str, *, kind: str | None) -> Actor | None:
+    """One statement checks the token and reads the security epoch; the actor comes from this
+    process's cache unless something it is made of changed since it was resolved."""
+    token_hash = hash_secret(secret)
+    live = TokenRepository(session).check(token_hash, utcnow())
+    if live is None or (kind is not None and live.kind != kind):
+        return None
+    actor = actor_cache.actors.get(token_hash, live.epoch, live.user_id)
+    if actor is None:
+        actor = actor_for(UserRepository(session).get(live.user_id))
+        actor_cache.actors.put(token_hash, live.epoch, actor)
+    return actor
 
 
 def end_session(session: Session, *, secret: str) -> None:
