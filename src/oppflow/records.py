@@ -51,6 +51,12 @@ def owned_values(
 ) -> dict[str, Any]:
     """A new record's values with its owner (the actor by default) and owning business unit,
     refused when the actor's create depth does not reach that owner."""
-    owner = active_user(session, values.get("owner_id") or actor.user_id)
-    require_create(actor, table, owner.id, owner.business_unit_id)
-    return {**values, "owner_id": owner.id, "owning_business_unit_id": owner.business_unit_id}
+    owner_id = values.get("owner_id") or actor.user_id
+    if owner_id == actor.user_id:
+        # The actor was resolved from an active user, and from their current business unit
+        # (the security epoch sees to that): no need to read the user again.
+        unit_id = actor.business_unit_id
+    else:
+        unit_id = active_user(session, owner_id).business_unit_id
+    require_create(actor, table, owner_id, unit_id)
+    return {**values, "owner_id": owner_id, "owning_business_unit_id": unit_id}

@@ -71,6 +71,12 @@ class RecordRepository(Generic[M]):
         self.session.flush()
         return record
 
+    def add_pending(self, record: M) -> M:
+        """Add without flushing, so that what the caller sets next goes into the same INSERT
+        (a new opportunity's process fields) rather than a second UPDATE."""
+        self.session.add(record)
+        return record
+
     def delete(self, record: M) -> None:
         self.session.delete(record)
         self.session.flush()

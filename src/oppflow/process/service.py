@@ -47,12 +47,15 @@ def start_opportunity(
     session: Session, *, actor: Actor, opportunity: Opportunity, process_key: str | None
 ) -> ProcessInstance:
     """Start a new opportunity on the named process, else the default one (first stage)."""
-    process = (
-        ProcessRepository(session).by_key(process_key)
-        if process_key
-        else catalog.default_process(session, "opportunity")
-    )
-    definition = _startable(session, process)
+    # Reading the catalogue must not flush the new opportunity: the process fields set
+    # below then go into its INSERT instead of a second UPDATE.
+    with session.no_autoflush:
+        process = (
+            ProcessRepository(session).by_key(process_key)
+            if process_key
+            else catalog.default_process(session, "opportunity")
+        )
+        definition = _startable(session, process)
     transition = engine.start(definition, utcnow())
     instance = _new_instance(session, opportunity, process, transition)
     _apply(session, actor, opportunity, instance, process.key, transition)
@@ -180,12 +183,12 @@ def _load_for_move(
 ) -> tuple[Opportunity, list[ProcessInstance], ProcessDefinition]:
     """The opportunity (writable, open, at the expected version), its instances (the current
     one first) and the current one's definition."""
-    opportunity = OpportunityRepository(session, actor).get(opportunity_id)
+    repository = OpportunityRepository(session, actor)
+    opportunity, instances = repository.get_with_instances(opportunity_id)
     check_version(opportunity, if_match)
     require(session, actor, "write", opportunity)
     if opportunity.state != "open":
         raise RecordClosed(f"The opportunity is {opportunity.state}; reopen it to move its stage.")
-    instances = InstanceRepository(session).for_opportunity(opportunity.id)
     if not instances:
         raise Conflict("The opportunity runs no process.")
     current = instances[0]

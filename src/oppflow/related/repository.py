@@ -37,6 +37,10 @@ class LinkRepository:
         self.session.add(row)
         self.session.flush()
 
+    def add_pending(self, row: Stakeholder) -> None:
+        """Add without flushing (with a record that is itself not written yet)."""
+        self.session.add(row)
+
     def delete(self, row: Stakeholder | SalesTeamMember | OpportunityCompetitor) -> None:
         self.session.delete(row)
         self.session.flush()

@@ -6,7 +6,15 @@ import uuid
 
 from sqlalchemy import ColumnElement, select
 
-from oppflow.models import Account, Competitor, Contact, Opportunity, OpportunityClose
+from oppflow.errors import NotFound
+from oppflow.models import (
+    Account,
+    Competitor,
+    Contact,
+    Opportunity,
+    OpportunityClose,
+    ProcessInstance,
+)
 from oppflow.repository import RecordRepository, contains
 from oppflow.sales.schemas import OpportunityFilters
 
@@ -45,6 +53,23 @@ class OpportunityRepository(RecordRepository[Opportunity]):
         if filters.q:
             found.append(contains(Opportunity.name, filters.q))
         return found
+
+    def get_with_instances(
+        self, opportunity_id: uuid.UUID
+    ) -> tuple[Opportunity, list[ProcessInstance]]:
+        """The readable opportunity and its process instances, the most recently used first,
+        in one statement (a stage move needs both)."""
+        query = (
+            self.readable()
+            .add_columns(ProcessInstance)
+            .outerjoin(ProcessInstance, ProcessInstance.opportunity_id == Opportunity.id)
+            .where(Opportunity.id == opportunity_id)
+            .order_by(ProcessInstance.last_used_at.desc())
+        )
+        rows = self.session.execute(query).all()
+        if not rows:
+            raise NotFound(f"No opportunity {opportunity_id}.")
+        return rows[0][0], [row[1] for row in rows if row[1] is not None]
 
     def open_close_record(self, opportunity_id: uuid.UUID) -> OpportunityClose | None:
         """The completed close record of an opportunity, if it is closed."""

@@ -15,7 +15,15 @@ from sqlalchemy.orm import Session
 from oppflow import audit
 from oppflow.clock import today
 from oppflow.errors import Conflict, NotFound, RecordClosed, ValidationFailed
-from oppflow.models import Account, Competitor, Contact, Opportunity, OpportunityClose
+from oppflow.models import (
+    Account,
+    Competitor,
+    Contact,
+    Opportunity,
+    OpportunityClose,
+    Stakeholder,
+)
+from oppflow.models.base import new_id
 from oppflow.process import service as process_service
 from oppflow.records import apply_changes, check_version, owned_values, stamp_new
 from oppflow.related.repository import LinkRepository
@@ -185,10 +193,18 @@ def new_opportunity(session: Session, *, actor: Actor, values: dict[str, Any]) -
     """An opportunity on no process yet (its caller starts one, or carries a lead's over)."""
     values = owned_values(session, actor, "opportunity", values)
     check_references(session, actor, values)
-    opportunity = Opportunity(**values)
+    # Its id now, since the first flush comes later: when the caller starts its process.
+    opportunity = Opportunity(id=new_id(), **values)
     stamp_new(opportunity, actor)
-    OpportunityRepository(session, actor).add(opportunity)
-    _contact_as_stakeholder(session, actor, opportunity)
+    OpportunityRepository(session, actor).add_pending(opportunity)
+    if opportunity.contact_id is not None:
+        # The contact appears among the stakeholders (DESIGN §1.1); a new record has none yet.
+        stakeholder = Stakeholder(
+            opportunity_id=opportunity.id,
+            contact_id=opportunity.contact_id,
+            created_by_id=actor.user_id,
+        )
+        LinkRepository(session).add_pending(stakeholder)
     return opportunity
 
 

@@ -54,22 +54,26 @@ class Page:
         return self.i18n.gettext(message)
 
 
-def get_i18n(request: Request) -> I18n:
+def i18n_of(request: Request) -> I18n:
     language = negotiate(
         request.cookies.get(LANGUAGE_COOKIE), request.headers.get("accept-language")
     )
     return I18n(language)
 
 
+async def get_i18n(request: Request) -> I18n:
+    return i18n_of(request)
+
+
 I18nDep = Annotated[I18n, Depends(get_i18n)]
 
 
-def get_visitor(request: Request, session: SessionDep, i18n: I18nDep) -> Page:
+async def get_visitor(request: Request, session: SessionDep, i18n: I18nDep) -> Page:
     """A page anyone may open (the log-in page)."""
     return Page(request=request, session=session, i18n=i18n)
 
 
-def get_page(request: Request, session: SessionDep, i18n: I18nDep) -> Page:
+def signed_in_page(request: Request, session: Session, i18n: I18n) -> Page:
     """A page for signed-in users: the session cookie names the actor."""
     secret = request.cookies.get(security.SESSION_COOKIE)
     if not secret:
@@ -81,6 +85,10 @@ def get_page(request: Request, session: SessionDep, i18n: I18nDep) -> Page:
     audit.attribute(session, actor.user_id, actor.business_unit_id, client_address(request))
     user = UserRepository(session).get(actor.user_id)
     return Page(request=request, session=session, i18n=i18n, actor_or_none=actor, user=user)
+
+
+async def get_page(request: Request, session: SessionDep, i18n: I18nDep) -> Page:
+    return signed_in_page(request, session, i18n)
 
 
 VisitorDep = Annotated[Page, Depends(get_visitor)]

@@ -22,7 +22,7 @@ from starlette.responses import Response
 from oppflow.db import unit_of_work
 from oppflow.errors import NotFound, OppflowError, PermissionDenied, Unauthorized
 from oppflow.web import routes
-from oppflow.web.context import Page, get_i18n, get_page
+from oppflow.web.context import Page, i18n_of, signed_in_page
 from oppflow.web.errors import RACES, CsrfRefused, GoBack, LoginRequired, describe, status_of
 from oppflow.web.render import ENV, is_fetch, redirect, render, set_flash
 from oppflow.web.security import SecurityHeaders
@@ -81,7 +81,7 @@ def _quote(path: str) -> str:
 
 
 async def _csrf_refused(request: Request, _error: Exception) -> Response:
-    i18n = get_i18n(request)
+    i18n = i18n_of(request)
     message = i18n.gettext(
         "This form has expired or did not come from oppflow. Reload the page and try again."
     )
@@ -105,7 +105,7 @@ async def _error_page(request: Request, error: Exception) -> Response:
 
 
 def _explain(request: Request, error: Exception) -> tuple[int, str, str]:
-    i18n = get_i18n(request)
+    i18n = i18n_of(request)
     missing = isinstance(error, HTTPException) and error.status_code == 404
     if isinstance(error, NotFound) or missing:
         return 404, i18n.gettext("Not found"), describe(NotFound(""), i18n)
@@ -127,7 +127,7 @@ def _page_or_json(request: Request, status: int, title: str, message: str) -> Re
     page = _error_page_context(request)
     if page is None:
         html = ENV.get_template("error.html").render(
-            i18n=get_i18n(request),
+            i18n=i18n_of(request),
             page=None,
             csrf=None,
             user=None,
@@ -145,7 +145,7 @@ def _error_page_context(request: Request) -> Page | None:
     so an error page keeps the navigation; None when that is not possible."""
     try:
         with unit_of_work(request.app.state.session_factory) as session:
-            page = get_page(request, session, get_i18n(request))
+            page = signed_in_page(request, session, i18n_of(request))
             session.expunge_all()
             return page
     except Exception:  # an error page must render whatever happened

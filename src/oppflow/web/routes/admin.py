@@ -43,7 +43,7 @@ def _common(page: Page) -> dict[str, Any]:
 
 
 @router.get("/admin")
-def admin_home(page: PageDep) -> Response:
+async def admin_home(page: PageDep) -> Response:
     """Users, teams and business units at a glance."""
     page.actor.require("user", "read")
     return render(
@@ -73,7 +73,7 @@ def _user_values(form: FormData, *, creating: bool) -> dict[str, Any]:
 
 
 @router.post("/admin/users")
-def create_user(page: PageDep, form: FormDep) -> Response:
+async def create_user(page: PageDep, form: FormDep) -> Response:
     with refusals(page.i18n, "/admin"):
         data = forms.validated(UserCreate, _user_values(form, creating=True), page.i18n, {})
         security_service.create_user(page.session, actor=page.actor, data=data)
@@ -81,14 +81,14 @@ def create_user(page: PageDep, form: FormDep) -> Response:
 
 
 @router.get("/admin/users/{user_id}")
-def user_page(page: PageDep, user_id: str) -> Response:
+async def user_page(page: PageDep, user_id: str) -> Response:
     page.actor.require("user", "read")
     found = UserRepository(page.session).get(parse_id(user_id))
     return render(page, "admin/user.html", person=found, **_common(page))
 
 
 @router.post("/admin/users/{user_id}")
-def update_user(page: PageDep, user_id: str, form: FormDep) -> Response:
+async def update_user(page: PageDep, user_id: str, form: FormDep) -> Response:
     record_id = parse_id(user_id)
     back = f"/admin/users/{record_id}"
     with refusals(page.i18n, back):
@@ -112,7 +112,7 @@ def _team_values(form: FormData) -> dict[str, Any]:
 
 
 @router.post("/admin/teams")
-def create_team(page: PageDep, form: FormDep) -> Response:
+async def create_team(page: PageDep, form: FormDep) -> Response:
     with refusals(page.i18n, "/admin"):
         values = _team_values(form) | {"business_unit_id": forms.text(form, "business_unit_id")}
         data = forms.validated(TeamCreate, values, page.i18n, {})
@@ -121,14 +121,14 @@ def create_team(page: PageDep, form: FormDep) -> Response:
 
 
 @router.get("/admin/teams/{team_id}")
-def team_page(page: PageDep, team_id: str) -> Response:
+async def team_page(page: PageDep, team_id: str) -> Response:
     page.actor.require("team", "read")
     team = TeamRepository(page.session).get(parse_id(team_id))
     return render(page, "admin/team.html", team=team, **_common(page))
 
 
 @router.post("/admin/teams/{team_id}")
-def update_team(page: PageDep, team_id: str, form: FormDep) -> Response:
+async def update_team(page: PageDep, team_id: str, form: FormDep) -> Response:
     record_id = parse_id(team_id)
     back = f"/admin/teams/{record_id}"
     with refusals(page.i18n, back):
@@ -144,7 +144,7 @@ def update_team(page: PageDep, team_id: str, form: FormDep) -> Response:
 
 
 @router.post("/admin/business-units")
-def create_unit(page: PageDep, form: FormDep) -> Response:
+async def create_unit(page: PageDep, form: FormDep) -> Response:
     with refusals(page.i18n, "/admin"):
         values = {"name": forms.text(form, "name"), "parent_id": forms.text(form, "parent_id")}
         data = forms.validated(BusinessUnitCreate, values, page.i18n, {})
@@ -153,7 +153,7 @@ def create_unit(page: PageDep, form: FormDep) -> Response:
 
 
 @router.post("/admin/business-units/{unit_id}")
-def rename_unit(page: PageDep, unit_id: str, form: FormDep) -> Response:
+async def rename_unit(page: PageDep, unit_id: str, form: FormDep) -> Response:
     with refusals(page.i18n, "/admin"):
         data = forms.validated(
             BusinessUnitUpdate, {"name": forms.text(form, "name")}, page.i18n, {}
@@ -165,7 +165,7 @@ def rename_unit(page: PageDep, unit_id: str, form: FormDep) -> Response:
 
 
 @router.get("/admin/roles")
-def role_list(page: PageDep) -> Response:
+async def role_list(page: PageDep) -> Response:
     """Every role with its privilege table (table → action → depth)."""
     page.actor.require("role", "read")
     tables = {
@@ -184,7 +184,7 @@ def role_list(page: PageDep) -> Response:
 
 
 @router.get("/admin/processes")
-def process_list(page: PageDep) -> Response:
+async def process_list(page: PageDep) -> Response:
     """The processes in display order, with import and validation."""
     page.actor.require("process", "read")
     processes = catalog.list_processes(page.session)
@@ -193,14 +193,14 @@ def process_list(page: PageDep) -> Response:
 
 
 @router.get("/admin/processes/{key}")
-def process_page(page: PageDep, key: str) -> Response:
+async def process_page(page: PageDep, key: str) -> Response:
     page.actor.require("process", "read")
     detail = catalog.detail(page.session, catalog.get(page.session, key[:64]), page.i18n.language)
     return render(page, "admin/process.html", process=detail, **_common(page))
 
 
 @router.post("/admin/processes/{key}")
-def update_process(page: PageDep, key: str, form: FormDep) -> Response:
+async def update_process(page: PageDep, key: str, form: FormDep) -> Response:
     """Activate, deactivate or reorder."""
     back = "/admin/processes"
     with refusals(page.i18n, back):
@@ -214,7 +214,7 @@ def update_process(page: PageDep, key: str, form: FormDep) -> Response:
 
 
 @router.post("/admin/processes")
-def import_process(page: PageDep, form: FormDep) -> Response:
+async def import_process(page: PageDep, form: FormDep) -> Response:
     """Validate a YAML definition, or import it (a new process, or a new version)."""
     text = forms.text(form, "yaml") or ""
     back = "/admin/processes"

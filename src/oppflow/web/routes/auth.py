@@ -2,15 +2,16 @@
 
 from __future__ import annotations
 
+from functools import partial
 from typing import Annotated
 
 from fastapi import Form, Query, Request
+from sqlalchemy.orm import Session
 from starlette.responses import Response
 
 from oppflow import audit
-from oppflow.api.deps import client_address
+from oppflow.api.deps import client_address, run_unit_in_thread
 from oppflow.config import get_settings
-from oppflow.db import unit_of_work
 from oppflow.errors import TooManyRequests, Unauthorized
 from oppflow.security import service as security_service
 from oppflow.web import security
@@ -25,7 +26,7 @@ YEAR = 365 * 24 * 3600
 
 
 @router.get("/login")
-def login_page(
+async def login_page(
     page: VisitorDep, next: Annotated[str | None, Query(max_length=2000)] = None
 ) -> Response:
     """The log-in form."""
@@ -33,7 +34,7 @@ def login_page(
 
 
 @router.post("/login")
-def log_in(
+async def log_in(
     request: Request,
     page: VisitorDep,
     username: Annotated[str, Form(max_length=64)] = "",
@@ -42,14 +43,19 @@ def log_in(
 ) -> Response:
     """Check the password with the API's log-in service and start a session cookie."""
     address = client_address(request)
-    audit.attribute(page.session, None, None, address)
-    try:
+
+    def check_password(session: Session) -> str:
+        audit.attribute(session, None, None, address)
         secret, _token = security_service.log_in(
-            page.session, username=username, password=password, address=address, kind="session"
+            session, username=username, password=password, address=address, kind="session"
         )
+        return secret
+
+    try:
+        secret = await run_unit_in_thread(request, check_password)
     except (Unauthorized, TooManyRequests) as error:
         if isinstance(error, Unauthorized):
-            _record_failure(request, username, address)
+            await run_unit_in_thread(request, partial(_record_failure, username, address))
         back = with_query("/login", next=safe_next(next))
         raise GoBack(back, describe(error, page.i18n), error.status) from error
     response = redirect(page, safe_next(next))
@@ -58,15 +64,14 @@ def log_in(
     return response
 
 
-def _record_failure(request: Request, username: str, address: str | None) -> None:
-    # This request's unit of work rolls back; the failure must still count (as in the API).
-    with unit_of_work(request.app.state.session_factory) as own:
-        audit.attribute(own, None, None, address)
-        security_service.record_failed_log_in(own, username=username, address=address)
+def _record_failure(username: str, address: str | None, session: Session) -> None:
+    # The log-in's unit of work rolls back; the failure must still count (as in the API).
+    audit.attribute(session, None, None, address)
+    security_service.record_failed_log_in(session, username=username, address=address)
 
 
 @router.post("/logout")
-def log_out(request: Request, page: VisitorDep) -> Response:
+async def log_out(request: Request, page: VisitorDep) -> Response:
     """End the session: its token is revoked, the cookie deleted."""
     secret = request.cookies.get(security.SESSION_COOKIE)
     if secret:
@@ -77,7 +82,7 @@ def log_out(request: Request, page: VisitorDep) -> Response:
 
 
 @router.post("/language")
-def choose_language(
+async def choose_language(
     request: Request,
     page: VisitorDep,
     language: Annotated[str, Form(max_length=8)] = "",

@@ -21,7 +21,7 @@ router = web_router()
 
 
 @router.get("/board")
-def board_page(
+async def board_page(
     page: PageDep,
     fix: Annotated[str | None, Query(max_length=64)] = None,
     to: Annotated[str | None, Query(max_length=40)] = None,
@@ -54,7 +54,7 @@ def board_page(
 
 
 @router.post("/board/move")
-def move_card(page: PageDep, form: FormDep) -> Response:
+async def move_card(page: PageDep, form: FormDep) -> Response:
     """Move a card to a phase; steps sent with it (the refused card's form) are saved first."""
     record_id = parse_id(forms.text(form, "opportunity") or "")
     phase = forms.text(form, "to_phase") or ""

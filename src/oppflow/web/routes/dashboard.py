@@ -19,7 +19,7 @@ router = web_router()
 
 
 @router.get("/")
-def dashboard(page: PageDep) -> Response:
+async def dashboard(page: PageDep) -> Response:
     """The manager's and the salesperson's first page, filtered by owner, unit and process."""
     filters, dropped = lenient(FunnelFilters, dict(page.request.query_params))
     funnel = analytics.funnel(page.session, actor=page.actor, filters=filters).phases

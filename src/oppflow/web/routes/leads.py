@@ -36,7 +36,7 @@ PAGE_SIZE = 25
 
 
 @router.get("/leads")
-def lead_list(page: PageDep) -> Response:
+async def lead_list(page: PageDep) -> Response:
     """Leads the user may read, newest filters first; pages follow a cursor."""
     params = dict(page.request.query_params)
     params.setdefault("state", "open")
@@ -64,7 +64,7 @@ def lead_list(page: PageDep) -> Response:
 
 
 @router.get("/leads/new")
-def new_lead(page: PageDep) -> Response:
+async def new_lead(page: PageDep) -> Response:
     return render(
         page,
         "lead_new.html",
@@ -76,7 +76,7 @@ def new_lead(page: PageDep) -> Response:
 
 
 @router.post("/leads/new")
-def create_lead(page: PageDep, form: FormDep) -> Response:
+async def create_lead(page: PageDep, form: FormDep) -> Response:
     """Create a lead; it starts on Qualify of the lead process."""
     with refusals(page.i18n, "/leads/new"):
         data = forms.validated(LeadCreate, _values(page, form), page.i18n, _labels(page))
@@ -101,14 +101,14 @@ def _labels(page: PageDep) -> dict[str, str]:
 
 
 @router.get("/leads/{lead_id}")
-def lead(page: PageDep, lead_id: str) -> Response:
+async def lead(page: PageDep, lead_id: str) -> Response:
     """A lead with its process, its details, and the qualify and disqualify dialogs."""
     found = LeadRepository(page.session, page.actor).get(parse_id(lead_id))
     return render(page, "lead.html", section="leads", **lead_page.context(page, found))
 
 
 @router.post("/leads/{lead_id}/details")
-def save_lead(page: PageDep, lead_id: str, form: FormDep) -> Response:
+async def save_lead(page: PageDep, lead_id: str, form: FormDep) -> Response:
     record_id = parse_id(lead_id)
     back = f"/leads/{record_id}"
     with refusals(page.i18n, back):
@@ -124,7 +124,7 @@ def save_lead(page: PageDep, lead_id: str, form: FormDep) -> Response:
 
 
 @router.post("/leads/{lead_id}/qualify")
-def qualify(page: PageDep, lead_id: str, form: FormDep) -> Response:
+async def qualify(page: PageDep, lead_id: str, form: FormDep) -> Response:
     """Qualify: link or create the account and contact, create the opportunity (on Develop)."""
     record_id = parse_id(lead_id)
     with refusals(page.i18n, f"/leads/{record_id}"):
@@ -158,7 +158,7 @@ def _qualify_values(form: FormData) -> dict[str, Any]:
 
 
 @router.post("/leads/{lead_id}/disqualify")
-def disqualify(page: PageDep, lead_id: str, form: FormDep) -> Response:
+async def disqualify(page: PageDep, lead_id: str, form: FormDep) -> Response:
     record_id = parse_id(lead_id)
     back = f"/leads/{record_id}"
     with refusals(page.i18n, back):
@@ -175,7 +175,7 @@ def disqualify(page: PageDep, lead_id: str, form: FormDep) -> Response:
 
 
 @router.post("/leads/{lead_id}/reactivate")
-def reactivate(page: PageDep, lead_id: str, form: FormDep) -> Response:
+async def reactivate(page: PageDep, lead_id: str, form: FormDep) -> Response:
     record_id = parse_id(lead_id)
     back = f"/leads/{record_id}"
     with refusals(page.i18n, back):

@@ -47,7 +47,7 @@ NEW_FIELDS = (
 
 
 @router.get("/opportunities")
-def opportunity_list(page: PageDep) -> Response:
+async def opportunity_list(page: PageDep) -> Response:
     """A list view of the opportunities the user may read."""
     params = dict(page.request.query_params)
     search, dropped = lenient(OpportunitySearch, params)
@@ -72,7 +72,7 @@ def opportunity_list(page: PageDep) -> Response:
 
 
 @router.get("/opportunities/new")
-def new_opportunity(page: PageDep) -> Response:
+async def new_opportunity(page: PageDep) -> Response:
     """The form of a new opportunity."""
     return render(page, "opportunity_new.html", **_form_context(page))
 
@@ -87,7 +87,7 @@ def _form_context(page: PageDep) -> dict[str, Any]:
 
 
 @router.post("/opportunities/new")
-def create_opportunity(page: PageDep, form: FormDep) -> Response:
+async def create_opportunity(page: PageDep, form: FormDep) -> Response:
     """Create the opportunity; it starts on the first stage of its process."""
     with refusals(page.i18n, "/opportunities/new"):
         _ = page.i18n.gettext

@@ -53,7 +53,7 @@ def page_url(opportunity_id: uuid.UUID, stage: str | None = None) -> str:
 
 
 @router.get("/opportunities/{opportunity_id}")
-def opportunity(
+async def opportunity(
     page: PageDep,
     opportunity_id: str,
     stage: Annotated[str | None, Query(max_length=64)] = None,
@@ -68,7 +68,7 @@ def opportunity(
 
 
 @router.post("/opportunities/{opportunity_id}/steps")
-def save_steps(page: PageDep, opportunity_id: str, form: FormDep) -> Response:
+async def save_steps(page: PageDep, opportunity_id: str, form: FormDep) -> Response:
     """Save the steps of one stage (the panel's fields), as the PATCH of the API does."""
     record_id = parse_id(opportunity_id)
     back = page_url(record_id, forms.text(form, "panel"))
@@ -88,7 +88,7 @@ def _steps_json(page: Page, record_id: uuid.UUID, version: int | None) -> Respon
 
 
 @router.post("/opportunities/{opportunity_id}/process/{kind}")
-def move(page: PageDep, opportunity_id: str, kind: str, form: FormDep) -> Response:
+async def move(page: PageDep, opportunity_id: str, kind: str, form: FormDep) -> Response:
     """Next stage, previous, set active, finish, abandon, reactivate or switch process; the
     panel's fields posted with the move are saved first, and stay saved if the move is refused."""
     record_id = parse_id(opportunity_id)
@@ -130,7 +130,7 @@ def _move(
 
 
 @router.post("/opportunities/{opportunity_id}/details")
-def save_details(page: PageDep, opportunity_id: str, form: FormDep) -> Response:
+async def save_details(page: PageDep, opportunity_id: str, form: FormDep) -> Response:
     """The header's details: name, value, close date, probability, forecast, rating."""
     record_id = parse_id(opportunity_id)
     back = f"/opportunities/{record_id}"
@@ -150,7 +150,7 @@ def save_details(page: PageDep, opportunity_id: str, form: FormDep) -> Response:
 
 
 @router.post("/opportunities/{opportunity_id}/win")
-def win(page: PageDep, opportunity_id: str, form: FormDep) -> Response:
+async def win(page: PageDep, opportunity_id: str, form: FormDep) -> Response:
     """Close as won."""
     record_id = parse_id(opportunity_id)
     back = f"/opportunities/{record_id}"
@@ -172,7 +172,7 @@ def win(page: PageDep, opportunity_id: str, form: FormDep) -> Response:
 
 
 @router.post("/opportunities/{opportunity_id}/lose")
-def lose(page: PageDep, opportunity_id: str, form: FormDep) -> Response:
+async def lose(page: PageDep, opportunity_id: str, form: FormDep) -> Response:
     """Close as lost: canceled or out-sold, with the competitor."""
     record_id = parse_id(opportunity_id)
     back = f"/opportunities/{record_id}"
@@ -220,7 +220,7 @@ def _close_labels(page: Page) -> dict[str, str]:
 
 
 @router.post("/opportunities/{opportunity_id}/reopen")
-def reopen(page: PageDep, opportunity_id: str, form: FormDep) -> Response:
+async def reopen(page: PageDep, opportunity_id: str, form: FormDep) -> Response:
     """Reopen a won or lost opportunity."""
     record_id = parse_id(opportunity_id)
     back = f"/opportunities/{record_id}"

@@ -49,7 +49,7 @@ def record_router(kind: Kind) -> APIRouter:
     base = f"/{kind.path}"
 
     @router.get(base, name=f"{kind.path}_list")
-    def record_list(page: PageDep) -> Response:
+    async def record_list(page: PageDep) -> Response:
         query = page.request.query_params
         q, cursor = (query.get("q") or "")[:100] or None, query.get("cursor") or None
         repository = kind.repository(page.session, page.actor)
@@ -66,11 +66,11 @@ def record_router(kind: Kind) -> APIRouter:
         )
 
     @router.get(f"{base}/new", name=f"{kind.path}_new")
-    def record_new(page: PageDep) -> Response:
+    async def record_new(page: PageDep) -> Response:
         return render(page, "record.html", record=None, **_context(page, kind))
 
     @router.post(f"{base}/new", name=f"{kind.path}_create")
-    def record_create(page: PageDep, form: FormDep) -> Response:
+    async def record_create(page: PageDep, form: FormDep) -> Response:
         context = _context(page, kind)
         labels = {field.name: field.label for field in context["fields"]}
         with refusals(page.i18n, f"{base}/new"):
@@ -80,12 +80,12 @@ def record_router(kind: Kind) -> APIRouter:
         return redirect(page, f"{base}/{created.id}", page.i18n.gettext("Created."))
 
     @router.get(f"{base}/{{record_id}}", name=f"{kind.path}_page")
-    def record_page(page: PageDep, record_id: str) -> Response:
+    async def record_page(page: PageDep, record_id: str) -> Response:
         record = kind.repository(page.session, page.actor).get(parse_id(record_id))
         return render(page, "record.html", record=record, **_context(page, kind))
 
     @router.post(f"{base}/{{record_id}}", name=f"{kind.path}_update")
-    def record_update(page: PageDep, record_id: str, form: FormDep) -> Response:
+    async def record_update(page: PageDep, record_id: str, form: FormDep) -> Response:
         found = parse_id(record_id)
         context = _context(page, kind)
         labels = {field.name: field.label for field in context["fields"]}

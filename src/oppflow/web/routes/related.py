@@ -7,7 +7,6 @@ from typing import Annotated
 
 from fastapi import Depends, Request
 from fastapi.responses import FileResponse
-from starlette.concurrency import run_in_threadpool
 from starlette.responses import Response
 
 from oppflow.api.files import content_disposition
@@ -41,7 +40,7 @@ def _done(page: Page, record_id: uuid.UUID, tab: str) -> Response:
 
 
 @router.post("/opportunities/{opportunity_id}/stakeholders")
-def add_stakeholder(page: PageDep, opportunity_id: str, form: FormDep) -> Response:
+async def add_stakeholder(page: PageDep, opportunity_id: str, form: FormDep) -> Response:
     """Add a contact as a stakeholder with a role."""
     record_id = parse_id(opportunity_id)
     with refusals(page.i18n, _tab(record_id, "stakeholders")):
@@ -52,7 +51,7 @@ def add_stakeholder(page: PageDep, opportunity_id: str, form: FormDep) -> Respon
 
 
 @router.post("/opportunities/{opportunity_id}/stakeholders/{contact_id}/remove")
-def remove_stakeholder(page: PageDep, opportunity_id: str, contact_id: str) -> Response:
+async def remove_stakeholder(page: PageDep, opportunity_id: str, contact_id: str) -> Response:
     record_id = parse_id(opportunity_id)
     with refusals(page.i18n, _tab(record_id, "stakeholders")):
         related.remove_stakeholder(
@@ -65,7 +64,7 @@ def remove_stakeholder(page: PageDep, opportunity_id: str, contact_id: str) -> R
 
 
 @router.post("/opportunities/{opportunity_id}/sales-team")
-def add_member(page: PageDep, opportunity_id: str, form: FormDep) -> Response:
+async def add_member(page: PageDep, opportunity_id: str, form: FormDep) -> Response:
     """Add a user to the sales team with a role."""
     record_id = parse_id(opportunity_id)
     with refusals(page.i18n, _tab(record_id, "sales-team")):
@@ -78,7 +77,7 @@ def add_member(page: PageDep, opportunity_id: str, form: FormDep) -> Response:
 
 
 @router.post("/opportunities/{opportunity_id}/sales-team/{user_id}/remove")
-def remove_member(page: PageDep, opportunity_id: str, user_id: str) -> Response:
+async def remove_member(page: PageDep, opportunity_id: str, user_id: str) -> Response:
     record_id = parse_id(opportunity_id)
     with refusals(page.i18n, _tab(record_id, "sales-team")):
         related.remove_sales_team_member(
@@ -88,7 +87,7 @@ def remove_member(page: PageDep, opportunity_id: str, user_id: str) -> Response:
 
 
 @router.post("/opportunities/{opportunity_id}/competitors")
-def add_competitor(page: PageDep, opportunity_id: str, form: FormDep) -> Response:
+async def add_competitor(page: PageDep, opportunity_id: str, form: FormDep) -> Response:
     """Name a competitor in the race."""
     record_id = parse_id(opportunity_id)
     with refusals(page.i18n, _tab(record_id, "competitors")):
@@ -99,7 +98,7 @@ def add_competitor(page: PageDep, opportunity_id: str, form: FormDep) -> Respons
 
 
 @router.post("/opportunities/{opportunity_id}/competitors/{competitor_id}/remove")
-def remove_competitor(page: PageDep, opportunity_id: str, competitor_id: str) -> Response:
+async def remove_competitor(page: PageDep, opportunity_id: str, competitor_id: str) -> Response:
     record_id = parse_id(opportunity_id)
     with refusals(page.i18n, _tab(record_id, "competitors")):
         related.remove_competitor(
@@ -112,7 +111,7 @@ def remove_competitor(page: PageDep, opportunity_id: str, competitor_id: str) ->
 
 
 @router.post("/opportunities/{opportunity_id}/notes")
-def add_note(page: PageDep, opportunity_id: str, form: FormDep) -> Response:
+async def add_note(page: PageDep, opportunity_id: str, form: FormDep) -> Response:
     """Add a note (closed opportunities take notes too)."""
     record_id = parse_id(opportunity_id)
     with refusals(page.i18n, _tab(record_id, "notes")):
@@ -122,7 +121,7 @@ def add_note(page: PageDep, opportunity_id: str, form: FormDep) -> Response:
 
 
 @router.post("/opportunities/{opportunity_id}/notes/{note_id}/delete")
-def delete_note(page: PageDep, opportunity_id: str, note_id: str) -> Response:
+async def delete_note(page: PageDep, opportunity_id: str, note_id: str) -> Response:
     record_id = parse_id(opportunity_id)
     with refusals(page.i18n, _tab(record_id, "notes")):
         related.delete_note(
@@ -136,13 +135,10 @@ async def upload(request: Request, page: PageDep, opportunity_id: str, store: St
     """Attach a file; the bytes stream to the file store as they arrive."""
     record_id = parse_id(opportunity_id)
     with refusals(page.i18n, _tab(record_id, "files")):
-        await run_in_threadpool(
-            files.check_upload, page.session, actor=page.actor, opportunity_id=record_id
-        )
+        files.check_upload(page.session, actor=page.actor, opportunity_id=record_id)
         received = await receive_upload(request, store)
         try:
-            await run_in_threadpool(
-                files.add_file,
+            files.add_file(
                 page.session,
                 actor=page.actor,
                 opportunity_id=record_id,
@@ -157,7 +153,7 @@ async def upload(request: Request, page: PageDep, opportunity_id: str, store: St
 
 
 @router.get("/files/{file_id}")
-def download(page: PageDep, file_id: str, store: StoreDep) -> Response:
+async def download(page: PageDep, file_id: str, store: StoreDep) -> Response:
     """Download a file of an opportunity the user may read."""
     record, path = files.file_content(
         page.session, actor=page.actor, file_id=parse_id(file_id), store=store
@@ -174,7 +170,7 @@ def download(page: PageDep, file_id: str, store: StoreDep) -> Response:
 
 
 @router.post("/files/{file_id}/delete")
-def delete_file(page: PageDep, file_id: str, store: StoreDep) -> Response:
+async def delete_file(page: PageDep, file_id: str, store: StoreDep) -> Response:
     record = files.get_file(page.session, actor=page.actor, file_id=parse_id(file_id))
     back = _tab(record.opportunity_id, "files")
     with refusals(page.i18n, back):
