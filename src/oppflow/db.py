@@ -23,7 +23,21 @@ def make_engine(url: str, *, echo: bool = False) -> Engine:
     """An engine for ``url``; SQLite gets WAL, foreign keys and a busy timeout."""
     if url.startswith("sqlite"):
         return _sqlite_engine(url, echo=echo)
-    return create_engine(url, echo=echo, pool_pre_ping=True, pool_size=10, max_overflow=20)
+    return _postgres_engine(url, echo=echo)
+
+
+def _postgres_engine(url: str, *, echo: bool) -> Engine:
+    engine = create_engine(url, echo=echo, pool_pre_ping=True, pool_size=10, max_overflow=20)
+
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_connection: Any, _record: Any) -> None:
+        # As SQLite's busy_timeout: a statement waits for a row lock at most this long, then
+        # fails (409, retry) rather than holding its worker for ever.
+        with dbapi_connection.cursor() as cursor:
+            cursor.execute("SET lock_timeout = '5s'")
+        dbapi_connection.commit()
+
+    return engine
 
 
 def _sqlite_engine(url: str, *, echo: bool) -> Engine:

@@ -40,6 +40,13 @@ def create_app(factory: sessionmaker[Session] | None = None) -> FastAPI:
     app = FastAPI(title="oppflow", version=__version__, description=DESCRIPTION)
     app.state.session_factory = factory or session_factory()
     problems.install(app)
+
+    # First in the routing table: load balancers call it often, and it should cost nothing.
+    @app.get("/healthz", tags=["health"])
+    async def health() -> dict[str, str]:
+        """Liveness: answers without touching the database."""
+        return {"status": "ok"}
+
     api = APIRouter(prefix="/api/v1")
     for router in (
         auth.router,
@@ -61,11 +68,6 @@ def create_app(factory: sessionmaker[Session] | None = None) -> FastAPI:
     ):
         api.include_router(router)
     app.include_router(api)
-
-    @app.get("/healthz", tags=["health"])
-    def health() -> dict[str, str]:
-        """Liveness: answers without touching the database."""
-        return {"status": "ok"}
 
     mount_web_pages(app)
     return app

@@ -6,7 +6,7 @@ import uuid
 from datetime import datetime
 from typing import NamedTuple
 
-from sqlalchemy import ColumnElement, func, select
+from sqlalchemy import ColumnElement, Select, bindparam, func, select
 from sqlalchemy.orm import Session
 
 from oppflow.errors import NotFound
@@ -82,12 +82,32 @@ class BusinessUnitRepository:
         return unit
 
 
+def _live_token_statement() -> Select[str, uuid.UUID, int]:
+    """Built once: Core columns and bound parameters, so that a request pays neither for
+    building the expression nor for the ORM's handling of a query that loads no object."""
+    tokens, users, epoch = ApiToken.__table__, User.__table__, SecurityEpoch.__table__
+    current = select(epoch.c.value).where(epoch.c.id == EPOCH_ID).scalar_subquery()
+    return (
+        select(tokens.c.kind, tokens.c.user_id, func.coalesce(current, 0))
+        .join(users, users.c.id == tokens.c.user_id)
+        .where(
+            tokens.c.token_hash == bindparam("token_hash"),
+            tokens.c.revoked_at.is_(None),
+            tokens.c.expires_at > bindparam("now"),
+            users.c.is_active.is_(True),
+        )
+    )
+
+
 class LiveToken(NamedTuple):
     """What a request needs of its token: whose it is, its kind, and the security epoch."""
 
     kind: str
     user_id: uuid.UUID
     epoch: int
+
+
+_LIVE_TOKEN = _live_token_statement()
 
 
 class TokenRepository:
@@ -97,17 +117,11 @@ class TokenRepository:
     def check(self, token_hash: str, now: datetime) -> LiveToken | None:
         """The live token with this hash of an active user, with the security epoch read in
         the same statement (the one query of an authenticated request)."""
-        epoch = select(SecurityEpoch.value).where(SecurityEpoch.id == EPOCH_ID).scalar_subquery()
-        row = self.session.execute(
-            select(ApiToken.kind, ApiToken.user_id, func.coalesce(epoch, 0))
-            .join(User, User.id == ApiToken.user_id)
-            .where(
-                ApiToken.token_hash == token_hash,
-                ApiToken.revoked_at.is_(None),
-                ApiToken.expires_at > now,
-                User.is_active.is_(True),
-            )
-        ).first()
+        row = (
+            self.session.connection()
+            .execute(_LIVE_TOKEN, {"token_hash": token_hash, "now": now})
+            .first()
+        )
         return None if row is None else LiveToken(row[0], row[1], row[2])
 
     def revoke_all_of(self, user_id: uuid.UUID, now: datetime) -> int:
