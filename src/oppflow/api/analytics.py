@@ -14,7 +14,7 @@ router = APIRouter(prefix="/analytics", tags=["analytics"])
 
 
 @router.get("/funnel")
-def funnel(
+async def funnel(
     session: SessionDep, actor: ActorDep, filters: Annotated[FunnelFilters, Query()]
 ) -> Funnel:
     """Open opportunities by pipeline phase: count, estimated value and weighted value

@@ -15,7 +15,7 @@ router = APIRouter(prefix="/audit", tags=["audit"])
 
 
 @router.get("")
-def list_audit(
+async def list_audit(
     session: SessionDep,
     actor: ActorDep,
     table: Annotated[str | None, Query(max_length=32)] = None,

@@ -3,15 +3,17 @@
 from __future__ import annotations
 
 import uuid
+from functools import partial
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Form, Request, status
 from fastapi.security import HTTPAuthorizationCredentials
+from sqlalchemy.orm import Session
 
 from oppflow import audit
-from oppflow.api.deps import ActorDep, SessionDep, bearer, client_address
-from oppflow.db import unit_of_work
+from oppflow.api.deps import ActorDep, SessionDep, bearer, client_address, run_unit_in_thread
 from oppflow.errors import Unauthorized
+from oppflow.models import ApiToken
 from oppflow.security import service
 from oppflow.security.repository import UserRepository
 from oppflow.security.schemas import TokenRead, TokenResponse, UserRead
@@ -26,35 +28,39 @@ router = APIRouter(prefix="/auth", tags=["auth"])
         429: {"description": "Too many failures; see Retry-After"},
     },
 )
-def issue_token(
+async def issue_token(
     request: Request,
-    session: SessionDep,
     username: Annotated[str, Form(max_length=64)],
     password: Annotated[str, Form(max_length=256)],
 ) -> TokenResponse:
     """Exchange a user name and password for a bearer token (OAuth2 password form)."""
     address = client_address(request)
+
+    def check_password(session: Session) -> tuple[str, ApiToken]:
+        return service.log_in(session, username=username, password=password, address=address)
+
     try:
-        secret, token = service.log_in(
-            session, username=username, password=password, address=address
-        )
+        secret, token = await run_unit_in_thread(request, check_password)
     except Unauthorized:
-        # This request's unit of work rolls back; the failure must still count.
-        with unit_of_work(request.app.state.session_factory) as own:
-            audit.attribute(own, None, None, address)
-            service.record_failed_log_in(own, username=username, address=address)
+        # The log-in's unit of work rolls back; the failure must still count.
+        await run_unit_in_thread(request, partial(_record_failure, username, address))
         raise
     return TokenResponse(access_token=secret, expires_at=token.expires_at)
 
 
+def _record_failure(username: str, address: str | None, session: Session) -> None:
+    audit.attribute(session, None, None, address)
+    service.record_failed_log_in(session, username=username, address=address)
+
+
 @router.get("/me")
-def who_am_i(session: SessionDep, actor: ActorDep) -> UserRead:
+async def who_am_i(session: SessionDep, actor: ActorDep) -> UserRead:
     """The user the token stands for."""
     return UserRead.model_validate(UserRepository(session).get(actor.user_id))
 
 
 @router.post("/revoke", status_code=status.HTTP_204_NO_CONTENT)
-def revoke(
+async def revoke(
     session: SessionDep,
     actor: ActorDep,
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)],
@@ -65,13 +71,13 @@ def revoke(
 
 
 @router.get("/tokens")
-def list_my_tokens(session: SessionDep, actor: ActorDep) -> dict[str, list[TokenRead]]:
+async def list_my_tokens(session: SessionDep, actor: ActorDep) -> dict[str, list[TokenRead]]:
     """Your tokens (log-ins and API tokens), without their secrets."""
     rows = service.tokens_of(session, actor=actor)
     return {"items": [TokenRead.model_validate(t) for t in rows]}
 
 
 @router.delete("/tokens/{token_id}", status_code=status.HTTP_204_NO_CONTENT)
-def revoke_my_token(session: SessionDep, actor: ActorDep, token_id: uuid.UUID) -> None:
+async def revoke_my_token(session: SessionDep, actor: ActorDep, token_id: uuid.UUID) -> None:
     """Revoke one of your tokens."""
     service.revoke_own_token(session, actor=actor, token_id=token_id)

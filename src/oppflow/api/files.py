@@ -10,7 +10,6 @@ from urllib.parse import quote
 
 from fastapi import APIRouter, Depends, Request, status
 from fastapi.responses import FileResponse
-from starlette.concurrency import run_in_threadpool
 
 from oppflow.api.deps import ActorDep, SessionDep
 from oppflow.api.uploads import receive_upload
@@ -84,11 +83,10 @@ async def upload_file(
 
     The content is stored once per SHA-256 under ``OPPFLOW_FILES_DIR``; the name is kept as
     given, without any path; the type is checked against the bytes."""
-    await run_in_threadpool(files.check_upload, session, actor=actor, opportunity_id=opportunity_id)
+    files.check_upload(session, actor=actor, opportunity_id=opportunity_id)
     upload = await receive_upload(request, store)
     try:
-        record = await run_in_threadpool(
-            files.add_file,
+        record = files.add_file(
             session,
             actor=actor,
             opportunity_id=opportunity_id,
@@ -103,7 +101,9 @@ async def upload_file(
 
 
 @router.get("/opportunities/{opportunity_id}/files", tags=["opportunities"])
-def list_files(session: SessionDep, actor: ActorDep, opportunity_id: uuid.UUID) -> Page[FileRead]:
+async def list_files(
+    session: SessionDep, actor: ActorDep, opportunity_id: uuid.UUID
+) -> Page[FileRead]:
     """The files of the opportunity, oldest first (metadata; the bytes are at
     ``/api/v1/files/{id}/content``)."""
     rows = files.list_files(session, actor=actor, opportunity_id=opportunity_id)
@@ -111,13 +111,13 @@ def list_files(session: SessionDep, actor: ActorDep, opportunity_id: uuid.UUID) 
 
 
 @router.get("/files/{file_id}")
-def get_file(session: SessionDep, actor: ActorDep, file_id: uuid.UUID) -> FileRead:
+async def get_file(session: SessionDep, actor: ActorDep, file_id: uuid.UUID) -> FileRead:
     """One file's metadata (404 unless its opportunity is readable)."""
     return FileRead.model_validate(files.get_file(session, actor=actor, file_id=file_id))
 
 
 @router.get("/files/{file_id}/content", response_class=FileResponse, responses=CONTENT_RESPONSES)
-def download_file(
+async def download_file(
     session: SessionDep, actor: ActorDep, file_id: uuid.UUID, store: StoreDep
 ) -> FileResponse:
     """Download a file, as an attachment under its name (RFC 6266 ``filename*``)."""
@@ -135,7 +135,9 @@ def download_file(
 
 
 @router.delete("/files/{file_id}", status_code=status.HTTP_204_NO_CONTENT)
-def delete_file(session: SessionDep, actor: ActorDep, file_id: uuid.UUID, store: StoreDep) -> None:
+async def delete_file(
+    session: SessionDep, actor: ActorDep, file_id: uuid.UUID, store: StoreDep
+) -> None:
     """Delete a file: its uploader needs append on the opportunity, anyone else write."""
     files.delete_file(session, actor=actor, file_id=file_id, store=store)
 

@@ -78,7 +78,7 @@ def _read(response: Response, lead: Any) -> LeadRead:
 
 
 @router.get("")
-def list_leads(
+async def list_leads(
     session: SessionDep,
     actor: ActorDep,
     filters: Annotated[LeadFilters, Query()],
@@ -93,7 +93,7 @@ def list_leads(
 
 
 @router.post("", status_code=status.HTTP_201_CREATED)
-def create_lead(
+async def create_lead(
     session: SessionDep,
     actor: ActorDep,
     response: Response,
@@ -105,7 +105,7 @@ def create_lead(
 
 
 @router.get("/{lead_id}")
-def get_lead(
+async def get_lead(
     session: SessionDep, actor: ActorDep, lead_id: uuid.UUID, response: Response
 ) -> LeadRead:
     """One lead; its ``ETag`` is the version to send back in ``If-Match``."""
@@ -113,7 +113,7 @@ def get_lead(
 
 
 @router.patch("/{lead_id}", responses=CLOSED_RESPONSES)
-def update_lead(
+async def update_lead(
     session: SessionDep,
     actor: ActorDep,
     lead_id: uuid.UUID,
@@ -127,7 +127,7 @@ def update_lead(
 
 
 @router.delete("/{lead_id}", status_code=status.HTTP_204_NO_CONTENT)
-def delete_lead(
+async def delete_lead(
     session: SessionDep, actor: ActorDep, lead_id: uuid.UUID, if_match: IfMatchDep
 ) -> None:
     """Delete a lead with its notes; a lead qualified into an opportunity answers 409."""
@@ -135,7 +135,7 @@ def delete_lead(
 
 
 @router.get("/{lead_id}/process", responses=PROCESS_VIEW_RESPONSES)
-def get_lead_process(
+async def get_lead_process(
     session: SessionDep, actor: ActorDep, lead_id: uuid.UUID, language: LanguageDep
 ) -> InstanceView:
     """The lead's process instance (Qualify runs on the lead); once the lead is qualified, the
@@ -144,7 +144,7 @@ def get_lead_process(
 
 
 @router.post("/{lead_id}/qualify", responses=QUALIFY_RESPONSES)
-def qualify_lead(
+async def qualify_lead(
     session: SessionDep,
     actor: ActorDep,
     lead_id: uuid.UUID,
@@ -166,7 +166,7 @@ def qualify_lead(
 
 
 @router.post("/{lead_id}/disqualify", responses=CLOSED_RESPONSES)
-def disqualify_lead(
+async def disqualify_lead(
     session: SessionDep,
     actor: ActorDep,
     lead_id: uuid.UUID,
@@ -181,7 +181,7 @@ def disqualify_lead(
 
 
 @router.post("/{lead_id}/reactivate")
-def reactivate_lead(
+async def reactivate_lead(
     session: SessionDep,
     actor: ActorDep,
     lead_id: uuid.UUID,
@@ -194,14 +194,16 @@ def reactivate_lead(
 
 
 @router.get("/{lead_id}/notes")
-def list_lead_notes(session: SessionDep, actor: ActorDep, lead_id: uuid.UUID) -> Page[NoteRead]:
+async def list_lead_notes(
+    session: SessionDep, actor: ActorDep, lead_id: uuid.UUID
+) -> Page[NoteRead]:
     """The lead's notes, oldest first."""
     notes = related_service.list_notes(session, actor=actor, lead_id=lead_id)
     return Page(items=[NoteRead.model_validate(note) for note in notes])
 
 
 @router.post("/{lead_id}/notes", status_code=status.HTTP_201_CREATED)
-def add_lead_note(
+async def add_lead_note(
     session: SessionDep, actor: ActorDep, lead_id: uuid.UUID, data: NoteCreate
 ) -> NoteRead:
     """Add a note (also to a closed lead); it shows on the opportunity the lead becomes."""
@@ -210,7 +212,7 @@ def add_lead_note(
 
 
 @router.delete("/{lead_id}/notes/{note_id}", status_code=status.HTTP_204_NO_CONTENT)
-def delete_lead_note(
+async def delete_lead_note(
     session: SessionDep, actor: ActorDep, lead_id: uuid.UUID, note_id: uuid.UUID
 ) -> None:
     """Delete a note: its author needs append on the lead, anyone else write."""

@@ -37,7 +37,7 @@ Cursor = Annotated[str | None, Query(max_length=200)]
 
 
 @router.get("")
-def list_opportunities(
+async def list_opportunities(
     session: SessionDep,
     actor: ActorDep,
     filters: Annotated[OpportunityFilters, Query()],
@@ -52,7 +52,7 @@ def list_opportunities(
 
 
 @router.post("", status_code=status.HTTP_201_CREATED)
-def create_opportunity(
+async def create_opportunity(
     session: SessionDep,
     actor: ActorDep,
     response: Response,
@@ -65,7 +65,7 @@ def create_opportunity(
 
 
 @router.get("/{opportunity_id}")
-def get_opportunity(
+async def get_opportunity(
     session: SessionDep, actor: ActorDep, opportunity_id: uuid.UUID, response: Response
 ) -> OpportunityRead:
     """One opportunity; its ``ETag`` is the version to send back in ``If-Match``."""
@@ -75,7 +75,7 @@ def get_opportunity(
 
 
 @router.patch("/{opportunity_id}")
-def update_opportunity(
+async def update_opportunity(
     session: SessionDep,
     actor: ActorDep,
     opportunity_id: uuid.UUID,
@@ -92,7 +92,7 @@ def update_opportunity(
 
 
 @router.delete("/{opportunity_id}", status_code=status.HTTP_204_NO_CONTENT)
-def delete_opportunity(
+async def delete_opportunity(
     session: SessionDep, actor: ActorDep, opportunity_id: uuid.UUID, if_match: IfMatchDep
 ) -> None:
     """Delete an open opportunity with its process instances and history."""
@@ -102,7 +102,7 @@ def delete_opportunity(
 
 
 @router.get("/{opportunity_id}/process", responses=PROCESS_VIEW_RESPONSES)
-def get_process(
+async def get_process(
     session: SessionDep, actor: ActorDep, opportunity_id: uuid.UUID, language: LanguageDep
 ) -> InstanceView:
     """The current process instance: stages, steps, what is missing, and the other instances."""
@@ -120,7 +120,7 @@ def _move_endpoint(kind: str, summary: str) -> None:
         responses=PROCESS_VIEW_RESPONSES,
         name=f"process_{kind}",
     )
-    def _move(
+    async def _move(
         session: SessionDep,
         actor: ActorDep,
         opportunity_id: uuid.UUID,
@@ -148,7 +148,7 @@ _move_endpoint("reactivate", "Reactivate a finished or abandoned process")
 
 
 @router.post("/{opportunity_id}/process/set-active", responses=PROCESS_VIEW_RESPONSES)
-def set_active_stage(
+async def set_active_stage(
     session: SessionDep,
     actor: ActorDep,
     opportunity_id: uuid.UUID,
@@ -172,7 +172,7 @@ def set_active_stage(
 
 
 @router.post("/{opportunity_id}/process/switch", responses=PROCESS_VIEW_RESPONSES)
-def switch_process(
+async def switch_process(
     session: SessionDep,
     actor: ActorDep,
     opportunity_id: uuid.UUID,
@@ -195,7 +195,9 @@ def switch_process(
 
 
 @router.get("/{opportunity_id}/history")
-def get_history(session: SessionDep, actor: ActorDep, opportunity_id: uuid.UUID) -> HistoryPage:
+async def get_history(
+    session: SessionDep, actor: ActorDep, opportunity_id: uuid.UUID
+) -> HistoryPage:
     """Every stage change of the opportunity through any process, oldest first."""
     rows = process_service.history(session, actor=actor, opportunity_id=opportunity_id)
     return HistoryPage(
@@ -216,7 +218,7 @@ def get_history(session: SessionDep, actor: ActorDep, opportunity_id: uuid.UUID)
 
 
 @router.post("/{opportunity_id}/win")
-def win(
+async def win(
     session: SessionDep,
     actor: ActorDep,
     opportunity_id: uuid.UUID,
@@ -233,7 +235,7 @@ def win(
 
 
 @router.post("/{opportunity_id}/lose")
-def lose(
+async def lose(
     session: SessionDep,
     actor: ActorDep,
     opportunity_id: uuid.UUID,
@@ -250,7 +252,7 @@ def lose(
 
 
 @router.post("/{opportunity_id}/reopen")
-def reopen(
+async def reopen(
     session: SessionDep,
     actor: ActorDep,
     opportunity_id: uuid.UUID,
@@ -266,7 +268,9 @@ def reopen(
 
 
 @router.get("/{opportunity_id}/closes")
-def list_closes(session: SessionDep, actor: ActorDep, opportunity_id: uuid.UUID) -> list[CloseRead]:
+async def list_closes(
+    session: SessionDep, actor: ActorDep, opportunity_id: uuid.UUID
+) -> list[CloseRead]:
     """The close records of the opportunity (canceled ones included), oldest first."""
     rows = service.close_records(session, actor=actor, opportunity_id=opportunity_id)
     return [CloseRead.model_validate(row) for row in rows]

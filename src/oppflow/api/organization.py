@@ -34,14 +34,14 @@ role_router = APIRouter(prefix="/roles", tags=["organisation"])
 
 
 @business_units.get("")
-def list_units(session: SessionDep, actor: ActorDep) -> dict[str, list[BusinessUnitRead]]:
+async def list_units(session: SessionDep, actor: ActorDep) -> dict[str, list[BusinessUnitRead]]:
     """Every business unit (the one without a parent is the organisation)."""
     actor.require("business_unit", "read")
     return {"items": [BusinessUnitRead.model_validate(u) for u in list_business_units(session)]}
 
 
 @business_units.post("", status_code=status.HTTP_201_CREATED)
-def create_unit(
+async def create_unit(
     session: SessionDep, actor: ActorDep, data: BusinessUnitCreate, response: Response
 ) -> BusinessUnitRead:
     unit = organization.create_business_unit(session, actor=actor, data=data)
@@ -50,7 +50,7 @@ def create_unit(
 
 
 @business_units.get("/{unit_id}")
-def get_unit(
+async def get_unit(
     session: SessionDep, actor: ActorDep, unit_id: uuid.UUID, response: Response
 ) -> BusinessUnitRead:
     actor.require("business_unit", "read")
@@ -60,7 +60,7 @@ def get_unit(
 
 
 @business_units.patch("/{unit_id}")
-def update_unit(
+async def update_unit(
     session: SessionDep,
     actor: ActorDep,
     unit_id: uuid.UUID,
@@ -88,25 +88,25 @@ def team_read(team: Team) -> TeamRead:
 
 
 @teams.get("")
-def list_teams(session: SessionDep, actor: ActorDep) -> dict[str, list[TeamRead]]:
+async def list_teams(session: SessionDep, actor: ActorDep) -> dict[str, list[TeamRead]]:
     actor.require("team", "read")
     return {"items": [team_read(t) for t in TeamRepository(session).list()]}
 
 
 @teams.post("", status_code=status.HTTP_201_CREATED)
-def create_team(session: SessionDep, actor: ActorDep, data: TeamCreate) -> TeamRead:
+async def create_team(session: SessionDep, actor: ActorDep, data: TeamCreate) -> TeamRead:
     """A team of users; its roles add to each member's own."""
     return team_read(organization.create_team(session, actor=actor, data=data))
 
 
 @teams.get("/{team_id}")
-def get_team(session: SessionDep, actor: ActorDep, team_id: uuid.UUID) -> TeamRead:
+async def get_team(session: SessionDep, actor: ActorDep, team_id: uuid.UUID) -> TeamRead:
     actor.require("team", "read")
     return team_read(TeamRepository(session).get(team_id))
 
 
 @teams.patch("/{team_id}")
-def update_team(
+async def update_team(
     session: SessionDep,
     actor: ActorDep,
     team_id: uuid.UUID,
@@ -138,14 +138,14 @@ def privileges_of(table: PrivilegeTable) -> Privileges:
 
 
 @role_router.get("")
-def list_roles(session: SessionDep, actor: ActorDep) -> dict[str, list[RoleRead]]:
+async def list_roles(session: SessionDep, actor: ActorDep) -> dict[str, list[RoleRead]]:
     """Every role with its privilege table (table → action → depth)."""
     actor.require("role", "read")
     return {"items": [role_read(r) for r in roles.list_roles(session)]}
 
 
 @role_router.post("", status_code=status.HTTP_201_CREATED)
-def create_role(session: SessionDep, actor: ActorDep, data: RoleCreate) -> RoleRead:
+async def create_role(session: SessionDep, actor: ActorDep, data: RoleCreate) -> RoleRead:
     """A custom role, e.g. ``{"key": "auditor", "name": "Auditor",
     "privileges": {"audit": {"read": "organization"}}}``."""
     role = roles.create_role(
@@ -159,13 +159,13 @@ def create_role(session: SessionDep, actor: ActorDep, data: RoleCreate) -> RoleR
 
 
 @role_router.get("/{key}")
-def get_role(session: SessionDep, actor: ActorDep, key: str) -> RoleRead:
+async def get_role(session: SessionDep, actor: ActorDep, key: str) -> RoleRead:
     actor.require("role", "read")
     return role_read(roles.get_role(session, key))
 
 
 @role_router.patch("/{key}")
-def update_role(session: SessionDep, actor: ActorDep, key: str, data: RoleUpdate) -> RoleRead:
+async def update_role(session: SessionDep, actor: ActorDep, key: str, data: RoleUpdate) -> RoleRead:
     """Rename a custom role or replace its privileges (built-in roles are read-only)."""
     privileges = None if data.privileges is None else privileges_of(data.privileges)
     return role_read(

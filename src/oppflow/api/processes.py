@@ -17,7 +17,7 @@ router = APIRouter(prefix="/processes", tags=["processes"])
 
 
 @router.get("")
-def list_processes(
+async def list_processes(
     session: SessionDep,
     actor: ActorDep,
     language: LanguageDep,
@@ -29,7 +29,7 @@ def list_processes(
 
 
 @router.post("", status_code=status.HTTP_201_CREATED)
-def import_process(
+async def import_process(
     session: SessionDep,
     actor: ActorDep,
     language: LanguageDep,
@@ -41,27 +41,27 @@ def import_process(
 
 
 @router.post("/validate")
-def validate_process(actor: ActorDep, data: ProcessImport) -> dict[str, object]:
+async def validate_process(actor: ActorDep, data: ProcessImport) -> dict[str, object]:
     """Check a YAML definition without storing it; 422 says what is wrong and where."""
     definition = catalog.validate_yaml(data.yaml)
     return {"valid": True, "key": definition.key, "stages": [s.key for s in definition.stages]}
 
 
 @router.get("/{key}")
-def get_process(
+async def get_process(
     session: SessionDep, actor: ActorDep, key: str, language: LanguageDep
 ) -> ProcessDetail:
     return catalog.detail(session, ProcessRepository(session).by_key(key), language)
 
 
 @router.get("/{key}/yaml", response_class=PlainTextResponse)
-def export_process(session: SessionDep, actor: ActorDep, key: str) -> str:
+async def export_process(session: SessionDep, actor: ActorDep, key: str) -> str:
     """The current version's YAML, as imported."""
     return catalog.export_yaml(session, key)
 
 
 @router.patch("/{key}")
-def update_process(
+async def update_process(
     session: SessionDep, actor: ActorDep, key: str, data: ProcessUpdate, language: LanguageDep
 ) -> ProcessSummary:
     """Activate, deactivate or reorder a process (system administrators only)."""

@@ -42,7 +42,7 @@ def record_router(
     label = repository.label
 
     @router.get("", summary=f"List {path}")
-    def list_records(
+    async def list_records(
         session: SessionDep,
         actor: ActorDep,
         q: Search = None,
@@ -57,7 +57,7 @@ def record_router(
         return Page(items=[read_schema.model_validate(r) for r in rows], next_cursor=next_cursor)
 
     @router.post("", status_code=status.HTTP_201_CREATED, summary=f"Create a {label}")
-    def create_record(
+    async def create_record(
         session: SessionDep,
         actor: ActorDep,
         data: create_schema,  # type: ignore[valid-type]
@@ -68,7 +68,7 @@ def record_router(
         return read_schema.model_validate(record)
 
     @router.get("/{record_id}", summary=f"Get a {label}")
-    def get_record(
+    async def get_record(
         session: SessionDep, actor: ActorDep, record_id: uuid.UUID, response: Response
     ) -> read_schema:  # type: ignore[valid-type]
         record = repository(session, actor).get(record_id)
@@ -76,7 +76,7 @@ def record_router(
         return read_schema.model_validate(record)
 
     @router.patch("/{record_id}", summary=f"Change a {label}")
-    def update_record(
+    async def update_record(
         session: SessionDep,
         actor: ActorDep,
         record_id: uuid.UUID,
@@ -91,7 +91,7 @@ def record_router(
     @router.delete(
         "/{record_id}", status_code=status.HTTP_204_NO_CONTENT, summary=f"Delete a {label}"
     )
-    def delete_record(
+    async def delete_record(
         session: SessionDep, actor: ActorDep, record_id: uuid.UUID, if_match: IfMatchDep
     ) -> None:
         service.delete_record(

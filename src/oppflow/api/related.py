@@ -38,7 +38,7 @@ CHANGE_RESPONSES: dict[int | str, dict[str, Any]] = {
 
 # Stakeholders.
 @router.get("/stakeholders")
-def list_stakeholders(
+async def list_stakeholders(
     session: SessionDep, actor: ActorDep, opportunity_id: uuid.UUID
 ) -> Page[StakeholderRead]:
     """The customer's contacts with a role in the decision (the opportunity's contact is one)."""
@@ -48,7 +48,7 @@ def list_stakeholders(
 
 
 @router.post("/stakeholders", status_code=status.HTTP_201_CREATED, responses=CHANGE_RESPONSES)
-def add_stakeholder(
+async def add_stakeholder(
     session: SessionDep, actor: ActorDep, opportunity_id: uuid.UUID, data: StakeholderCreate
 ) -> StakeholderRead:
     """Add a contact with a role: stakeholder, champion, decision_maker, end_user,
@@ -57,7 +57,7 @@ def add_stakeholder(
 
 
 @router.patch("/stakeholders/{contact_id}", responses=CHANGE_RESPONSES)
-def change_stakeholder(
+async def change_stakeholder(
     session: SessionDep,
     actor: ActorDep,
     opportunity_id: uuid.UUID,
@@ -75,7 +75,7 @@ def change_stakeholder(
     status_code=status.HTTP_204_NO_CONTENT,
     responses=CHANGE_RESPONSES,
 )
-def remove_stakeholder(
+async def remove_stakeholder(
     session: SessionDep, actor: ActorDep, opportunity_id: uuid.UUID, contact_id: uuid.UUID
 ) -> None:
     """Remove a stakeholder (the contact itself stays)."""
@@ -86,7 +86,7 @@ def remove_stakeholder(
 
 # Sales team.
 @router.get("/sales-team")
-def list_sales_team(
+async def list_sales_team(
     session: SessionDep, actor: ActorDep, opportunity_id: uuid.UUID
 ) -> Page[SalesTeamRead]:
     """The users working on the opportunity; they read and write it whatever their depth."""
@@ -94,7 +94,7 @@ def list_sales_team(
 
 
 @router.post("/sales-team", status_code=status.HTTP_201_CREATED, responses=CHANGE_RESPONSES)
-def add_sales_team_member(
+async def add_sales_team_member(
     session: SessionDep, actor: ActorDep, opportunity_id: uuid.UUID, data: SalesTeamCreate
 ) -> SalesTeamRead:
     """Add an active user with a role: sales_team_member, account_manager,
@@ -107,7 +107,7 @@ def add_sales_team_member(
 
 
 @router.patch("/sales-team/{user_id}", responses=CHANGE_RESPONSES)
-def change_sales_team_member(
+async def change_sales_team_member(
     session: SessionDep,
     actor: ActorDep,
     opportunity_id: uuid.UUID,
@@ -123,7 +123,7 @@ def change_sales_team_member(
 @router.delete(
     "/sales-team/{user_id}", status_code=status.HTTP_204_NO_CONTENT, responses=CHANGE_RESPONSES
 )
-def remove_sales_team_member(
+async def remove_sales_team_member(
     session: SessionDep, actor: ActorDep, opportunity_id: uuid.UUID, user_id: uuid.UUID
 ) -> None:
     """Take a user off the sales team (and so, unless other rights remain, off the record);
@@ -135,7 +135,7 @@ def remove_sales_team_member(
 
 # Competitors.
 @router.get("/competitors")
-def list_competitors(
+async def list_competitors(
     session: SessionDep, actor: ActorDep, opportunity_id: uuid.UUID
 ) -> Page[CompetitorLinkRead]:
     """The competitors in the race, with their strengths and weaknesses."""
@@ -143,7 +143,7 @@ def list_competitors(
 
 
 @router.post("/competitors", status_code=status.HTTP_201_CREATED, responses=CHANGE_RESPONSES)
-def add_competitor(
+async def add_competitor(
     session: SessionDep, actor: ActorDep, opportunity_id: uuid.UUID, data: CompetitorLinkCreate
 ) -> CompetitorLinkRead:
     """Link a competitor (from ``/api/v1/competitors``) to the opportunity."""
@@ -155,7 +155,7 @@ def add_competitor(
     status_code=status.HTTP_204_NO_CONTENT,
     responses=CHANGE_RESPONSES,
 )
-def remove_competitor(
+async def remove_competitor(
     session: SessionDep, actor: ActorDep, opportunity_id: uuid.UUID, competitor_id: uuid.UUID
 ) -> None:
     """Unlink a competitor (the competitor itself stays)."""
@@ -166,14 +166,16 @@ def remove_competitor(
 
 # Notes.
 @router.get("/notes")
-def list_notes(session: SessionDep, actor: ActorDep, opportunity_id: uuid.UUID) -> Page[NoteRead]:
+async def list_notes(
+    session: SessionDep, actor: ActorDep, opportunity_id: uuid.UUID
+) -> Page[NoteRead]:
     """The opportunity's notes and those of the lead it was qualified from, oldest first."""
     notes = service.list_notes(session, actor=actor, opportunity_id=opportunity_id)
     return Page(items=[NoteRead.model_validate(note) for note in notes])
 
 
 @router.post("/notes", status_code=status.HTTP_201_CREATED)
-def add_note(
+async def add_note(
     session: SessionDep, actor: ActorDep, opportunity_id: uuid.UUID, data: NoteCreate
 ) -> NoteRead:
     """Add a note (append privilege; closed opportunities take notes too)."""
@@ -182,7 +184,7 @@ def add_note(
 
 
 @router.delete("/notes/{note_id}", status_code=status.HTTP_204_NO_CONTENT)
-def delete_note(
+async def delete_note(
     session: SessionDep, actor: ActorDep, opportunity_id: uuid.UUID, note_id: uuid.UUID
 ) -> None:
     """Delete one of the opportunity's own notes: its author needs append, anyone else write."""

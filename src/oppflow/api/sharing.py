@@ -16,7 +16,7 @@ def ownership_router(things: str) -> APIRouter:
     router = APIRouter(prefix=f"/{things}/{{record_id}}", tags=[things])
 
     @router.post("/assign", summary="Change the owner")
-    def assign(
+    async def assign(
         session: SessionDep,
         actor: ActorDep,
         record_id: uuid.UUID,
@@ -37,14 +37,14 @@ def ownership_router(things: str) -> APIRouter:
         return {"id": record.id, "owner_id": record.owner_id, "version": record.version}
 
     @router.get("/shares", summary="Who the record is shared with")
-    def list_shares(
+    async def list_shares(
         session: SessionDep, actor: ActorDep, record_id: uuid.UUID
     ) -> dict[str, list[ShareRead]]:
         rows = sharing.list_shares(session, actor=actor, things=things, record_id=record_id)
         return {"items": [ShareRead.model_validate(r) for r in rows]}
 
     @router.post("/shares", status_code=status.HTTP_201_CREATED, summary="Share the record")
-    def share(
+    async def share(
         session: SessionDep, actor: ActorDep, record_id: uuid.UUID, data: ShareRequest
     ) -> dict[str, list[ShareRead]]:
         """Grant a user or team chosen actions; you can share only what you may do."""
@@ -65,7 +65,7 @@ def ownership_router(things: str) -> APIRouter:
         status_code=status.HTTP_204_NO_CONTENT,
         summary="Withdraw a shared action",
     )
-    def unshare(
+    async def unshare(
         session: SessionDep, actor: ActorDep, record_id: uuid.UUID, share_id: uuid.UUID
     ) -> None:
         sharing.unshare(session, actor=actor, things=things, record_id=record_id, share_id=share_id)

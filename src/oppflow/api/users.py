@@ -15,20 +15,20 @@ router = APIRouter(prefix="/users", tags=["users"])
 
 
 @router.get("")
-def list_users(session: SessionDep, actor: ActorDep) -> dict[str, list[UserRead]]:
+async def list_users(session: SessionDep, actor: ActorDep) -> dict[str, list[UserRead]]:
     """Every user of the organisation (to pick owners, team members, shares)."""
     actor.require("user", "read")
     return {"items": [UserRead.model_validate(u) for u in UserRepository(session).list()]}
 
 
 @router.post("", status_code=status.HTTP_201_CREATED)
-def create_user(session: SessionDep, actor: ActorDep, data: UserCreate) -> UserRead:
+async def create_user(session: SessionDep, actor: ActorDep, data: UserCreate) -> UserRead:
     """Create a user (system administrators only); the password is stored as an argon2 hash."""
     return UserRead.model_validate(service.create_user(session, actor=actor, data=data))
 
 
 @router.get("/{user_id}")
-def get_user(
+async def get_user(
     session: SessionDep, actor: ActorDep, user_id: uuid.UUID, response: Response
 ) -> UserRead:
     actor.require("user", "read")
@@ -38,7 +38,7 @@ def get_user(
 
 
 @router.patch("/{user_id}")
-def update_user(
+async def update_user(
     session: SessionDep,
     actor: ActorDep,
     user_id: uuid.UUID,
