@@ -2,20 +2,19 @@
 
 from __future__ import annotations
 
-import socket
 import threading
-import time
 from collections.abc import Callable, Iterator
+from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
-import uvicorn
 from fastapi.testclient import TestClient
+from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
-from oppflow.api.app import create_app
 from tests.helpers import create_opportunity, qualify_fields, signed_in
+from tests.served import served
 
 H = dict[str, str]
 ROUNDS = 3
@@ -25,30 +24,12 @@ def url(opportunity_id: str, tail: str = "") -> str:
     return f"/api/v1/opportunities/{opportunity_id}{tail}"
 
 
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-        return port
-
-
 @pytest.fixture
-def server(factory: sessionmaker[Session]) -> Iterator[str]:
-    """A real uvicorn server on the test database, in a thread; yields its base URL."""
-    config = uvicorn.Config(
-        create_app(factory), host="127.0.0.1", port=_free_port(), log_level="warning"
-    )
-    running = uvicorn.Server(config)
-    thread = threading.Thread(target=running.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 10
-    while not running.started:
-        assert thread.is_alive(), "the server stopped while starting"
-        assert time.monotonic() < deadline, "the server did not start within 10 s"
-        time.sleep(0.01)
-    yield f"http://127.0.0.1:{config.port}"
-    running.should_exit = True
-    thread.join(timeout=10)
+def server(engine: Engine, factory: sessionmaker[Session], tmp_path: Path) -> Iterator[str]:
+    """``oppflow serve --workers 2`` on the test database: two processes, each with one
+    transaction at a time, so concurrent requests race in the database as in production."""
+    with served(engine, tmp_path, workers=2) as base:
+        yield base
 
 
 def race(base: str, requests: list[Callable[[httpx.Client], httpx.Response]]) -> list[int]:
