@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: run test lint typecheck bench format clean screenshots messages
+.PHONY: run test lint typecheck bench profile format clean screenshots messages
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -25,8 +25,14 @@ typecheck: $(STAMP)
 test: lint typecheck
 	$(BIN)/pytest -n auto --durations=10
 
+# One sequential client per operation (api.py), then concurrent clients on 1 and 2 workers (load.py).
 bench: $(STAMP)
 	$(BIN)/python bench/api.py
+	$(BIN)/python bench/load.py
+
+# Where a served app spends its time on stage moves, creates and list pages (bench/profiles/).
+profile: $(STAMP)
+	$(BIN)/python bench/profile.py
 
 # PNGs of the dashboard, the board and an opportunity (English and French) for the README;
 # needs Debian's chromium at /usr/bin/chromium.

@@ -314,8 +314,9 @@ def serve(
         **os.environ,
         "OPPFLOW_DATABASE_URL": database_url,
         "OPPFLOW_DATA_DIR": str(workdir),
-        "PYTHONPATH": os.pathsep.join(filter(None, [str(BENCH_DIR), os.environ.get("PYTHONPATH")])),
     }
+    if app == "bare":  # bench/ on the path for bare.py only: its profile.py shadows the stdlib's
+        env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(BENCH_DIR), env.get("PYTHONPATH")]))
     command = server_command(server, app, port, workers)
     log_path = workdir / f"{server}-{app}-{workers}.log"
     with log_path.open("wb") as log:
