@@ -84,7 +84,9 @@ def test_disabling_a_user_ends_their_tokens_for_good(client: TestClient, factory
     set_active(client, admin, sam_id, True)
     assert client.get("/api/v1/auth/me", headers=sam).status_code == 401
     with unit_of_work(factory) as session:
-        tokens = session.scalars(select(ApiToken).where(ApiToken.user_id == uuid.UUID(sam_id))).all()
+        tokens = session.scalars(
+            select(ApiToken).where(ApiToken.user_id == uuid.UUID(sam_id))
+        ).all()
     assert tokens
     assert all(token.revoked_at is not None for token in tokens)
     assert client.get("/api/v1/auth/me", headers=login(client, "sam")).status_code == 200
