@@ -24,7 +24,9 @@ import json
 import os
 import random
 import re
+import shutil
 import statistics
+import subprocess
 import tempfile
 import time
 from collections import Counter
@@ -43,6 +45,7 @@ POSTGRES_SCHEMA = "oppflow_load"
 CLIENTS = (1, 8, 32)
 WORKERS = (1, 2)
 SCALING_CLIENTS = 8
+ARRIVAL = 0.02  # seconds between two clients' connections
 TARGET_SCALING = 1.6
 MIX = (("get", 35), ("list", 35), ("patch", 20), ("move", 10))
 EXPECTED = (409, 412)
@@ -71,9 +74,13 @@ class Connection:
         self.fixed = f"Host: {parts.netloc}\r\n{auth}".encode()
         self.streams: tuple[asyncio.StreamReader, asyncio.StreamWriter] | None = None
 
+    async def connect(self) -> None:
+        self.streams = await asyncio.open_connection(*self.address)
+
     async def request(self, method: str, path: str, body: bytes = b"", headers: str = "") -> Reply:
         if self.streams is None:
-            self.streams = await asyncio.open_connection(*self.address)
+            await self.connect()
+        assert self.streams is not None
         reader, writer = self.streams
         length = (
             f"Content-Type: application/json\r\nContent-Length: {len(body)}\r\n" if body else ""
@@ -227,6 +234,7 @@ class Tally:
     errors: list[str] = field(default_factory=list)
     sent: int = 0
     client_cpu: float = 0.0
+    spread: str = "?"
 
     def add(self, kind: str, reply: Reply, elapsed: float | None) -> None:
         self.sent += 1
@@ -253,8 +261,15 @@ class Tally:
         return self.client_cpu / max(self.sent, 1) * 1e6
 
 
-async def drive_one(client: BareClient | MixClient, tally: Tally, start: float, end: float) -> None:
-    """Requests back to back until ``end``; those begun before ``start`` are the warm-up."""
+async def drive_one(
+    client: BareClient | MixClient, tally: Tally, arrival: float, start: float, end: float
+) -> None:
+    """Requests back to back until ``end``; those begun before ``start`` are the warm-up.
+    Clients arrive one after the other (``arrival``), while the others keep the workers busy,
+    as users do: opened at once on idle workers, every connection would land on whichever
+    uvicorn worker accepts first."""
+    await asyncio.sleep(arrival)
+    await client.connection.connect()
     while (before := time.perf_counter()) < end:
         kind, reply = await client.one()
         tally.add(kind, reply, time.perf_counter() - before if before >= start else None)
@@ -272,11 +287,31 @@ async def drive(
     ]
     cpu = time.process_time()
     start = time.perf_counter() + args.warmup
-    await asyncio.gather(*(drive_one(user, tally, start, start + args.duration) for user in users))
+    end = start + args.duration
+    await asyncio.gather(
+        *(drive_one(user, tally, n * ARRIVAL, start, end) for n, user in enumerate(users)),
+        note_spread(tally, urlsplit(base_url).port or 80, start),
+    )
     tally.client_cpu = time.process_time() - cpu
     for connection in connections:
         await connection.close()
     return tally
+
+
+async def note_spread(tally: Tally, port: int, start: float) -> None:
+    """How the connections spread over the server's processes, as the measuring begins."""
+    await asyncio.sleep(max(start - time.perf_counter() - 0.1, 0))
+    tally.spread = spread(port)
+
+
+def spread(port: int) -> str:
+    """Established connections per server process, from ``ss`` (e.g. ``4/4``); ``?`` without."""
+    if shutil.which("ss") is None:
+        return "?"
+    query = ["ss", "-tnpH", "state", "established", f"( sport = :{port} )"]
+    lines = subprocess.run(query, capture_output=True, text=True, check=False).stdout.splitlines()
+    per_process = Counter(line.split("pid=")[1].split(",")[0] for line in lines if "pid=" in line)
+    return "/".join(str(n) for n in sorted(per_process.values(), reverse=True)) or "?"
 
 
 def measure(base_url: str, shared: Shared | None, args: argparse.Namespace) -> dict[int, Tally]:
@@ -341,7 +376,8 @@ def caption(run: Run, server: str, args: argparse.Namespace, commit: str) -> str
         f"Client CPU per request: the column, and at most {bare:.0f} µs on the bare app "
         f"(≈ {1e6 / bare:,.0f} req/s per CPU). "
         f"On {os.cpu_count()} CPUs shared by the server workers, PostgreSQL and the client "
-        f"(one asyncio process, one keep-alive connection per client); "
+        f"(one asyncio process, one keep-alive connection per client; accepted: connections "
+        f"per server process as measuring began); "
         f"load average {run.load[0]:.2f} → {run.load[1]:.2f}"
     )
 
@@ -352,7 +388,16 @@ def report_server(run: Run, server: str, args: argparse.Namespace, commit: str) 
         title=f"{run.database}, {server}: 70 % reads, 20 % updates, 10 % stage moves",
         caption=caption(run, server, args, commit),
     )
-    columns = ("workers", "clients", "req/s", "bare req/s", "× bare", "p50 ms", "p99 ms")
+    columns = (
+        "workers",
+        "clients",
+        "accepted",
+        "req/s",
+        "bare req/s",
+        "× bare",
+        "p50 ms",
+        "p99 ms",
+    )
     more = ("moves/s", "move p50", "move p99", "409", "412", "client µs/req")
     for column in (*columns, *more):
         table.add_column(column, justify="right")
@@ -369,6 +414,7 @@ def row(workers: int, clients: int, tally: Tally, bare: Tally) -> list[str]:
     return [
         str(workers),
         str(clients),
+        tally.spread,
         f"{tally.rate():,.0f}",
         f"{bare.rate():,.0f}",
         f"{tally.rate() / bare.rate():.3f}",
@@ -454,6 +500,8 @@ def parse_args() -> argparse.Namespace:
     args.servers = ["uvicorn", *(s for s in SERVERS[1:] if s in args.server)]
     if args.duration <= 0 or args.opportunities < 100:
         parser.error("--duration must be positive and --opportunities at least 100")
+    if args.warmup < max(args.clients) * ARRIVAL + 0.5:
+        parser.error(f"--warmup must leave every client time to arrive ({ARRIVAL} s apart)")
     return args
 
 
