@@ -4,19 +4,87 @@ from __future__ import annotations
 
 import base64
 import json
+import re
 import uuid
-from datetime import UTC, datetime
+from collections.abc import Callable
+from datetime import UTC, date, datetime
 from typing import Annotated, Any, Generic, TypeVar
 
-from pydantic import BaseModel, ConfigDict, StringConstraints, model_validator
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    GetJsonSchemaHandler,
+    StringConstraints,
+    model_validator,
+)
+from pydantic.json_schema import JsonSchemaValue
+from pydantic_core import CoreSchema
 
 from oppflow.errors import ValidationFailed
 
 T = TypeVar("T")
+# No NUL character: PostgreSQL cannot store one (SQLite would), so both refuse it.
+NO_NUL = r"^[^\u0000]*$"
+# Some character that strip_whitespace keeps (Unicode White_Space is what it strips), so that a
+# text of spaces, which stripping empties, is invalid in the document as it is in the code.
+NOT_BLANK = (
+    r"^[^\u0000]*[^\u0000\t-\r \u0085\u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]"
+    r"[^\u0000]*$"
+)
 
-Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=300)]
+
+def visible(max_length: int) -> StringConstraints:
+    """A text that must hold more than white space, stripped, at most ``max_length`` long."""
+    return StringConstraints(
+        strip_whitespace=True, min_length=1, max_length=max_length, pattern=NOT_BLANK
+    )
+
+
+Name = Annotated[str, visible(300)]
 ShortText = Annotated[str, StringConstraints(strip_whitespace=True, max_length=200)]
 LongText = Annotated[str, StringConstraints(max_length=20_000)]
+_ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
+
+
+def _iso_date(value: Any) -> Any:
+    # Only what the document says (format: date): pydantic alone would also read a number, or
+    # a string of digits, as seconds since 1970.
+    if isinstance(value, date) or (isinstance(value, str) and _ISO_DATE.fullmatch(value)):
+        return value
+    raise ValueError("a date is written YYYY-MM-DD")
+
+
+IsoDate = Annotated[date, BeforeValidator(_iso_date)]
+
+
+def _json_integer(value: Any) -> Any:
+    # A JSON integer (71 or 71.0), as the document says; pydantic alone would also take true,
+    # false or "71".
+    if isinstance(value, bool | str):
+        raise ValueError("an integer is written as a JSON number")
+    return value
+
+
+# After the bounds, as in Annotated[int, Field(ge=0), JSON_INTEGER], so that the document
+# keeps them.
+JSON_INTEGER = BeforeValidator(_json_integer)
+
+
+def without_null(fields: tuple[str, ...]) -> Callable[[dict[str, Any]], None]:
+    """A ``json_schema_extra`` for fields that may be left out but never sent as null (a model
+    validator refuses the null): the document shows them without their null branch."""
+
+    def edit(schema: dict[str, Any]) -> None:
+        for name in fields:
+            found = schema.get("properties", {}).get(name)
+            if found is None or "anyOf" not in found:
+                continue
+            branches = [b for b in found.pop("anyOf") if b.get("type") != "null"]
+            found.pop("default", None)
+            found.update(branches[0] if len(branches) == 1 else {"anyOf": branches})
+
+    return edit
 
 
 class Strict(BaseModel):
@@ -30,6 +98,27 @@ class Strict(BaseModel):
         # PostgreSQL cannot store NUL in text (SQLite would): refuse it on every database alike.
         _check_no_nul(data, ())
         return data
+
+    @classmethod
+    def __get_pydantic_json_schema__(
+        cls, core_schema: CoreSchema, handler: GetJsonSchemaHandler
+    ) -> JsonSchemaValue:
+        # The document says what _refuse_nul checks: every free text refuses NUL.
+        schema = handler(core_schema)
+        for field in handler.resolve_ref_schema(schema).get("properties", {}).values():
+            _forbid_nul(field)
+        return schema
+
+
+def _forbid_nul(schema: dict[str, Any]) -> None:
+    """Add ``NO_NUL`` to a property's free-text strings (not enums, formats or patterns)."""
+    for branch in schema.get("anyOf", []):
+        _forbid_nul(branch)
+    if isinstance(schema.get("items"), dict):
+        _forbid_nul(schema["items"])
+    free = not {"enum", "const", "format", "pattern"} & schema.keys()
+    if schema.get("type") == "string" and free:
+        schema["pattern"] = NO_NUL
 
 
 def _check_no_nul(value: Any, where: tuple[str | int, ...]) -> None:

@@ -423,7 +423,11 @@ def field_mutations(name: str, schema: Schema, required: bool) -> Iterator[tuple
             if form == "email":
                 yield "malformed email", "not an email"
             if "pattern" in option:
-                yield "pattern mismatch", "!! no match !!"
+                # Some value the pattern refuses: punctuation for a key, blanks for a name.
+                candidates = ("!! no match !!", "   ", "bad\x00value")
+                yield "pattern mismatch", next(
+                    value for value in candidates if not re.search(option["pattern"], value)
+                )
         if kind in ("integer", "number"):
             if "minimum" in option:
                 yield "below minimum", option["minimum"] - 1

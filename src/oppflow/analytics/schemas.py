@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import uuid
-from datetime import date
 from decimal import Decimal
 from typing import Annotated, Literal
 
 from pydantic import BaseModel, Field, PlainSerializer, StringConstraints
 
 from oppflow.sales.schemas import OpportunityFilters
+from oppflow.schemas import NO_NUL, IsoDate
 
 Amount = Annotated[Decimal, PlainSerializer(float, return_type=float, when_used="json")]
 
@@ -17,9 +17,9 @@ Amount = Annotated[Decimal, PlainSerializer(float, return_type=float, when_used=
 class FunnelFilters(BaseModel):
     owner_id: uuid.UUID | None = None
     business_unit_id: uuid.UUID | None = None
-    process_key: Annotated[str, StringConstraints(max_length=64)] | None = None
-    close_from: date | None = None
-    close_to: date | None = None
+    process_key: Annotated[str, StringConstraints(max_length=64, pattern=NO_NUL)] | None = None
+    close_from: IsoDate | None = None
+    close_to: IsoDate | None = None
 
 
 class FunnelPhase(BaseModel):

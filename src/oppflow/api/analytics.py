@@ -9,11 +9,12 @@ from fastapi import APIRouter, Query
 from oppflow.analytics import service
 from oppflow.analytics.schemas import Funnel, FunnelFilters
 from oppflow.api.deps import ActorDep, SessionDep
+from oppflow.api.responses import LIST
 
 router = APIRouter(prefix="/analytics", tags=["analytics"])
 
 
-@router.get("/funnel")
+@router.get("/funnel", responses=LIST)
 async def funnel(
     session: SessionDep, actor: ActorDep, filters: Annotated[FunnelFilters, Query()]
 ) -> Funnel:

@@ -8,17 +8,19 @@ from typing import Annotated
 from fastapi import APIRouter, Query
 
 from oppflow.api.deps import ActorDep, SessionDep
+from oppflow.api.responses import problems
+from oppflow.schemas import NO_NUL
 from oppflow.security import audit_service
 from oppflow.security.schemas import AuditRead
 
 router = APIRouter(prefix="/audit", tags=["audit"])
 
 
-@router.get("")
+@router.get("", responses=problems(401, 403, 422))
 async def list_audit(
     session: SessionDep,
     actor: ActorDep,
-    table: Annotated[str | None, Query(max_length=32)] = None,
+    table: Annotated[str | None, Query(max_length=32, pattern=NO_NUL)] = None,
     record_id: uuid.UUID | None = None,
     actor_id: uuid.UUID | None = None,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,

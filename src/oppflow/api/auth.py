@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 
 from oppflow import audit
 from oppflow.api.deps import ActorDep, SessionDep, bearer, client_address, run_unit_in_thread
+from oppflow.api.responses import problem, problems
 from oppflow.errors import Unauthorized
 from oppflow.models import ApiToken
 from oppflow.security import service
@@ -24,14 +25,15 @@ router = APIRouter(prefix="/auth", tags=["auth"])
 @router.post(
     "/token",
     responses={
-        401: {"description": "Wrong user name or password"},
-        429: {"description": "Too many failures; see Retry-After"},
+        **problems(400, 409, 422),
+        401: problem(401, "Wrong user name or password, or a disabled user."),
+        429: problem(429, "Too many failures for this user name or address; see Retry-After."),
     },
 )
 async def issue_token(
     request: Request,
-    username: Annotated[str, Form(max_length=64)],
-    password: Annotated[str, Form(max_length=256)],
+    username: Annotated[str, Form(min_length=1, max_length=64)],
+    password: Annotated[str, Form(min_length=1, max_length=256)],
 ) -> TokenResponse:
     """Exchange a user name and password for a bearer token (OAuth2 password form)."""
     address = client_address(request)
@@ -53,13 +55,13 @@ def _record_failure(username: str, address: str | None, session: Session) -> Non
     service.record_failed_log_in(session, username=username, address=address)
 
 
-@router.get("/me")
+@router.get("/me", responses=problems(401))
 async def who_am_i(session: SessionDep, actor: ActorDep) -> UserRead:
     """The user the token stands for."""
     return UserRead.model_validate(UserRepository(session).get(actor.user_id))
 
 
-@router.post("/revoke", status_code=status.HTTP_204_NO_CONTENT)
+@router.post("/revoke", status_code=status.HTTP_204_NO_CONTENT, responses=problems(401, 409))
 async def revoke(
     session: SessionDep,
     actor: ActorDep,
@@ -70,14 +72,18 @@ async def revoke(
     service.revoke_token(session, secret=credentials.credentials)
 
 
-@router.get("/tokens")
+@router.get("/tokens", responses=problems(401))
 async def list_my_tokens(session: SessionDep, actor: ActorDep) -> dict[str, list[TokenRead]]:
     """Your tokens (log-ins and API tokens), without their secrets."""
     rows = service.tokens_of(session, actor=actor)
     return {"items": [TokenRead.model_validate(t) for t in rows]}
 
 
-@router.delete("/tokens/{token_id}", status_code=status.HTTP_204_NO_CONTENT)
+@router.delete(
+    "/tokens/{token_id}",
+    status_code=status.HTTP_204_NO_CONTENT,
+    responses=problems(401, 404, 409, 422),
+)
 async def revoke_my_token(session: SessionDep, actor: ActorDep, token_id: uuid.UUID) -> None:
     """Revoke one of your tokens."""
     service.revoke_own_token(session, actor=actor, token_id=token_id)

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from fastapi.openapi.models import Example
+
+from oppflow.api.responses import MOVE_REFUSED, Responses, problem, problems
 
 OPPORTUNITY_CREATE: dict[str, Example] = {
     "minimal": Example(summary="Just a name", value={"name": "50 laptops for Contoso"}),
@@ -49,11 +49,15 @@ _REFUSED = {
     ],
 }
 
-PROCESS_VIEW_RESPONSES: dict[int | str, dict[str, Any]] = {
-    409: {
-        "description": "The move is refused: required steps are missing, or the instance's "
-        "state does not allow it.",
-        "content": {"application/problem+json": {"example": _REFUSED}},
-    },
-    412: {"description": "If-Match names a version that is no longer current."},
+MOVE_RESPONSES: Responses = {
+    **problems(401, 403, 404, 412, 422),
+    409: problem(
+        409,
+        "The move is refused: required steps are missing (`missing_steps`), the instance's "
+        "state does not allow it, the opportunity is closed, or a concurrent change won.",
+        schema=MOVE_REFUSED,
+        example=_REFUSED,
+    ),
 }
+# set-active and switch read a body too.
+MOVE_WITH_BODY_RESPONSES: Responses = {**problems(400), **MOVE_RESPONSES}

@@ -12,6 +12,7 @@ from fastapi import APIRouter, Depends, Request, status
 from fastapi.responses import FileResponse
 
 from oppflow.api.deps import ActorDep, SessionDep
+from oppflow.api.responses import READ, Responses, problem, problems
 from oppflow.api.uploads import receive_upload
 from oppflow.related import files
 from oppflow.related.content import TYPES
@@ -30,6 +31,7 @@ UPLOAD_BODY: dict[str, Any] = {
                 "schema": {
                     "type": "object",
                     "required": ["file"],
+                    "additionalProperties": False,
                     "properties": {
                         "file": {
                             "type": "string",
@@ -49,19 +51,31 @@ UPLOAD_BODY: dict[str, Any] = {
         },
     }
 }
-UPLOAD_RESPONSES: dict[int | str, dict[str, Any]] = {
-    403: {"description": "The caller may read the opportunity but not append to it."},
-    404: {"description": "No such opportunity, or not readable."},
-    413: {"description": "The file is larger than OPPFLOW_MAX_UPLOAD_BYTES (25 MB by default)."},
-    415: {
-        "description": "Not multipart, an executable, a type outside the allow-list, or bytes "
-        "that do not match the extension or the declared type."
-    },
-    422: {"description": "No file, an empty file, or a name with a path or control characters."},
+UPLOAD_RESPONSES: Responses = {
+    **problems(401, 409),
+    403: problem(403, "The caller may read the opportunity but not append to it."),
+    404: problem(404, "No such opportunity, or not readable."),
+    413: problem(413, "The file is larger than OPPFLOW_MAX_UPLOAD_BYTES (25 MB by default)."),
+    415: problem(
+        415,
+        "Not multipart, an executable, a type outside the allow-list, or bytes that do not "
+        "match the extension or the declared type.",
+    ),
+    422: problem(
+        422,
+        "No file, an empty file, a malformed body, or a name with a path or control characters.",
+    ),
 }
-CONTENT_RESPONSES: dict[int | str, dict[str, Any]] = {
-    200: {"content": {"application/octet-stream": {}}, "description": "The file's bytes."},
-    404: {"description": "No such file, or its opportunity is not readable."},
+# Served as the type it was accepted as: one of the allow-list's.
+CONTENT_RESPONSES: Responses = {
+    200: {
+        "description": "The file's bytes, as an attachment.",
+        "content": {
+            media_type: {"schema": {"type": "string", "format": "binary"}}
+            for media_type in sorted({kind.media_type for kind in TYPES.values()})
+        },
+    },
+    **problems(401, 404, 422),
 }
 
 
@@ -100,7 +114,7 @@ async def upload_file(
     return FileRead.model_validate(record)
 
 
-@router.get("/opportunities/{opportunity_id}/files", tags=["opportunities"])
+@router.get("/opportunities/{opportunity_id}/files", tags=["opportunities"], responses=READ)
 async def list_files(
     session: SessionDep, actor: ActorDep, opportunity_id: uuid.UUID
 ) -> Page[FileRead]:
@@ -110,7 +124,7 @@ async def list_files(
     return Page(items=[FileRead.model_validate(row) for row in rows])
 
 
-@router.get("/files/{file_id}")
+@router.get("/files/{file_id}", responses=READ)
 async def get_file(session: SessionDep, actor: ActorDep, file_id: uuid.UUID) -> FileRead:
     """One file's metadata (404 unless its opportunity is readable)."""
     return FileRead.model_validate(files.get_file(session, actor=actor, file_id=file_id))
@@ -134,7 +148,11 @@ async def download_file(
     )
 
 
-@router.delete("/files/{file_id}", status_code=status.HTTP_204_NO_CONTENT)
+@router.delete(
+    "/files/{file_id}",
+    status_code=status.HTTP_204_NO_CONTENT,
+    responses=problems(401, 403, 404, 409, 422),
+)
 async def delete_file(
     session: SessionDep, actor: ActorDep, file_id: uuid.UUID, store: StoreDep
 ) -> None:

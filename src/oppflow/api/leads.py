@@ -9,7 +9,17 @@ from fastapi import APIRouter, Body, Query, Response, status
 from fastapi.openapi.models import Example
 
 from oppflow.api.deps import ActorDep, IfMatchDep, LanguageDep, SessionDep, set_etag
-from oppflow.api.examples import PROCESS_VIEW_RESPONSES
+from oppflow.api.responses import (
+    CHANGE,
+    CREATE,
+    DELETE,
+    DUPLICATES,
+    LIST,
+    READ,
+    Responses,
+    problem,
+    problems,
+)
 from oppflow.leads import service
 from oppflow.leads.repository import LeadRepository
 from oppflow.leads.schemas import (
@@ -55,21 +65,24 @@ _DUPLICATES = {
     "existing_contact_id) or send ignore_duplicates.",
     "duplicates": [{"table": "account", "id": "…", "name": "Fabrikam, Inc."}],
 }
-QUALIFY_RESPONSES: dict[int | str, dict[str, Any]] = {
-    409: {
-        "description": "Possible duplicates (listed in `duplicates`), a closed lead, or a lead "
-        "already qualified.",
-        "content": {"application/problem+json": {"example": _DUPLICATES}},
-    },
-    422: {
-        "description": "An existing account or contact that cannot be found, or a record "
-        "that cannot be created (nothing is created then)."
-    },
+QUALIFY_RESPONSES: Responses = {
+    **problems(400, 401, 403, 404, 412),
+    409: problem(
+        409,
+        "Possible duplicates (listed in `duplicates`), a closed lead, a lead already "
+        "qualified, or a concurrent change won.",
+        schema=DUPLICATES,
+        example=_DUPLICATES,
+    ),
+    422: problem(
+        422,
+        "An existing account or contact that cannot be found, or a record that cannot be "
+        "created (nothing is created then).",
+    ),
 }
-CLOSED_RESPONSES: dict[int | str, dict[str, Any]] = {
-    409: {"description": "The lead is qualified or disqualified: reactivate it first."},
-    412: {"description": "If-Match names a version that is no longer current."},
-}
+_CLOSED = problem(409, "The lead is qualified or disqualified: reactivate it first.")
+CLOSED_RESPONSES: Responses = {**CHANGE, 409: _CLOSED}
+NOTE_RESPONSES = problems(400, 401, 403, 404, 409, 422)
 
 
 def _read(response: Response, lead: Any) -> LeadRead:
@@ -77,7 +90,7 @@ def _read(response: Response, lead: Any) -> LeadRead:
     return LeadRead.model_validate(lead)
 
 
-@router.get("")
+@router.get("", responses=LIST)
 async def list_leads(
     session: SessionDep,
     actor: ActorDep,
@@ -92,7 +105,7 @@ async def list_leads(
     return Page(items=[LeadRead.model_validate(r) for r in rows], next_cursor=next_cursor)
 
 
-@router.post("", status_code=status.HTTP_201_CREATED)
+@router.post("", status_code=status.HTTP_201_CREATED, responses=CREATE)
 async def create_lead(
     session: SessionDep,
     actor: ActorDep,
@@ -104,7 +117,7 @@ async def create_lead(
     return _read(response, service.create_lead(session, actor=actor, data=data))
 
 
-@router.get("/{lead_id}")
+@router.get("/{lead_id}", responses=READ)
 async def get_lead(
     session: SessionDep, actor: ActorDep, lead_id: uuid.UUID, response: Response
 ) -> LeadRead:
@@ -126,7 +139,7 @@ async def update_lead(
     return _read(response, lead)
 
 
-@router.delete("/{lead_id}", status_code=status.HTTP_204_NO_CONTENT)
+@router.delete("/{lead_id}", status_code=status.HTTP_204_NO_CONTENT, responses=DELETE)
 async def delete_lead(
     session: SessionDep, actor: ActorDep, lead_id: uuid.UUID, if_match: IfMatchDep
 ) -> None:
@@ -134,7 +147,7 @@ async def delete_lead(
     service.delete_lead(session, actor=actor, lead_id=lead_id, if_match=if_match)
 
 
-@router.get("/{lead_id}/process", responses=PROCESS_VIEW_RESPONSES)
+@router.get("/{lead_id}/process", responses=READ)
 async def get_lead_process(
     session: SessionDep, actor: ActorDep, lead_id: uuid.UUID, language: LanguageDep
 ) -> InstanceView:
@@ -180,7 +193,10 @@ async def disqualify_lead(
     return _read(response, lead)
 
 
-@router.post("/{lead_id}/reactivate")
+@router.post(
+    "/{lead_id}/reactivate",
+    responses={**problems(401, 403, 404, 412, 422), 409: problem(409, "The lead is open.")},
+)
 async def reactivate_lead(
     session: SessionDep,
     actor: ActorDep,
@@ -193,7 +209,7 @@ async def reactivate_lead(
     return _read(response, lead)
 
 
-@router.get("/{lead_id}/notes")
+@router.get("/{lead_id}/notes", responses=READ)
 async def list_lead_notes(
     session: SessionDep, actor: ActorDep, lead_id: uuid.UUID
 ) -> Page[NoteRead]:
@@ -202,7 +218,7 @@ async def list_lead_notes(
     return Page(items=[NoteRead.model_validate(note) for note in notes])
 
 
-@router.post("/{lead_id}/notes", status_code=status.HTTP_201_CREATED)
+@router.post("/{lead_id}/notes", status_code=status.HTTP_201_CREATED, responses=NOTE_RESPONSES)
 async def add_lead_note(
     session: SessionDep, actor: ActorDep, lead_id: uuid.UUID, data: NoteCreate
 ) -> NoteRead:
@@ -211,7 +227,11 @@ async def add_lead_note(
     return NoteRead.model_validate(note)
 
 
-@router.delete("/{lead_id}/notes/{note_id}", status_code=status.HTTP_204_NO_CONTENT)
+@router.delete(
+    "/{lead_id}/notes/{note_id}",
+    status_code=status.HTTP_204_NO_CONTENT,
+    responses=problems(401, 403, 404, 409, 422),
+)
 async def delete_lead_note(
     session: SessionDep, actor: ActorDep, lead_id: uuid.UUID, note_id: uuid.UUID
 ) -> None:

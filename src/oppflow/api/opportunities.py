@@ -8,7 +8,8 @@ from typing import Annotated
 from fastapi import APIRouter, Body, Query, Response, status
 
 from oppflow.api.deps import ActorDep, IfMatchDep, LanguageDep, SessionDep, set_etag
-from oppflow.api.examples import OPPORTUNITY_CREATE, PROCESS_VIEW_RESPONSES
+from oppflow.api.examples import MOVE_RESPONSES, MOVE_WITH_BODY_RESPONSES, OPPORTUNITY_CREATE
+from oppflow.api.responses import CHANGE, CREATE, DELETE, LIST, READ, problems
 from oppflow.process import service as process_service
 from oppflow.process.schemas import (
     HistoryItem,
@@ -36,7 +37,7 @@ Limit = Annotated[int, Query(ge=1, le=MAX_PAGE)]
 Cursor = Annotated[str | None, Query(max_length=200)]
 
 
-@router.get("")
+@router.get("", responses=LIST)
 async def list_opportunities(
     session: SessionDep,
     actor: ActorDep,
@@ -51,7 +52,7 @@ async def list_opportunities(
     return Page(items=[OpportunityRead.model_validate(r) for r in rows], next_cursor=next_cursor)
 
 
-@router.post("", status_code=status.HTTP_201_CREATED)
+@router.post("", status_code=status.HTTP_201_CREATED, responses=CREATE)
 async def create_opportunity(
     session: SessionDep,
     actor: ActorDep,
@@ -64,7 +65,7 @@ async def create_opportunity(
     return OpportunityRead.model_validate(opportunity)
 
 
-@router.get("/{opportunity_id}")
+@router.get("/{opportunity_id}", responses=READ)
 async def get_opportunity(
     session: SessionDep, actor: ActorDep, opportunity_id: uuid.UUID, response: Response
 ) -> OpportunityRead:
@@ -74,7 +75,7 @@ async def get_opportunity(
     return OpportunityRead.model_validate(opportunity)
 
 
-@router.patch("/{opportunity_id}")
+@router.patch("/{opportunity_id}", responses=CHANGE)
 async def update_opportunity(
     session: SessionDep,
     actor: ActorDep,
@@ -91,7 +92,7 @@ async def update_opportunity(
     return OpportunityRead.model_validate(opportunity)
 
 
-@router.delete("/{opportunity_id}", status_code=status.HTTP_204_NO_CONTENT)
+@router.delete("/{opportunity_id}", status_code=status.HTTP_204_NO_CONTENT, responses=DELETE)
 async def delete_opportunity(
     session: SessionDep, actor: ActorDep, opportunity_id: uuid.UUID, if_match: IfMatchDep
 ) -> None:
@@ -101,7 +102,7 @@ async def delete_opportunity(
     )
 
 
-@router.get("/{opportunity_id}/process", responses=PROCESS_VIEW_RESPONSES)
+@router.get("/{opportunity_id}/process", responses=READ)
 async def get_process(
     session: SessionDep, actor: ActorDep, opportunity_id: uuid.UUID, language: LanguageDep
 ) -> InstanceView:
@@ -117,7 +118,7 @@ def _move_endpoint(kind: str, summary: str) -> None:
     @router.post(
         f"/{{opportunity_id}}/process/{path}",
         summary=summary,
-        responses=PROCESS_VIEW_RESPONSES,
+        responses=MOVE_RESPONSES,
         name=f"process_{kind}",
     )
     async def _move(
@@ -147,7 +148,7 @@ _move_endpoint("abandon", "Abandon the process")
 _move_endpoint("reactivate", "Reactivate a finished or abandoned process")
 
 
-@router.post("/{opportunity_id}/process/set-active", responses=PROCESS_VIEW_RESPONSES)
+@router.post("/{opportunity_id}/process/set-active", responses=MOVE_WITH_BODY_RESPONSES)
 async def set_active_stage(
     session: SessionDep,
     actor: ActorDep,
@@ -171,7 +172,7 @@ async def set_active_stage(
     return view
 
 
-@router.post("/{opportunity_id}/process/switch", responses=PROCESS_VIEW_RESPONSES)
+@router.post("/{opportunity_id}/process/switch", responses=MOVE_WITH_BODY_RESPONSES)
 async def switch_process(
     session: SessionDep,
     actor: ActorDep,
@@ -194,7 +195,7 @@ async def switch_process(
     return view
 
 
-@router.get("/{opportunity_id}/history")
+@router.get("/{opportunity_id}/history", responses=READ)
 async def get_history(
     session: SessionDep, actor: ActorDep, opportunity_id: uuid.UUID
 ) -> HistoryPage:
@@ -217,7 +218,7 @@ async def get_history(
     )
 
 
-@router.post("/{opportunity_id}/win")
+@router.post("/{opportunity_id}/win", responses=CHANGE)
 async def win(
     session: SessionDep,
     actor: ActorDep,
@@ -234,7 +235,7 @@ async def win(
     return OpportunityRead.model_validate(opportunity)
 
 
-@router.post("/{opportunity_id}/lose")
+@router.post("/{opportunity_id}/lose", responses=CHANGE)
 async def lose(
     session: SessionDep,
     actor: ActorDep,
@@ -251,7 +252,7 @@ async def lose(
     return OpportunityRead.model_validate(opportunity)
 
 
-@router.post("/{opportunity_id}/reopen")
+@router.post("/{opportunity_id}/reopen", responses=problems(401, 403, 404, 409, 412, 422))
 async def reopen(
     session: SessionDep,
     actor: ActorDep,
@@ -267,7 +268,7 @@ async def reopen(
     return OpportunityRead.model_validate(opportunity)
 
 
-@router.get("/{opportunity_id}/closes")
+@router.get("/{opportunity_id}/closes", responses=READ)
 async def list_closes(
     session: SessionDep, actor: ActorDep, opportunity_id: uuid.UUID
 ) -> list[CloseRead]:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import re
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -49,6 +50,22 @@ def problem_response(error: OppflowError, request: Request) -> JSONResponse:
     )
 
 
+def allowed_methods(request: Request, fallback: str) -> str:
+    """Every method the OpenAPI document serves at this path. Starlette's 405 names only the
+    methods of the first route matching the path, and FastAPI makes one route per method."""
+    methods = {
+        method.upper()
+        for template, operations in request.app.openapi()["paths"].items()
+        if _path_pattern(template).fullmatch(request.url.path)
+        for method in operations
+    }
+    return ", ".join(sorted(methods)) or fallback
+
+
+def _path_pattern(template: str) -> re.Pattern[str]:
+    return re.compile(re.sub(r"\\\{\w+\\\}", "[^/]+", re.escape(template)))
+
+
 def _validation_errors(errors: Any) -> list[dict[str, Any]]:
     # Echo where and why, never the input itself (it may be huge, or a password).
     return [
@@ -75,7 +92,11 @@ def install(app: FastAPI) -> None:
     @app.exception_handler(HTTPException)
     async def _http(request: Request, error: HTTPException) -> JSONResponse:
         title = str(error.detail)
-        return problem_response(_HttpProblem(error.status_code, title, title), request)
+        response = problem_response(_HttpProblem(error.status_code, title, title), request)
+        response.headers.update(error.headers or {})
+        if error.status_code == 405:
+            response.headers["Allow"] = allowed_methods(request, response.headers.get("Allow", ""))
+        return response
 
     @app.exception_handler(StaleDataError)
     async def _stale(request: Request, _error: StaleDataError) -> JSONResponse:

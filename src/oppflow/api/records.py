@@ -9,6 +9,7 @@ from pydantic import BaseModel
 from sqlalchemy import ColumnElement
 
 from oppflow.api.deps import ActorDep, IfMatchDep, SessionDep, set_etag
+from oppflow.api.responses import CHANGE, CREATE, DELETE, LIST, READ
 from oppflow.repository import MAX_PAGE, RecordRepository, contains
 from oppflow.sales import service
 from oppflow.sales.repository import AccountRepository, CompetitorRepository, ContactRepository
@@ -23,9 +24,11 @@ from oppflow.sales.schemas import (
     ContactRead,
     ContactUpdate,
 )
-from oppflow.schemas import Page
+from oppflow.schemas import NO_NUL, Page
 
-Search = Annotated[str | None, Query(max_length=100, description="Text in the name.")]
+Search = Annotated[
+    str | None, Query(max_length=100, pattern=NO_NUL, description="Text in the name.")
+]
 
 
 def record_router(
@@ -41,7 +44,7 @@ def record_router(
     router = APIRouter(prefix=f"/{path}", tags=[path])
     label = repository.label
 
-    @router.get("", summary=f"List {path}")
+    @router.get("", summary=f"List {path}", responses=LIST)
     async def list_records(
         session: SessionDep,
         actor: ActorDep,
@@ -56,7 +59,12 @@ def record_router(
         rows, next_cursor = repository(session, actor).page(conditions, limit=limit, cursor=cursor)
         return Page(items=[read_schema.model_validate(r) for r in rows], next_cursor=next_cursor)
 
-    @router.post("", status_code=status.HTTP_201_CREATED, summary=f"Create a {label}")
+    @router.post(
+        "",
+        status_code=status.HTTP_201_CREATED,
+        summary=f"Create a {label}",
+        responses=CREATE,
+    )
     async def create_record(
         session: SessionDep,
         actor: ActorDep,
@@ -67,7 +75,7 @@ def record_router(
         set_etag(response, record.version)
         return read_schema.model_validate(record)
 
-    @router.get("/{record_id}", summary=f"Get a {label}")
+    @router.get("/{record_id}", summary=f"Get a {label}", responses=READ)
     async def get_record(
         session: SessionDep, actor: ActorDep, record_id: uuid.UUID, response: Response
     ) -> read_schema:  # type: ignore[valid-type]
@@ -75,7 +83,7 @@ def record_router(
         set_etag(response, record.version)
         return read_schema.model_validate(record)
 
-    @router.patch("/{record_id}", summary=f"Change a {label}")
+    @router.patch("/{record_id}", summary=f"Change a {label}", responses=CHANGE)
     async def update_record(
         session: SessionDep,
         actor: ActorDep,
@@ -89,7 +97,10 @@ def record_router(
         return read_schema.model_validate(record)
 
     @router.delete(
-        "/{record_id}", status_code=status.HTTP_204_NO_CONTENT, summary=f"Delete a {label}"
+        "/{record_id}",
+        status_code=status.HTTP_204_NO_CONTENT,
+        summary=f"Delete a {label}",
+        responses=DELETE,
     )
     async def delete_record(
         session: SessionDep, actor: ActorDep, record_id: uuid.UUID, if_match: IfMatchDep

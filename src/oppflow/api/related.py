@@ -7,11 +7,11 @@ needs the append privilege on it (403) and an open opportunity (409).
 from __future__ import annotations
 
 import uuid
-from typing import Any
 
 from fastapi import APIRouter, status
 
 from oppflow.api.deps import ActorDep, SessionDep
+from oppflow.api.responses import READ, Responses, problem, problems
 from oppflow.related import service
 from oppflow.related.schemas import (
     CompetitorLinkCreate,
@@ -28,16 +28,21 @@ from oppflow.related.schemas import (
 from oppflow.schemas import Page
 
 router = APIRouter(prefix="/opportunities/{opportunity_id}", tags=["opportunities"])
-CHANGE_RESPONSES: dict[int | str, dict[str, Any]] = {
-    403: {"description": "The caller may read the opportunity but not append to it."},
-    404: {"description": "No such opportunity (or not readable), or no such link."},
-    409: {"description": "Already linked, or the opportunity is closed."},
-    422: {"description": "Unknown role, or an unknown or unreadable record to link."},
+_CHANGE: Responses = {
+    **problems(401, 422),
+    403: problem(403, "The caller may read the opportunity but not append to it."),
+    404: problem(404, "No such opportunity (or not readable), or no such link."),
+    409: problem(409, "Already linked, the opportunity is closed, or a concurrent change won."),
+    422: problem(422, "Unknown role, or an unknown or unreadable record to link."),
 }
+# Adding and changing read a body; removing does not.
+CHANGE_RESPONSES: Responses = {**problems(400), **_CHANGE}
+REMOVE_RESPONSES = _CHANGE
+NOTE_RESPONSES = problems(400, 401, 403, 404, 409, 422)
 
 
 # Stakeholders.
-@router.get("/stakeholders")
+@router.get("/stakeholders", responses=READ)
 async def list_stakeholders(
     session: SessionDep, actor: ActorDep, opportunity_id: uuid.UUID
 ) -> Page[StakeholderRead]:
@@ -73,7 +78,7 @@ async def change_stakeholder(
 @router.delete(
     "/stakeholders/{contact_id}",
     status_code=status.HTTP_204_NO_CONTENT,
-    responses=CHANGE_RESPONSES,
+    responses=REMOVE_RESPONSES,
 )
 async def remove_stakeholder(
     session: SessionDep, actor: ActorDep, opportunity_id: uuid.UUID, contact_id: uuid.UUID
@@ -85,7 +90,7 @@ async def remove_stakeholder(
 
 
 # Sales team.
-@router.get("/sales-team")
+@router.get("/sales-team", responses=READ)
 async def list_sales_team(
     session: SessionDep, actor: ActorDep, opportunity_id: uuid.UUID
 ) -> Page[SalesTeamRead]:
@@ -121,7 +126,7 @@ async def change_sales_team_member(
 
 
 @router.delete(
-    "/sales-team/{user_id}", status_code=status.HTTP_204_NO_CONTENT, responses=CHANGE_RESPONSES
+    "/sales-team/{user_id}", status_code=status.HTTP_204_NO_CONTENT, responses=REMOVE_RESPONSES
 )
 async def remove_sales_team_member(
     session: SessionDep, actor: ActorDep, opportunity_id: uuid.UUID, user_id: uuid.UUID
@@ -134,7 +139,7 @@ async def remove_sales_team_member(
 
 
 # Competitors.
-@router.get("/competitors")
+@router.get("/competitors", responses=READ)
 async def list_competitors(
     session: SessionDep, actor: ActorDep, opportunity_id: uuid.UUID
 ) -> Page[CompetitorLinkRead]:
@@ -153,7 +158,7 @@ async def add_competitor(
 @router.delete(
     "/competitors/{competitor_id}",
     status_code=status.HTTP_204_NO_CONTENT,
-    responses=CHANGE_RESPONSES,
+    responses=REMOVE_RESPONSES,
 )
 async def remove_competitor(
     session: SessionDep, actor: ActorDep, opportunity_id: uuid.UUID, competitor_id: uuid.UUID
@@ -165,7 +170,7 @@ async def remove_competitor(
 
 
 # Notes.
-@router.get("/notes")
+@router.get("/notes", responses=READ)
 async def list_notes(
     session: SessionDep, actor: ActorDep, opportunity_id: uuid.UUID
 ) -> Page[NoteRead]:
@@ -174,7 +179,7 @@ async def list_notes(
     return Page(items=[NoteRead.model_validate(note) for note in notes])
 
 
-@router.post("/notes", status_code=status.HTTP_201_CREATED)
+@router.post("/notes", status_code=status.HTTP_201_CREATED, responses=NOTE_RESPONSES)
 async def add_note(
     session: SessionDep, actor: ActorDep, opportunity_id: uuid.UUID, data: NoteCreate
 ) -> NoteRead:
@@ -183,7 +188,9 @@ async def add_note(
     return NoteRead.model_validate(note)
 
 
-@router.delete("/notes/{note_id}", status_code=status.HTTP_204_NO_CONTENT)
+@router.delete(
+    "/notes/{note_id}", status_code=status.HTTP_204_NO_CONTENT, responses=REMOVE_RESPONSES
+)
 async def delete_note(
     session: SessionDep, actor: ActorDep, opportunity_id: uuid.UUID, note_id: uuid.UUID
 ) -> None:

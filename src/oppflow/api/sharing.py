@@ -7,6 +7,7 @@ import uuid
 from fastapi import APIRouter, Response, status
 
 from oppflow.api.deps import ActorDep, IfMatchDep, SessionDep, set_etag
+from oppflow.api.responses import CHANGE, READ, problems
 from oppflow.sales import sharing
 from oppflow.security.schemas import AssignRequest, ShareRead, ShareRequest
 
@@ -15,7 +16,7 @@ def ownership_router(things: str) -> APIRouter:
     """Assign and share routes for one owned table, e.g. ``opportunities``."""
     router = APIRouter(prefix=f"/{things}/{{record_id}}", tags=[things])
 
-    @router.post("/assign", summary="Change the owner")
+    @router.post("/assign", summary="Change the owner", responses=CHANGE)
     async def assign(
         session: SessionDep,
         actor: ActorDep,
@@ -36,14 +37,19 @@ def ownership_router(things: str) -> APIRouter:
         set_etag(response, record.version)
         return {"id": record.id, "owner_id": record.owner_id, "version": record.version}
 
-    @router.get("/shares", summary="Who the record is shared with")
+    @router.get("/shares", summary="Who the record is shared with", responses=READ)
     async def list_shares(
         session: SessionDep, actor: ActorDep, record_id: uuid.UUID
     ) -> dict[str, list[ShareRead]]:
         rows = sharing.list_shares(session, actor=actor, things=things, record_id=record_id)
         return {"items": [ShareRead.model_validate(r) for r in rows]}
 
-    @router.post("/shares", status_code=status.HTTP_201_CREATED, summary="Share the record")
+    @router.post(
+        "/shares",
+        status_code=status.HTTP_201_CREATED,
+        summary="Share the record",
+        responses=problems(400, 401, 403, 404, 409, 422),
+    )
     async def share(
         session: SessionDep, actor: ActorDep, record_id: uuid.UUID, data: ShareRequest
     ) -> dict[str, list[ShareRead]]:
@@ -64,6 +70,7 @@ def ownership_router(things: str) -> APIRouter:
         "/shares/{share_id}",
         status_code=status.HTTP_204_NO_CONTENT,
         summary="Withdraw a shared action",
+        responses=problems(401, 403, 404, 409, 422),
     )
     async def unshare(
         session: SessionDep, actor: ActorDep, record_id: uuid.UUID, share_id: uuid.UUID

@@ -7,27 +7,30 @@ import uuid
 from fastapi import APIRouter, Response, status
 
 from oppflow.api.deps import ActorDep, IfMatchDep, SessionDep, set_etag
+from oppflow.api.responses import CHANGE, CREATE, problems
 from oppflow.security import organization, service
 from oppflow.security.repository import UserRepository
 from oppflow.security.schemas import UserCreate, UserRead, UserUpdate
 
 router = APIRouter(prefix="/users", tags=["users"])
+# A business unit named in the body that does not exist is a 404.
+CREATE_IN_UNIT = {**CREATE, **problems(404)}
 
 
-@router.get("")
+@router.get("", responses=problems(401, 403))
 async def list_users(session: SessionDep, actor: ActorDep) -> dict[str, list[UserRead]]:
     """Every user of the organisation (to pick owners, team members, shares)."""
     actor.require("user", "read")
     return {"items": [UserRead.model_validate(u) for u in UserRepository(session).list()]}
 
 
-@router.post("", status_code=status.HTTP_201_CREATED)
+@router.post("", status_code=status.HTTP_201_CREATED, responses=CREATE_IN_UNIT)
 async def create_user(session: SessionDep, actor: ActorDep, data: UserCreate) -> UserRead:
     """Create a user (system administrators only); the password is stored as an argon2 hash."""
     return UserRead.model_validate(service.create_user(session, actor=actor, data=data))
 
 
-@router.get("/{user_id}")
+@router.get("/{user_id}", responses=problems(401, 403, 404, 422))
 async def get_user(
     session: SessionDep, actor: ActorDep, user_id: uuid.UUID, response: Response
 ) -> UserRead:
@@ -37,7 +40,7 @@ async def get_user(
     return UserRead.model_validate(user)
 
 
-@router.patch("/{user_id}")
+@router.patch("/{user_id}", responses=CHANGE)
 async def update_user(
     session: SessionDep,
     actor: ActorDep,

@@ -7,8 +7,10 @@ from typing import Annotated, Any, Literal
 
 from pydantic import (
     BaseModel,
+    ConfigDict,
     EmailStr,
     Field,
+    StrictBool,
     StringConstraints,
     field_validator,
     model_validator,
@@ -22,10 +24,10 @@ from oppflow.sales.schemas import (
     Record,
     refuse_nulls,
 )
-from oppflow.schemas import LongText, Name, Strict
+from oppflow.schemas import NO_NUL, LongText, Name, Strict, visible, without_null
 
-PersonName = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)]
-CompanyName = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=160)]
+PersonName = Annotated[str, visible(100)]
+CompanyName = Annotated[str, visible(160)]
 LeadSource = Literal[
     "advertisement",
     "employee_referral",
@@ -50,6 +52,8 @@ NON_NULLABLE_LEAD_FIELDS = ("topic", "decision_maker_identified", "status_reason
 class LeadFields(Strict):
     """The fields a user edits on an open lead, including the Qualify steps."""
 
+    model_config = ConfigDict(json_schema_extra=without_null(NON_NULLABLE_LEAD_FIELDS))
+
     first_name: PersonName | None = None
     last_name: PersonName | None = None
     company_name: CompanyName | None = None
@@ -70,7 +74,7 @@ class LeadFields(Strict):
     purchase_timeframe: PurchaseTimeframe | None = None
     budget_amount: Money | None = None
     purchase_process: PurchaseProcess | None = None
-    decision_maker_identified: bool | None = None
+    decision_maker_identified: StrictBool | None = None
 
     @model_validator(mode="before")
     @classmethod
@@ -116,9 +120,10 @@ class LeadFilters(BaseModel):
     status_reason: StatusReason | None = None
     owner_id: uuid.UUID | None = None
     source: LeadSource | None = None
-    q: Annotated[str, StringConstraints(strip_whitespace=True, max_length=100)] | None = Field(
-        default=None, description="Text in the topic, the names, the company or the e-mail."
-    )
+    q: (
+        Annotated[str, StringConstraints(strip_whitespace=True, max_length=100, pattern=NO_NUL)]
+        | None
+    ) = Field(default=None, description="Text in the topic, the names, the company or the e-mail.")
 
     @field_validator("q")
     @classmethod
@@ -133,12 +138,12 @@ class QualifyRequest(Strict):
     one is named (here, or on the lead), else created when asked (by default: when the lead has a
     company name, or a last name)."""
 
-    create_account: bool | None = None
-    create_contact: bool | None = None
-    create_opportunity: bool = True
+    create_account: StrictBool | None = None
+    create_contact: StrictBool | None = None
+    create_opportunity: StrictBool = True
     existing_account_id: uuid.UUID | None = None
     existing_contact_id: uuid.UUID | None = None
-    ignore_duplicates: bool = Field(
+    ignore_duplicates: StrictBool = Field(
         default=False, description="Create the account and contact even when matches exist."
     )
 

@@ -7,9 +7,9 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, Field, PlainSerializer
+from pydantic import BaseModel, Field, PlainSerializer, StrictBool
 
-from oppflow.schemas import Strict
+from oppflow.schemas import JSON_INTEGER, Strict
 
 
 class ProcessRef(BaseModel):
@@ -79,9 +79,11 @@ class HistoryItem(BaseModel):
     to_stage: str
     kind: str
     pipeline_phase: str
-    estimated_value: Annotated[
-        Decimal | None, PlainSerializer(lambda v: None if v is None else float(v), when_used="json")
-    ]
+    # A number in JSON, as the opportunity's own estimated_value; the serializer's return type
+    # is what the OpenAPI document shows.
+    estimated_value: (
+        Annotated[Decimal, PlainSerializer(float, return_type=float, when_used="json")] | None
+    )
     at: datetime
     by: uuid.UUID | None
 
@@ -107,8 +109,8 @@ class ProcessDetail(ProcessSummary):
 
 
 class ProcessUpdate(Strict):
-    is_active: bool | None = None
-    display_order: Annotated[int, Field(ge=0, le=10_000)] | None = None
+    is_active: StrictBool | None = None
+    display_order: Annotated[int, Field(ge=0, le=10_000), JSON_INTEGER] | None = None
 
 
 class ProcessImport(Strict):

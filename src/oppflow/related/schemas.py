@@ -6,9 +6,9 @@ import uuid
 from datetime import datetime
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, StringConstraints
+from pydantic import BaseModel, ConfigDict
 
-from oppflow.schemas import Strict
+from oppflow.schemas import Strict, visible
 
 # DESIGN §1.1: the roles of the seed, as Dynamics names them.
 StakeholderRole = Literal[
@@ -29,7 +29,10 @@ SalesTeamRole = Literal[
     "territory_manager",
     "service_professional",
 ]
-NoteText = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=20_000)]
+NoteText = Annotated[
+    str,
+    visible(20_000),
+]
 
 
 class StakeholderCreate(Strict):

@@ -13,21 +13,37 @@ from pydantic import (
     EmailStr,
     Field,
     PlainSerializer,
+    StrictBool,
     StringConstraints,
+    WithJsonSchema,
     model_validator,
 )
 
-from oppflow.schemas import LongText, Name, ShortText, Strict
+from oppflow.schemas import (
+    JSON_INTEGER,
+    NO_NUL,
+    IsoDate,
+    LongText,
+    Name,
+    ShortText,
+    Strict,
+    visible,
+    without_null,
+)
 
+MAX_MONEY = 999_999_999_999_999
 Money = Annotated[
     Decimal,
-    Field(ge=0, le=Decimal("999999999999999"), max_digits=19, decimal_places=4),
+    Field(ge=0, le=Decimal(MAX_MONEY), max_digits=19, decimal_places=4),
     PlainSerializer(float, return_type=float, when_used="json"),
+    # A JSON number in both directions, with the bounds and the four decimal places checked
+    # (pydantic's own schema would also offer a string, without them).
+    WithJsonSchema({"type": "number", "minimum": 0, "maximum": MAX_MONEY, "multipleOf": 0.0001}),
 ]
 Currency = Annotated[str, StringConstraints(pattern=r"^[A-Z]{3}$")]
 # Each as long as the column that stores it, so both databases accept the same values.
-Name160 = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=160)]
-Name100 = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)]
+Name160 = Annotated[str, visible(160)]
+Name100 = Annotated[str, visible(100)]
 Text100 = Annotated[str, StringConstraints(strip_whitespace=True, max_length=100)]
 Phone = Annotated[str, StringConstraints(strip_whitespace=True, max_length=50)]
 PurchaseTimeframe = Literal["immediate", "this_quarter", "next_quarter", "this_year", "unknown"]
@@ -78,6 +94,8 @@ class AccountCreate(AccountFields):
 
 
 class AccountUpdate(AccountFields):
+    model_config = ConfigDict(json_schema_extra=without_null(("name",)))
+
     name: Name160 | None = None
 
     @model_validator(mode="before")
@@ -114,6 +132,8 @@ class ContactCreate(ContactFields):
 
 
 class ContactUpdate(ContactFields):
+    model_config = ConfigDict(json_schema_extra=without_null(("last_name",)))
+
     last_name: Name100 | None = None
 
     @model_validator(mode="before")
@@ -145,6 +165,8 @@ class CompetitorCreate(CompetitorFields):
 
 
 class CompetitorUpdate(CompetitorFields):
+    model_config = ConfigDict(json_schema_extra=without_null(("name",)))
+
     name: Name160 | None = None
 
     @model_validator(mode="before")
@@ -167,8 +189,8 @@ class OpportunityFields(Strict):
     account_id: uuid.UUID | None = None
     contact_id: uuid.UUID | None = None
     estimated_value: Money | None = None
-    estimated_close_date: date | None = None
-    probability: Annotated[int, Field(ge=0, le=100)] | None = None
+    estimated_close_date: IsoDate | None = None
+    probability: Annotated[int, Field(ge=0, le=100), JSON_INTEGER] | None = None
     forecast_category: OpenForecastCategory | None = None
     rating: Rating | None = None
     description: LongText | None = None
@@ -176,20 +198,20 @@ class OpportunityFields(Strict):
     purchase_timeframe: PurchaseTimeframe | None = None
     budget_amount: Money | None = None
     purchase_process: PurchaseProcess | None = None
-    decision_maker_identified: bool | None = None
+    decision_maker_identified: StrictBool | None = None
     customer_need: LongText | None = None
     proposed_solution: LongText | None = None
-    stakeholders_identified: bool | None = None
-    competitors_identified: bool | None = None
-    sales_team_identified: bool | None = None
-    proposal_developed: bool | None = None
-    internal_review_completed: bool | None = None
-    proposal_presented: bool | None = None
-    final_proposal_completed: bool | None = None
-    final_proposal_presented: bool | None = None
-    final_decision_date: date | None = None
-    thank_you_note_sent: bool | None = None
-    debrief_filed: bool | None = None
+    stakeholders_identified: StrictBool | None = None
+    competitors_identified: StrictBool | None = None
+    sales_team_identified: StrictBool | None = None
+    proposal_developed: StrictBool | None = None
+    internal_review_completed: StrictBool | None = None
+    proposal_presented: StrictBool | None = None
+    final_proposal_completed: StrictBool | None = None
+    final_proposal_presented: StrictBool | None = None
+    final_decision_date: IsoDate | None = None
+    thank_you_note_sent: StrictBool | None = None
+    debrief_filed: StrictBool | None = None
 
 
 NON_NULLABLE_OPPORTUNITY_FIELDS = (
@@ -211,6 +233,8 @@ NON_NULLABLE_OPPORTUNITY_FIELDS = (
 
 
 class OpportunityCreate(OpportunityFields):
+    model_config = ConfigDict(json_schema_extra=without_null(NON_NULLABLE_OPPORTUNITY_FIELDS))
+
     name: Name
     owner_id: uuid.UUID | None = None
     process_key: str | None = Field(
@@ -224,6 +248,8 @@ class OpportunityCreate(OpportunityFields):
 
 
 class OpportunityUpdate(OpportunityFields):
+    model_config = ConfigDict(json_schema_extra=without_null(NON_NULLABLE_OPPORTUNITY_FIELDS))
+
     name: Name | None = None
 
     @model_validator(mode="before")
@@ -274,21 +300,24 @@ class OpportunityRead(Record):
 class OpportunityFilters(BaseModel):
     state: State | None = None
     owner_id: uuid.UUID | None = None
-    pipeline_phase: Annotated[str, StringConstraints(max_length=40)] | None = None
-    process_key: Annotated[str, StringConstraints(max_length=64)] | None = None
-    q: Annotated[str, StringConstraints(strip_whitespace=True, max_length=100)] | None = None
+    pipeline_phase: Annotated[str, StringConstraints(max_length=40, pattern=NO_NUL)] | None = None
+    process_key: Annotated[str, StringConstraints(max_length=64, pattern=NO_NUL)] | None = None
+    q: (
+        Annotated[str, StringConstraints(strip_whitespace=True, max_length=100, pattern=NO_NUL)]
+        | None
+    ) = None
 
 
 class WinRequest(Strict):
     actual_revenue: Money | None = None
-    close_date: date | None = None
+    close_date: IsoDate | None = None
     description: LongText | None = None
 
 
 class LoseRequest(Strict):
     status_reason: LostReason = "canceled"
     competitor_id: uuid.UUID | None = None
-    close_date: date | None = None
+    close_date: IsoDate | None = None
     description: LongText | None = None
 
 

@@ -6,10 +6,13 @@ import uuid
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, EmailStr, Field, StringConstraints
+from pydantic import BaseModel, ConfigDict, EmailStr, Field, StrictBool, StringConstraints
 
-from oppflow.schemas import Strict
+from oppflow.schemas import Strict, visible
+from oppflow.security.passwords import MIN_LENGTH
 
+# The length rules of passwords.check_password_rules (its letters-and-digits rule stays there).
+Password = Annotated[str, Field(min_length=MIN_LENGTH, max_length=256)]
 RoleKey = Literal["salesperson", "sales-manager", "system-administrator"]
 Username = Annotated[
     str, StringConstraints(strip_whitespace=True, pattern=r"^[a-z0-9][a-z0-9._-]{1,63}$")
@@ -19,16 +22,17 @@ Username = Annotated[
 class UserCreate(Strict):
     username: Username
     full_name: Annotated[
-        str, StringConstraints(strip_whitespace=True, min_length=1, max_length=160)
+        str,
+        visible(160),
     ]
     email: EmailStr | None = None
-    password: Annotated[str, Field(min_length=1, max_length=256)] | None = None
+    password: Password | None = None
     business_unit_id: uuid.UUID | None = None
     manager_id: uuid.UUID | None = None
     roles: list[Annotated[str, StringConstraints(max_length=64)]] = Field(
         default=["salesperson"], max_length=20
     )
-    is_active: bool = True
+    is_active: StrictBool = True
 
 
 class UserRead(BaseModel):
@@ -54,27 +58,36 @@ class TokenResponse(BaseModel):
 
 class UserUpdate(Strict):
     full_name: (
-        Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=160)]
+        Annotated[
+            str,
+            visible(160),
+        ]
         | None
     ) = None
     email: EmailStr | None = None
-    password: Annotated[str, Field(min_length=1, max_length=256)] | None = None
+    password: Password | None = None
     business_unit_id: uuid.UUID | None = None
     manager_id: uuid.UUID | None = None
     roles: list[Annotated[str, StringConstraints(max_length=64)]] | None = Field(
         default=None, max_length=20
     )
-    is_active: bool | None = None
+    is_active: StrictBool | None = None
 
 
 class BusinessUnitCreate(Strict):
-    name: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=160)]
+    name: Annotated[
+        str,
+        visible(160),
+    ]
     parent_id: uuid.UUID | None = None
 
 
 class BusinessUnitUpdate(Strict):
     name: (
-        Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=160)]
+        Annotated[
+            str,
+            visible(160),
+        ]
         | None
     ) = None
     parent_id: uuid.UUID | None = None
@@ -90,7 +103,10 @@ class BusinessUnitRead(BaseModel):
 
 
 class TeamCreate(Strict):
-    name: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=160)]
+    name: Annotated[
+        str,
+        visible(160),
+    ]
     business_unit_id: uuid.UUID | None = None
     member_ids: list[uuid.UUID] = Field(default=[], max_length=500)
     roles: list[Annotated[str, StringConstraints(max_length=64)]] = Field(default=[], max_length=20)
@@ -98,7 +114,10 @@ class TeamCreate(Strict):
 
 class TeamUpdate(Strict):
     name: (
-        Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=160)]
+        Annotated[
+            str,
+            visible(160),
+        ]
         | None
     ) = None
     member_ids: list[uuid.UUID] | None = Field(default=None, max_length=500)
@@ -127,13 +146,19 @@ PrivilegeTable = dict[TableName, dict[ActionName, DepthName]]
 
 class RoleCreate(Strict):
     key: Annotated[str, StringConstraints(pattern=r"^[a-z0-9]+(?:-[a-z0-9]+)*$", max_length=64)]
-    name: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=120)]
+    name: Annotated[
+        str,
+        visible(120),
+    ]
     privileges: PrivilegeTable = Field(default={})
 
 
 class RoleUpdate(Strict):
     name: (
-        Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=120)]
+        Annotated[
+            str,
+            visible(120),
+        ]
         | None
     ) = None
     privileges: PrivilegeTable | None = None
