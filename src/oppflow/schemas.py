@@ -59,13 +59,22 @@ IsoDate = Annotated[date, BeforeValidator(_iso_date)]
 
 
 def _json_integer(value: Any) -> Any:
-    # A JSON integer (71 or 71.0), as the document says; pydantic alone would also take true,
-    # false or "71".
-    if isinstance(value, bool | str):
-        raise ValueError("an integer is written as a JSON number")
+    # An integer, as the document says; pydantic alone would also take true and false. Digits
+    # in a string stay accepted: the web pages' forms send text.
+    if isinstance(value, bool):
+        raise ValueError("an integer is a number, not true or false")
     return value
 
 
+def _json_boolean(value: Any) -> Any:
+    # true or false, as the document says; pydantic alone would also take 0 and 1. Words
+    # ("true", "off") stay accepted: the web pages' forms send text.
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        raise ValueError("a boolean is true or false, not a number")
+    return value
+
+
+JsonBool = Annotated[bool, BeforeValidator(_json_boolean)]
 # After the bounds, as in Annotated[int, Field(ge=0), JSON_INTEGER], so that the document
 # keeps them.
 JSON_INTEGER = BeforeValidator(_json_integer)

@@ -10,7 +10,6 @@ from pydantic import (
     ConfigDict,
     EmailStr,
     Field,
-    StrictBool,
     StringConstraints,
     field_validator,
     model_validator,
@@ -24,7 +23,7 @@ from oppflow.sales.schemas import (
     Record,
     refuse_nulls,
 )
-from oppflow.schemas import NO_NUL, LongText, Name, Strict, visible, without_null
+from oppflow.schemas import NO_NUL, JsonBool, LongText, Name, Strict, visible, without_null
 
 PersonName = Annotated[str, visible(100)]
 CompanyName = Annotated[str, visible(160)]
@@ -74,7 +73,7 @@ class LeadFields(Strict):
     purchase_timeframe: PurchaseTimeframe | None = None
     budget_amount: Money | None = None
     purchase_process: PurchaseProcess | None = None
-    decision_maker_identified: StrictBool | None = None
+    decision_maker_identified: JsonBool | None = None
 
     @model_validator(mode="before")
     @classmethod
@@ -138,12 +137,12 @@ class QualifyRequest(Strict):
     one is named (here, or on the lead), else created when asked (by default: when the lead has a
     company name, or a last name)."""
 
-    create_account: StrictBool | None = None
-    create_contact: StrictBool | None = None
-    create_opportunity: StrictBool = True
+    create_account: JsonBool | None = None
+    create_contact: JsonBool | None = None
+    create_opportunity: JsonBool = True
     existing_account_id: uuid.UUID | None = None
     existing_contact_id: uuid.UUID | None = None
-    ignore_duplicates: StrictBool = Field(
+    ignore_duplicates: JsonBool = Field(
         default=False, description="Create the account and contact even when matches exist."
     )
 

@@ -7,9 +7,9 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, Field, PlainSerializer, StrictBool
+from pydantic import BaseModel, Field, PlainSerializer
 
-from oppflow.schemas import JSON_INTEGER, Strict
+from oppflow.schemas import JSON_INTEGER, JsonBool, Strict
 
 
 class ProcessRef(BaseModel):
@@ -109,7 +109,7 @@ class ProcessDetail(ProcessSummary):
 
 
 class ProcessUpdate(Strict):
-    is_active: StrictBool | None = None
+    is_active: JsonBool | None = None
     display_order: Annotated[int, Field(ge=0, le=10_000), JSON_INTEGER] | None = None
 
 

@@ -13,7 +13,6 @@ from pydantic import (
     EmailStr,
     Field,
     PlainSerializer,
-    StrictBool,
     StringConstraints,
     WithJsonSchema,
     model_validator,
@@ -23,6 +22,7 @@ from oppflow.schemas import (
     JSON_INTEGER,
     NO_NUL,
     IsoDate,
+    JsonBool,
     LongText,
     Name,
     ShortText,
@@ -198,20 +198,20 @@ class OpportunityFields(Strict):
     purchase_timeframe: PurchaseTimeframe | None = None
     budget_amount: Money | None = None
     purchase_process: PurchaseProcess | None = None
-    decision_maker_identified: StrictBool | None = None
+    decision_maker_identified: JsonBool | None = None
     customer_need: LongText | None = None
     proposed_solution: LongText | None = None
-    stakeholders_identified: StrictBool | None = None
-    competitors_identified: StrictBool | None = None
-    sales_team_identified: StrictBool | None = None
-    proposal_developed: StrictBool | None = None
-    internal_review_completed: StrictBool | None = None
-    proposal_presented: StrictBool | None = None
-    final_proposal_completed: StrictBool | None = None
-    final_proposal_presented: StrictBool | None = None
+    stakeholders_identified: JsonBool | None = None
+    competitors_identified: JsonBool | None = None
+    sales_team_identified: JsonBool | None = None
+    proposal_developed: JsonBool | None = None
+    internal_review_completed: JsonBool | None = None
+    proposal_presented: JsonBool | None = None
+    final_proposal_completed: JsonBool | None = None
+    final_proposal_presented: JsonBool | None = None
     final_decision_date: IsoDate | None = None
-    thank_you_note_sent: StrictBool | None = None
-    debrief_filed: StrictBool | None = None
+    thank_you_note_sent: JsonBool | None = None
+    debrief_filed: JsonBool | None = None
 
 
 NON_NULLABLE_OPPORTUNITY_FIELDS = (

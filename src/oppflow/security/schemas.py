@@ -6,9 +6,9 @@ import uuid
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, EmailStr, Field, StrictBool, StringConstraints
+from pydantic import BaseModel, ConfigDict, EmailStr, Field, StringConstraints
 
-from oppflow.schemas import Strict, visible
+from oppflow.schemas import JsonBool, Strict, visible
 from oppflow.security.passwords import MIN_LENGTH
 
 # The length rules of passwords.check_password_rules (its letters-and-digits rule stays there).
@@ -32,7 +32,7 @@ class UserCreate(Strict):
     roles: list[Annotated[str, StringConstraints(max_length=64)]] = Field(
         default=["salesperson"], max_length=20
     )
-    is_active: StrictBool = True
+    is_active: JsonBool = True
 
 
 class UserRead(BaseModel):
@@ -71,7 +71,7 @@ class UserUpdate(Strict):
     roles: list[Annotated[str, StringConstraints(max_length=64)]] | None = Field(
         default=None, max_length=20
     )
-    is_active: StrictBool | None = None
+    is_active: JsonBool | None = None
 
 
 class BusinessUnitCreate(Strict):
