@@ -35,6 +35,8 @@ from oppflow.schemas import Page
 router = APIRouter(prefix="/opportunities", tags=["opportunities"])
 Limit = Annotated[int, Query(ge=1, le=MAX_PAGE)]
 Cursor = Annotated[str | None, Query(max_length=200)]
+# A process_key that names no process is a 404.
+CREATE_ON_PROCESS = {**CREATE, **problems(404)}
 
 
 @router.get("", responses=LIST)
@@ -52,7 +54,7 @@ async def list_opportunities(
     return Page(items=[OpportunityRead.model_validate(r) for r in rows], next_cursor=next_cursor)
 
 
-@router.post("", status_code=status.HTTP_201_CREATED, responses=CREATE)
+@router.post("", status_code=status.HTTP_201_CREATED, responses=CREATE_ON_PROCESS)
 async def create_opportunity(
     session: SessionDep,
     actor: ActorDep,
