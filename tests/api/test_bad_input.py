@@ -425,8 +425,9 @@ def field_mutations(name: str, schema: Schema, required: bool) -> Iterator[tuple
             if "pattern" in option:
                 # Some value the pattern refuses: punctuation for a key, blanks for a name.
                 candidates = ("!! no match !!", "   ", "bad\x00value")
-                yield "pattern mismatch", next(
-                    value for value in candidates if not re.search(option["pattern"], value)
+                yield (
+                    "pattern mismatch",
+                    next(value for value in candidates if not re.search(option["pattern"], value)),
                 )
         if kind in ("integer", "number"):
             if "minimum" in option:
