@@ -37,15 +37,21 @@ async def get_session(request: Request) -> AsyncIterator[Session]:
         yield session
 
 
-def run_unit_in_thread(request: Request, work: Callable[[Session], T]) -> Awaitable[T]:
-    """``work`` in a unit of work of its own, begun and committed in a worker thread: for the
-    few requests that must not hold the event loop (a password hash costs tens of
-    milliseconds), and never half on the loop, half in a thread, which could make a request of
-    this worker wait for a lock that only the loop would release."""
+def run_unit_in_thread(
+    request: Request, work: Callable[[Session], T], *, actor: Actor | None = None
+) -> Awaitable[T]:
+    """``work`` in a unit of work of its own, begun and committed in a worker thread (and
+    attributed to ``actor``): for the few requests that must not hold the event loop (a
+    password hash costs tens of milliseconds), and never half on the loop, half in a thread,
+    which could make a request of this worker wait for a lock that only the loop would
+    release."""
     factory: sessionmaker[Session] = request.app.state.session_factory
+    address = client_address(request)
 
     def unit() -> T:
         with unit_of_work(factory) as session:
+            if actor is not None:
+                audit.attribute(session, actor.user_id, actor.business_unit_id, address)
             return work(session)
 
     return run_in_threadpool(unit)

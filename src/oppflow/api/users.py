@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import uuid
 
-from fastapi import APIRouter, Response, status
+from fastapi import APIRouter, Request, Response, status
+from sqlalchemy.orm import Session
 
-from oppflow.api.deps import ActorDep, IfMatchDep, SessionDep, set_etag
+from oppflow.api.deps import ActorDep, IfMatchDep, SessionDep, run_unit_in_thread, set_etag
 from oppflow.api.responses import CHANGE, CREATE, problems
 from oppflow.security import organization, service
 from oppflow.security.repository import UserRepository
@@ -25,9 +26,14 @@ async def list_users(session: SessionDep, actor: ActorDep) -> dict[str, list[Use
 
 
 @router.post("", status_code=status.HTTP_201_CREATED, responses=CREATE_IN_UNIT)
-async def create_user(session: SessionDep, actor: ActorDep, data: UserCreate) -> UserRead:
+async def create_user(request: Request, actor: ActorDep, data: UserCreate) -> UserRead:
     """Create a user (system administrators only); the password is stored as an argon2 hash."""
-    return UserRead.model_validate(service.create_user(session, actor=actor, data=data))
+
+    def create(session: Session) -> UserRead:
+        return UserRead.model_validate(service.create_user(session, actor=actor, data=data))
+
+    # In a thread: the argon2 hash of the password must not hold the event loop.
+    return await run_unit_in_thread(request, create, actor=actor)
 
 
 @router.get("/{user_id}", responses=problems(401, 403, 404, 422))
@@ -42,7 +48,7 @@ async def get_user(
 
 @router.patch("/{user_id}", responses=CHANGE)
 async def update_user(
-    session: SessionDep,
+    request: Request,
     actor: ActorDep,
     user_id: uuid.UUID,
     data: UserUpdate,
@@ -51,8 +57,14 @@ async def update_user(
 ) -> UserRead:
     """Change a user's profile, business unit, manager, roles or password, or disable them
     (``is_active: false``: they can no longer log in and their tokens stop working)."""
-    user = organization.update_user(
-        session, actor=actor, user_id=user_id, data=data, if_match=if_match
-    )
+
+    def update(session: Session) -> UserRead:
+        user = organization.update_user(
+            session, actor=actor, user_id=user_id, data=data, if_match=if_match
+        )
+        return UserRead.model_validate(user)
+
+    # In a thread: a new password's argon2 hash must not hold the event loop.
+    user = await run_unit_in_thread(request, update, actor=actor)
     set_etag(response, user.version)
-    return UserRead.model_validate(user)
+    return user

@@ -3,11 +3,13 @@ and the CLI use (each one checks the administrator's privileges)."""
 
 from __future__ import annotations
 
+from functools import partial
 from typing import Any
 
 from starlette.datastructures import FormData
 from starlette.responses import Response
 
+from oppflow.api.deps import run_unit_in_thread
 from oppflow.errors import ValidationFailed
 from oppflow.process import catalog
 from oppflow.process.schemas import ProcessUpdate
@@ -76,7 +78,12 @@ def _user_values(form: FormData, *, creating: bool) -> dict[str, Any]:
 async def create_user(page: PageDep, form: FormDep) -> Response:
     with refusals(page.i18n, "/admin"):
         data = forms.validated(UserCreate, _user_values(form, creating=True), page.i18n, {})
-        security_service.create_user(page.session, actor=page.actor, data=data)
+        # In a thread: the argon2 hash of the password must not hold the event loop.
+        await run_unit_in_thread(
+            page.request,
+            partial(security_service.create_user, actor=page.actor, data=data),
+            actor=page.actor,
+        )
     return redirect(page, "/admin", page.i18n.gettext("Created."))
 
 
@@ -93,12 +100,16 @@ async def update_user(page: PageDep, user_id: str, form: FormDep) -> Response:
     back = f"/admin/users/{record_id}"
     with refusals(page.i18n, back):
         data = forms.validated(UserUpdate, _user_values(form, creating=False), page.i18n, {})
-        organization.update_user(
-            page.session,
+        await run_unit_in_thread(
+            page.request,
+            partial(
+                organization.update_user,
+                actor=page.actor,
+                user_id=record_id,
+                data=data,
+                if_match=forms.version(form),
+            ),
             actor=page.actor,
-            user_id=record_id,
-            data=data,
-            if_match=forms.version(form),
         )
     return redirect(page, back, page.i18n.gettext("Saved."))
 
