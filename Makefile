@@ -32,7 +32,7 @@ bench: $(STAMP)
 
 # Where a served app spends its time on stage moves, creates and list pages (bench/profiles/).
 profile: $(STAMP)
-	$(BIN)/python bench/profile.py
+	$(BIN)/python bench/profiling.py
 
 # PNGs of the dashboard, the board and an opportunity (English and French) for the README;
 # needs Debian's chromium at /usr/bin/chromium.

@@ -1,7 +1,7 @@
 """What the benchmarks share: seeding a database through the services, serving an application in
 another process (uvicorn or granian, one or more workers), and a fresh PostgreSQL schema.
 
-``bench/`` is a directory of scripts, not a package: ``api.py``, ``load.py`` and ``profile.py``
+``bench/`` is a directory of scripts, not a package: ``api.py``, ``load.py`` and ``profiling.py``
 import this module as their sibling (Python puts a script's directory first on ``sys.path``).
 """
 
@@ -315,18 +315,26 @@ def serve(
         "OPPFLOW_DATABASE_URL": database_url,
         "OPPFLOW_DATA_DIR": str(workdir),
     }
-    if app == "bare":  # bench/ on the path for bare.py only: its profile.py shadows the stdlib's
+    if app == "bare":  # bench/ on the path, so that the server can import bare.py
         env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(BENCH_DIR), env.get("PYTHONPATH")]))
     command = server_command(server, app, port, workers)
     log_path = workdir / f"{server}-{app}-{workers}.log"
+    base_url = f"http://127.0.0.1:{port}"
+    with running(command, env, log_path, f"{base_url}{probe_path(app)}"):
+        yield base_url
+
+
+@contextmanager
+def running(command: list[str], env: dict[str, str], log_path: Path, probe: str) -> Iterator[None]:
+    """``command`` in a process group of its own, logging to ``log_path``, until ``probe``
+    answers; every process of the group is stopped on the way out."""
     with log_path.open("wb") as log:
         process = subprocess.Popen(
             command, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
         )
         try:
-            base_url = f"http://127.0.0.1:{port}"
-            wait_until_healthy(f"{base_url}{probe_path(app)}", process, log_path)
-            yield base_url
+            wait_until_healthy(probe, process, log_path)
+            yield
         finally:
             stop(process)
 

@@ -18,7 +18,6 @@ from __future__ import annotations
 import argparse
 import os
 import random
-import subprocess
 import sys
 import tempfile
 import time
@@ -41,8 +40,7 @@ from common import (
     free_port,
     migrate_and_seed,
     postgres_url,
-    stop,
-    wait_until_healthy,
+    running,
 )
 
 POSTGRES_SCHEMA = "oppflow_profile"
@@ -95,17 +93,9 @@ def profiled_server(url: str, workdir: Path, interval: float) -> Iterator[str]:
     port = free_port()
     env = {**os.environ, "OPPFLOW_DATABASE_URL": url, "OPPFLOW_DATA_DIR": str(workdir)}
     command = [sys.executable, __file__, "--serve", str(port), "--interval", str(interval)]
-    log_path = workdir / "profiled-server.log"
-    with log_path.open("wb") as log:
-        server = subprocess.Popen(
-            command, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
-        )
-        try:
-            base_url = f"http://127.0.0.1:{port}"
-            wait_until_healthy(f"{base_url}/healthz", server, log_path)
-            yield base_url
-        finally:
-            stop(server)
+    base_url = f"http://127.0.0.1:{port}"
+    with running(command, env, workdir / "profiled-server.log", f"{base_url}/healthz"):
+        yield base_url
 
 
 # The operations ------------------------------------------------------------------------------
