@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import shutil
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import psycopg
@@ -115,14 +116,16 @@ def _empty_postgres(engine: Engine) -> None:
         connection.execute(text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
 
 
-@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
-def engine(
-    request: pytest.FixtureRequest, tmp_path: Path, sqlite_template: Path
-) -> Iterator[Engine]:
-    """A migrated, empty database of each kind."""
+BOTH_DATABASES = ["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)]
+
+
+@contextmanager
+def empty_database(request: pytest.FixtureRequest, directory: Path) -> Iterator[Engine]:
+    """A migrated, empty database of the kind ``request.param`` names: a copy of the SQLite
+    template in ``directory``, or this worker's PostgreSQL schema, emptied."""
     if request.param == "sqlite":
-        path = tmp_path / "oppflow.db"
-        shutil.copy(sqlite_template, path)
+        path = directory / "oppflow.db"
+        shutil.copy(request.getfixturevalue("sqlite_template"), path)
         sqlite = make_engine(f"sqlite:///{path}")
         yield sqlite
         sqlite.dispose()
@@ -132,13 +135,25 @@ def engine(
     yield postgres
 
 
-@pytest.fixture
-def factory(engine: Engine) -> sessionmaker[Session]:
-    """The session factory of a fresh database with the built-in roles and processes."""
+def with_builtin_data(engine: Engine) -> sessionmaker[Session]:
+    """The session factory of ``engine``, once the built-in roles and processes are in."""
     made = sessionmaker(bind=engine, expire_on_commit=False)
     with unit_of_work(made) as session:
         ensure_builtin_data(session)
     return made
+
+
+@pytest.fixture(params=BOTH_DATABASES)
+def engine(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Engine]:
+    """A migrated, empty database of each kind."""
+    with empty_database(request, tmp_path) as made:
+        yield made
+
+
+@pytest.fixture
+def factory(engine: Engine) -> sessionmaker[Session]:
+    """The session factory of a fresh database with the built-in roles and processes."""
+    return with_builtin_data(engine)
 
 
 @pytest.fixture

@@ -21,11 +21,9 @@ import base64
 import hashlib
 import json
 import re
-import shutil
 import uuid
 from collections.abc import Callable, Collection, Iterator
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -35,10 +33,8 @@ from sqlalchemy import Engine, select, text
 from sqlalchemy.orm import Session, sessionmaker
 
 from oppflow.api.app import create_app
-from oppflow.db import make_engine, unit_of_work
-from oppflow.install import ensure_builtin_data
 from oppflow.models import Base
-from tests.conftest import _empty_postgres
+from tests.conftest import BOTH_DATABASES, empty_database, with_builtin_data
 from tests.helpers import create, create_opportunity, signed_in
 
 Json = Any
@@ -122,31 +118,18 @@ def problem_issues(answer: Response) -> list[str]:
 # --- One database of each kind, and the world the bad requests are aimed at ----------------------
 
 
-@pytest.fixture(
-    scope="module", params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)]
-)
+@pytest.fixture(scope="module", params=BOTH_DATABASES)
 def engine(
-    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory, sqlite_template: Path
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[Engine]:
     """Like conftest's ``engine``, once per module: bad requests leave the database as it was."""
-    if request.param == "sqlite":
-        path = tmp_path_factory.mktemp("bad-input") / "oppflow.db"
-        shutil.copy(sqlite_template, path)
-        sqlite = make_engine(f"sqlite:///{path}")
-        yield sqlite
-        sqlite.dispose()
-        return
-    postgres: Engine = request.getfixturevalue("postgres_engine")
-    _empty_postgres(postgres)
-    yield postgres
+    with empty_database(request, tmp_path_factory.mktemp("bad-input")) as made:
+        yield made
 
 
 @pytest.fixture(scope="module")
 def factory(engine: Engine) -> sessionmaker[Session]:
-    made = sessionmaker(bind=engine, expire_on_commit=False)
-    with unit_of_work(made) as session:
-        ensure_builtin_data(session)
-    return made
+    return with_builtin_data(engine)
 
 
 @dataclass

@@ -40,12 +40,10 @@ item of its own, so ``pytest -n auto`` spreads them; both databases take about 4
 from __future__ import annotations
 
 import re
-import shutil
 import uuid
 import zlib
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 import hypothesis
@@ -61,9 +59,7 @@ from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
 from oppflow.api.app import create_app
-from oppflow.db import make_engine, unit_of_work
-from oppflow.install import ensure_builtin_data
-from tests.conftest import _empty_postgres
+from tests.conftest import BOTH_DATABASES, empty_database, with_builtin_data
 from tests.helpers import PASSWORD, create, create_lead, create_user, signed_in
 
 BUILTIN_PROCESS = "opportunity-sales-process"
@@ -263,31 +259,18 @@ schema = (
 )
 
 
-@pytest.fixture(
-    scope="module", params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)]
-)
+@pytest.fixture(scope="module", params=BOTH_DATABASES)
 def engine(
-    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory, sqlite_template: Path
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[Engine]:
     """Like conftest's ``engine``, once per module: the world is built once per database."""
-    if request.param == "sqlite":
-        path = tmp_path_factory.mktemp("contract") / "oppflow.db"
-        shutil.copy(sqlite_template, path)
-        sqlite = make_engine(f"sqlite:///{path}")
-        yield sqlite
-        sqlite.dispose()
-        return
-    postgres: Engine = request.getfixturevalue("postgres_engine")
-    _empty_postgres(postgres)
-    yield postgres
+    with empty_database(request, tmp_path_factory.mktemp("contract")) as made:
+        yield made
 
 
 @pytest.fixture(scope="module")
 def factory(engine: Engine) -> sessionmaker[Session]:
-    made = sessionmaker(bind=engine, expire_on_commit=False)
-    with unit_of_work(made) as session:
-        ensure_builtin_data(session)
-    return made
+    return with_builtin_data(engine)
 
 
 @pytest.fixture(scope="module")

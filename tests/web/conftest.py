@@ -7,7 +7,6 @@ installs it).
 
 from __future__ import annotations
 
-import shutil
 import socket
 import threading
 import time
@@ -22,9 +21,7 @@ from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
 from oppflow.api.app import create_app
-from oppflow.db import make_engine, unit_of_work
-from oppflow.install import ensure_builtin_data
-from tests.conftest import _empty_postgres
+from tests.conftest import BOTH_DATABASES, empty_database, with_builtin_data
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = [
@@ -52,31 +49,19 @@ def _free_port() -> int:
         return int(probe.getsockname()[1])
 
 
-@pytest.fixture(
-    scope="module", params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)]
-)
+@pytest.fixture(scope="module", params=BOTH_DATABASES)
 def live_engine(
-    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory, sqlite_template: Path
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[Engine]:
     """A migrated, empty database of each kind, for one test module."""
-    if request.param == "sqlite":
-        path = tmp_path_factory.mktemp("live") / "oppflow.db"
-        shutil.copy(sqlite_template, path)
-        engine = make_engine(f"sqlite:///{path}")
-        yield engine
-        engine.dispose()
-        return
-    postgres: Engine = request.getfixturevalue("postgres_engine")
-    _empty_postgres(postgres)
-    yield postgres
+    with empty_database(request, tmp_path_factory.mktemp("live")) as made:
+        yield made
 
 
 @pytest.fixture(scope="module")
 def live(live_engine: Engine) -> Iterator[Live]:
     """The application served on a free port, on ``live_engine``."""
-    factory = sessionmaker(bind=live_engine, expire_on_commit=False)
-    with unit_of_work(factory) as session:
-        ensure_builtin_data(session)
+    factory = with_builtin_data(live_engine)
     port = _free_port()
     config = uvicorn.Config(create_app(factory), host="127.0.0.1", port=port, log_level="warning")
     server = uvicorn.Server(config)
