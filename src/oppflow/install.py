@@ -8,15 +8,14 @@ from sqlalchemy.orm import Session, sessionmaker
 from oppflow import migrate
 from oppflow.db import unit_of_work
 from oppflow.process.catalog import ensure_builtin_processes
-from oppflow.security import epoch
-from oppflow.security.repository import BusinessUnitRepository
+from oppflow.security.repository import BusinessUnitRepository, SecurityEpochRepository
 from oppflow.security.roles import ensure_builtin_roles
 
 
 def ensure_builtin_data(session: Session) -> None:
     """The security epoch's row, the root business unit, the built-in roles and the built-in
     processes."""
-    epoch.ensure_row(session)
+    SecurityEpochRepository(session).ensure_row()
     BusinessUnitRepository(session).root()
     ensure_builtin_roles(session)
     ensure_builtin_processes(session)

@@ -12,38 +12,22 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import event, insert, update
+from sqlalchemy import event
 from sqlalchemy.orm import Session
 
 from oppflow.models import (
     BusinessUnit,
     Role,
     RolePrivilege,
-    SecurityEpoch,
     Team,
     TeamMember,
     TeamRole,
     User,
     UserRole,
 )
-from oppflow.security.repository import EPOCH_ID
+from oppflow.security.repository import SecurityEpochRepository
 
 WATCHED = (User, UserRole, Role, RolePrivilege, Team, TeamMember, TeamRole, BusinessUnit)
-
-
-def ensure_row(session: Session) -> None:
-    """The counter's row (the migration writes it; a test that empties every table does not)."""
-    if session.get(SecurityEpoch, EPOCH_ID) is None:
-        session.execute(insert(SecurityEpoch).values(id=EPOCH_ID, value=1))
-
-
-def bump(session: Session) -> None:
-    # The connection, not the session: this runs inside a flush.
-    session.connection().execute(
-        update(SecurityEpoch)
-        .where(SecurityEpoch.id == EPOCH_ID)
-        .values(value=SecurityEpoch.value + 1)
-    )
 
 
 def _changes_security(session: Session) -> bool:
@@ -54,7 +38,7 @@ def _changes_security(session: Session) -> bool:
 
 def _before_flush(session: Session, _flush_context: Any, _instances: Any) -> None:
     if _changes_security(session):
-        bump(session)
+        SecurityEpochRepository(session).bump()
 
 
 def install() -> None:

@@ -6,7 +6,7 @@ import uuid
 from datetime import datetime
 from typing import NamedTuple
 
-from sqlalchemy import ColumnElement, Select, bindparam, func, select
+from sqlalchemy import ColumnElement, Select, bindparam, func, insert, select, update
 from sqlalchemy.orm import Session
 
 from oppflow.errors import NotFound
@@ -97,6 +97,26 @@ def _live_token_statement() -> Select[str, uuid.UUID, int]:
             users.c.is_active.is_(True),
         )
     )
+
+
+class SecurityEpochRepository:
+    """The counter's one row (see ``oppflow.security.epoch``)."""
+
+    def __init__(self, session: Session) -> None:
+        self.session = session
+
+    def ensure_row(self) -> None:
+        """The migration writes it; a test that empties every table does not."""
+        if self.session.get(SecurityEpoch, EPOCH_ID) is None:
+            self.session.execute(insert(SecurityEpoch).values(id=EPOCH_ID, value=1))
+
+    def bump(self) -> None:
+        # The connection, not the session: this runs inside a flush.
+        self.session.connection().execute(
+            update(SecurityEpoch)
+            .where(SecurityEpoch.id == EPOCH_ID)
+            .values(value=SecurityEpoch.value + 1)
+        )
 
 
 class LiveToken(NamedTuple):
