@@ -15,6 +15,7 @@ from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.orm import Session, sessionmaker
 
 from oppflow import audit
+from oppflow.analytics import changelog
 from oppflow.config import get_settings
 from oppflow.security import epoch
 
@@ -92,3 +93,4 @@ def unit_of_work(factory: sessionmaker[Session] | None = None) -> Iterator[Sessi
 
 audit.install()
 epoch.install()
+changelog.install()

@@ -1,5 +1,6 @@
 """Every model, imported here so that Alembic and the metadata see them all."""
 
+from oppflow.models.analytics import OpportunityChange
 from oppflow.models.base import Base
 from oppflow.models.customers import Account, Contact
 from oppflow.models.lead import Lead
@@ -35,6 +36,7 @@ __all__ = [
     "Lead",
     "Note",
     "Opportunity",
+    "OpportunityChange",
     "OpportunityClose",
     "OpportunityCompetitor",
     "OpportunityFile",

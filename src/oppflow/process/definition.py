@@ -35,6 +35,7 @@ MAX_STAGES = 30
 MAX_STEPS = 30
 MAX_CONDITIONS = 20
 
+StageForecastCategory = Literal["pipeline", "best_case", "committed", "omitted"]
 Operator = Literal["eq", "ne", "gt", "ge", "lt", "le", "in", "is_null", "not_null"]
 ProcessKey = Annotated[
     str, StringConstraints(pattern=r"^[a-z0-9]+(?:-[a-z0-9]+)*$", min_length=3, max_length=64)
@@ -108,6 +109,12 @@ class Stage(_Frozen):
     steps: tuple[Step, ...] = Field(default=(), max_length=MAX_STEPS)
     branches: tuple[Branch, ...] = Field(default=(), max_length=MAX_STAGES)
     next: StageKey | None = None
+    # Defaults for the pipeline reports (ANALYTICS.md §3): the probability that weights an
+    # opportunity with none of its own, its usual forecast category, and after how many days
+    # in the stage it is stale (0 = never; absent = the global default).
+    probability: Annotated[int, Field(ge=0, le=100)] | None = None
+    forecast_category: StageForecastCategory | None = None
+    stale_after_days: Annotated[int, Field(ge=0, le=3650)] | None = None
 
 
 class ProcessDefinition(_Frozen):

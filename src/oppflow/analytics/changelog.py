@@ -1,0 +1,135 @@
+"""The change log, written in one place: a ``before_flush`` hook on every session.
+
+Whatever path changes an opportunity (API, web page, CLI, lead qualification, closing,
+reopening, the demo generator, imports), the flush that writes it also writes one
+:class:`OpportunityChange` per tracked field that took a new value, in the same transaction.
+So the log holds a change if and only if the change committed, and every report computed
+from it is a pure function of it (ANALYTICS.md §1).
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import event, insert, inspect
+from sqlalchemy.orm import Session
+
+from oppflow.clock import utcnow
+from oppflow.models import Opportunity, OpportunityChange
+
+TRACKED_FIELDS = (
+    "process_key",
+    "active_stage",
+    "pipeline_phase",
+    "state",
+    "status_reason",
+    "owner_id",
+    "estimated_value",
+    "estimated_close_date",
+    "probability",
+    "forecast_category",
+    "actual_value",
+    "actual_close_date",
+)
+_EFFECTIVE_AT = "changelog_effective_at"
+_PENDING = "changelog_pending"
+
+
+@contextmanager
+def effective_at(session: Session, moment: datetime) -> Iterator[None]:
+    """Record the changes flushed inside the block as true since ``moment`` (imported
+    history); ``recorded_at`` stays the time oppflow learned them."""
+    previous = session.info.get(_EFFECTIVE_AT)
+    session.info[_EFFECTIVE_AT] = moment
+    try:
+        yield
+        session.flush()
+    finally:
+        session.info[_EFFECTIVE_AT] = previous
+
+
+def encode(value: Any) -> str | None:
+    """A tracked value as the log's text: ISO dates, plain decimals, hyphenated UUIDs."""
+    if value is None:
+        return None
+    if isinstance(value, datetime | date):
+        return value.isoformat()
+    if isinstance(value, Decimal):
+        return format(value.normalize(), "f")
+    if isinstance(value, uuid.UUID):
+        return str(value)
+    return str(value)
+
+
+def _created(opportunity: Opportunity) -> Iterator[tuple[str, Any, Any]]:
+    for field in TRACKED_FIELDS:
+        value = getattr(opportunity, field)
+        if value is not None:
+            yield field, None, value
+
+
+def _updated(opportunity: Opportunity) -> Iterator[tuple[str, Any, Any]]:
+    state = inspect(opportunity)
+    for field in TRACKED_FIELDS:
+        history = state.attrs[field].history
+        if not history.has_changes():
+            continue
+        old = history.deleted[0] if history.deleted else None
+        new = history.added[0] if history.added else None
+        if encode(old) != encode(new):
+            yield field, old, new
+
+
+def _rows(
+    session: Session,
+    opportunity: Opportunity,
+    changes: Iterator[tuple[str, Any, Any]],
+    at: datetime,
+) -> None:
+    now = utcnow()
+    pending: list[dict[str, Any]] = session.info[_PENDING]
+    pending.extend(
+        {
+            "opportunity_id": opportunity.id,
+            "field": field,
+            "old_value": encode(old),
+            "new_value": encode(new),
+            "effective_at": at,
+            "recorded_at": now,
+            "actor_id": opportunity.modified_by_id,
+        }
+        for field, old, new in changes
+    )
+
+
+def _before_flush(session: Session, _flush_context: Any, _instances: Any) -> None:
+    backdated = session.info.get(_EFFECTIVE_AT)
+    session.info[_PENDING] = []  # rows of a flush that failed are never written
+    for new in [obj for obj in session.new if isinstance(obj, Opportunity)]:
+        if new.id is None:
+            new.id = uuid.uuid4()
+        # The birth rows and the record's created_at are the same instant.
+        new.created_at = backdated or new.created_at or utcnow()
+        _rows(session, new, _created(new), new.created_at)
+    for dirty in [obj for obj in session.dirty if isinstance(obj, Opportunity)]:
+        _rows(session, dirty, _updated(dirty), backdated or utcnow())
+
+
+def _after_flush(session: Session, _flush_context: Any) -> None:
+    # Written after the flush's own statements, so a new opportunity's row exists before the
+    # rows that refer to it; one multi-row INSERT, in the flush's transaction.
+    pending = session.info.pop(_PENDING, None)
+    if pending:
+        session.connection().execute(insert(OpportunityChange), pending)
+
+
+def install() -> None:
+    """Hook the change log into every session (idempotent)."""
+    if not event.contains(Session, "before_flush", _before_flush):
+        event.listen(Session, "before_flush", _before_flush)
+        event.listen(Session, "after_flush", _after_flush)

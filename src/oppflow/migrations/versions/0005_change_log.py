@@ -1,0 +1,136 @@
+"""The change log of opportunities (ANALYTICS.md §1), backfilled from the audit log
+
+Revision ID: 0005
+Revises: 0004
+Create Date: 2026-12-05 01:40:00
+"""
+
+from collections.abc import Iterator, Sequence
+from decimal import Decimal
+from typing import Any
+
+import sqlalchemy as sa
+from alembic import op
+
+import oppflow.models.base
+
+revision: str = "0005"
+down_revision: str | None = "0004"
+branch_labels: str | Sequence[str] | None = None
+depends_on: str | Sequence[str] | None = None
+
+# Frozen here (not imported) so this migration means the same thing forever.
+TRACKED_FIELDS = (
+    "process_key",
+    "active_stage",
+    "pipeline_phase",
+    "state",
+    "status_reason",
+    "owner_id",
+    "estimated_value",
+    "estimated_close_date",
+    "probability",
+    "forecast_category",
+    "actual_value",
+    "actual_close_date",
+)
+MONEY_FIELDS = ("estimated_value", "actual_value")
+
+
+def upgrade() -> None:
+    changes = op.create_table(
+        "opportunity_changes",
+        sa.Column("seq", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
+        sa.Column("opportunity_id", sa.Uuid(), nullable=False),
+        sa.Column("field", sa.String(length=24), nullable=False),
+        sa.Column("old_value", sa.String(length=64), nullable=True),
+        sa.Column("new_value", sa.String(length=64), nullable=True),
+        sa.Column("effective_at", oppflow.models.base.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("recorded_at", oppflow.models.base.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("actor_id", sa.Uuid(), nullable=True),
+        sa.ForeignKeyConstraint(
+            ["opportunity_id"],
+            ["opportunities.id"],
+            name=op.f("fk_opportunity_changes_opportunity_id_opportunities"),
+            ondelete="CASCADE",
+        ),
+        sa.PrimaryKeyConstraint("seq", name=op.f("pk_opportunity_changes")),
+    )
+    op.create_index(
+        "ix_opportunity_changes_timeline",
+        "opportunity_changes",
+        ["opportunity_id", "effective_at", "seq"],
+    )
+    op.create_index(
+        "ix_opportunity_changes_field_at", "opportunity_changes", ["field", "effective_at"]
+    )
+    _backfill(changes)
+
+
+def _backfill(changes: sa.Table) -> None:
+    """Every tracked field of every audit row about an opportunity that still exists, in the
+    order the audit log wrote them: the creation gives the first values, each update the
+    changes, each dated when it was audited."""
+    bind = op.get_bind()
+    audit = sa.table(
+        "audit_log",
+        sa.column("seq", sa.Integer),
+        sa.column("at", oppflow.models.base.UTCDateTime(timezone=True)),
+        sa.column("actor_id", sa.Uuid),
+        sa.column("action", sa.String),
+        sa.column("table_name", sa.String),
+        sa.column("record_id", sa.Uuid),
+        sa.column("changes", sa.JSON),
+    )
+    alive = sa.select(sa.table("opportunities", sa.column("id", sa.Uuid)).c.id)
+    query = (
+        sa.select(audit.c.record_id, audit.c.at, audit.c.actor_id, audit.c.changes)
+        .where(
+            audit.c.table_name == "opportunities",
+            audit.c.action != "delete",
+            audit.c.record_id.in_(alive),
+        )
+        .order_by(audit.c.seq)
+    )
+    batch: list[dict[str, Any]] = []
+    for row in bind.execute(query):
+        batch.extend(_rows_of(row.record_id, row.at, row.actor_id, row.changes or {}))
+        if len(batch) >= 5000:
+            bind.execute(changes.insert(), batch)
+            batch = []
+    if batch:
+        bind.execute(changes.insert(), batch)
+
+
+def _rows_of(
+    opportunity_id: Any, at: Any, actor_id: Any, audited: dict[str, Any]
+) -> Iterator[dict[str, Any]]:
+    for field in TRACKED_FIELDS:
+        pair = audited.get(field)
+        if not isinstance(pair, list) or len(pair) != 2:
+            continue
+        old, new = (_text(field, value) for value in pair)
+        if old != new:
+            yield {
+                "opportunity_id": opportunity_id,
+                "field": field,
+                "old_value": old,
+                "new_value": new,
+                "effective_at": at,
+                "recorded_at": at,
+                "actor_id": actor_id,
+            }
+
+
+def _text(field: str, value: Any) -> str | None:
+    if value is None:
+        return None
+    if field in MONEY_FIELDS:
+        return format(Decimal(str(value)).normalize(), "f")
+    return str(value)
+
+
+def downgrade() -> None:
+    op.drop_index("ix_opportunity_changes_field_at", table_name="opportunity_changes")
+    op.drop_index("ix_opportunity_changes_timeline", table_name="opportunity_changes")
+    op.drop_table("opportunity_changes")
