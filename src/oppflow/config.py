@@ -33,6 +33,9 @@ class Settings(BaseSettings):
     # <data_dir>/files), each upload at most this many bytes (413 beyond).
     files_dir: Path | None = None
     max_upload_bytes: int = 25 * 1024 * 1024
+    # An open opportunity is stale after this many days in its stage, or idle, unless its
+    # stage says otherwise (stale_after_days in the process YAML; 0 = never).
+    stale_after_days: int = Field(default=30, ge=0, le=3650)
 
     def resolved_database_url(self) -> str:
         """The configured URL, else an SQLite file in the data directory."""

@@ -3,12 +3,17 @@
 from __future__ import annotations
 
 import uuid
-from datetime import date
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, exists, func, select
+from sqlalchemy import ColumnElement, Select, and_, case, exists, func, or_, select
+from sqlalchemy.orm import aliased
 
+from oppflow.analytics.defaults import Defaults
+from oppflow.analytics.options import Period
 from oppflow.analytics.schemas import (
     FunnelFilters,
     FunnelPhase,
@@ -16,8 +21,19 @@ from oppflow.analytics.schemas import (
     OutcomeTotal,
     OwnerTotal,
 )
-from oppflow.models import Opportunity, SalesTeamMember, User
+from oppflow.analytics.timeline import Change, Timeline, decode
+from oppflow.models import (
+    Competitor,
+    Note,
+    Opportunity,
+    OpportunityChange,
+    OpportunityClose,
+    OpportunityFile,
+    SalesTeamMember,
+    User,
+)
 from oppflow.sales.repository import OpportunityRepository
+from oppflow.security.scope import read_scope
 
 CENT = Decimal("0.01")
 SORT_COLUMNS: dict[str, Any] = {
@@ -36,11 +52,42 @@ def _money(value: Any) -> Decimal:
 
 
 class AnalyticsRepository(OpportunityRepository):
-    def funnel(self, filters: FunnelFilters) -> list[FunnelPhase]:
-        """Open opportunities grouped by pipeline phase: count, value and weighted value."""
+    def timelines(self, conditions: Sequence[ColumnElement[bool]]) -> Iterator[Timeline]:
+        """The timelines of the readable opportunities meeting ``conditions``, streamed one
+        opportunity at a time from the change log (memory stays bounded)."""
+        change = OpportunityChange
+        wanted = select(Opportunity.id).where(read_scope(self.actor, Opportunity), *conditions)
+        # The opportunities first, then their rows by the timeline index: a join would let
+        # the planner test the conditions once per log row.
+        query = (
+            select(
+                change.opportunity_id,
+                change.field,
+                change.new_value,
+                change.effective_at,
+                change.recorded_at,
+            )
+            .where(change.opportunity_id.in_(wanted))
+            .order_by(change.opportunity_id, change.effective_at, change.seq)
+        )
+        rows = self.session.execute(query, execution_options={"yield_per": 20_000})
+        current: uuid.UUID | None = None
+        changes: list[Change] = []
+        for opportunity_id, field, text, at, recorded_at in rows:
+            if opportunity_id != current:
+                if changes:
+                    yield Timeline(current, changes)  # type: ignore[arg-type]
+                current, changes = opportunity_id, []
+            changes.append(Change(field, decode(field, text), at, recorded_at))
+        if changes:
+            yield Timeline(current, changes)  # type: ignore[arg-type]
+
+    def funnel(self, filters: FunnelFilters, defaults: Defaults) -> list[FunnelPhase]:
+        """Open opportunities grouped by pipeline phase now: count, value and weighted value
+        (a missing probability weighs as its stage's default), from the records themselves."""
         readable = self.readable().where(*self._conditions(filters)).subquery()
         value = func.coalesce(readable.c.estimated_value, 0)
-        weighted = value * func.coalesce(readable.c.probability, 0) / 100
+        weighted = value * _probability(readable, defaults) / 100
         query = (
             select(
                 readable.c.pipeline_phase,
@@ -61,11 +108,11 @@ class AnalyticsRepository(OpportunityRepository):
             for phase, count, total, weighted_total in self.session.execute(query)
         ]
 
-    def pipeline_by_owner(self, filters: FunnelFilters) -> list[OwnerTotal]:
+    def pipeline_by_owner(self, filters: FunnelFilters, defaults: Defaults) -> list[OwnerTotal]:
         """Open opportunities grouped by owner, the largest pipeline first."""
         readable = self.readable().where(*self._conditions(filters)).subquery()
         value = func.coalesce(readable.c.estimated_value, 0)
-        weighted = value * func.coalesce(readable.c.probability, 0) / 100
+        weighted = value * _probability(readable, defaults) / 100
         total = func.coalesce(func.sum(value), 0)
         query = (
             select(readable.c.owner_id, func.count(), total, func.coalesce(func.sum(weighted), 0))
@@ -95,6 +142,49 @@ class AnalyticsRepository(OpportunityRepository):
         query = select(readable.c.state, func.count(), func.coalesce(func.sum(amount), 0))
         rows = self.session.execute(query.group_by(readable.c.state))
         return [OutcomeTotal(state=state, count=count, value=_money(v)) for state, count, v in rows]
+
+    def stale(self, cutoffs: StaleCutoffs, limit: int) -> tuple[list[StaleRecord], int]:
+        """Open readable opportunities in their stage since before its cutoff, or idle (no
+        change, note or file) since before it: the most idle first, and how many there are."""
+        entered = _entered_stage_at()
+        active = _last_activity()
+        late = or_(*cutoffs.late(entered), *cutoffs.late(active))
+        query = (
+            select(
+                Opportunity.id,
+                Opportunity.name,
+                Opportunity.owner_id,
+                Opportunity.process_key,
+                Opportunity.active_stage,
+                Opportunity.pipeline_phase,
+                entered,
+                active,
+            )
+            .where(read_scope(self.actor, Opportunity), Opportunity.state == "open", late)
+            .where(*cutoffs.conditions)
+        )
+        total = self.session.scalar(select(func.count()).select_from(query.subquery())) or 0
+        page = query.order_by(active, Opportunity.id).limit(limit)
+        return [StaleRecord(*row) for row in self.session.execute(page)], total
+
+    def competitors_of_losses(self, ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, str]:
+        """The competitor each of these lost opportunities was lost to, where one was named."""
+        found: dict[uuid.UUID, str] = {}
+        for start in range(0, len(ids), 500):
+            query = (
+                select(OpportunityClose.opportunity_id, Competitor.name)
+                .join(Competitor, Competitor.id == OpportunityClose.competitor_id)
+                .where(
+                    OpportunityClose.opportunity_id.in_(ids[start : start + 500]),
+                    OpportunityClose.status == "completed",
+                    OpportunityClose.outcome == "lost",
+                )
+            )
+            found.update(self.session.execute(query).tuples().all())
+        return found
+
+    def users_of_unit(self, business_unit_id: uuid.UUID) -> frozenset[uuid.UUID]:
+        return frozenset(self.session.scalars(_owners_in(business_unit_id)))
 
     def search(
         self, search: OpportunitySearch, actor_id: uuid.UUID
@@ -149,3 +239,143 @@ def _on_sales_team(user_id: uuid.UUID) -> ColumnElement[bool]:
     return exists().where(
         SalesTeamMember.opportunity_id == Opportunity.id, SalesTeamMember.user_id == user_id
     )
+
+
+def _probability(readable: Any, defaults: Defaults) -> ColumnElement[Any]:
+    """The opportunity's probability, else its stage's default, else 0 (as in the reports)."""
+    by_stage = [
+        (and_(readable.c.process_key == key, readable.c.active_stage == stage), default.probability)
+        for (key, stage), default in defaults.stages.items()
+        if default.probability is not None
+    ]
+    fallback = case(*by_stage, else_=0) if by_stage else 0
+    return func.coalesce(readable.c.probability, fallback)
+
+
+def _entered_stage_at() -> ColumnElement[datetime]:
+    """When the opportunity entered its current stint: its last change of process, stage or
+    state (a reopen starts a new stint), from the change log."""
+    return (
+        select(func.max(OpportunityChange.effective_at))
+        .where(
+            OpportunityChange.opportunity_id == Opportunity.id,
+            OpportunityChange.field.in_(("process_key", "active_stage", "state")),
+        )
+        .scalar_subquery()
+    )
+
+
+def _last_activity() -> ColumnElement[datetime]:
+    """The latest of the record's own change, its last note and its last file."""
+    note = select(func.max(Note.at)).where(Note.opportunity_id == Opportunity.id)
+    file = select(func.max(OpportunityFile.created_at)).where(
+        OpportunityFile.opportunity_id == Opportunity.id
+    )
+    return _greatest(Opportunity.modified_at, note.scalar_subquery(), file.scalar_subquery())
+
+
+def _greatest(*values: Any) -> ColumnElement[datetime]:
+    # GREATEST on PostgreSQL, multi-argument MAX on SQLite; NULLs (no note, no file) ignored.
+    first, *others = values
+    found: ColumnElement[datetime] = first
+    for other in others:
+        found = case((other.is_not(None) & (other > found), other), else_=found)
+    return found
+
+
+@dataclass(frozen=True)
+class StaleRecord:
+    opportunity_id: uuid.UUID
+    name: str
+    owner_id: uuid.UUID
+    process_key: str | None
+    active_stage: str | None
+    pipeline_phase: str | None
+    entered_stage_at: datetime | None
+    last_activity_at: datetime | None
+
+
+@dataclass(frozen=True)
+class StaleCutoffs:
+    """Per stage, the instant before which an entry or an activity is stale; the default
+    cutoff for every other stage (None where staleness is off)."""
+
+    by_stage: dict[tuple[str, str], datetime | None]
+    default: datetime | None
+    conditions: list[ColumnElement[bool]]
+
+    def late(self, moment: ColumnElement[datetime]) -> list[ColumnElement[bool]]:
+        found: list[ColumnElement[bool]] = []
+        for (key, stage), cutoff in self.by_stage.items():
+            here = and_(Opportunity.process_key == key, Opportunity.active_stage == stage)
+            if cutoff is not None:
+                found.append(and_(here, moment < cutoff))
+        if self.default is not None:
+            known = [
+                and_(Opportunity.process_key == key, Opportunity.active_stage == stage)
+                for key, stage in self.by_stage
+            ]
+            found.append(and_(~or_(*known) if known else True, moment < self.default))
+        return found
+
+
+# Conditions that narrow the timelines a report streams to those that can matter to it; each
+# keeps every opportunity the report could count (they are supersets, never filters). They
+# read the log under another name, so that they correlate with the opportunity, not with the
+# log rows being streamed.
+_LOG = aliased(OpportunityChange, name="log")
+
+
+def created_in(period: Period) -> list[ColumnElement[bool]]:
+    return [Opportunity.created_at >= period.start, Opportunity.created_at < period.end]
+
+
+def created_by(moment: datetime) -> list[ColumnElement[bool]]:
+    return [Opportunity.created_at <= moment]
+
+
+def perhaps_open_at(moment: datetime) -> list[ColumnElement[bool]]:
+    """Open now, or its state changed after ``moment`` (so it may have been open then)."""
+    changed_since = exists().where(
+        _LOG.opportunity_id == Opportunity.id,
+        _LOG.field == "state",
+        _LOG.effective_at > moment,
+    )
+    return [*created_by(moment), or_(Opportunity.state == "open", changed_since)]
+
+
+def moved_in(
+    period: Period, fields: tuple[str, ...] = ("pipeline_phase", "state")
+) -> list[ColumnElement[bool]]:
+    """A change of one of ``fields`` (by default a phase or state change) dated in ``period``."""
+    return [
+        exists().where(
+            _LOG.opportunity_id == Opportunity.id,
+            _LOG.field.in_(fields),
+            _LOG.effective_at >= period.start,
+            _LOG.effective_at < period.end,
+        )
+    ]
+
+
+def ever_dated_in(field: str, period: Period) -> list[ColumnElement[bool]]:
+    """``field`` (a date) held a day of ``period`` at some time (ISO dates sort as text)."""
+    first, last = period.start.date(), period.end.date()
+    return [
+        exists().where(
+            _LOG.opportunity_id == Opportunity.id,
+            _LOG.field == field,
+            _LOG.new_value >= first.isoformat(),
+            _LOG.new_value <= last.isoformat(),
+        )
+    ]
+
+
+def ever_closed() -> list[ColumnElement[bool]]:
+    return [
+        exists().where(
+            _LOG.opportunity_id == Opportunity.id,
+            _LOG.field == "state",
+            _LOG.new_value.in_(("won", "lost")),
+        )
+    ]

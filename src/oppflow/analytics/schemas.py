@@ -29,8 +29,164 @@ class FunnelPhase(BaseModel):
     weighted_value: Amount
 
 
+Convention = dict[str, str | int | bool | None]
+Rate = float | None
+
+
 class Funnel(BaseModel):
+    convention: Convention = {}
     phases: list[FunnelPhase]
+
+
+class ConversionRow(BaseModel):
+    pipeline_phase: str
+    reached: int
+    next_step_rate: Rate
+    cumulative_rate: Rate
+    won: int
+    lost: int
+    open: int
+    win_rate: Rate
+
+
+class FlowRow(BaseModel):
+    pipeline_phase: str
+    entries: int
+    reopened: int
+    exits_next: int
+    exits_back: int
+    exits_won: int
+    exits_lost: int
+
+
+class TimeInStageRow(BaseModel):
+    process: str
+    stage: str
+    pipeline_phase: str
+    completed: int
+    still_open: int
+    median_days: Rate
+    mean_completed_days: Rate
+
+
+class StaleRow(BaseModel):
+    opportunity_id: uuid.UUID
+    name: str
+    owner_id: uuid.UUID
+    process: str | None
+    stage: str | None
+    pipeline_phase: str | None
+    days_in_stage: int
+    days_idle: int
+    threshold_days: int
+    stale_in_stage: bool
+    idle: bool
+
+
+class ForecastRow(BaseModel):
+    month: str
+    count: int
+    closed: Amount
+    commit: Amount
+    best_case: Amount
+    pipeline: Amount
+    omitted: Amount
+    weighted_pipeline: Amount
+
+
+class WaterfallRow(BaseModel):
+    line: Literal[
+        "beginning",
+        "new",
+        "increased",
+        "decreased",
+        "pulled_out",
+        "pushed_out",
+        "won",
+        "lost",
+        "ending",
+    ]
+    count: int
+    value: Amount
+    opportunity_ids: list[uuid.UUID] | None = None
+
+
+class WinLossRow(BaseModel):
+    won: int
+    lost: int
+    won_value: Amount
+    lost_value: Amount
+    win_rate: Rate
+    win_rate_by_value: Rate
+    median_cycle_days_won: Rate
+    median_cycle_days_closed: Rate
+    open: int
+    mean_won_value: Amount | None
+    velocity_per_day: Amount | None
+
+
+class Tally(BaseModel):
+    key: str
+    count: int
+
+
+class CalibrationRow(BaseModel):
+    pipeline_phase: str
+    won: int
+    lost: int
+    stage_default: int | None
+    empirical_rate: Rate
+    insufficient_history: bool
+
+
+class ReliabilityBin(BaseModel):
+    low: float
+    high: float
+    count: int
+    mean_predicted: Rate
+    observed_win_share: Rate
+
+
+class Report(BaseModel):
+    convention: Convention
+
+
+class ConversionReport(Report):
+    rows: list[ConversionRow]
+
+
+class FlowReport(Report):
+    rows: list[FlowRow]
+
+
+class TimeInStageReport(Report):
+    rows: list[TimeInStageRow]
+
+
+class StaleReport(Report):
+    rows: list[StaleRow]
+
+
+class ForecastReport(Report):
+    rows: list[ForecastRow]
+
+
+class WaterfallReport(Report):
+    rows: list[WaterfallRow]
+
+
+class WinLossReport(Report):
+    rows: list[WinLossRow]
+    loss_reasons: list[Tally]
+    competitors: list[Tally]
+    phase_before_loss: list[Tally]
+
+
+class CalibrationReport(Report):
+    rows: list[CalibrationRow]
+    closed: int
+    brier_score: Rate
+    reliability: list[ReliabilityBin]
 
 
 class OwnerTotal(BaseModel):

@@ -1,35 +1,407 @@
-"""Analytics services: thin on purpose, the rules are in which rows the repository reads."""
+"""Analytics services: each report resolves its options, lets the repository stream the
+timelines the caller may read (narrowed to those that can matter), computes, and names the
+convention it applied (ANALYTICS.md §2, §4)."""
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from decimal import Decimal
+from typing import Any
 
 from sqlalchemy.orm import Session
 
-from oppflow.analytics.repository import AnalyticsRepository
+from oppflow.analytics import durations, forecasting, funnels, outcomes
+from oppflow.analytics.defaults import Defaults
+from oppflow.analytics.options import (
+    CalibrationOptions,
+    ConversionOptions,
+    ForecastOptions,
+    FunnelOptions,
+    Period,
+    ReportFilters,
+    TimeInStageOptions,
+    WaterfallOptions,
+    as_of,
+    last_days,
+    moment,
+    period,
+    quarter_around,
+    zone_of,
+)
+from oppflow.analytics.repository import (
+    AnalyticsRepository,
+    StaleCutoffs,
+    created_by,
+    created_in,
+    ever_closed,
+    ever_dated_in,
+    moved_in,
+    perhaps_open_at,
+)
 from oppflow.analytics.schemas import (
+    CalibrationReport,
+    Convention,
+    ConversionReport,
+    FlowReport,
+    ForecastReport,
     Funnel,
     FunnelFilters,
     OpportunitySearch,
     OutcomeTotal,
     OwnerTotal,
+    StaleReport,
+    StaleRow,
+    TimeInStageReport,
+    WaterfallReport,
+    WinLossReport,
 )
-from oppflow.clock import today
+from oppflow.analytics.scope import Scope
+from oppflow.clock import today, utcnow
+from oppflow.config import get_settings
+from oppflow.errors import ValidationFailed
 from oppflow.models import Opportunity
+from oppflow.process import catalog
 from oppflow.security.actor import Actor
+
+COHORT_DAYS = 90
+IDENTITY = "beginning + new + increased - decreased - pulled_out - pushed_out - won - lost = ending"
+STALE_ROWS = 200
+
+
+def defaults(session: Session) -> Defaults:
+    """The stage defaults of every process's current definition."""
+    definitions = [
+        catalog.current_definition(session, process) for process in catalog.list_processes(session)
+    ]
+    return Defaults.of(definitions, get_settings().stale_after_days)
+
+
+def _scope(session: Session, actor: Actor, filters: ReportFilters, at: datetime) -> Scope:
+    owners = None
+    if filters.business_unit_id is not None:
+        owners = AnalyticsRepository(session, actor).users_of_unit(filters.business_unit_id)
+    return Scope(
+        as_of=at,
+        defaults=defaults(session),
+        owner_id=filters.owner_id,
+        owners=owners,
+        process=filters.process,
+    )
+
+
+def _convention(filters: ReportFilters, at: datetime, **more: Any) -> Convention:
+    found: Convention = {
+        "as_of": at.isoformat(),
+        "time_zone": filters.tz or "UTC",
+        "money": "exact sums, rounded to cents at the end",
+        "ratios": "null when the denominator is 0",
+    }
+    found.update({key: _text(value) for key, value in more.items()})
+    return found
+
+
+def _text(value: Any) -> str | int | bool | None:
+    if isinstance(value, Period):
+        return f"[{value.start.isoformat()}, {value.end.isoformat()})"
+    if isinstance(value, datetime):
+        return value.isoformat()
+    return value if value is None or isinstance(value, str | int | bool) else str(value)
+
+
+# The funnel of now, read from the records themselves (the board and the dashboard use it).
 
 
 def funnel(session: Session, *, actor: Actor, filters: FunnelFilters) -> Funnel:
-    """The funnel of the open opportunities the actor may read, by pipeline phase."""
-    return Funnel(phases=AnalyticsRepository(session, actor).funnel(filters))
+    """The funnel of the open opportunities the actor may read, by pipeline phase, now."""
+    phases = AnalyticsRepository(session, actor).funnel(filters, defaults(session))
+    return Funnel(phases=phases)
+
+
+def funnel_report(session: Session, *, actor: Actor, options: FunnelOptions) -> Funnel:
+    """The snapshot funnel as of any instant, or a cohort funnel (``ordered`` or ``any``)."""
+    if options.process_key and not options.process:
+        options = options.model_copy(update={"process": options.process_key})
+    now = utcnow()
+    at = as_of(options, now)
+    if options.mode == "snapshot":
+        return _snapshot(session, actor, options, at, now)
+    return _cohort_funnel(session, actor, options, at)
+
+
+def _snapshot(
+    session: Session, actor: Actor, options: FunnelOptions, at: datetime, now: datetime
+) -> Funnel:
+    probability_source = "own probability, else the stage default"
+    convention = _convention(
+        options,
+        at,
+        mode="snapshot",
+        probability_source=probability_source,
+        knowledge=options.known,
+    )
+    if at >= now and options.known == "effective":
+        filters = FunnelFilters(
+            owner_id=options.owner_id,
+            business_unit_id=options.business_unit_id,
+            process_key=options.process,
+            close_from=options.close_from,
+            close_to=options.close_to,
+        )
+        return Funnel(
+            convention=convention, phases=funnel(session, actor=actor, filters=filters).phases
+        )
+    scope = _scope(session, actor, options, at)
+    if options.known == "recorded":
+        scope = Scope(**{**scope.__dict__, "known_at": at})
+    timelines = AnalyticsRepository(session, actor).timelines(perhaps_open_at(at))
+    phases = funnels.snapshot(timelines, scope, options.close_from, options.close_to)
+    return Funnel(convention=convention, phases=phases)
+
+
+def _cohort(
+    session: Session, actor: Actor, options: FunnelOptions | ConversionOptions, at: datetime
+) -> tuple[list[funnels.CohortPhase], Convention]:
+    window = period(options, last_days(at, COHORT_DAYS))
+    entered = options.cohort == "entered"
+    prefilter = created_by(window.end) if entered else created_in(window)
+    scope = _scope(session, actor, options, at)
+    timelines = AnalyticsRepository(session, actor).timelines(prefilter)
+    phases = funnels.cohort(timelines, scope, window, mode=options.mode, entered=entered)
+    convention = _convention(
+        options,
+        at,
+        mode=options.mode,
+        cohort=options.cohort,
+        period=window,
+        reached="a skipped phase is never counted as reached",
+    )
+    return phases, convention
+
+
+def _cohort_funnel(session: Session, actor: Actor, options: FunnelOptions, at: datetime) -> Funnel:
+    phases, convention = _cohort(session, actor, options, at)
+    return Funnel(convention=convention, phases=[p.total.row(p.phase) for p in phases])
+
+
+def conversion(session: Session, *, actor: Actor, options: ConversionOptions) -> ConversionReport:
+    """Next-step, cumulative and win rates of a cohort funnel."""
+    phases, convention = _cohort(session, actor, options, as_of(options, utcnow()))
+    return ConversionReport(convention=convention, rows=funnels.conversion(phases))
+
+
+def flow(session: Session, *, actor: Actor, options: ReportFilters) -> FlowReport:
+    """Entries into each phase in ``[from, to)`` and exits by destination."""
+    at = as_of(options, utcnow())
+    window = period(options, last_days(at, COHORT_DAYS))
+    scope = _scope(session, actor, options, at)
+    timelines = AnalyticsRepository(session, actor).timelines(moved_in(window))
+    convention = _convention(options, at, period=window, filters_apply_at="as_of")
+    return FlowReport(convention=convention, rows=funnels.flow(timelines, scope, window))
+
+
+def time_in_stage(
+    session: Session, *, actor: Actor, options: TimeInStageOptions
+) -> TimeInStageReport:
+    """Per stage: median stay (open stints censored), mean of completed stays, counts."""
+    at = as_of(options, utcnow())
+    window = period(options, last_days(at, COHORT_DAYS))
+    scope = _scope(session, actor, options, at)
+    fields = ("process_key", "active_stage", "state")
+    timelines = AnalyticsRepository(session, actor).timelines(moved_in(window, fields))
+    rows = durations.time_in_stage(timelines, scope, window, measure=options.measure)
+    convention = _convention(
+        options,
+        at,
+        measure=options.measure,
+        period=window,
+        stints="entered in the period",
+        aggregate="Kaplan-Meier median, open stints censored at as_of",
+    )
+    return TimeInStageReport(convention=convention, rows=rows)
+
+
+def stale(session: Session, *, actor: Actor, options: ReportFilters) -> StaleReport:
+    """Open opportunities too long in their stage or idle too long, the most idle first."""
+    now = utcnow()
+    found = defaults(session)
+    cutoffs = StaleCutoffs(
+        by_stage={
+            stage: _cutoff(now, d.stale_after_days, found) for stage, d in found.stages.items()
+        },
+        default=_cutoff(now, None, found),
+        conditions=_current_conditions(session, actor, options),
+    )
+    records, total = AnalyticsRepository(session, actor).stale(cutoffs, STALE_ROWS)
+    rows = [_stale_row(record, now, found) for record in records]
+    convention = _convention(
+        options,
+        now,
+        default_threshold_days=found.stale_after_days,
+        total=total,
+        shown=len(rows),
+        idle="no change, note or file",
+        thresholds="stale_after_days per stage",
+    )
+    return StaleReport(convention=convention, rows=rows)
+
+
+def _cutoff(now: datetime, days: int | None, found: Defaults) -> datetime | None:
+    days = found.stale_after_days if days is None else days
+    return now - timedelta(days=days) if days else None
+
+
+def _current_conditions(session: Session, actor: Actor, options: ReportFilters) -> list[Any]:
+    conditions: list[Any] = []
+    if options.owner_id:
+        conditions.append(Opportunity.owner_id == options.owner_id)
+    if options.business_unit_id:
+        users = AnalyticsRepository(session, actor).users_of_unit(options.business_unit_id)
+        conditions.append(Opportunity.owner_id.in_(users))
+    if options.process:
+        conditions.append(Opportunity.process_key == options.process)
+    return conditions
+
+
+def _stale_row(record: Any, now: datetime, found: Defaults) -> StaleRow:
+    threshold = found.stale_after_days
+    stage = found.stages.get((record.process_key, record.active_stage))
+    if stage is not None and stage.stale_after_days is not None:
+        threshold = stage.stale_after_days
+    in_stage = (now - record.entered_stage_at).days if record.entered_stage_at else 0
+    idle = (now - record.last_activity_at).days if record.last_activity_at else 0
+    return StaleRow(
+        opportunity_id=record.opportunity_id,
+        name=record.name,
+        owner_id=record.owner_id,
+        process=record.process_key,
+        stage=record.active_stage,
+        pipeline_phase=record.pipeline_phase,
+        days_in_stage=in_stage,
+        days_idle=idle,
+        threshold_days=threshold,
+        stale_in_stage=bool(threshold) and in_stage >= threshold,
+        idle=bool(threshold) and idle >= threshold,
+    )
+
+
+def forecast(session: Session, *, actor: Actor, options: ForecastOptions) -> ForecastReport:
+    """Open (by estimated close month) and won (by actual close month) value per category."""
+    at = as_of(options, utcnow())
+    window = (
+        period(options, Period(at, at + timedelta(days=1))) if options.from_ or options.to else None
+    )
+    scope = _scope(session, actor, options, at)
+    timelines = AnalyticsRepository(session, actor).timelines(created_by(at))
+    rows = forecasting.forecast(timelines, scope, window, rollup=options.rollup)
+    convention = _convention(
+        options,
+        at,
+        rollup=options.rollup,
+        period=window or "all months",
+        month="estimated close month when open, actual close month when won",
+        omitted="never counts",
+        weighted="value x (own probability, else the stage default)",
+    )
+    return ForecastReport(convention=convention, rows=rows)
+
+
+def waterfall(session: Session, *, actor: Actor, options: WaterfallOptions) -> WaterfallReport:
+    """How the pipeline closing in ``[from, to)`` moved between ``start`` and ``as_of``."""
+    now = utcnow()
+    at = as_of(options, now)
+    zone = zone_of(options)
+    close = period(options, quarter_around(at, zone))
+    start = moment(options.start, zone) if options.start else min(close.start, at)
+    if start > at:
+        raise ValidationFailed("'start' must not come after 'as_of'.", field="start")
+    scope = _scope(session, actor, options, at)
+    prefilter = [*created_by(at), *ever_dated_in("estimated_close_date", close)]
+    timelines = AnalyticsRepository(session, actor).timelines(prefilter)
+    rows = forecasting.waterfall(timelines, scope, close, start, details=options.details)
+    convention = _convention(
+        options,
+        at,
+        close_period=close,
+        start=start,
+        identity=IDENTITY,
+    )
+    return WaterfallReport(convention=convention, rows=rows)
+
+
+def win_loss(session: Session, *, actor: Actor, options: ReportFilters) -> WinLossReport:
+    """Win rates, cycles, velocity and loss reasons over the deals closed in ``[from, to)``."""
+    at = as_of(options, utcnow())
+    window = period(options, quarter_around(at, zone_of(options)))
+    scope = _scope(session, actor, options, at)
+    repository = AnalyticsRepository(session, actor)
+    timelines = repository.timelines(ever_dated_in("actual_close_date", window))
+    closed = outcomes.closed_in(timelines, scope, window)
+    lost_ids = [c.timeline.opportunity_id for c in closed if not c.won]
+    open_count = _open_count(session, actor, options, at)
+    found = outcomes.win_loss(closed, open_count, repository.competitors_of_losses(lost_ids))
+    convention = _convention(
+        options,
+        at,
+        period=window,
+        closed_by="actual close date",
+        cycle="creation to close, days",
+        velocity="open x mean won value x win rate / median won cycle",
+    )
+    return WinLossReport(
+        convention=convention,
+        rows=[found.summary],
+        loss_reasons=found.loss_reasons,
+        competitors=found.competitors,
+        phase_before_loss=found.phase_before_loss,
+    )
+
+
+def _open_count(session: Session, actor: Actor, options: ReportFilters, at: datetime) -> int:
+    snapshot = _snapshot(session, actor, FunnelOptions(**_filters_of(options)), at, utcnow())
+    return sum(phase.count for phase in snapshot.phases)
+
+
+def _filters_of(options: ReportFilters) -> dict[str, Any]:
+    return options.model_dump(include=set(ReportFilters.model_fields), by_alias=True)
+
+
+def calibration(
+    session: Session, *, actor: Actor, options: CalibrationOptions
+) -> CalibrationReport:
+    """Shrunk empirical stage-to-win rates, and the Brier score of the probabilities used."""
+    at = as_of(options, utcnow())
+    window = (
+        period(options, Period(datetime.min.replace(tzinfo=at.tzinfo), at))
+        if (options.from_ or options.to)
+        else None
+    )
+    scope = _scope(session, actor, options, at)
+    prefilter = ever_dated_in("actual_close_date", window) if window else ever_closed()
+    timelines = AnalyticsRepository(session, actor).timelines(prefilter)
+    closed = outcomes.closed_in(timelines, scope, window)
+    found = outcomes.calibration(closed, scope)
+    convention = _convention(
+        options,
+        at,
+        period=window or "all closed",
+        prior_weight=outcomes.PRIOR_WEIGHT,
+        insufficient_below=outcomes.ENOUGH_HISTORY,
+        prediction="probability 30 days before close",
+    )
+    return CalibrationReport(
+        convention=convention,
+        rows=found.rows,
+        closed=len(closed),
+        brier_score=found.brier_score,
+        reliability=found.reliability,
+    )
 
 
 def pipeline_by_owner(
     session: Session, *, actor: Actor, filters: FunnelFilters
 ) -> list[OwnerTotal]:
     """The open pipeline the actor may read, per owner, the largest first."""
-    return AnalyticsRepository(session, actor).pipeline_by_owner(filters)
+    return AnalyticsRepository(session, actor).pipeline_by_owner(filters, defaults(session))
 
 
 def quarter_of(day: date) -> tuple[date, date]:

@@ -1,0 +1,166 @@
+"""The forecast by close month and category, and the waterfall of a close period."""
+
+from __future__ import annotations
+
+import uuid
+from collections import defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from decimal import Decimal
+
+from oppflow.analytics.funnels import CENT
+from oppflow.analytics.options import Period
+from oppflow.analytics.schemas import ForecastRow, WaterfallRow
+from oppflow.analytics.scope import Scope
+from oppflow.analytics.timeline import State, Timeline
+
+# Which categories each column sums, by rollup (ANALYTICS.md §2; omitted never counts).
+ROLLUPS: dict[str, dict[str, tuple[str, ...]]] = {
+    "cumulative": {
+        "closed": ("won",),
+        "commit": ("committed", "won"),
+        "best_case": ("best_case", "committed", "won"),
+        "pipeline": ("pipeline", "best_case", "committed"),
+    },
+    "single": {
+        "closed": ("won",),
+        "commit": ("committed",),
+        "best_case": ("best_case",),
+        "pipeline": ("pipeline",),
+    },
+}
+NO_DATE = "none"
+
+
+@dataclass
+class Month:
+    count: int = 0
+    by_category: dict[str, Decimal] = field(default_factory=lambda: defaultdict(Decimal))
+    weighted: Decimal = Decimal(0)
+
+
+def forecast(
+    timelines: Iterable[Timeline], scope: Scope, period: Period | None, *, rollup: str
+) -> list[ForecastRow]:
+    """Open opportunities by estimated close month and won ones by actual close month, per
+    forecast category, as of ``as_of``; lost ones never count."""
+    months: dict[str, Month] = defaultdict(Month)
+    for timeline in timelines:
+        state = scope.state(timeline)
+        if state is None or state["state"] == "lost":
+            continue
+        won = state["state"] == "won"
+        day: date | None = state["actual_close_date" if won else "estimated_close_date"]
+        if period is not None and not period.holds_day(day):
+            continue
+        month = months[day.strftime("%Y-%m") if day else NO_DATE]
+        category = "won" if won else state["forecast_category"] or "pipeline"
+        month.count += 1
+        month.by_category[category] += _value(state, won)
+        if not won and category != "omitted":
+            month.weighted += scope.defaults.weighted(state)
+    return [_forecast_row(key, months[key], rollup) for key in sorted(months)]
+
+
+def _value(state: State, won: bool) -> Decimal:
+    if won and state["actual_value"] is not None:
+        return Decimal(state["actual_value"])
+    return Decimal(state["estimated_value"] or 0)
+
+
+def _forecast_row(key: str, month: Month, rollup: str) -> ForecastRow:
+    columns = {
+        column: sum((month.by_category[c] for c in categories), Decimal(0)).quantize(CENT)
+        for column, categories in ROLLUPS[rollup].items()
+    }
+    return ForecastRow(
+        month=key,
+        count=month.count,
+        omitted=month.by_category["omitted"].quantize(CENT),
+        weighted_pipeline=month.weighted.quantize(CENT),
+        **columns,
+    )
+
+
+WATERFALL_LINES = (
+    "beginning", "new", "increased", "decreased", "pulled_out", "pushed_out", "won", "lost",
+    "ending",
+)  # fmt: skip
+
+
+@dataclass
+class Line:
+    count: int = 0
+    value: Decimal = Decimal(0)
+    ids: list[uuid.UUID] = field(default_factory=list)
+
+    def add(self, timeline: Timeline, value: Decimal) -> None:
+        self.count += 1
+        self.value += value
+        self.ids.append(timeline.opportunity_id)
+
+
+def waterfall(
+    timelines: Iterable[Timeline], scope: Scope, close: Period, start: datetime, *, details: bool
+) -> list[WaterfallRow]:
+    """Beginning + new + increased − decreased − pulled out − pushed out − won − lost = ending,
+    for the close period ``close`` between ``start`` and ``as_of``: each opportunity is
+    compared at the two instants, so the identity holds exactly."""
+    lines = {name: Line() for name in WATERFALL_LINES}
+    for timeline in timelines:
+        if scope.state(timeline) is None:
+            continue
+        at_end = timeline.state_at(scope.as_of)
+        before = _in_period(timeline.state_at(start), close)
+        _classify(lines, timeline, before, _in_period(at_end, close), at_end, close)
+    return [
+        WaterfallRow(
+            line=name,
+            count=line.count,
+            value=line.value.quantize(CENT),
+            opportunity_ids=line.ids if details else None,
+        )
+        for name, line in lines.items()
+    ]
+
+
+def _in_period(state: State | None, close: Period) -> State | None:
+    if state is None or not state.is_open:
+        return None
+    return state if close.holds_day(state["estimated_close_date"]) else None
+
+
+def _classify(
+    lines: dict[str, Line],
+    timeline: Timeline,
+    before: State | None,
+    after: State | None,
+    at_end: State | None,
+    close: Period,
+) -> None:
+    if before is None and after is None:
+        return
+    if after is not None:
+        lines["ending"].add(timeline, _value(after, False))
+    if before is None:
+        lines["new"].add(timeline, _value(after, False))  # type: ignore[arg-type]
+        return
+    old = _value(before, False)
+    lines["beginning"].add(timeline, old)
+    if after is not None:
+        change = _value(after, False) - old
+        if change:
+            lines["increased" if change > 0 else "decreased"].add(timeline, abs(change))
+        return
+    lines[_left_by(at_end, close)].add(timeline, old)
+
+
+def _left_by(state: State | None, close: Period) -> str:
+    """Why an opportunity in the period at the start is not in it at the end."""
+    if state is None:
+        return "pushed_out"
+    if state["state"] in ("won", "lost"):
+        return str(state["state"])
+    closing: date | None = state["estimated_close_date"]
+    return "pulled_out" if closing is not None and closing < close.start.date() else "pushed_out"

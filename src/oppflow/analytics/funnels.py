@@ -1,0 +1,169 @@
+"""The funnels (snapshot and cohort), conversion and flow, computed from timelines.
+
+Pure functions of (timelines, scope, options): the repository decides which timelines the
+caller may read and streams them; nothing here touches the database.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import date
+from decimal import Decimal
+
+from oppflow.analytics.options import Period
+from oppflow.analytics.schemas import ConversionRow, FlowRow, FunnelPhase
+from oppflow.analytics.scope import Scope
+from oppflow.analytics.timeline import PhaseEntry, PhaseExit, State, Timeline, phase_number
+
+CENT = Decimal("0.01")
+
+
+@dataclass
+class PhaseTotal:
+    count: int = 0
+    value: Decimal = Decimal(0)
+    weighted: Decimal = Decimal(0)
+
+    def add(self, scope: Scope, state: State) -> None:
+        self.count += 1
+        self.value += state["estimated_value"] or Decimal(0)
+        self.weighted += scope.defaults.weighted(state)
+
+    def row(self, phase: str) -> FunnelPhase:
+        return FunnelPhase(
+            pipeline_phase=phase,
+            count=self.count,
+            estimated_value=self.value.quantize(CENT),
+            weighted_value=self.weighted.quantize(CENT),
+        )
+
+
+def snapshot(
+    timelines: Iterable[Timeline],
+    scope: Scope,
+    close_from: date | None = None,
+    close_to: date | None = None,
+) -> list[FunnelPhase]:
+    """Opportunities open at ``as_of``, by their phase then, with their values then."""
+    totals: dict[str, PhaseTotal] = defaultdict(PhaseTotal)
+    for timeline in timelines:
+        state = scope.state(timeline)
+        if state is None or not state.is_open:
+            continue
+        closing = state["estimated_close_date"]
+        if close_from and (closing is None or closing < close_from):
+            continue
+        if close_to and (closing is None or closing > close_to):
+            continue
+        totals[state["pipeline_phase"] or ""].add(scope, state)
+    return [totals[phase].row(phase) for phase in sorted(totals)]
+
+
+@dataclass
+class CohortPhase:
+    phase: str
+    total: PhaseTotal = field(default_factory=PhaseTotal)
+    outcomes: dict[str, int] = field(default_factory=lambda: defaultdict(int))
+
+
+def cohort(
+    timelines: Iterable[Timeline], scope: Scope, period: Period, *, mode: str, entered: bool
+) -> list[CohortPhase]:
+    """N(k) for each phase k of the cohort created (or first entering phase 1) in ``period``:
+    ``any`` counts who ever reached k; ``ordered`` who reached 1..k in that order."""
+    phases = scope.defaults.phases(scope.process)
+    found = [CohortPhase(phase) for phase in phases]
+    for timeline in timelines:
+        state = scope.state(timeline)
+        if state is None or not _in_cohort(timeline, scope, period, phases, entered=entered):
+            continue
+        entries = timeline.phases_entered(scope.as_of)
+        reached = _reached_in_order(entries, phases) if mode == "ordered" else set(entries)
+        for position, phase in enumerate(phases):
+            if phase in reached:
+                found[position].total.add(scope, state)
+                found[position].outcomes[state["state"]] += 1
+    return found
+
+
+def _in_cohort(
+    timeline: Timeline, scope: Scope, period: Period, phases: list[str], *, entered: bool
+) -> bool:
+    if not entered:
+        return timeline.born_at is not None and timeline.born_at in period
+    first = next(
+        (
+            move.at
+            for move in timeline.phase_moves(scope.as_of)
+            if isinstance(move, PhaseEntry) and phases and move.phase == phases[0]
+        ),
+        None,
+    )
+    return first is not None and first in period
+
+
+def _reached_in_order(entries: list[str], phases: list[str]) -> set[str]:
+    """The phases 1..k reached in order: an entry into the next phase extends the run, a back
+    move keeps it, a skip never imputes the phase skipped."""
+    progress = 0
+    for phase in entries:
+        if progress < len(phases) and phase == phases[progress]:
+            progress += 1
+    return set(phases[:progress])
+
+
+def conversion(phases: list[CohortPhase]) -> list[ConversionRow]:
+    """Next-step and cumulative rates of a cohort funnel, and the win rate from each phase."""
+    first = phases[0].total.count if phases else 0
+    rows = []
+    for position, phase in enumerate(phases):
+        reached = phase.total.count
+        following = phases[position + 1].total.count if position + 1 < len(phases) else None
+        won, lost = phase.outcomes["won"], phase.outcomes["lost"]
+        rows.append(
+            ConversionRow(
+                pipeline_phase=phase.phase,
+                reached=reached,
+                next_step_rate=ratio(following, reached) if following is not None else None,
+                cumulative_rate=ratio(reached, first),
+                won=won,
+                lost=lost,
+                open=phase.outcomes["open"],
+                win_rate=ratio(won, won + lost),
+            )
+        )
+    return rows
+
+
+def ratio(part: int | Decimal, whole: int | Decimal) -> float | None:
+    """``part / whole`` rounded to four places, or None (never 0) when ``whole`` is 0."""
+    if not whole:
+        return None
+    return float((Decimal(part) / Decimal(whole)).quantize(Decimal("0.0001")))
+
+
+def flow(timelines: Iterable[Timeline], scope: Scope, period: Period) -> list[FlowRow]:
+    """Entries into each phase dated in ``period``, and exits by where they went."""
+    counts: dict[str, dict[str, int]] = defaultdict(lambda: defaultdict(int))
+    until = min(period.end, scope.as_of)
+    for timeline in timelines:
+        if scope.state(timeline) is None:
+            continue
+        for move in timeline.phase_moves(until):
+            if move.at not in period:
+                continue
+            tally = counts[move.phase]
+            if isinstance(move, PhaseExit):
+                tally[f"exits_{move.to}"] += 1
+            else:
+                tally["entries"] += 1
+                tally["reopened"] += move.reopened
+    phases = sorted(set(scope.defaults.phases(scope.process)) | set(counts), key=phase_number)
+    return [FlowRow(pipeline_phase=phase, **_flow_counts(counts[phase])) for phase in phases]
+
+
+def _flow_counts(tally: dict[str, int]) -> dict[str, int]:
+    keys = ("entries", "reopened", "exits_next", "exits_back", "exits_won", "exits_lost")
+    return {key: tally.get(key, 0) for key in keys}

@@ -1,0 +1,162 @@
+"""What a report is asked: the filters every report takes, each report's own options, and
+the instants and periods they resolve to (ANALYTICS.md §4).
+
+``as_of``, ``from`` and ``to`` are ISO 8601: a date (midnight in ``tz``, UTC by default) or a
+date-time with an offset. Periods are half-open ``[from, to)``.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time, timedelta, tzinfo
+from typing import Annotated, Literal
+from zoneinfo import ZoneInfo, available_timezones
+
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
+
+from oppflow.errors import ValidationFailed
+from oppflow.schemas import NO_NUL, IsoDate
+
+MOMENT_PATTERN = r"^\d{4}-\d{2}-\d{2}(T\d{2}:\d{2}(:\d{2}(\.\d{1,6})?)?(Z|[+-]\d{2}:\d{2}))?$"
+LONGEST_PERIOD = timedelta(days=366 * 30)
+EARLIEST_YEAR, LATEST_YEAR = 1970, 2200
+
+
+def _real_moment(text: str) -> str:
+    # The pattern says the shape; this says the calendar (no 30 February, no hour 25).
+    try:
+        moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError as exc:
+        raise ValueError(f"{text!r} is not a real date or time") from exc
+    if not EARLIEST_YEAR <= moment.year <= LATEST_YEAR:
+        raise ValueError(f"the year must lie between {EARLIEST_YEAR} and {LATEST_YEAR}")
+    return text
+
+
+def _known_zone(name: str) -> str:
+    if name not in _zones():
+        raise ValueError(f"{name!r} is not a time zone of the IANA database")
+    return name
+
+
+def _zones() -> set[str]:
+    return available_timezones() | {"UTC"}
+
+
+Moment = Annotated[
+    str, StringConstraints(pattern=MOMENT_PATTERN, max_length=40), AfterValidator(_real_moment)
+]
+Zone = Annotated[str, StringConstraints(max_length=64, pattern=NO_NUL), AfterValidator(_known_zone)]
+ProcessKeyText = Annotated[str, StringConstraints(max_length=64, pattern=NO_NUL)]
+
+
+class ReportFilters(BaseModel):
+    """The filters every report takes."""
+
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+
+    owner_id: uuid.UUID | None = None
+    business_unit_id: uuid.UUID | None = None
+    process: ProcessKeyText | None = None
+    from_: Moment | None = Field(default=None, alias="from")
+    to: Moment | None = None
+    as_of: Moment | None = None
+    tz: Zone | None = None
+
+
+class FunnelOptions(ReportFilters):
+    mode: Literal["snapshot", "ordered", "any"] = "snapshot"
+    cohort: Literal["created", "entered"] = "created"
+    known: Literal["effective", "recorded"] = "effective"
+    # Kept from the first funnel: a synonym of ``process``, and the close-date window of the
+    # snapshot.
+    process_key: ProcessKeyText | None = None
+    close_from: IsoDate | None = None
+    close_to: IsoDate | None = None
+
+
+class ConversionOptions(ReportFilters):
+    mode: Literal["ordered", "any"] = "ordered"
+    cohort: Literal["created", "entered"] = "created"
+
+
+class TimeInStageOptions(ReportFilters):
+    measure: Literal["cumulative", "latest"] = "cumulative"
+
+
+class ForecastOptions(ReportFilters):
+    rollup: Literal["cumulative", "single"] = "cumulative"
+
+
+class WaterfallOptions(ReportFilters):
+    start: Moment | None = None
+    details: bool = False
+
+
+class CalibrationOptions(ReportFilters):
+    pass
+
+
+@dataclass(frozen=True)
+class Period:
+    start: datetime
+    end: datetime
+
+    def __contains__(self, moment: datetime) -> bool:
+        return self.start <= moment < self.end
+
+    def holds_day(self, day: date | None) -> bool:
+        return day is not None and self.start.date() <= day < _day_end(self.end)
+
+
+def _day_end(end: datetime) -> date:
+    # [from, to) over days: a day is in when it starts before ``to``.
+    return end.date() + timedelta(days=1) if end.time() != time(0) else end.date()
+
+
+def zone_of(filters: ReportFilters) -> tzinfo:
+    return ZoneInfo(filters.tz) if filters.tz else UTC
+
+
+def moment(text: str, zone: tzinfo) -> datetime:
+    """An ISO date (midnight in ``zone``) or date-time with an offset, as a UTC instant."""
+    try:
+        parsed = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError as exc:  # the query model checked it; a caller may not have
+        raise ValidationFailed(f"{text!r} is not a real date or time.") from exc
+    if parsed.tzinfo is None:
+        parsed = parsed.replace(tzinfo=zone)
+    return parsed.astimezone(UTC)
+
+
+def as_of(filters: ReportFilters, now: datetime) -> datetime:
+    return moment(filters.as_of, zone_of(filters)) if filters.as_of else now
+
+
+def period(filters: ReportFilters, default: Period) -> Period:
+    """``[from, to)``, each end defaulting to ``default``'s; refused when empty or huge."""
+    zone = zone_of(filters)
+    start = moment(filters.from_, zone) if filters.from_ else default.start
+    end = moment(filters.to, zone) if filters.to else default.end
+    if start >= end:
+        raise ValidationFailed("'from' must come before 'to'.", field="from")
+    if end - start > LONGEST_PERIOD:
+        raise ValidationFailed("A period may span at most 30 years.", field="to")
+    return Period(start, end)
+
+
+def quarter_around(now: datetime, zone: tzinfo) -> Period:
+    """The calendar quarter of ``now`` in ``zone``: the default period of most reports."""
+    local = now.astimezone(zone).date()
+    first = date(local.year, 3 * ((local.month - 1) // 3) + 1, 1)
+    following = date(first.year + (first.month == 10), (first.month + 2) % 12 + 1, 1)
+    return Period(_midnight(first, zone), _midnight(following, zone))
+
+
+def last_days(now: datetime, days: int) -> Period:
+    return Period(now - timedelta(days=days), now)
+
+
+def _midnight(day: date, zone: tzinfo) -> datetime:
+    return datetime.combine(day, time(0), tzinfo=zone).astimezone(UTC)

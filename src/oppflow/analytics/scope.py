@@ -1,0 +1,35 @@
+"""The instant a report looks from and the filters it keeps, applied to one timeline."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import datetime
+
+from oppflow.analytics.defaults import Defaults
+from oppflow.analytics.timeline import State, Timeline
+
+
+@dataclass(frozen=True)
+class Scope:
+    as_of: datetime
+    defaults: Defaults
+    owner_id: uuid.UUID | None = None
+    # The users of the business unit asked for; None when no unit is asked for.
+    owners: frozenset[uuid.UUID] | None = None
+    process: str | None = None
+    # "As we knew it then": only rows recorded by this instant count.
+    known_at: datetime | None = None
+
+    def state(self, timeline: Timeline, at: datetime | None = None) -> State | None:
+        """The timeline's state at ``at`` (default ``as_of``) if the filters keep it there."""
+        moment = at or self.as_of
+        found = timeline.state_at(moment, self.known_at and min(self.known_at, moment))
+        return found if found is not None and self.admits(found) else None
+
+    def admits(self, state: State) -> bool:
+        if self.owner_id is not None and state["owner_id"] != self.owner_id:
+            return False
+        if self.owners is not None and state["owner_id"] not in self.owners:
+            return False
+        return self.process is None or state["process_key"] == self.process

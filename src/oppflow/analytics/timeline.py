@@ -1,0 +1,167 @@
+"""One opportunity's history as read from the change log, and its state at any instant.
+
+Pure code: no database. A :class:`Timeline` is built from the opportunity's change-log rows in
+(effective_at, seq) order; every report asks it what was true at an instant, or walks the
+phase entries and exits it derives. Values are decoded from the log's text here, once.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Any, Literal
+
+_DECODERS: dict[str, Callable[[str], Any]] = {
+    "estimated_value": Decimal,
+    "actual_value": Decimal,
+    "estimated_close_date": date.fromisoformat,
+    "actual_close_date": date.fromisoformat,
+    "probability": int,
+    "owner_id": uuid.UUID,
+}
+
+Exit = Literal["next", "back", "won", "lost"]
+
+
+def decode(field: str, text: str | None) -> Any:
+    """A log value as the type of its field (a Decimal, a date, an int, a UUID or text)."""
+    if text is None:
+        return None
+    decoder = _DECODERS.get(field)
+    return decoder(text) if decoder else text
+
+
+def phase_number(phase: str | None) -> int:
+    """``3-Propose`` → 3; 0 for no phase (so it sorts first and never counts as reached)."""
+    head = (phase or "").partition("-")[0]
+    return int(head) if head.isdigit() else 0
+
+
+@dataclass(frozen=True, slots=True)
+class Change:
+    field: str
+    value: Any
+    at: datetime
+    recorded_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class State:
+    """What was true of an opportunity at an instant (the tracked fields only)."""
+
+    values: dict[str, Any]
+
+    def __getitem__(self, field: str) -> Any:
+        return self.values.get(field)
+
+    @property
+    def is_open(self) -> bool:
+        return self.values.get("state") == "open"
+
+
+@dataclass(frozen=True, slots=True)
+class PhaseEntry:
+    phase: str
+    at: datetime
+    reopened: bool
+
+
+@dataclass(frozen=True, slots=True)
+class PhaseExit:
+    phase: str
+    at: datetime
+    to: Exit
+
+
+@dataclass(frozen=True, slots=True)
+class Stint:
+    """A stay in one stage of one process, from entry to exit (``end`` None while open)."""
+
+    process_key: str | None
+    stage: str | None
+    start: datetime
+    end: datetime | None
+
+
+class Timeline:
+    def __init__(self, opportunity_id: uuid.UUID, changes: Sequence[Change]) -> None:
+        self.opportunity_id = opportunity_id
+        self.changes = changes
+        self.born_at = changes[0].at if changes else None
+
+    def state_at(self, moment: datetime, known_at: datetime | None = None) -> State | None:
+        """The values at ``moment`` (None before the opportunity existed); with ``known_at``,
+        only what oppflow had recorded by then counts."""
+        if self.born_at is None or self.born_at > moment:
+            return None
+        values: dict[str, Any] = {}
+        for change in self.changes:
+            if change.at > moment:
+                break
+            if known_at is None or change.recorded_at <= known_at:
+                values[change.field] = change.value
+        return State(values)
+
+    def instants(self, until: datetime) -> Iterator[tuple[datetime, State, State]]:
+        """Each instant something changed (up to ``until``), with the state before and after;
+        the changes of one flush share an instant and are seen together."""
+        values: dict[str, Any] = {}
+        index = 0
+        while index < len(self.changes) and self.changes[index].at <= until:
+            at = self.changes[index].at
+            before = State(dict(values))
+            while index < len(self.changes) and self.changes[index].at == at:
+                values[self.changes[index].field] = self.changes[index].value
+                index += 1
+            yield at, before, State(dict(values))
+
+    def phase_moves(self, until: datetime) -> Iterator[PhaseEntry | PhaseExit]:
+        """Entries into and exits from pipeline phases while open, in time order."""
+        for at, before, after in self.instants(until):
+            was_in = before["pipeline_phase"] if before.is_open else None
+            now_in = after["pipeline_phase"] if after.is_open else None
+            if was_in == now_in:
+                continue
+            if was_in is not None:
+                yield PhaseExit(was_in, at, _exit_kind(was_in, now_in, after))
+            if now_in is not None:
+                reopened = not before.is_open and before["state"] is not None
+                yield PhaseEntry(now_in, at, reopened)
+
+    def phases_entered(self, until: datetime) -> list[str]:
+        """The phases entered, in order (a phase entered twice appears twice)."""
+        return [move.phase for move in self.phase_moves(until) if isinstance(move, PhaseEntry)]
+
+    def stints(self, until: datetime) -> list[Stint]:
+        """Stays in each stage while open, up to ``until`` (the last one open if still there)."""
+        found: list[Stint] = []
+        current: Stint | None = None
+        for at, _before, after in self.instants(until):
+            where = (after["process_key"], after["active_stage"]) if after.is_open else None
+            if current is not None and where == (current.process_key, current.stage):
+                continue
+            if current is not None:
+                found.append(Stint(current.process_key, current.stage, current.start, at))
+            current = Stint(where[0], where[1], at, None) if where is not None else None
+        if current is not None:
+            found.append(current)
+        return found
+
+    def closed_at(self, until: datetime) -> datetime | None:
+        """When the opportunity was last closed (won or lost), if it is closed at ``until``."""
+        closed: datetime | None = None
+        for at, before, after in self.instants(until):
+            if before.is_open and not after.is_open:
+                closed = at
+            elif after.is_open:
+                closed = None
+        return closed
+
+
+def _exit_kind(was_in: str, now_in: str | None, after: State) -> Exit:
+    if now_in is None:
+        return "won" if after["state"] == "won" else "lost"
+    return "next" if phase_number(now_in) >= phase_number(was_in) else "back"
