@@ -180,7 +180,7 @@ class AnalyticsRepository(OpportunityRepository):
                     OpportunityClose.outcome == "lost",
                 )
             )
-            found.update(self.session.execute(query).tuples().all())
+            found.update((key, name) for key, name in self.session.execute(query))
         return found
 
     def users_of_unit(self, business_unit_id: uuid.UUID) -> frozenset[uuid.UUID]:

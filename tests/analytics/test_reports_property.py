@@ -1,0 +1,295 @@
+"""Every report equals a brute-force reading of the same change log (ANALYTICS.md §1–2),
+for random histories with skips, back moves, reopens, backdated changes and two processes,
+on SQLite and PostgreSQL, through the HTTP API."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterator
+from datetime import UTC, date, datetime, timedelta
+from decimal import Decimal
+from collections import Counter
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from sqlalchemy import delete, select
+from sqlalchemy.orm import Session, sessionmaker
+
+from oppflow.db import unit_of_work
+from oppflow.models import Opportunity, OpportunityChange, User
+from tests.analytics import history as brute
+from tests.helpers import create_user, login
+
+CENT = Decimal("0.01")
+EXAMPLES = settings(
+    max_examples=25,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+moments = st.integers(0, 60 * 24 * 500).map(lambda m: brute.BASE + timedelta(minutes=m))
+
+
+@pytest.fixture
+def world(
+    client: TestClient, factory: sessionmaker[Session]
+) -> Iterator[tuple[TestClient, dict[str, str], list[uuid.UUID], dict[uuid.UUID, uuid.UUID]]]:
+    create_user(factory, "root", roles=["system-administrator"])
+    create_user(factory, "bea", roles=["salesperson"])
+    with unit_of_work(factory) as session:
+        users = {u.id: u.business_unit_id for u in session.scalars(select(User))}
+    yield client, login(client, "root"), sorted(users), users
+
+
+def _reset(
+    factory: sessionmaker[Session], stories: list[brute.History], units: dict[uuid.UUID, uuid.UUID]
+) -> None:
+    with unit_of_work(factory) as session:
+        session.execute(delete(OpportunityChange))
+        session.execute(delete(Opportunity))
+        brute.store(session, stories, units)
+
+
+def _get(client: TestClient, headers: dict[str, str], report: str, **params: str) -> Any:
+    answer = client.get(f"/api/v1/analytics/{report}", params=params, headers=headers)
+    assert answer.status_code == 200, answer.text
+    return answer.json()
+
+
+def _money(number: float | None) -> Decimal:
+    return Decimal(str(number or 0)).quantize(CENT)
+
+
+def _iso(moment: datetime) -> str:
+    return moment.isoformat()
+
+
+@given(data=st.data())
+@EXAMPLES
+def test_snapshot_funnel_as_of_any_instant(
+    world: Any, factory: sessionmaker[Session], data: st.DataObject
+) -> None:
+    client, headers, owners, units = world
+    stories = data.draw(brute.histories(owners))
+    _reset(factory, stories, units)
+    moment = data.draw(moments)
+    known = data.draw(st.sampled_from(["effective", "recorded"]))
+    answer = _get(client, headers, "funnel", as_of=_iso(moment), known=known)
+    expected = brute.snapshot(stories, moment, moment if known == "recorded" else None)
+    got = {
+        p["pipeline_phase"]: (p["count"], _money(p["estimated_value"]), _money(p["weighted_value"]))
+        for p in answer["phases"]
+    }
+    assert got == {k: (c, v.quantize(CENT), w.quantize(CENT)) for k, (c, v, w) in expected.items()}
+    assert answer["convention"]["mode"] == "snapshot"
+
+
+@given(data=st.data())
+@EXAMPLES
+def test_funnel_of_now_equals_the_log_read_now(
+    world: Any, factory: sessionmaker[Session], data: st.DataObject
+) -> None:
+    client, headers, owners, units = world
+    stories = data.draw(brute.histories(owners))
+    _reset(factory, stories, units)
+    now = datetime.now(UTC)
+    answer = _get(client, headers, "funnel")
+    got = {
+        p["pipeline_phase"]: (p["count"], _money(p["estimated_value"]), _money(p["weighted_value"]))
+        for p in answer["phases"]
+    }
+    expected = brute.snapshot(stories, now)
+    assert got == {k: (c, v.quantize(CENT), w.quantize(CENT)) for k, (c, v, w) in expected.items()}
+
+
+@given(data=st.data())
+@EXAMPLES
+def test_cohort_funnels_and_conversion(
+    world: Any, factory: sessionmaker[Session], data: st.DataObject
+) -> None:
+    client, headers, owners, units = world
+    stories = data.draw(brute.histories(owners))
+    _reset(factory, stories, units)
+    start = data.draw(moments)
+    end = start + timedelta(days=data.draw(st.integers(1, 300)))
+    moment = data.draw(moments)
+    mode = data.draw(st.sampled_from(["ordered", "any"]))
+    params = {"from": _iso(start), "to": _iso(end), "as_of": _iso(moment), "mode": mode}
+    answer = _get(client, headers, "funnel", **params)
+    expected = brute.cohort(stories, start, end, moment, mode)
+    assert [p["pipeline_phase"] for p in answer["phases"]] == brute.PHASES
+    assert [p["count"] for p in answer["phases"]] == expected
+    rows = _get(client, headers, "conversion", **params)["rows"]
+    assert [r["reached"] for r in rows] == expected
+    for index, row in enumerate(rows[:-1]):
+        rate = None if not expected[index] else round(expected[index + 1] / expected[index], 4)
+        assert row["next_step_rate"] == rate
+
+
+@given(data=st.data())
+@EXAMPLES
+def test_flow(world: Any, factory: sessionmaker[Session], data: st.DataObject) -> None:
+    client, headers, owners, units = world
+    stories = data.draw(brute.histories(owners))
+    _reset(factory, stories, units)
+    start = data.draw(moments)
+    end = start + timedelta(days=data.draw(st.integers(1, 300)))
+    moment = data.draw(moments)
+    rows = _get(
+        client, headers, "flow", **{"from": _iso(start), "to": _iso(end), "as_of": _iso(moment)}
+    )["rows"]
+    expected = brute.flow(stories, start, end, moment)
+    for row in rows:
+        phase = row.pop("pipeline_phase")
+        assert {k: v for k, v in row.items() if v} == dict(+expected.get(phase, Counter())), phase
+
+
+@given(data=st.data())
+@EXAMPLES
+def test_forecast(world: Any, factory: sessionmaker[Session], data: st.DataObject) -> None:
+    client, headers, owners, units = world
+    stories = data.draw(brute.histories(owners))
+    _reset(factory, stories, units)
+    moment = data.draw(moments)
+    rows = _get(client, headers, "forecast", as_of=_iso(moment))["rows"]
+    expected = brute.forecast(stories, moment)
+    assert [r["month"] for r in rows] == sorted(expected)
+    for row in rows:
+        month = expected[row["month"]]
+        assert _money(row["closed"]) == month["won"].quantize(CENT)
+        assert _money(row["commit"]) == (month["committed"] + month["won"]).quantize(CENT)
+        best = month["best_case"] + month["committed"] + month["won"]
+        assert _money(row["best_case"]) == best.quantize(CENT)
+        pipeline = month["pipeline"] + month["best_case"] + month["committed"]
+        assert _money(row["pipeline"]) == pipeline.quantize(CENT)
+        assert _money(row["omitted"]) == month["omitted"].quantize(CENT)
+        assert _money(row["weighted_pipeline"]) == month["weighted"].quantize(CENT)
+
+
+@given(data=st.data())
+@EXAMPLES
+def test_waterfall_identity_and_lines(
+    world: Any, factory: sessionmaker[Session], data: st.DataObject
+) -> None:
+    client, headers, owners, units = world
+    stories = data.draw(brute.histories(owners))
+    _reset(factory, stories, units)
+    first = date(2026, 1, 1) + timedelta(days=data.draw(st.integers(0, 300)))
+    last = first + timedelta(days=data.draw(st.integers(1, 120)))
+    t0 = data.draw(moments)
+    t1 = t0 + timedelta(days=data.draw(st.integers(0, 200)))
+    params = {
+        "from": first.isoformat(),
+        "to": last.isoformat(),
+        "start": _iso(t0),
+        "as_of": _iso(t1),
+        "details": "true",
+    }
+    rows = {r["line"]: r for r in _get(client, headers, "waterfall", **params)["rows"]}
+    value = {line: _money(row["value"]) for line, row in rows.items()}
+    assert (
+        value["beginning"]
+        + value["new"]
+        + value["increased"]
+        - value["decreased"]
+        - value["pulled_out"]
+        - value["pushed_out"]
+        - value["won"]
+        - value["lost"]
+        == value["ending"]
+    )
+    expected = brute.waterfall(stories, first, last, t0, t1)
+    for line, row in rows.items():
+        count, amount = expected.get(line, (0, Decimal(0)))
+        assert (row["count"], value[line]) == (count, amount.quantize(CENT)), line
+        assert len(row["opportunity_ids"]) == count
+
+
+@given(data=st.data())
+@EXAMPLES
+def test_win_loss_counts_and_values(
+    world: Any, factory: sessionmaker[Session], data: st.DataObject
+) -> None:
+    client, headers, owners, units = world
+    stories = data.draw(brute.histories(owners))
+    _reset(factory, stories, units)
+    first = date(2026, 1, 1) + timedelta(days=data.draw(st.integers(0, 300)))
+    last = first + timedelta(days=data.draw(st.integers(1, 200)))
+    moment = data.draw(moments)
+    row = _get(
+        client,
+        headers,
+        "win-loss",
+        **{"from": first.isoformat(), "to": last.isoformat(), "as_of": _iso(moment)},
+    )["rows"][0]
+    won = lost = 0
+    won_value = lost_value = Decimal(0)
+    for story in stories:
+        state = brute.state_at(story.rows, moment)
+        if (
+            state is None
+            or state.get("state") not in ("won", "lost")
+            or not state.get("actual_close_date")
+        ):
+            continue
+        if not first <= date.fromisoformat(state["actual_close_date"]) < last:
+            continue
+        if state["state"] == "won":
+            won += 1
+            won_value += (
+                Decimal(state["actual_value"]) if state.get("actual_value") else brute.value(state)
+            )
+        else:
+            lost += 1
+            lost_value += brute.value(state)
+    assert (row["won"], row["lost"]) == (won, lost)
+    assert (_money(row["won_value"]), _money(row["lost_value"])) == (
+        won_value.quantize(CENT),
+        lost_value.quantize(CENT),
+    )
+    assert row["win_rate"] == (None if won + lost == 0 else round(won / (won + lost), 4))
+
+
+@given(data=st.data())
+@EXAMPLES
+def test_time_in_stage(world: Any, factory: sessionmaker[Session], data: st.DataObject) -> None:
+    client, headers, owners, units = world
+    stories = data.draw(brute.histories(owners))
+    _reset(factory, stories, units)
+    start = data.draw(moments)
+    end = start + timedelta(days=data.draw(st.integers(1, 300)))
+    moment = data.draw(moments)
+    params = {"from": _iso(start), "to": _iso(end), "as_of": _iso(moment)}
+    rows = _get(client, headers, "time-in-stage", **params)["rows"]
+    expected = brute.time_in_stage(stories, start, end, moment)
+    assert {(r["process"], r["stage"]) for r in rows} == set(expected)
+    for row in rows:
+        durations = expected[(row["process"], row["stage"])]
+        assert row["completed"] == sum(done for _, done in durations)
+        assert row["still_open"] == sum(not done for _, done in durations)
+        median = brute.kaplan_meier_median(durations)
+        assert row["median_days"] == (
+            None if median is None else float(median.quantize(Decimal("0.0001")))
+        )
+
+
+@given(data=st.data())
+@EXAMPLES
+def test_calibration_counts(
+    world: Any, factory: sessionmaker[Session], data: st.DataObject
+) -> None:
+    client, headers, owners, units = world
+    stories = data.draw(brute.histories(owners))
+    _reset(factory, stories, units)
+    moment = data.draw(moments)
+    answer = _get(client, headers, "calibration", as_of=_iso(moment))
+    expected = brute.reached_before_close(stories, moment)
+    for row in answer["rows"]:
+        won, lost = expected.get(row["pipeline_phase"], (0, 0))
+        assert (row["won"], row["lost"]) == (won, lost), row["pipeline_phase"]
+        p0 = Decimal(row["stage_default"]) / 100
+        rate = (won + 10 * p0) / (won + lost + 10)
+        assert row["empirical_rate"] == float(rate.quantize(Decimal("0.0001")))
+        assert row["insufficient_history"] == (won + lost < 20)
