@@ -91,6 +91,8 @@ def unit_of_work(factory: sessionmaker[Session] | None = None) -> Iterator[Sessi
         session.close()
 
 
+# The change log first: it sets the defaults of a new opportunity's tracked fields, which
+# the audit row of its creation then shows too.
+changelog.install()
 audit.install()
 epoch.install()
-changelog.install()

@@ -27,6 +27,14 @@ def upgrade(engine: Engine, revision: str = "head") -> None:
         command.upgrade(config, revision)
 
 
+def downgrade(engine: Engine, revision: str) -> None:
+    """Take the schema of ``engine``'s database back down to ``revision``."""
+    config = alembic_config(engine)
+    with engine.begin() as connection:
+        config.attributes["connection"] = connection
+        command.downgrade(config, revision)
+
+
 def revision(engine: Engine, message: str, rev_id: str | None = None) -> None:
     """Autogenerate a new migration from the difference between the models and ``engine``."""
     config = alembic_config(engine)

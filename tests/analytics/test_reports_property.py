@@ -5,10 +5,9 @@ on SQLite and PostgreSQL, through the HTTP API."""
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterator
+from collections import Counter
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
-from collections import Counter
 from typing import Any
 
 import pytest
@@ -24,6 +23,7 @@ from tests.analytics import history as brute
 from tests.helpers import create_user, login
 
 CENT = Decimal("0.01")
+World = tuple[TestClient, dict[str, str], list[uuid.UUID], dict[uuid.UUID, uuid.UUID]]
 EXAMPLES = settings(
     max_examples=25,
     deadline=None,
@@ -33,14 +33,12 @@ moments = st.integers(0, 60 * 24 * 500).map(lambda m: brute.BASE + timedelta(min
 
 
 @pytest.fixture
-def world(
-    client: TestClient, factory: sessionmaker[Session]
-) -> Iterator[tuple[TestClient, dict[str, str], list[uuid.UUID], dict[uuid.UUID, uuid.UUID]]]:
+def world(client: TestClient, factory: sessionmaker[Session]) -> World:
     create_user(factory, "root", roles=["system-administrator"])
     create_user(factory, "bea", roles=["salesperson"])
     with unit_of_work(factory) as session:
         users = {u.id: u.business_unit_id for u in session.scalars(select(User))}
-    yield client, login(client, "root"), sorted(users), users
+    return client, login(client, "root"), sorted(users), users
 
 
 def _reset(

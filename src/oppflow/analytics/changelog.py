@@ -69,8 +69,20 @@ def encode(value: Any) -> str | None:
 def _created(opportunity: Opportunity) -> Iterator[tuple[str, Any, Any]]:
     for field in TRACKED_FIELDS:
         value = getattr(opportunity, field)
+        if value is None:
+            value = _column_default(opportunity, field)
         if value is not None:
             yield field, None, value
+
+
+def _column_default(opportunity: Opportunity, field: str) -> Any:
+    """A column's scalar default (state "open", forecast category "pipeline"), set now so the
+    birth rows hold the values the INSERT will write."""
+    default = Opportunity.__table__.c[field].default
+    if default is None or not default.is_scalar:
+        return None
+    setattr(opportunity, field, default.arg)
+    return default.arg
 
 
 def _updated(opportunity: Opportunity) -> Iterator[tuple[str, Any, Any]]:

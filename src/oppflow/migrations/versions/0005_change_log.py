@@ -35,6 +35,8 @@ TRACKED_FIELDS = (
     "actual_close_date",
 )
 MONEY_FIELDS = ("estimated_value", "actual_value")
+# Column defaults that audit rows of creations written before this revision leave out.
+BIRTH_DEFAULTS = {"state": "open", "status_reason": "in_progress", "forecast_category": "pipeline"}
 
 
 def upgrade() -> None:
@@ -93,8 +95,14 @@ def _backfill(changes: sa.Table) -> None:
         .order_by(audit.c.seq)
     )
     batch: list[dict[str, Any]] = []
+    born: set[Any] = set()
     for row in bind.execute(query):
-        batch.extend(_rows_of(row.record_id, row.at, row.actor_id, row.changes or {}))
+        audited = dict(row.changes or {})
+        if row.record_id not in born:
+            born.add(row.record_id)
+            for field, value in BIRTH_DEFAULTS.items():
+                audited.setdefault(field, [None, value])
+        batch.extend(_rows_of(row.record_id, row.at, row.actor_id, audited))
         if len(batch) >= 5000:
             bind.execute(changes.insert(), batch)
             batch = []
