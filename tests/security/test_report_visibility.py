@@ -1,0 +1,109 @@
+"""Every report over a caller's token equals the same report computed, by brute force, over
+exactly the opportunities the matrix says that caller reads (ANALYTICS.md §5), for each
+built-in role: depth, business units, shares with the user and their team, sales teams."""
+
+from __future__ import annotations
+
+import uuid
+from collections import Counter
+from datetime import UTC, date, datetime, timedelta
+from decimal import Decimal
+from typing import Any
+
+import pytest
+from sqlalchemy import select
+
+from oppflow.db import unit_of_work
+from oppflow.models import OpportunityChange
+from oppflow.security.privileges import BUILTIN_ROLES
+from tests.analytics import history as brute
+from tests.security.test_visibility import place_all, readable_ids, vary_the_phases
+from tests.security.world import World
+
+CENT = Decimal("0.01")
+FROM, TO = "2000-01-01", "2029-01-01"
+
+
+def stories_of(world: World, ids: set[str]) -> list[brute.History]:
+    """The readable opportunities' change logs, as the brute force reads them."""
+    query = select(OpportunityChange).order_by(OpportunityChange.seq)
+    found: dict[uuid.UUID, brute.History] = {}
+    with unit_of_work(world.factory) as session:
+        for change in session.scalars(query):
+            if str(change.opportunity_id) not in ids:
+                continue
+            story = found.setdefault(change.opportunity_id, brute.History(change.opportunity_id))
+            story.rows.append(
+                brute.Row(
+                    change.opportunity_id,
+                    change.field,
+                    change.new_value,
+                    change.effective_at,
+                    change.recorded_at,
+                    change.seq,
+                )
+            )
+    return list(found.values())
+
+
+def report(world: World, name: str, **params: str) -> Any:
+    answer = world.client.get(f"/api/v1/analytics/{name}", params=params, headers=world.actor)
+    assert answer.status_code == 200, answer.text
+    return answer.json()
+
+
+def money(number: float | None) -> Decimal:
+    return Decimal(str(number or 0)).quantize(CENT)
+
+
+@pytest.mark.parametrize("role", list(BUILTIN_ROLES), scope="module")
+def test_each_report_counts_exactly_the_readable_opportunities(world: World, role: str) -> None:
+    place_all(world, "opportunities")
+    vary_the_phases(world)
+    readable = readable_ids(world, "opportunities")
+    stories = stories_of(world, readable)
+    assert len(stories) == len(readable)
+    now = datetime.now(UTC) + timedelta(seconds=1)
+    when = {"as_of": now.isoformat()}
+    period = {"from": FROM, "to": TO} | when
+
+    funnel = report(world, "funnel", **when)["phases"]
+    expected = brute.snapshot(stories, now)
+    assert {p["pipeline_phase"]: (p["count"], money(p["estimated_value"])) for p in funnel} == {
+        phase: (count, total.quantize(CENT)) for phase, (count, total, _) in expected.items()
+    }
+
+    cohort = report(world, "funnel", mode="any", **period)["phases"]
+    start, end = datetime(2000, 1, 1, tzinfo=UTC), datetime(2029, 1, 1, tzinfo=UTC)
+    assert [p["count"] for p in cohort] == brute.cohort(stories, start, end, now, "any")
+
+    flow = report(world, "flow", **period)["rows"]
+    counted = brute.flow(stories, start, end, now)
+    assert {r["pipeline_phase"]: r["entries"] for r in flow if r["entries"]} == {
+        phase: tally["entries"] for phase, tally in counted.items() if tally["entries"]
+    }
+
+    forecast = report(world, "forecast", **when)["rows"]
+    months = brute.forecast(stories, now)
+    assert {r["month"]: money(r["pipeline"]) for r in forecast} == {
+        month: (m["pipeline"] + m["best_case"] + m["committed"]).quantize(CENT)
+        for month, m in months.items()
+    }
+
+    closed = report(world, "win-loss", **period)["rows"][0]
+    states = Counter((brute.state_at(s.rows, now) or {}).get("state") for s in stories)
+    assert (closed["won"], closed["lost"]) == (states["won"], states["lost"])
+    assert closed["open"] == states["open"]
+
+    first, last = date(2000, 1, 1), date(2029, 1, 1)
+    start_at = now - timedelta(days=1)
+    lines = report(
+        world, "waterfall", start=start_at.isoformat(), **{"from": FROM, "to": TO}, **when
+    )["rows"]
+    expected_lines = brute.waterfall(stories, first, last, start_at, now)
+    for line in lines:
+        count, total = expected_lines.get(line["line"], (0, Decimal(0)))
+        assert (line["count"], money(line["value"])) == (count, total.quantize(CENT))
+
+    stale = report(world, "stale")
+    assert {r["opportunity_id"] for r in stale["rows"]} <= readable
