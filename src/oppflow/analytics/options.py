@@ -13,7 +13,14 @@ from datetime import UTC, date, datetime, time, timedelta, tzinfo
 from typing import Annotated, Literal
 from zoneinfo import ZoneInfo, available_timezones
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    model_validator,
+)
 
 from oppflow.errors import ValidationFailed
 from oppflow.schemas import NO_NUL, IsoDate
@@ -63,6 +70,19 @@ class ReportFilters(BaseModel):
     to: Moment | None = None
     as_of: Moment | None = None
     tz: Zone | None = None
+
+    @model_validator(mode="after")
+    def _from_before_to(self) -> ReportFilters:
+        # Checked for every report, even one that reads no period, so a wrong one never
+        # passes silently.
+        if self.from_ and self.to:
+            zone = zone_of(self)
+            start, end = moment(self.from_, zone), moment(self.to, zone)
+            if start >= end:
+                raise ValueError("'from' must come before 'to'")
+            if end - start > LONGEST_PERIOD:
+                raise ValueError("a period may span at most 30 years")
+        return self
 
 
 class FunnelOptions(ReportFilters):
