@@ -15,7 +15,7 @@ from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.orm import Session, sessionmaker
 
 from oppflow import audit
-from oppflow.analytics import changelog
+from oppflow.analytics import changelog, totals
 from oppflow.config import get_settings
 from oppflow.security import epoch
 
@@ -94,5 +94,6 @@ def unit_of_work(factory: sessionmaker[Session] | None = None) -> Iterator[Sessi
 # The change log first: it sets the defaults of a new opportunity's tracked fields, which
 # the audit row of its creation then shows too.
 changelog.install()
+totals.install()
 audit.install()
 epoch.install()

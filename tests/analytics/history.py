@@ -19,6 +19,7 @@ from hypothesis import strategies as st
 from sqlalchemy import insert
 from sqlalchemy.orm import Session
 
+from oppflow.analytics import totals
 from oppflow.models import Opportunity, OpportunityChange
 
 BASE = datetime(2026, 1, 1, tzinfo=UTC)
@@ -194,6 +195,7 @@ def store(session: Session, stories: list[History], units: dict[uuid.UUID, uuid.
         final = state_at(history.rows, datetime.max.replace(tzinfo=UTC)) or {}
         session.execute(insert(Opportunity), [_record(history, final, units)])
     rows = sorted((r for h in stories for r in h.rows), key=lambda r: (r.recorded_at, r.seq))
+    totals.rebuild(session)  # written around the ORM, as a bulk loader does
     session.execute(
         insert(OpportunityChange),
         [

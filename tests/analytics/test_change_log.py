@@ -68,7 +68,7 @@ def _folded(session: Session, record: Opportunity) -> dict[str, str | None]:
 def test_every_path_writes_the_log_and_it_reads_back_to_the_records(
     client: TestClient, factory: sessionmaker[Session]
 ) -> None:
-    headers = signed_in(client, factory, roles=["sales-manager"])
+    headers = signed_in(client, factory, roles=["system-administrator"])
     ids = _journey(client, headers)
     with unit_of_work(factory) as session:
         records = list(session.scalars(select(Opportunity)))

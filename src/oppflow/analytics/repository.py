@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from collections import defaultdict
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -12,6 +13,7 @@ from typing import Any
 from sqlalchemy import ColumnElement, Select, and_, case, exists, func, or_, select
 from sqlalchemy.orm import aliased
 
+from oppflow.analytics import totals
 from oppflow.analytics.defaults import Defaults
 from oppflow.analytics.options import Period
 from oppflow.analytics.schemas import (
@@ -29,11 +31,13 @@ from oppflow.models import (
     OpportunityChange,
     OpportunityClose,
     OpportunityFile,
+    PipelineTotal,
     SalesTeamMember,
     User,
 )
 from oppflow.sales.repository import OpportunityRepository
-from oppflow.security.scope import read_scope
+from oppflow.security.privileges import Depth
+from oppflow.security.scope import ownership_reach, read_scope
 
 CENT = Decimal("0.01")
 SORT_COLUMNS: dict[str, Any] = {
@@ -84,50 +88,86 @@ class AnalyticsRepository(OpportunityRepository):
 
     def funnel(self, filters: FunnelFilters, defaults: Defaults) -> list[FunnelPhase]:
         """Open opportunities grouped by pipeline phase now: count, value and weighted value
-        (a missing probability weighs as its stage's default), from the records themselves."""
-        readable = self.readable().where(*self._conditions(filters)).subquery()
-        value = func.coalesce(readable.c.estimated_value, 0)
-        weighted = value * _probability(readable, defaults) / 100
-        query = (
-            select(
-                readable.c.pipeline_phase,
-                func.count(),
-                func.coalesce(func.sum(value), 0),
-                func.coalesce(func.sum(weighted), 0),
-            )
-            .group_by(readable.c.pipeline_phase)
-            .order_by(readable.c.pipeline_phase)
-        )
+        (a missing probability weighs as its stage's default)."""
+        totals: dict[str, list[Any]] = defaultdict(lambda: [0, Decimal(0), Decimal(0)])
+        for part in self.open_pipeline(filters):
+            found = totals[part.key[4] or ""]
+            found[0] += part.count
+            found[1] += part.value
+            found[2] += _weighted(part, defaults)
         return [
             FunnelPhase(
-                pipeline_phase=phase or "",
+                pipeline_phase=phase,
                 count=count,
-                estimated_value=Decimal(total).quantize(Decimal("0.01")),
-                weighted_value=Decimal(weighted_total).quantize(Decimal("0.01")),
+                estimated_value=_money(value),
+                weighted_value=_money(weighted),
             )
-            for phase, count, total, weighted_total in self.session.execute(query)
+            for phase, (count, value, weighted) in sorted(totals.items())
+            if count
         ]
 
     def pipeline_by_owner(self, filters: FunnelFilters, defaults: Defaults) -> list[OwnerTotal]:
         """Open opportunities grouped by owner, the largest pipeline first."""
-        readable = self.readable().where(*self._conditions(filters)).subquery()
-        value = func.coalesce(readable.c.estimated_value, 0)
-        weighted = value * _probability(readable, defaults) / 100
-        total = func.coalesce(func.sum(value), 0)
-        query = (
-            select(readable.c.owner_id, func.count(), total, func.coalesce(func.sum(weighted), 0))
-            .group_by(readable.c.owner_id)
-            .order_by(total.desc())
-        )
-        return [
+        totals: dict[uuid.UUID, list[Any]] = defaultdict(lambda: [0, Decimal(0), Decimal(0)])
+        for part in self.open_pipeline(filters):
+            found = totals[part.key[0]]
+            found[0] += part.count
+            found[1] += part.value
+            found[2] += _weighted(part, defaults)
+        rows = [
             OwnerTotal(
                 owner_id=owner,
                 count=count,
-                estimated_value=_money(amount),
-                weighted_value=_money(weighted_amount),
+                estimated_value=_money(value),
+                weighted_value=_money(weighted),
             )
-            for owner, count, amount, weighted_amount in self.session.execute(query)
+            for owner, (count, value, weighted) in totals.items()
+            if count
         ]
+        return sorted(rows, key=lambda row: (-row.estimated_value, str(row.owner_id)))
+
+    def open_pipeline(self, filters: FunnelFilters) -> Iterator[totals.Contribution]:
+        """The open pipeline the actor reads, as contributions per owner, unit, process and
+        stage: the maintained totals of the owners their depth reaches, plus, one by one,
+        the opportunities they read only through a share or a sales team."""
+        if filters.close_from or filters.close_to:  # not kept in the totals
+            yield from self._open_rows(self._conditions(filters))
+            return
+        depth = self.actor.depth("opportunity", "read")
+        total = PipelineTotal
+        reach = ownership_reach(self.actor, depth, total.owner_id, total.owning_business_unit_id)
+        query = select(total).where(reach, *self._total_conditions(filters))
+        for row in self.session.scalars(query):
+            yield totals.Contribution(
+                key=tuple(getattr(row, field) for field in totals.KEY_FIELDS),
+                count=row.open_count,
+                value=Decimal(row.value_sum),
+                probable=Decimal(row.probable_sum),
+                unweighted=Decimal(row.unweighted_sum),
+            )
+        if depth != Depth.ORGANIZATION:
+            owned = ownership_reach(
+                self.actor, depth, Opportunity.owner_id, Opportunity.owning_business_unit_id
+            )
+            yield from self._open_rows([~owned, *self._conditions(filters)])
+
+    def _open_rows(self, conditions: list[ColumnElement[bool]]) -> Iterator[totals.Contribution]:
+        fields = [getattr(Opportunity, field) for field in totals.FIELDS]
+        query = self.readable().with_only_columns(*fields).where(*conditions)
+        for row in self.session.execute(query, execution_options={"yield_per": 20_000}):
+            found = totals.contribution(dict(zip(totals.FIELDS, row, strict=True)))
+            if found is not None:
+                yield found
+
+    def _total_conditions(self, filters: FunnelFilters) -> list[ColumnElement[bool]]:
+        found: list[ColumnElement[bool]] = []
+        if filters.owner_id:
+            found.append(PipelineTotal.owner_id == filters.owner_id)
+        if filters.business_unit_id:
+            found.append(PipelineTotal.owner_id.in_(_owners_in(filters.business_unit_id)))
+        if filters.process_key:
+            found.append(PipelineTotal.process_key == filters.process_key)
+        return found
 
     def outcomes(self, filters: FunnelFilters, start: date, end: date) -> list[OutcomeTotal]:
         """Won and lost opportunities closed between ``start`` and ``end`` (inclusive)."""
@@ -241,15 +281,11 @@ def _on_sales_team(user_id: uuid.UUID) -> ColumnElement[bool]:
     )
 
 
-def _probability(readable: Any, defaults: Defaults) -> ColumnElement[Any]:
-    """The opportunity's probability, else its stage's default, else 0 (as in the reports)."""
-    by_stage = [
-        (and_(readable.c.process_key == key, readable.c.active_stage == stage), default.probability)
-        for (key, stage), default in defaults.stages.items()
-        if default.probability is not None
-    ]
-    fallback = case(*by_stage, else_=0) if by_stage else 0
-    return func.coalesce(readable.c.probability, fallback)
+def _weighted(part: totals.Contribution, defaults: Defaults) -> Decimal:
+    """Σ value × probability / 100, the stage's default standing in for a missing one."""
+    stage = defaults.stages.get((part.key[2], part.key[3]))
+    default = stage.probability if stage and stage.probability is not None else 0
+    return (part.probable + part.unweighted * default) / 100
 
 
 def _entered_stage_at() -> ColumnElement[datetime]:

@@ -1,6 +1,6 @@
 """Every model, imported here so that Alembic and the metadata see them all."""
 
-from oppflow.models.analytics import OpportunityChange
+from oppflow.models.analytics import OpportunityChange, PipelineTotal
 from oppflow.models.base import Base
 from oppflow.models.customers import Account, Contact
 from oppflow.models.lead import Lead
@@ -40,6 +40,7 @@ __all__ = [
     "OpportunityClose",
     "OpportunityCompetitor",
     "OpportunityFile",
+    "PipelineTotal",
     "Process",
     "ProcessInstance",
     "ProcessVersion",

@@ -35,3 +35,27 @@ class OpportunityChange(Base):
     effective_at: Mapped[datetime]
     recorded_at: Mapped[datetime]
     actor_id: Mapped[uuid.UUID | None] = mapped_column(default=None)
+
+
+class PipelineTotal(Base):
+    """The open pipeline summed per owner, owning unit, process and stage: kept in the same
+    transaction as every change that moves it (``analytics/totals.py``), so the funnel of now
+    reads a few hundred rows whatever the number of opportunities.
+
+    Sums are exact decimals kept as text (SQLite has no exact decimal arithmetic). Weighted
+    value = ``probable_sum`` / 100 + the stage's default probability × ``unweighted_sum`` / 100.
+    """
+
+    __tablename__ = "pipeline_totals"
+
+    bucket: Mapped[str] = mapped_column(String(300), primary_key=True)
+    owner_id: Mapped[uuid.UUID] = mapped_column(index=True)
+    owning_business_unit_id: Mapped[uuid.UUID | None] = mapped_column(default=None, index=True)
+    process_key: Mapped[str | None] = mapped_column(String(64), default=None)
+    active_stage: Mapped[str | None] = mapped_column(String(64), default=None)
+    pipeline_phase: Mapped[str | None] = mapped_column(String(40), default=None)
+    open_count: Mapped[int] = mapped_column(default=0)
+    # Σ estimated value; Σ value × own probability; Σ value of those with no probability.
+    value_sum: Mapped[str] = mapped_column(String(48), default="0")
+    probable_sum: Mapped[str] = mapped_column(String(48), default="0")
+    unweighted_sum: Mapped[str] = mapped_column(String(48), default="0")

@@ -56,14 +56,25 @@ def _scope(actor: Actor, model: type[Any], action: str) -> ColumnElement[bool]:
         return false()
     if table not in OWNED_TABLES or depth == Depth.ORGANIZATION:
         return true()
-    reachable: list[ColumnElement[bool]] = [model.owner_id == actor.user_id]
-    if depth >= Depth.PARENT_CHILD:
-        reachable.append(model.owning_business_unit_id.in_(actor.business_unit_tree))
-    elif depth >= Depth.BUSINESS_UNIT:
-        reachable.append(model.owning_business_unit_id == actor.business_unit_id)
+    reachable = [ownership_reach(actor, depth, model.owner_id, model.owning_business_unit_id)]
     reachable.append(_shared(actor, table, model.id, action))
     if table == "opportunity" and action in SALES_TEAM_ACTIONS:
         reachable.append(_on_sales_team(actor, model.id))
+    return or_(*reachable)
+
+
+def ownership_reach(actor: Actor, depth: Depth, owner_id: Any, unit_id: Any) -> ColumnElement[bool]:
+    """The rows reached by ownership alone at ``depth``, over any pair of owner and owning
+    unit columns (a table's, or a summary's kept per owner and unit)."""
+    if depth == Depth.NONE:
+        return false()
+    if depth == Depth.ORGANIZATION:
+        return true()
+    reachable: list[ColumnElement[bool]] = [owner_id == actor.user_id]
+    if depth >= Depth.PARENT_CHILD:
+        reachable.append(unit_id.in_(actor.business_unit_tree))
+    elif depth >= Depth.BUSINESS_UNIT:
+        reachable.append(unit_id == actor.business_unit_id)
     return or_(*reachable)
 
 

@@ -1,4 +1,5 @@
-"""The change log of opportunities (ANALYTICS.md §1), backfilled from the audit log
+"""The change log of opportunities (ANALYTICS.md §1), backfilled from the audit log; the
+maintained totals of the open pipeline, computed from the opportunities
 
 Revision ID: 0005
 Revises: 0004
@@ -67,6 +68,68 @@ def upgrade() -> None:
         "ix_opportunity_changes_field_at", "opportunity_changes", ["field", "effective_at"]
     )
     _backfill(changes)
+    totals = op.create_table(
+        "pipeline_totals",
+        sa.Column("bucket", sa.String(length=300), nullable=False),
+        sa.Column("owner_id", sa.Uuid(), nullable=False),
+        sa.Column("owning_business_unit_id", sa.Uuid(), nullable=True),
+        sa.Column("process_key", sa.String(length=64), nullable=True),
+        sa.Column("active_stage", sa.String(length=64), nullable=True),
+        sa.Column("pipeline_phase", sa.String(length=40), nullable=True),
+        sa.Column("open_count", sa.Integer(), nullable=False),
+        sa.Column("value_sum", sa.String(length=48), nullable=False),
+        sa.Column("probable_sum", sa.String(length=48), nullable=False),
+        sa.Column("unweighted_sum", sa.String(length=48), nullable=False),
+        sa.PrimaryKeyConstraint("bucket", name=op.f("pk_pipeline_totals")),
+    )
+    op.create_index(op.f("ix_pipeline_totals_owner_id"), "pipeline_totals", ["owner_id"])
+    op.create_index(
+        op.f("ix_pipeline_totals_owning_business_unit_id"),
+        "pipeline_totals",
+        ["owning_business_unit_id"],
+    )
+    _sum_totals(totals)
+
+
+def _sum_totals(totals: sa.Table) -> None:
+    """The open pipeline per owner, unit, process and stage, summed exactly in Python."""
+    keys = ("owner_id", "owning_business_unit_id", "process_key", "active_stage", "pipeline_phase")
+    types: list[Any] = [sa.Uuid(), sa.Uuid(), sa.String(), sa.String(), sa.String()]
+    types += [sa.Numeric(19, 4), sa.Integer()]
+    names = (*keys, "estimated_value", "probability")
+    columns = [sa.column(name, kind) for name, kind in zip(names, types, strict=True)]
+    query = (
+        sa.select(*columns)
+        .select_from(sa.table("opportunities"))
+        .where(sa.column("state") == "open")
+    )
+    found: dict[tuple[Any, ...], list[Any]] = {}
+    for row in op.get_bind().execute(query):
+        key = tuple(row[: len(keys)])
+        value = Decimal(str(row.estimated_value or 0))
+        total = found.setdefault(key, [0, Decimal(0), Decimal(0), Decimal(0)])
+        total[0] += 1
+        total[1] += value
+        if row.probability is None:
+            total[3] += value
+        else:
+            total[2] += value * row.probability
+    rows = [
+        {
+            "bucket": "|".join("" if part is None else str(part) for part in key),
+            **dict(zip(keys, key, strict=True)),
+            "open_count": total[0],
+            **{
+                name: format(amount.normalize(), "f")
+                for name, amount in zip(
+                    ("value_sum", "probable_sum", "unweighted_sum"), total[1:], strict=True
+                )
+            },
+        }
+        for key, total in found.items()
+    ]
+    if rows:
+        op.get_bind().execute(totals.insert(), rows)
 
 
 def _backfill(changes: sa.Table) -> None:
@@ -139,6 +202,9 @@ def _text(field: str, value: Any) -> str | None:
 
 
 def downgrade() -> None:
+    op.drop_index(op.f("ix_pipeline_totals_owning_business_unit_id"), table_name="pipeline_totals")
+    op.drop_index(op.f("ix_pipeline_totals_owner_id"), table_name="pipeline_totals")
+    op.drop_table("pipeline_totals")
     op.drop_index("ix_opportunity_changes_field_at", table_name="opportunity_changes")
     op.drop_index("ix_opportunity_changes_timeline", table_name="opportunity_changes")
     op.drop_table("opportunity_changes")
