@@ -321,6 +321,21 @@ def _file_content(case: Case, body: dict[str, Any]) -> bool:
     return case.operation.path.endswith("/files") and body.get("status") in (415, 422)
 
 
+def _report_instants(case: Case, body: dict[str, Any]) -> bool:
+    """422: a report's instants must be real (no 30 February) and in order (``from`` before
+    ``to``, at most 30 years apart; ``start`` not after ``as_of``), in a time zone that exists."""
+    reasons = (
+        "not a real date",
+        "must come before",
+        "at most 30 years",
+        "must not come after",
+        "not a time zone",
+    )
+    said = str(body.get("detail")) + " ".join(str(e.get("msg")) for e in body.get("errors") or [])
+    report = case.operation.path.startswith("/api/v1/analytics/")
+    return report and body.get("status") == 422 and any(reason in said for reason in reasons)
+
+
 RULES: tuple[Rule, ...] = (
     _stale_version,
     _unknown_reference,
@@ -329,6 +344,7 @@ RULES: tuple[Rule, ...] = (
     _password_letters,
     _process_definition,
     _file_content,
+    _report_instants,
 )
 
 

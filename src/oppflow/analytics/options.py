@@ -25,9 +25,14 @@ from pydantic import (
 from oppflow.errors import ValidationFailed
 from oppflow.schemas import NO_NUL, IsoDate
 
-MOMENT_PATTERN = r"^\d{4}-\d{2}-\d{2}(T\d{2}:\d{2}(:\d{2}(\.\d{1,6})?)?(Z|[+-]\d{2}:\d{2}))?$"
+# The shape, and the years, months, days, hours and offsets that can be; the calendar (no
+# 30 February) and the relations between instants are checked in code.
+MOMENT_PATTERN = (
+    r"^(19[7-9]\d|2[01]\d\d)-(0[1-9]|1[0-2])-(0[1-9]|[12]\d|3[01])"
+    r"(T([01]\d|2[0-3]):[0-5]\d(:[0-5]\d(\.\d{1,6})?)?(Z|[+-]([01]\d|2[0-3]):[0-5]\d))?$"
+)
 LONGEST_PERIOD = timedelta(days=366 * 30)
-EARLIEST_YEAR, LATEST_YEAR = 1970, 2200
+EARLIEST_YEAR, LATEST_YEAR = 1970, 2199
 
 
 def _real_moment(text: str) -> str:
@@ -54,7 +59,12 @@ def _zones() -> set[str]:
 Moment = Annotated[
     str, StringConstraints(pattern=MOMENT_PATTERN, max_length=40), AfterValidator(_real_moment)
 ]
-Zone = Annotated[str, StringConstraints(max_length=64, pattern=NO_NUL), AfterValidator(_known_zone)]
+# The shape of an IANA name ("UTC", "Europe/Paris", "America/Argentina/Buenos_Aires"); which
+# names exist is checked in code.
+ZONE_PATTERN = r"^[A-Za-z][A-Za-z0-9_+-]*(/[A-Za-z0-9_+-]+)*$"
+Zone = Annotated[
+    str, StringConstraints(max_length=64, pattern=ZONE_PATTERN), AfterValidator(_known_zone)
+]
 ProcessKeyText = Annotated[str, StringConstraints(max_length=64, pattern=NO_NUL)]
 
 

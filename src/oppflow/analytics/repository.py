@@ -371,11 +371,12 @@ def created_by(moment: datetime) -> list[ColumnElement[bool]]:
 
 
 def perhaps_open_at(moment: datetime) -> list[ColumnElement[bool]]:
-    """Open now, or its state changed after ``moment`` (so it may have been open then)."""
+    """Open now, or its state changed (or was learned) after ``moment``, so it may have been
+    open then."""
     changed_since = exists().where(
         _LOG.opportunity_id == Opportunity.id,
         _LOG.field == "state",
-        _LOG.effective_at > moment,
+        or_(_LOG.effective_at > moment, _LOG.recorded_at > moment),
     )
     return [*created_by(moment), or_(Opportunity.state == "open", changed_since)]
 

@@ -3,17 +3,15 @@ as CSV rows. Thin: the options are validated here, the reports are the service's
 
 from __future__ import annotations
 
-import csv
-import io
 from collections.abc import Callable
-from typing import Annotated, Any, TypeVar
+from typing import Annotated, TypeVar
 
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import Response
 from pydantic import BaseModel
 from sqlalchemy.orm import Session
 
-from oppflow.analytics import service
+from oppflow.analytics import export, service
 from oppflow.analytics.options import (
     CalibrationOptions,
     ConversionOptions,
@@ -48,25 +46,7 @@ def _answer(request: Request, report: R) -> R | Response:
     accept = request.headers.get("accept", "")
     if "text/csv" not in accept or "application/json" in accept:
         return report
-    rows = getattr(report, "rows", None) or getattr(report, "phases", [])
-    return Response(_csv(rows), media_type="text/csv; charset=utf-8")
-
-
-def _csv(rows: list[BaseModel]) -> str:
-    out = io.StringIO()
-    if rows:
-        fields = list(type(rows[0]).model_fields)
-        writer = csv.DictWriter(out, fieldnames=fields, lineterminator="\r\n")
-        writer.writeheader()
-        for row in rows:
-            writer.writerow({k: _cell(v) for k, v in row.model_dump(mode="python").items()})
-    return out.getvalue()
-
-
-def _cell(value: Any) -> Any:
-    if isinstance(value, list):
-        return " ".join(str(item) for item in value)
-    return "" if value is None else value
+    return Response(export.as_csv(export.rows_of(report)), media_type="text/csv; charset=utf-8")
 
 
 def _report(
