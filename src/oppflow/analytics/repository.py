@@ -207,6 +207,21 @@ class AnalyticsRepository(OpportunityRepository):
         page = query.order_by(active, Opportunity.id).limit(limit)
         return [StaleRecord(*row) for row in self.session.execute(page)], total
 
+    def board_cards(self, filters: FunnelFilters, phase: str, limit: int) -> list[Opportunity]:
+        """The first open opportunities of one phase by close date (undated last): an index
+        range each, so a phase of 100,000 cards costs as little as one of ten."""
+        base = self.readable().where(
+            *self._conditions(filters), Opportunity.pipeline_phase == phase
+        )
+        dated = base.where(Opportunity.estimated_close_date.is_not(None))
+        order = (Opportunity.estimated_close_date, Opportunity.id)
+        found: list[Opportunity] = list(self.session.scalars(dated.order_by(*order).limit(limit)))
+        if len(found) < limit:
+            undated = base.where(Opportunity.estimated_close_date.is_(None))
+            rest = undated.order_by(Opportunity.id).limit(limit - len(found))
+            found.extend(self.session.scalars(rest))
+        return found
+
     def competitors_of_losses(self, ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, str]:
         """The competitor each of these lost opportunities was lost to, where one was named."""
         found: dict[uuid.UUID, str] = {}

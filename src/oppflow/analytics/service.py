@@ -404,6 +404,13 @@ def pipeline_by_owner(
     return AnalyticsRepository(session, actor).pipeline_by_owner(filters, defaults(session))
 
 
+def board_cards(
+    session: Session, *, actor: Actor, filters: FunnelFilters, phase: str, limit: int
+) -> list[Opportunity]:
+    """The first ``limit`` open opportunities of ``phase`` the actor reads, by close date."""
+    return AnalyticsRepository(session, actor).board_cards(filters, phase, limit)
+
+
 def quarter_of(day: date) -> tuple[date, date]:
     """The first and last day of the calendar quarter of ``day``."""
     start = date(day.year, 3 * ((day.month - 1) // 3) + 1, 1)

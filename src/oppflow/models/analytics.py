@@ -22,7 +22,7 @@ class OpportunityChange(Base):
     __tablename__ = "opportunity_changes"
     __table_args__ = (
         Index("ix_opportunity_changes_timeline", "opportunity_id", "effective_at", "seq"),
-        Index("ix_opportunity_changes_field_at", "field", "effective_at"),
+        Index("ix_opportunity_changes_field", "opportunity_id", "field", "effective_at"),
     )
 
     seq: Mapped[int] = mapped_column(SEQUENCE_ID, primary_key=True, autoincrement=True)

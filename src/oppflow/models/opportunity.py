@@ -27,7 +27,11 @@ class Opportunity(Audited, Base):
     __tablename__ = "opportunities"
     __table_args__ = (
         CheckConstraint("probability IS NULL OR (probability BETWEEN 0 AND 100)", name="prob"),
-        Index("ix_opportunities_state_phase", "state", "pipeline_phase"),
+        # The board's cards of a phase in close-date order; won and lost by close date.
+        Index(
+            "ix_opportunities_state_phase_close", "state", "pipeline_phase", "estimated_close_date"
+        ),
+        Index("ix_opportunities_state_closed_on", "state", "actual_close_date"),
         Index("ix_opportunities_owner_state", "owner_id", "state"),
         Index("ix_opportunities_created_at_id", "created_at", "id"),
     )

@@ -65,7 +65,9 @@ def upgrade() -> None:
         ["opportunity_id", "effective_at", "seq"],
     )
     op.create_index(
-        "ix_opportunity_changes_field_at", "opportunity_changes", ["field", "effective_at"]
+        "ix_opportunity_changes_field",
+        "opportunity_changes",
+        ["opportunity_id", "field", "effective_at"],
     )
     _backfill(changes)
     totals = op.create_table(
@@ -89,6 +91,15 @@ def upgrade() -> None:
         ["owning_business_unit_id"],
     )
     _sum_totals(totals)
+    op.drop_index("ix_opportunities_state_phase", table_name="opportunities")
+    op.create_index(
+        "ix_opportunities_state_phase_close",
+        "opportunities",
+        ["state", "pipeline_phase", "estimated_close_date"],
+    )
+    op.create_index(
+        "ix_opportunities_state_closed_on", "opportunities", ["state", "actual_close_date"]
+    )
 
 
 def _sum_totals(totals: sa.Table) -> None:
@@ -202,9 +213,12 @@ def _text(field: str, value: Any) -> str | None:
 
 
 def downgrade() -> None:
+    op.drop_index("ix_opportunities_state_closed_on", table_name="opportunities")
+    op.drop_index("ix_opportunities_state_phase_close", table_name="opportunities")
+    op.create_index("ix_opportunities_state_phase", "opportunities", ["state", "pipeline_phase"])
     op.drop_index(op.f("ix_pipeline_totals_owning_business_unit_id"), table_name="pipeline_totals")
     op.drop_index(op.f("ix_pipeline_totals_owner_id"), table_name="pipeline_totals")
     op.drop_table("pipeline_totals")
-    op.drop_index("ix_opportunity_changes_field_at", table_name="opportunity_changes")
+    op.drop_index("ix_opportunity_changes_field", table_name="opportunity_changes")
     op.drop_index("ix_opportunity_changes_timeline", table_name="opportunity_changes")
     op.drop_table("opportunity_changes")
