@@ -26,6 +26,8 @@ class FunnelRow:
     points: str
     text_y: float
     number: int
+    primary: str  # the bold line beside the trapezoid: what its width measures
+    secondary: str
 
 
 @dataclass(frozen=True)
@@ -37,32 +39,46 @@ class FunnelChart:
     value_x: int
 
 
-def funnel(phases: list[FunnelPhase], i18n: I18n) -> FunnelChart:
-    """A funnel: one trapezoid per phase, as wide as its estimated value allows."""
+def funnel(phases: list[FunnelPhase], i18n: I18n, *, by_count: bool = False) -> FunnelChart:
+    """A funnel: one trapezoid per phase, as wide as its estimated value (or, for a cohort,
+    its count) allows."""
     ordered = sorted(
         phases, key=lambda phase: (phase_number(phase.pipeline_phase), phase.pipeline_phase)
     )
+    sizes = [Decimal(p.count) if by_count else Decimal(p.estimated_value) for p in ordered]
     area = WIDTH - LABELS - VALUES
-    top = max((Decimal(p.estimated_value) for p in ordered), default=Decimal(0)) or Decimal(1)
-    widths = [area * max(MIN_SHARE, float(Decimal(p.estimated_value) / top)) for p in ordered]
+    top = max(sizes, default=Decimal(0)) or Decimal(1)
+    widths = [area * max(MIN_SHARE, float(size / top)) for size in sizes]
     rows = []
     for index, phase in enumerate(ordered):
         upper = widths[index]
         lower = widths[index + 1] if index + 1 < len(widths) else upper * 0.8
         y = index * (ROW + GAP)
         rows.append(
-            FunnelRow(
-                phase=phase.pipeline_phase,
-                label=phase_label(phase.pipeline_phase, i18n),
-                count=phase.count,
-                value=i18n.money(phase.estimated_value),
-                points=_trapezoid(LABELS + area / 2, y, upper, min(upper, lower)),
-                text_y=y + ROW / 2,
-                number=phase_number(phase.pipeline_phase),
+            _funnel_row(
+                phase, i18n, by_count, y, _trapezoid(LABELS + area / 2, y, upper, min(upper, lower))
             )
         )
     height = max(ROW, len(rows) * (ROW + GAP) - GAP)
     return FunnelChart(WIDTH, height, rows, LABELS - 14, WIDTH - VALUES + 14)
+
+
+def _funnel_row(phase: FunnelPhase, i18n: I18n, by_count: bool, y: float, points: str) -> FunnelRow:
+    value = i18n.money(phase.estimated_value)
+    count = i18n.ngettext("%(num)d opportunity", "%(num)d opportunities", phase.count) % {
+        "num": phase.count
+    }
+    return FunnelRow(
+        phase=phase.pipeline_phase,
+        label=phase_label(phase.pipeline_phase, i18n),
+        count=phase.count,
+        value=value,
+        points=points,
+        text_y=y + ROW / 2,
+        number=phase_number(phase.pipeline_phase),
+        primary=count if by_count else value,
+        secondary=value if by_count else count,
+    )
 
 
 def _trapezoid(center: float, y: float, upper: float, lower: float) -> str:

@@ -12,14 +12,23 @@ from datetime import UTC, date, datetime
 from decimal import Decimal
 from functools import lru_cache
 from pathlib import Path
+from typing import Literal
 
 from babel import Locale
-from babel.dates import format_date, format_datetime
-from babel.numbers import format_currency, format_decimal
+from babel.dates import format_date, format_datetime, format_interval
+from babel.numbers import (
+    format_compact_currency,
+    format_currency,
+    format_decimal,
+    format_percent,
+)
 from babel.support import Translations
+from babel.units import format_unit
 
 from oppflow.clock import utcnow
 
+Day = date  # inside I18n, ``date`` names the method
+DayLength = Literal["short", "long", "narrow"]
 LANGUAGES: dict[str, str] = {"en": "English", "fr": "Français"}
 DEFAULT_LANGUAGE = "en"
 LANGUAGE_COOKIE = "oppflow_lang"
@@ -113,6 +122,36 @@ class I18n:
 
     def number(self, value: Decimal | float | int | None) -> str:
         return "" if value is None else format_decimal(value, locale=self.language)
+
+    def short_money(self, value: Decimal | float | int | None, currency: str = "USD") -> str:
+        """An amount for a chart's axis or bar: "$1.2M", "1,2 M $US"."""
+        if value is None:
+            return ""
+        return format_compact_currency(
+            value, currency, locale=self.language, fraction_digits=1
+        ).replace("\xa0", "\u202f")
+
+    def percent(self, ratio: float | Decimal | None) -> str:
+        """A ratio as a whole percentage ("49 %" in French); "—" when there is none."""
+        return "—" if ratio is None else format_percent(ratio, locale=self.language)
+
+    def days(self, value: float | Decimal | None, length: DayLength = "long") -> str:
+        """A number of days, to a tenth below ten ("4.5 days", "26 jours"; short: "26 j");
+        "—" for none. CLDR knows each language's plural (1,5 jour, 1.5 days)."""
+        if value is None:
+            return "—"
+        shown = round(float(value), 1) if float(value) < 10 else round(float(value))
+        return format_unit(shown, "duration-day", length=length, locale=self.language)
+
+    def month(self, value: Day) -> str:
+        """A month and its year: "Dec 2026", "déc. 2026"."""
+        return format_date(value, "MMM y", locale=self.language)
+
+    def date_range(self, start: Day, end: Day) -> str:
+        """Two days, both included: "Sep 6 – Dec 5, 2026", "6 sept. – 5 déc. 2026"."""
+        if start == end:
+            return self.date(start)
+        return format_interval(start, end, "yMMMd", locale=self.language)
 
     def days_since(self, moment: datetime | None) -> str:
         """How long ago ``moment`` was, in whole days ("12 days", "12 jours")."""

@@ -7,6 +7,7 @@ user may read.
 from __future__ import annotations
 
 import uuid
+from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy.orm import Session
@@ -20,6 +21,16 @@ from oppflow.security.repository import UserRepository, list_business_units
 from oppflow.web.i18n import N_, NP_, I18n
 
 PICKER_LIMIT = 500
+
+
+@dataclass(frozen=True)
+class StageName:
+    """How a stage is shown: its name, its process's name, and its place for sorting."""
+
+    name: str
+    process: str
+    order: tuple[int, int]
+
 
 CHOICE_LABELS: dict[str, str] = {
     "immediate": N_("Immediate"),
@@ -164,6 +175,20 @@ def opportunity_processes(session: Session, i18n: I18n) -> list[tuple[str, str]]
         if process.is_active:
             found.append((process.key, catalog.current_definition(session, process)))
     return [(key, definition.name.get(i18n.language)) for key, definition in found]
+
+
+def stage_names(session: Session, i18n: I18n) -> dict[tuple[str, str], StageName]:
+    """Every stage of every process's current definition, by (process key, stage key), with
+    its name, its process's name and its place (processes in display order)."""
+    found: dict[tuple[str, str], StageName] = {}
+    for place, process in enumerate(catalog.list_processes(session)):
+        definition = catalog.current_definition(session, process)
+        process_name = definition.name.get(i18n.language)
+        for index, stage in enumerate(definition.stages):
+            found[(definition.key, stage.key)] = StageName(
+                stage.name.get(i18n.language), process_name, (place, index)
+            )
+    return found
 
 
 def name_of(rows: list[tuple[uuid.UUID, str]], record_id: Any) -> str:

@@ -3,6 +3,7 @@ and the CLI use (each one checks the administrator's privileges)."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from functools import partial
 from typing import Any
 
@@ -10,8 +11,11 @@ from starlette.datastructures import FormData
 from starlette.responses import Response
 
 from oppflow.api.deps import run_unit_in_thread
+from oppflow.config import get_settings
 from oppflow.errors import ValidationFailed
 from oppflow.process import catalog
+from oppflow.process.definition import Stage
+from oppflow.process.fields import pipeline_phase
 from oppflow.process.schemas import ProcessUpdate
 from oppflow.security import organization, roles
 from oppflow.security import service as security_service
@@ -29,6 +33,7 @@ from oppflow.web import forms, lookups
 from oppflow.web.context import Page, PageDep, web_router
 from oppflow.web.errors import refusals
 from oppflow.web.forms import FormDep
+from oppflow.web.i18n import I18n
 from oppflow.web.render import redirect, render
 from oppflow.web.routes.opportunity import parse_id
 
@@ -205,9 +210,42 @@ async def process_list(page: PageDep) -> Response:
 
 @router.get("/admin/processes/{key}")
 async def process_page(page: PageDep, key: str) -> Response:
+    """The current definition: its stages with their report defaults, and its YAML."""
     page.actor.require("process", "read")
-    detail = catalog.detail(page.session, catalog.get(page.session, key[:64]), page.i18n.language)
-    return render(page, "admin/process.html", process=detail, **_common(page))
+    process = catalog.get(page.session, key[:64])
+    detail = catalog.detail(page.session, process, page.i18n.language)
+    definition = catalog.current_definition(page.session, process)
+    return render(
+        page,
+        "admin/process.html",
+        process=detail,
+        stages=[_stage_row(stage, page.i18n) for stage in definition.stages],
+        global_stale_days=get_settings().stale_after_days,
+        **_common(page),
+    )
+
+
+@dataclass(frozen=True)
+class StageRow:
+    """A stage as the process page lists it, with the defaults the reports use."""
+
+    name: str
+    table: str
+    phase: str
+    probability: int | None
+    forecast_category: str | None
+    stale_after_days: int | None
+
+
+def _stage_row(stage: Stage, i18n: I18n) -> StageRow:
+    return StageRow(
+        name=stage.name.get(i18n.language),
+        table=stage.table or "",
+        phase=pipeline_phase(stage.category),
+        probability=stage.probability,
+        forecast_category=stage.forecast_category,
+        stale_after_days=stage.stale_after_days,
+    )
 
 
 @router.post("/admin/processes/{key}")
