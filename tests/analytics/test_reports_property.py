@@ -168,6 +168,31 @@ def test_forecast(world: Any, factory: sessionmaker[Session], data: st.DataObjec
 
 @given(data=st.data())
 @EXAMPLES
+def test_forecast_of_now_equals_the_log_read_now(
+    world: World, factory: sessionmaker[Session], data: st.DataObject
+) -> None:
+    client, headers, owners, units = world
+    stories = data.draw(brute.histories(owners))
+    _reset(factory, stories, units)
+    rollup = data.draw(st.sampled_from(["cumulative", "single"]))
+    rows = _get(client, headers, "forecast", rollup=rollup)["rows"]  # from the maintained totals
+    expected = brute.forecast(stories, datetime.now(UTC))
+    assert [r["month"] for r in rows] == sorted(expected)
+    for row in rows:
+        month = expected[row["month"]]
+        closed = month["won"]
+        commit = month["committed"] + (closed if rollup == "cumulative" else 0)
+        best = month["best_case"] + (commit if rollup == "cumulative" else 0)
+        pipeline = month["pipeline"]
+        if rollup == "cumulative":
+            pipeline += month["best_case"] + month["committed"]
+        got = [_money(row[k]) for k in ("closed", "commit", "best_case", "pipeline")]
+        assert got == [a.quantize(CENT) for a in (closed, commit, best, pipeline)]
+        assert _money(row["weighted_pipeline"]) == month["weighted"].quantize(CENT)
+
+
+@given(data=st.data())
+@EXAMPLES
 def test_waterfall_identity_and_lines(
     world: Any, factory: sessionmaker[Session], data: st.DataObject
 ) -> None:

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 from oppflow.analytics.timeline import State, phase_number
+from oppflow.analytics.totals import Contribution
 from oppflow.process.definition import ProcessDefinition
 from oppflow.process.fields import pipeline_phase
 
@@ -58,6 +59,13 @@ class Defaults:
     def weighted(self, state: State) -> Decimal:
         value: Decimal = state["estimated_value"] or Decimal(0)
         return value * self.probability(state) / 100
+
+    def weighted_total(self, part: Contribution) -> Decimal:
+        """A summed contribution's Σ value × probability / 100, each missing probability
+        standing at the default of the stage the contribution is kept for."""
+        found = self.stages.get((part.key[2], part.key[3]))
+        default = found.probability if found and found.probability is not None else 0
+        return (part.probable + part.unweighted * default) / 100
 
     def stale_threshold(self, state: State) -> int:
         found = self.stage(state)

@@ -9,11 +9,13 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal
 
+from oppflow.analytics.defaults import Defaults
 from oppflow.analytics.funnels import CENT
 from oppflow.analytics.options import Period
 from oppflow.analytics.schemas import ForecastRow, WaterfallRow
 from oppflow.analytics.scope import Scope
 from oppflow.analytics.timeline import State, Timeline
+from oppflow.analytics.totals import FORECAST, Contribution
 
 # Which categories each column sums, by rollup (ANALYTICS.md §2; omitted never counts).
 ROLLUPS: dict[str, dict[str, tuple[str, ...]]] = {
@@ -61,6 +63,22 @@ def forecast(
         if not won and category != "omitted":
             month.weighted += scope.defaults.weighted(state)
     return [_forecast_row(key, months[key], rollup) for key in sorted(months)]
+
+
+def forecast_of_totals(
+    parts: Iterable[Contribution], defaults: Defaults, *, rollup: str
+) -> list[ForecastRow]:
+    """The forecast of now from the maintained totals: the same rows as :func:`forecast`
+    over the timelines at this instant."""
+    months: dict[str, Month] = defaultdict(Month)
+    for part in parts:
+        category, key = part.field(FORECAST, "forecast_category"), part.field(FORECAST, "month")
+        month = months[key]
+        month.count += part.count
+        month.by_category[category] += part.value
+        if category not in ("won", "omitted"):
+            month.weighted += defaults.weighted_total(part)
+    return [_forecast_row(key, months[key], rollup) for key in sorted(months) if months[key].count]
 
 
 def _value(state: State, won: bool) -> Decimal:

@@ -31,7 +31,6 @@ from oppflow.models import (
     OpportunityChange,
     OpportunityClose,
     OpportunityFile,
-    PipelineTotal,
     SalesTeamMember,
     User,
 )
@@ -94,7 +93,7 @@ class AnalyticsRepository(OpportunityRepository):
             found = totals[part.key[4] or ""]
             found[0] += part.count
             found[1] += part.value
-            found[2] += _weighted(part, defaults)
+            found[2] += defaults.weighted_total(part)
         return [
             FunnelPhase(
                 pipeline_phase=phase,
@@ -113,7 +112,7 @@ class AnalyticsRepository(OpportunityRepository):
             found = totals[part.key[0]]
             found[0] += part.count
             found[1] += part.value
-            found[2] += _weighted(part, defaults)
+            found[2] += defaults.weighted_total(part)
         rows = [
             OwnerTotal(
                 owner_id=owner,
@@ -127,19 +126,25 @@ class AnalyticsRepository(OpportunityRepository):
         return sorted(rows, key=lambda row: (-row.estimated_value, str(row.owner_id)))
 
     def open_pipeline(self, filters: FunnelFilters) -> Iterator[totals.Contribution]:
-        """The open pipeline the actor reads, as contributions per owner, unit, process and
-        stage: the maintained totals of the owners their depth reaches, plus, one by one,
-        the opportunities they read only through a share or a sales team."""
+        """The open pipeline the actor reads, per owner, unit, process, stage and phase."""
+        return self.summed(filters, totals.PIPELINE)
+
+    def summed(
+        self, filters: FunnelFilters, summary: totals.Summary
+    ) -> Iterator[totals.Contribution]:
+        """``summary``'s contributions that the actor reads: the maintained totals of the
+        owners and units their depth reaches, plus, one by one, the opportunities they read
+        only through a share or a sales team."""
         if filters.close_from or filters.close_to:  # not kept in the totals
-            yield from self._open_rows(self._conditions(filters))
+            yield from self._contributions(summary, self._filter_conditions(filters))
             return
         depth = self.actor.depth("opportunity", "read")
-        total = PipelineTotal
-        reach = ownership_reach(self.actor, depth, total.owner_id, total.owning_business_unit_id)
-        query = select(total).where(reach, *self._total_conditions(filters))
+        model = summary.model
+        reach = ownership_reach(self.actor, depth, model.owner_id, model.owning_business_unit_id)
+        query = select(model).where(reach, *self._total_conditions(model, filters))
         for row in self.session.scalars(query):
             yield totals.Contribution(
-                key=tuple(getattr(row, field) for field in totals.KEY_FIELDS),
+                key=tuple(getattr(row, field) for field in summary.key_fields),
                 count=row.open_count,
                 value=Decimal(row.value_sum),
                 probable=Decimal(row.probable_sum),
@@ -149,24 +154,28 @@ class AnalyticsRepository(OpportunityRepository):
             owned = ownership_reach(
                 self.actor, depth, Opportunity.owner_id, Opportunity.owning_business_unit_id
             )
-            yield from self._open_rows([~owned, *self._conditions(filters)])
+            yield from self._contributions(summary, [~owned, *self._filter_conditions(filters)])
 
-    def _open_rows(self, conditions: list[ColumnElement[bool]]) -> Iterator[totals.Contribution]:
+    def _contributions(
+        self, summary: totals.Summary, conditions: list[ColumnElement[bool]]
+    ) -> Iterator[totals.Contribution]:
         fields = [getattr(Opportunity, field) for field in totals.FIELDS]
         query = self.readable().with_only_columns(*fields).where(*conditions)
+        query = query.where(Opportunity.state.in_(summary.states))
         for row in self.session.execute(query, execution_options={"yield_per": 20_000}):
-            found = totals.contribution(dict(zip(totals.FIELDS, row, strict=True)))
+            found = totals.contribution(dict(zip(totals.FIELDS, row, strict=True)), summary)
             if found is not None:
                 yield found
 
-    def _total_conditions(self, filters: FunnelFilters) -> list[ColumnElement[bool]]:
+    @staticmethod
+    def _total_conditions(model: Any, filters: FunnelFilters) -> list[ColumnElement[bool]]:
         found: list[ColumnElement[bool]] = []
         if filters.owner_id:
-            found.append(PipelineTotal.owner_id == filters.owner_id)
+            found.append(model.owner_id == filters.owner_id)
         if filters.business_unit_id:
-            found.append(PipelineTotal.owner_id.in_(_owners_in(filters.business_unit_id)))
+            found.append(model.owner_id.in_(_owners_in(filters.business_unit_id)))
         if filters.process_key:
-            found.append(PipelineTotal.process_key == filters.process_key)
+            found.append(model.process_key == filters.process_key)
         return found
 
     def outcomes(self, filters: FunnelFilters, start: date, end: date) -> list[OutcomeTotal]:
@@ -294,13 +303,6 @@ def _on_sales_team(user_id: uuid.UUID) -> ColumnElement[bool]:
     return exists().where(
         SalesTeamMember.opportunity_id == Opportunity.id, SalesTeamMember.user_id == user_id
     )
-
-
-def _weighted(part: totals.Contribution, defaults: Defaults) -> Decimal:
-    """Σ value × probability / 100, the stage's default standing in for a missing one."""
-    stage = defaults.stages.get((part.key[2], part.key[3]))
-    default = stage.probability if stage and stage.probability is not None else 0
-    return (part.probable + part.unweighted * default) / 100
 
 
 def _entered_stage_at() -> ColumnElement[datetime]:

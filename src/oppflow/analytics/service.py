@@ -10,7 +10,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from oppflow.analytics import durations, forecasting, funnels, outcomes
+from oppflow.analytics import durations, forecasting, funnels, outcomes, totals
 from oppflow.analytics.defaults import Defaults
 from oppflow.analytics.options import (
     CalibrationOptions,
@@ -44,6 +44,7 @@ from oppflow.analytics.schemas import (
     ConversionReport,
     FlowReport,
     ForecastReport,
+    ForecastRow,
     Funnel,
     FunnelFilters,
     OpportunitySearch,
@@ -287,12 +288,14 @@ def _stale_row(record: Any, now: datetime, found: Defaults) -> StaleRow:
 def forecast(session: Session, *, actor: Actor, options: ForecastOptions) -> ForecastReport:
     """Open (by estimated close month) and won (by actual close month) value per category."""
     at = as_of(options, utcnow())
-    window = (
-        period(options, Period(at, at + timedelta(days=1))) if options.from_ or options.to else None
-    )
-    scope = _scope(session, actor, options, at)
-    timelines = AnalyticsRepository(session, actor).timelines(created_by(at))
-    rows = forecasting.forecast(timelines, scope, window, rollup=options.rollup)
+    asked = options.from_ or options.to
+    window = period(options, Period(at, at + timedelta(days=1))) if asked else None
+    if options.as_of is None and window is None:
+        rows = _forecast_now(session, actor, options)
+    else:
+        scope = _scope(session, actor, options, at)
+        timelines = AnalyticsRepository(session, actor).timelines(created_by(at))
+        rows = forecasting.forecast(timelines, scope, window, rollup=options.rollup)
     convention = _convention(
         options,
         at,
@@ -303,6 +306,17 @@ def forecast(session: Session, *, actor: Actor, options: ForecastOptions) -> For
         weighted="value x (own probability, else the stage default)",
     )
     return ForecastReport(convention=convention, rows=rows)
+
+
+def _forecast_now(session: Session, actor: Actor, options: ForecastOptions) -> list[ForecastRow]:
+    """The forecast of now, from the maintained totals."""
+    filters = FunnelFilters(
+        owner_id=options.owner_id,
+        business_unit_id=options.business_unit_id,
+        process_key=options.process,
+    )
+    parts = AnalyticsRepository(session, actor).summed(filters, totals.FORECAST)
+    return forecasting.forecast_of_totals(parts, defaults(session), rollup=options.rollup)
 
 
 def waterfall(session: Session, *, actor: Actor, options: WaterfallOptions) -> WaterfallReport:

@@ -1,17 +1,22 @@
-"""The maintained pipeline totals: kept exact in the same transaction as every change.
+"""The maintained totals: kept exact in the same transaction as every change.
 
 A ``before_flush`` hook reads, for each opportunity created, changed or deleted, what it
-contributed to the open pipeline before the flush and what it contributes after; an
-``after_flush`` hook applies the differences to the affected :class:`PipelineTotal` rows,
-locked in a fixed order (no deadlock between two writers) and summed as Decimals. Writers that
-bypass the ORM (the bulk demo generator) call :func:`rebuild` when they are done.
+contributed to each summary before the flush and what it contributes after; an ``after_flush``
+hook applies the differences to the affected rows, locked in a fixed order (no deadlock between
+two writers) and summed as Decimals (kept as text: SQLite has no exact decimal arithmetic).
+Writers that bypass the ORM (the bulk demo generator) call :func:`rebuild` when they are done.
+
+Two summaries: :data:`PIPELINE` (the open pipeline per owner, unit, process, stage and phase:
+the funnel of now) and :data:`FORECAST` (open and won value per owner, unit, process, stage,
+forecast category and close month: the forecast of now).
 """
 
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from datetime import date
 from decimal import Decimal
 from typing import Any
 
@@ -19,16 +24,22 @@ from sqlalchemy import delete, event, inspect, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
-from oppflow.models import Opportunity, PipelineTotal
+from oppflow.models import ForecastTotal, Opportunity, PipelineTotal
 
-KEY_FIELDS = (
-    "owner_id",
-    "owning_business_unit_id",
-    "process_key",
-    "active_stage",
+OWNERSHIP = ("owner_id", "owning_business_unit_id", "process_key", "active_stage")
+FIELDS = (
+    *OWNERSHIP,
     "pipeline_phase",
+    "state",
+    "estimated_value",
+    "probability",
+    "forecast_category",
+    "estimated_close_date",
+    "actual_value",
+    "actual_close_date",
 )
-_PENDING = "pipeline_totals_pending"
+NO_DATE = "none"
+_PENDING = "totals_pending"
 
 
 @dataclass(frozen=True)
@@ -42,15 +53,68 @@ class Contribution:
     def negated(self) -> Contribution:
         return Contribution(self.key, -self.count, -self.value, -self.probable, -self.unweighted)
 
+    def field(self, summary: Summary, name: str) -> Any:
+        return self.key[summary.key_fields.index(name)]
 
-def contribution(values: dict[str, Any]) -> Contribution | None:
-    """What an opportunity with these values adds to the open pipeline (None when closed)."""
-    if values.get("state") != "open" or values.get("owner_id") is None:
+
+@dataclass(frozen=True)
+class Summary:
+    model: type[Any]
+    key_fields: tuple[str, ...]
+    key_of: Callable[[dict[str, Any]], tuple[Any, ...] | None]
+    value_of: Callable[[dict[str, Any]], Decimal]
+    states: tuple[str, ...]
+
+
+def _pipeline_key(values: dict[str, Any]) -> tuple[Any, ...] | None:
+    if values.get("state") != "open":
         return None
-    value = Decimal(values.get("estimated_value") or 0)
+    return (*(values.get(f) for f in OWNERSHIP), values.get("pipeline_phase"))
+
+
+def _forecast_key(values: dict[str, Any]) -> tuple[Any, ...] | None:
+    state = values.get("state")
+    if state not in ("open", "won"):
+        return None
+    won = state == "won"
+    day: date | None = values.get("actual_close_date" if won else "estimated_close_date")
+    category = "won" if won else values.get("forecast_category") or "pipeline"
+    month = day.strftime("%Y-%m") if day else NO_DATE
+    return (*(values.get(f) for f in OWNERSHIP), category, month)
+
+
+def _estimated(values: dict[str, Any]) -> Decimal:
+    return Decimal(values.get("estimated_value") or 0)
+
+
+def _forecast_value(values: dict[str, Any]) -> Decimal:
+    if values.get("state") == "won" and values.get("actual_value") is not None:
+        return Decimal(values["actual_value"])
+    return _estimated(values)
+
+
+PIPELINE = Summary(
+    PipelineTotal, (*OWNERSHIP, "pipeline_phase"), _pipeline_key, _estimated, ("open",)
+)
+FORECAST = Summary(
+    ForecastTotal,
+    (*OWNERSHIP, "forecast_category", "month"),
+    _forecast_key,
+    _forecast_value,
+    ("open", "won"),
+)
+SUMMARIES = (PIPELINE, FORECAST)
+
+
+def contribution(values: dict[str, Any], summary: Summary = PIPELINE) -> Contribution | None:
+    """What an opportunity with these values adds to ``summary`` (None: nothing)."""
+    key = summary.key_of(values)
+    if key is None or values.get("owner_id") is None:
+        return None
+    value = summary.value_of(values)
     probability = values.get("probability")
     return Contribution(
-        key=tuple(values.get(field) for field in KEY_FIELDS),
+        key=key,
         count=1,
         value=value,
         probable=value * probability if probability is not None else Decimal(0),
@@ -60,9 +124,6 @@ def contribution(values: dict[str, Any]) -> Contribution | None:
 
 def bucket(key: tuple[Any, ...]) -> str:
     return "|".join("" if part is None else str(part) for part in key)
-
-
-FIELDS = (*KEY_FIELDS, "state", "estimated_value", "probability")
 
 
 def _values(opportunity: Opportunity, *, before: bool) -> dict[str, Any]:
@@ -78,39 +139,35 @@ def _values(opportunity: Opportunity, *, before: bool) -> dict[str, Any]:
 
 
 def _before_flush(session: Session, _flush_context: Any, _instances: Any) -> None:
-    changes: list[Contribution] = []
+    changes: list[tuple[dict[str, Any], int]] = []
     for obj in session.new:
         if isinstance(obj, Opportunity):
-            changes += _present(contribution(_values(obj, before=False)))
+            changes.append((_values(obj, before=False), 1))
     for obj in session.dirty:
         if isinstance(obj, Opportunity) and session.is_modified(obj):
-            changes += _negated(contribution(_values(obj, before=True)))
-            changes += _present(contribution(_values(obj, before=False)))
+            changes.append((_values(obj, before=True), -1))
+            changes.append((_values(obj, before=False), 1))
     for obj in session.deleted:
         if isinstance(obj, Opportunity):
-            changes += _negated(contribution(_values(obj, before=True)))
+            changes.append((_values(obj, before=True), -1))
     session.info[_PENDING] = changes
 
 
-def _present(found: Contribution | None) -> list[Contribution]:
-    return [found] if found is not None else []
-
-
-def _negated(found: Contribution | None) -> list[Contribution]:
-    return [found.negated()] if found is not None else []
-
-
 def _after_flush(session: Session, _flush_context: Any) -> None:
-    pending: list[Contribution] = session.info.pop(_PENDING, None) or []
-    summed = _summed(pending)
-    if summed:
-        apply(session, summed)
+    pending: list[tuple[dict[str, Any], int]] = session.info.pop(_PENDING, None) or []
+    for summary in SUMMARIES:
+        found = [_signed(contribution(values, summary), sign) for values, sign in pending]
+        summed = _summed(c for c in found if c is not None)
+        if summed:
+            apply(session, summary, summed)
+
+
+def _signed(found: Contribution | None, sign: int) -> Contribution | None:
+    return found.negated() if found is not None and sign < 0 else found
 
 
 def _summed(changes: Iterable[Contribution]) -> dict[tuple[Any, ...], Contribution]:
-    found: dict[tuple[Any, ...], list[Any]] = defaultdict(
-        lambda: [0, Decimal(0), Decimal(0), Decimal(0)]
-    )
+    found: dict[tuple[Any, ...], list[Any]] = defaultdict(lambda: [0, *[Decimal(0)] * 3])
     for change in changes:
         total = found[change.key]
         total[0] += change.count
@@ -122,23 +179,24 @@ def _summed(changes: Iterable[Contribution]) -> dict[tuple[Any, ...], Contributi
     }
 
 
-def apply(session: Session, changes: dict[tuple[Any, ...], Contribution]) -> None:
+def apply(session: Session, summary: Summary, changes: dict[tuple[Any, ...], Contribution]) -> None:
     """Add ``changes`` to their totals: rows created if missing, then locked in bucket order
     and updated with exact sums."""
+    model = summary.model
     by_bucket = {bucket(key): change for key, change in changes.items()}
-    _ensure_rows(session, by_bucket)
+    _ensure_rows(session, summary, by_bucket)
     locked = (
-        select(PipelineTotal)
-        .where(PipelineTotal.bucket.in_(sorted(by_bucket)))
-        .order_by(PipelineTotal.bucket)
+        select(model)
+        .where(model.bucket.in_(sorted(by_bucket)))
+        .order_by(model.bucket)
         .with_for_update()
     )
     connection = session.connection()
     for row in connection.execute(locked).mappings():
         change = by_bucket[row["bucket"]]
         connection.execute(
-            update(PipelineTotal)
-            .where(PipelineTotal.bucket == row["bucket"])
+            update(model)
+            .where(model.bucket == row["bucket"])
             .values(
                 open_count=row["open_count"] + change.count,
                 value_sum=_add(row["value_sum"], change.value),
@@ -152,31 +210,38 @@ def _add(text: str, amount: Decimal) -> str:
     return format((Decimal(text) + amount).normalize(), "f")
 
 
-def _ensure_rows(session: Session, by_bucket: dict[str, Contribution]) -> None:
+def _ensure_rows(session: Session, summary: Summary, by_bucket: dict[str, Contribution]) -> None:
     connection = session.connection()
     dialect = postgresql if connection.dialect.name == "postgresql" else sqlite
     rows = [
-        {"bucket": name, **dict(zip(KEY_FIELDS, change.key, strict=True))}
+        {"bucket": name, **dict(zip(summary.key_fields, change.key, strict=True))}
         for name, change in by_bucket.items()
     ]
-    statement = dialect.insert(PipelineTotal).on_conflict_do_nothing(index_elements=["bucket"])
+    statement = dialect.insert(summary.model).on_conflict_do_nothing(index_elements=["bucket"])
     connection.execute(statement, rows)
 
 
 def rebuild(session: Session) -> None:
     """Recompute every total from the opportunities themselves (after a bulk load)."""
-    session.execute(delete(PipelineTotal))
-    query = select(*(getattr(Opportunity, f) for f in FIELDS)).where(Opportunity.state == "open")
-    changes: list[Contribution] = []
+    for summary in SUMMARIES:
+        session.execute(delete(summary.model))
+    query = select(*(getattr(Opportunity, f) for f in FIELDS)).where(
+        Opportunity.state.in_(("open", "won"))
+    )
+    batch: list[dict[str, Any]] = []
     for row in session.execute(query, execution_options={"yield_per": 50_000}):
-        found = contribution(dict(zip(FIELDS, row, strict=True)))
-        if found is not None:
-            changes.append(found)
-        if len(changes) >= 200_000:
-            apply(session, _summed(changes))
-            changes = []
-    if changes:
-        apply(session, _summed(changes))
+        batch.append(dict(zip(FIELDS, row, strict=True)))
+        if len(batch) >= 200_000:
+            _apply_all(session, batch)
+            batch = []
+    _apply_all(session, batch)
+
+
+def _apply_all(session: Session, batch: list[dict[str, Any]]) -> None:
+    for summary in SUMMARIES:
+        summed = _summed(c for v in batch if (c := contribution(v, summary)) is not None)
+        if summed:
+            apply(session, summary, summed)
 
 
 def install() -> None:

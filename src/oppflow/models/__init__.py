@@ -1,6 +1,6 @@
 """Every model, imported here so that Alembic and the metadata see them all."""
 
-from oppflow.models.analytics import OpportunityChange, PipelineTotal
+from oppflow.models.analytics import ForecastTotal, OpportunityChange, PipelineTotal
 from oppflow.models.base import Base
 from oppflow.models.customers import Account, Contact
 from oppflow.models.lead import Lead
@@ -33,6 +33,7 @@ __all__ = [
     "BusinessUnit",
     "Competitor",
     "Contact",
+    "ForecastTotal",
     "Lead",
     "Note",
     "Opportunity",

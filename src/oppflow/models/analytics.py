@@ -59,3 +59,23 @@ class PipelineTotal(Base):
     value_sum: Mapped[str] = mapped_column(String(48), default="0")
     probable_sum: Mapped[str] = mapped_column(String(48), default="0")
     unweighted_sum: Mapped[str] = mapped_column(String(48), default="0")
+
+
+class ForecastTotal(Base):
+    """Open and won value per owner, owning unit, process, stage, forecast category and close
+    month (estimated when open, actual when won; ``none`` for no date), kept like
+    :class:`PipelineTotal`, so the forecast of now reads a few thousand rows at most."""
+
+    __tablename__ = "forecast_totals"
+
+    bucket: Mapped[str] = mapped_column(String(300), primary_key=True)
+    owner_id: Mapped[uuid.UUID] = mapped_column(index=True)
+    owning_business_unit_id: Mapped[uuid.UUID | None] = mapped_column(default=None, index=True)
+    process_key: Mapped[str | None] = mapped_column(String(64), default=None)
+    active_stage: Mapped[str | None] = mapped_column(String(64), default=None)
+    forecast_category: Mapped[str] = mapped_column(String(16))
+    month: Mapped[str] = mapped_column(String(7))
+    open_count: Mapped[int] = mapped_column(default=0)
+    value_sum: Mapped[str] = mapped_column(String(48), default="0")
+    probable_sum: Mapped[str] = mapped_column(String(48), default="0")
+    unweighted_sum: Mapped[str] = mapped_column(String(48), default="0")

@@ -90,7 +90,28 @@ def upgrade() -> None:
         "pipeline_totals",
         ["owning_business_unit_id"],
     )
-    _sum_totals(totals)
+    forecast = op.create_table(
+        "forecast_totals",
+        sa.Column("bucket", sa.String(length=300), nullable=False),
+        sa.Column("owner_id", sa.Uuid(), nullable=False),
+        sa.Column("owning_business_unit_id", sa.Uuid(), nullable=True),
+        sa.Column("process_key", sa.String(length=64), nullable=True),
+        sa.Column("active_stage", sa.String(length=64), nullable=True),
+        sa.Column("forecast_category", sa.String(length=16), nullable=False),
+        sa.Column("month", sa.String(length=7), nullable=False),
+        sa.Column("open_count", sa.Integer(), nullable=False),
+        sa.Column("value_sum", sa.String(length=48), nullable=False),
+        sa.Column("probable_sum", sa.String(length=48), nullable=False),
+        sa.Column("unweighted_sum", sa.String(length=48), nullable=False),
+        sa.PrimaryKeyConstraint("bucket", name=op.f("pk_forecast_totals")),
+    )
+    op.create_index(op.f("ix_forecast_totals_owner_id"), "forecast_totals", ["owner_id"])
+    op.create_index(
+        op.f("ix_forecast_totals_owning_business_unit_id"),
+        "forecast_totals",
+        ["owning_business_unit_id"],
+    )
+    _sum_totals(totals, forecast)
     op.drop_index("ix_opportunities_state_phase", table_name="opportunities")
     op.create_index(
         "ix_opportunities_state_phase_close",
@@ -102,45 +123,68 @@ def upgrade() -> None:
     )
 
 
-def _sum_totals(totals: sa.Table) -> None:
-    """The open pipeline per owner, unit, process and stage, summed exactly in Python."""
-    keys = ("owner_id", "owning_business_unit_id", "process_key", "active_stage", "pipeline_phase")
-    types: list[Any] = [sa.Uuid(), sa.Uuid(), sa.String(), sa.String(), sa.String()]
-    types += [sa.Numeric(19, 4), sa.Integer()]
-    names = (*keys, "estimated_value", "probability")
-    columns = [sa.column(name, kind) for name, kind in zip(names, types, strict=True)]
-    query = (
-        sa.select(*columns)
-        .select_from(sa.table("opportunities"))
-        .where(sa.column("state") == "open")
-    )
-    found: dict[tuple[Any, ...], list[Any]] = {}
-    for row in op.get_bind().execute(query):
-        key = tuple(row[: len(keys)])
-        value = Decimal(str(row.estimated_value or 0))
-        total = found.setdefault(key, [0, Decimal(0), Decimal(0), Decimal(0)])
-        total[0] += 1
-        total[1] += value
-        if row.probability is None:
-            total[3] += value
-        else:
-            total[2] += value * row.probability
+OWNERSHIP = ("owner_id", "owning_business_unit_id", "process_key", "active_stage")
+READ: dict[str, Any] = {
+    "owner_id": sa.Uuid(),
+    "owning_business_unit_id": sa.Uuid(),
+    "process_key": sa.String(),
+    "active_stage": sa.String(),
+    "pipeline_phase": sa.String(),
+    "state": sa.String(),
+    "forecast_category": sa.String(),
+    "estimated_value": sa.Numeric(19, 4),
+    "actual_value": sa.Numeric(19, 4),
+    "probability": sa.Integer(),
+    "estimated_close_date": sa.Date(),
+    "actual_close_date": sa.Date(),
+}
+
+
+def _sum_totals(pipeline: sa.Table, forecast: sa.Table) -> None:
+    """The open pipeline and the forecast per owner, unit, process and stage (and phase, or
+    category and close month), summed exactly in Python from the opportunities."""
+    columns = [sa.column(name, kind) for name, kind in READ.items()]
+    query = sa.select(*columns).select_from(sa.table("opportunities"))
+    sums: dict[str, dict[tuple[Any, ...], list[Any]]] = {"pipeline": {}, "forecast": {}}
+    for row in op.get_bind().execute(query.where(sa.column("state").in_(("open", "won")))):
+        ownership = tuple(getattr(row, name) for name in OWNERSHIP)
+        won = row.state == "won"
+        value = Decimal(str((row.actual_value if won else None) or row.estimated_value or 0))
+        if not won:
+            _add(sums["pipeline"], (*ownership, row.pipeline_phase), value, row.probability)
+        day = row.actual_close_date if won else row.estimated_close_date
+        category = "won" if won else row.forecast_category or "pipeline"
+        month = day.strftime("%Y-%m") if day else "none"
+        _add(sums["forecast"], (*ownership, category, month), value, row.probability)
+    _insert(pipeline, (*OWNERSHIP, "pipeline_phase"), sums["pipeline"])
+    _insert(forecast, (*OWNERSHIP, "forecast_category", "month"), sums["forecast"])
+
+
+def _add(
+    sums: dict[tuple[Any, ...], list[Any]], key: tuple[Any, ...], value: Decimal, p: int | None
+) -> None:
+    total = sums.setdefault(key, [0, Decimal(0), Decimal(0), Decimal(0)])
+    total[0] += 1
+    total[1] += value
+    if p is None:
+        total[3] += value
+    else:
+        total[2] += value * p
+
+
+def _insert(table: sa.Table, keys: tuple[str, ...], sums: dict[tuple[Any, ...], list[Any]]) -> None:
+    amounts = ("value_sum", "probable_sum", "unweighted_sum")
     rows = [
         {
             "bucket": "|".join("" if part is None else str(part) for part in key),
             **dict(zip(keys, key, strict=True)),
             "open_count": total[0],
-            **{
-                name: format(amount.normalize(), "f")
-                for name, amount in zip(
-                    ("value_sum", "probable_sum", "unweighted_sum"), total[1:], strict=True
-                )
-            },
+            **{k: format(v.normalize(), "f") for k, v in zip(amounts, total[1:], strict=True)},
         }
-        for key, total in found.items()
+        for key, total in sums.items()
     ]
     if rows:
-        op.get_bind().execute(totals.insert(), rows)
+        op.get_bind().execute(table.insert(), rows)
 
 
 def _backfill(changes: sa.Table) -> None:
@@ -213,6 +257,9 @@ def _text(field: str, value: Any) -> str | None:
 
 
 def downgrade() -> None:
+    op.drop_index(op.f("ix_forecast_totals_owning_business_unit_id"), table_name="forecast_totals")
+    op.drop_index(op.f("ix_forecast_totals_owner_id"), table_name="forecast_totals")
+    op.drop_table("forecast_totals")
     op.drop_index("ix_opportunities_state_closed_on", table_name="opportunities")
     op.drop_index("ix_opportunities_state_phase_close", table_name="opportunities")
     op.create_index("ix_opportunities_state_phase", "opportunities", ["state", "pipeline_phase"])
