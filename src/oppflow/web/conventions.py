@@ -99,8 +99,10 @@ def time_in_stage(convention: Convention, i18n: I18n) -> str:
         "stays still open (Kaplan–Meier)."
     ) % {"period": _period(convention, i18n), "date": _when(convention, i18n)}
     if convention.get("measure") == "latest":
-        return f"{subject} {i18n.gettext('Only the latest stay of each opportunity counts.')}"
-    return f"{subject} {i18n.gettext('The stays of one opportunity in a stage add up.')}"
+        rule = i18n.gettext("Only the latest stay of each opportunity counts.")
+    else:
+        rule = i18n.gettext("The stays of one opportunity in a stage add up.")
+    return f"{subject} {rule}"
 
 
 def stale(convention: Convention, i18n: I18n) -> str:

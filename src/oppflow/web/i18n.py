@@ -99,6 +99,10 @@ class I18n:
     def ngettext(self, singular: str, plural: str, number: int) -> str:
         return translations(self.language).ngettext(singular, plural, number)
 
+    def labelled(self, label: object, value: object) -> str:
+        """ "Commit: $48,000"; in French a space goes before the colon ("Engagé : …")."""
+        return self.gettext("%(label)s: %(value)s") % {"label": label, "value": value}
+
     def date(self, value: date | datetime | None, style: str = "medium") -> str:
         if value is None:
             return ""
@@ -127,9 +131,7 @@ class I18n:
         """An amount for a chart's axis or bar: "$1.2M", "1,2 M $US"."""
         if value is None:
             return ""
-        return format_compact_currency(
-            value, currency, locale=self.language, fraction_digits=1
-        ).replace("\xa0", "\u202f")
+        return format_compact_currency(value, currency, locale=self.language, fraction_digits=1)
 
     def percent(self, ratio: float | Decimal | None) -> str:
         """A ratio as a whole percentage ("49 %" in French); "—" when there is none."""

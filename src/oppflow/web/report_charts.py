@@ -118,7 +118,7 @@ def _conversion_column(
 
 STAGE_WIDTH = 640
 STAGE_LABELS = 118
-STAGE_AREA = 250
+STAGE_AREA = 230
 STAGE_ROW = 42
 STAGE_HEADING = 30
 
@@ -185,11 +185,13 @@ def _stage_bar(
     i18n: I18n,
 ) -> StageBar:
     mean = row.mean_completed_days
-    detail = i18n.gettext("mean %(mean)s · %(done)s done, %(open)s open") % {
-        "mean": i18n.days(mean, "short"),
-        "done": row.completed,
-        "open": row.still_open,
-    }
+    detail = " · ".join(
+        (
+            i18n.gettext("mean %(days)s") % {"days": i18n.days(mean, "short")},
+            i18n.ngettext("%(num)d done", "%(num)d done", row.completed) % {"num": row.completed},
+            i18n.ngettext("%(num)d open", "%(num)d open", row.still_open) % {"num": row.still_open},
+        )
+    )
     median = (
         i18n.days(row.median_days)
         if row.median_days is not None
@@ -210,7 +212,7 @@ def _stage_bar(
 # --- Forecast: stacked columns per close month, a marker for the weighted pipeline.
 
 FORECAST_WIDTH = 1100
-FORECAST_LEFT = 78
+FORECAST_LEFT = 96
 FORECAST_TOP = 26
 FORECAST_PLOT = 220
 FORECAST_BOTTOM = 34
@@ -362,7 +364,7 @@ def _forecast_column(
             continue
         height = FORECAST_PLOT * float(amount) / ceiling
         bottom -= height
-        text = f"{i18n.gettext(label)}: {i18n.money(amount)}"
+        text = i18n.labelled(i18n.gettext(label), i18n.money(amount))
         segments.append(
             Segment(key, round(bottom, 1), round(height, 1), text, f"{bucket.label} · {text}")
         )

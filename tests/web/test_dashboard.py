@@ -1,0 +1,150 @@
+"""The dashboard's report charts over HTTP, in English and French: each one drawn, with the
+line stating its convention; the filters reach every report; the funnel's cohort toggle; and
+the process page's stage defaults."""
+
+from __future__ import annotations
+
+import re
+import uuid
+from html import unescape
+
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy.orm import Session, sessionmaker
+
+from tests.web.pipeline import ALICE_DEALS, BOB_DEALS, REPORTS, expected_convention, make_pipeline
+from tests.web.support import make_user, web_login
+
+Factory = sessionmaker[Session]
+
+
+@pytest.fixture
+def people(factory: Factory) -> dict[str, uuid.UUID]:
+    """Maya, a sales manager who reads the unit; Alice and Bob, salespeople with pipelines."""
+    found = {name: make_user(factory, name) for name in ("alice", "bob")}
+    found["maya"] = make_user(factory, "maya", roles=["sales-manager"])
+    make_pipeline(factory, "alice", ALICE_DEALS)
+    make_pipeline(factory, "bob", BOB_DEALS)
+    return found
+
+
+def section(html: str, report: str) -> str:
+    """The card of ``report`` (its ``data-report``), its markup unescaped."""
+    found = re.search(rf'<section[^>]*data-report="{report}"[^>]*>(.*?)</section>', html, re.S)
+    assert found, f"no {report} card"
+    return unescape(found.group(1))
+
+
+def convention(card: str) -> str:
+    found = re.search(r'<p class="convention">(.*?)</p>', card, re.S)
+    assert found, "no convention line"
+    return re.sub(r"[ \n]+", " ", found.group(1)).strip()  # keeps the thin and narrow spaces
+
+
+@pytest.mark.parametrize("language", ["en", "fr"])
+def test_every_report_is_a_chart_with_its_convention(
+    client: TestClient, people: dict[str, uuid.UUID], language: str
+) -> None:
+    client.cookies.set("oppflow_lang", language)
+    web_login(client, "maya")
+    html = client.get("/").text
+    for report in REPORTS:
+        card = section(html, report)
+        assert re.search(r'<svg class="chart[^"]*"[^>]*role="img"', card), report
+        assert "<desc" in card, report
+        assert convention(card).startswith(expected_convention(language, report)), (
+            report,
+            convention(card),
+        )
+    cohort = section(client.get("/?funnel=cohort").text, "funnel")
+    assert convention(cohort) == expected_convention(language, "cohort")
+
+
+def test_the_charts_show_the_reports_numbers(
+    client: TestClient, people: dict[str, uuid.UUID]
+) -> None:
+    web_login(client, "maya")
+    html = client.get("/").text
+    conversion = section(html, "conversion")
+    assert "Qualify: 10 reached (100% of the cohort); 2 won, 2 lost, 6 open" in conversion
+    assert "Close: 2 reached (20% of the cohort)" in conversion
+    stale = section(html, "stale")
+    assert re.search(r"<strong>4</strong>\s*of 6 open opportunities", stale)
+    for name in ("Scanners for Tailspin", "Tablets for Litware", "Servers for Northwind"):
+        assert name in stale
+    assert "Laptops for Contoso" not in stale  # moved 28 days ago: not yet stale
+    forecast = section(html, "forecast")
+    assert "Overdue" in forecast
+    assert "No date" in forecast
+    assert "Commit: $48,000" in forecast
+    assert "Closed (won): $40,000" in forecast
+    win_loss = section(html, "win-loss")
+    assert "By count: win rate 50%" in win_loss
+    assert "Out-sold" in win_loss
+    assert "Rival of alice" in win_loss
+
+
+def test_the_filters_reach_every_report(client: TestClient, people: dict[str, uuid.UUID]) -> None:
+    web_login(client, "maya")
+    everyone = client.get("/").text
+    bob = client.get(f"/?owner_id={people['bob']}").text
+    assert "Qualify: 2 reached" in section(bob, "conversion")
+    assert "Nothing is stale." in section(bob, "stale")
+    assert "Pipeline: $5,000" in section(bob, "forecast")
+    assert "$48,000" not in section(bob, "forecast")
+    assert "By count: win rate 0%" in section(bob, "win-loss")
+    assert "Develop: " in section(everyone, "time-in-stage")
+    for report in REPORTS:
+        assert section(bob, report) != section(everyone, report), report
+    alice_unit = client.get(f"/?owner_id={people['alice']}&process_key=opportunity-sales-process")
+    assert "Qualify: 8 reached" in section(alice_unit.text, "conversion")
+    assert "By count: win rate 67%" in section(alice_unit.text, "win-loss")
+
+
+def test_the_funnel_toggle_keeps_the_filters(
+    client: TestClient, people: dict[str, uuid.UUID]
+) -> None:
+    web_login(client, "maya")
+    owner = people["alice"]
+    html = client.get(f"/?owner_id={owner}").text
+    funnel = section(html, "funnel")
+    assert f'href="/?owner_id={owner}&amp;funnel=cohort"' in html
+    assert re.search(r'<a href="/\?owner_id=[^"]+" aria-current="page">Open today</a>', html)
+    assert "$48,000" in funnel  # the snapshot: Contoso is open in Close
+    cohort = client.get(f"/?owner_id={owner}&funnel=cohort").text
+    assert re.search(r'aria-current="page">Cohort, last 90 days</a>', cohort)
+    assert '<input type="hidden" name="funnel" value="cohort">' in cohort
+    assert "8 opportunities" in section(cohort, "funnel")  # all of Alice's reached Qualify
+
+
+def test_an_empty_dashboard_says_so(client: TestClient, factory: Factory) -> None:
+    make_user(factory, "alice")
+    web_login(client, "alice")
+    html = client.get("/").text
+    assert "Nothing is due to close in the coming months." in html
+    assert "No opportunity was created in this period." in html
+    assert "No opportunity was closed in this period." in html
+    assert "Nothing is stale." in html
+    for report in REPORTS:
+        assert convention(section(html, report))
+
+
+@pytest.mark.parametrize(
+    ("language", "texts"),
+    [
+        ("en", ["Best case", "Committed", "10%", "80%", "global default (30 days)", "on the lead"]),
+        ("fr", ["Meilleur cas", "Engagé", "10\xa0%", "80\xa0%", "seuil global (30\xa0jours)"]),
+    ],
+)
+def test_the_process_page_shows_the_stage_defaults(
+    client: TestClient, factory: Factory, language: str, texts: list[str]
+) -> None:
+    make_user(factory, "root", roles=["system-administrator"])
+    client.cookies.set("oppflow_lang", language)
+    web_login(client, "root")
+    html = unescape(client.get("/admin/processes/lead-to-opportunity-sales-process").text)
+    table = html[html.index('id="stages-title"') : html.index("</table>")]
+    for text in texts:
+        assert text in table, text
+    rows = re.findall(r"<tr data-stage=", table)
+    assert len(rows) == 4
