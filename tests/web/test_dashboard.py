@@ -12,6 +12,7 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session, sessionmaker
 
+from oppflow.web.i18n import I18n
 from tests.web.pipeline import ALICE_DEALS, BOB_DEALS, REPORTS, expected_convention, make_pipeline
 from tests.web.support import make_user, web_login
 
@@ -58,6 +59,10 @@ def test_every_report_is_a_chart_with_its_convention(
         )
     cohort = section(client.get("/?funnel=cohort").text, "funnel")
     assert convention(cohort) == expected_convention(language, "cohort")
+    i18n = I18n(language)  # numbers and money in the page's language
+    commit = i18n.labelled(i18n.gettext("Commit"), i18n.money(48_000))
+    assert commit in section(html, "forecast")
+    assert i18n.percent(0.5) in section(html, "win-loss")
 
 
 def test_the_charts_show_the_reports_numbers(
@@ -96,9 +101,14 @@ def test_the_filters_reach_every_report(client: TestClient, people: dict[str, uu
     assert "Develop: " in section(everyone, "time-in-stage")
     for report in REPORTS:
         assert section(bob, report) != section(everyone, report), report
-    alice_unit = client.get(f"/?owner_id={people['alice']}&process_key=opportunity-sales-process")
-    assert "Qualify: 8 reached" in section(alice_unit.text, "conversion")
-    assert "By count: win rate 67%" in section(alice_unit.text, "win-loss")
+    alice = client.get(f"/?owner_id={people['alice']}&process_key=opportunity-sales-process")
+    assert "Qualify: 8 reached" in section(alice.text, "conversion")
+    assert "By count: win rate 67%" in section(alice.text, "win-loss")
+    # The lead's process carries opportunities too, so the reports can filter on it.
+    assert '<option value="lead-to-opportunity-sales-process"' in everyone
+    leads = client.get("/?process_key=lead-to-opportunity-sales-process").text
+    assert "No opportunity was created in this period." in section(leads, "conversion")
+    assert "Nothing is stale." in section(leads, "stale")
 
 
 def test_the_funnel_toggle_keeps_the_filters(

@@ -177,6 +177,17 @@ def opportunity_processes(session: Session, i18n: I18n) -> list[tuple[str, str]]
     return [(key, definition.name.get(i18n.language)) for key, definition in found]
 
 
+def pipeline_processes(session: Session, i18n: I18n) -> list[tuple[str, str]]:
+    """Every process with a stage on opportunities (the lead's process carries its
+    opportunities on), active or not, in display order: what the reports can filter on."""
+    found = []
+    for process in catalog.list_processes(session):
+        definition = catalog.current_definition(session, process)
+        if any(stage.table == "opportunity" for stage in definition.stages):
+            found.append((process.key, definition.name.get(i18n.language)))
+    return found
+
+
 def stage_names(session: Session, i18n: I18n) -> dict[tuple[str, str], StageName]:
     """Every stage of every process's current definition, by (process key, stage key), with
     its name, its process's name and its place (processes in display order)."""

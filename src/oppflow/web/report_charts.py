@@ -25,7 +25,7 @@ from oppflow.web.lookups import StageName, choice_label, phase_label, phase_numb
 
 CONVERSION_WIDTH = 640
 CONVERSION_TOP = 30
-CONVERSION_PLOT = 150
+CONVERSION_PLOT = 190
 CONVERSION_BOTTOM = 50
 STEP_WIDTH = 58
 

@@ -24,6 +24,6 @@ async def dashboard(page: PageDep) -> Response:
         dropped=dropped,
         owner_choices=lookups.active_users(page.session),
         units=lookups.business_units(page.session),
-        processes=lookups.opportunity_processes(page.session, page.i18n),
+        processes=lookups.pipeline_processes(page.session, page.i18n),
         **dashboard_page.context(page, query),
     )
