@@ -13,7 +13,14 @@ from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session, sessionmaker
 
 from oppflow.web.i18n import I18n
-from tests.web.pipeline import ALICE_DEALS, BOB_DEALS, REPORTS, expected_convention, make_pipeline
+from tests.web.pipeline import (
+    ALICE_DEALS,
+    BOB_DEALS,
+    REPORTS,
+    Deal,
+    expected_convention,
+    make_pipeline,
+)
 from tests.web.support import make_user, web_login
 
 Factory = sessionmaker[Session]
@@ -158,3 +165,15 @@ def test_the_process_page_shows_the_stage_defaults(
         assert text in table, text
     rows = re.findall(r"<tr data-stage=", table)
     assert len(rows) == 4
+
+
+def test_names_in_the_charts_are_escaped(client: TestClient, factory: Factory) -> None:
+    script = "<script>alert(1)</script>"
+    make_user(factory, "alice")
+    make_pipeline(factory, "alice", (Deal(script, 1_000, created_days_ago=50, close_in_days=-40),))
+    web_login(client, "alice")
+    html = client.get("/").text
+    assert script not in html
+    stale = re.search(r'data-report="stale".*?</section>', html, re.S)
+    assert stale
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;</a>" in stale.group(0)

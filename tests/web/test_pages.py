@@ -187,6 +187,8 @@ def test_refused_next_stage_marks_the_missing_steps(
 
 
 ODD_GETS = [
+    "/?funnel=sideways&owner_id=nope&business_unit_id=%00&process_key=" + "x" * 100,
+    f"/?funnel=cohort&owner_id={uuid.uuid4()}&process_key=no-such-process",
     "/opportunities/not-a-uuid",
     f"/opportunities/{uuid.uuid4()}",
     "/opportunities/%00",
