@@ -42,7 +42,8 @@ def unit() -> Iterator[Session]:
     except ValidationError as error:
         first = error.errors()[0]
         where = ".".join(str(part) for part in first["loc"])
-        fail(f"{where}: {first['msg']}")
+        message = str(first["msg"]).removeprefix("Value error, ")
+        fail(f"{where}: {message}" if where else message)
 
 
 def fail(message: str) -> NoReturn:

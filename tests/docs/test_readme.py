@@ -8,7 +8,7 @@ import pytest
 from typer.testing import CliRunner
 
 from oppflow.cli import app
-from oppflow.cli_admin import privilege_markdown
+from oppflow.cli.admin import privilege_markdown
 from oppflow.security.privileges import BUILTIN_ROLES
 
 README = (Path(__file__).parents[2] / "README.md").read_text("utf-8")

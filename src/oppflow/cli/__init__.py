@@ -19,8 +19,9 @@ from pydantic import BaseModel
 from rich.table import Table
 from sqlalchemy.orm import Session
 
-from oppflow.cli_admin import register as register_admin_commands
-from oppflow.cli_leads import register as register_lead_commands
+from oppflow.cli.admin import register as register_admin_commands
+from oppflow.cli.leads import register as register_lead_commands
+from oppflow.cli.reports import register as register_report_commands
 from oppflow.console import AsUser, JsonOut, as_actor, err, out, print_json, unit
 from oppflow.db import get_engine
 from oppflow.errors import ValidationFailed
@@ -509,3 +510,4 @@ def opportunity_history(opportunity_id: uuid.UUID, user: AsUser, as_json: JsonOu
 
 register_admin_commands(app, user_app)
 register_lead_commands(app)
+register_report_commands(app)
