@@ -289,7 +289,9 @@ def forecast(session: Session, *, actor: Actor, options: ForecastOptions) -> For
     """Open (by estimated close month) and won (by actual close month) value per category."""
     at = as_of(options, utcnow())
     asked = options.from_ or options.to
-    window = period(options, Period(at, at + timedelta(days=1))) if asked else None
+    # Either end alone leaves the other open (15 years away), never a one-day window.
+    around = Period(at - timedelta(days=365 * 15), at + timedelta(days=365 * 15))
+    window = period(options, around) if asked else None
     if options.as_of is None and window is None:
         rows = _forecast_now(session, actor, options)
     else:
