@@ -45,12 +45,15 @@ def columns(page: Page, search: OpportunitySearch) -> list[Column]:
     for total in analytics.funnel(page.session, actor=page.actor, filters=filters).phases:
         column = found.setdefault(total.pipeline_phase, _column(page, total.pipeline_phase))
         column.count, column.value = total.count, Decimal(total.estimated_value)
-    cards = search.model_copy(update={"view": "open", "per_page": 500, "page": 1, "q": None})
-    rows, _ = analytics.search_opportunities(page.session, actor=page.actor, search=cards)
-    for row in rows:
-        home = found.get(row.pipeline_phase or "")
-        if home is not None and len(home.cards) < CARDS_PER_COLUMN:
-            home.cards.append(row)
+    for phase, column in found.items():
+        if column.count:
+            column.cards = analytics.board_cards(
+                page.session,
+                actor=page.actor,
+                filters=filters,
+                phase=phase,
+                limit=CARDS_PER_COLUMN,
+            )
     return sorted(found.values(), key=lambda column: (column.number, column.phase))
 
 
