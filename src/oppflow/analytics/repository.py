@@ -192,7 +192,9 @@ class AnalyticsRepository(OpportunityRepository):
         rows = self.session.execute(query.group_by(readable.c.state))
         return [OutcomeTotal(state=state, count=count, value=_money(v)) for state, count, v in rows]
 
-    def stale(self, cutoffs: StaleCutoffs, limit: int) -> tuple[list[StaleRecord], int]:
+    def stale(
+        self, filters: FunnelFilters, cutoffs: StaleCutoffs, limit: int
+    ) -> tuple[list[StaleRecord], int]:
         """Open readable opportunities in their stage since before its cutoff, or idle (no
         change, note or file) since before it: the most idle first, and how many there are."""
         entered = _entered_stage_at()
@@ -210,7 +212,7 @@ class AnalyticsRepository(OpportunityRepository):
                 active,
             )
             .where(read_scope(self.actor, Opportunity), Opportunity.state == "open", late)
-            .where(*cutoffs.conditions)
+            .where(*self._filter_conditions(filters))
         )
         total = self.session.scalar(select(func.count()).select_from(query.subquery())) or 0
         page = query.order_by(active, Opportunity.id).limit(limit)
@@ -355,7 +357,6 @@ class StaleCutoffs:
 
     by_stage: dict[tuple[str, str], datetime | None]
     default: datetime | None
-    conditions: list[ColumnElement[bool]]
 
     def late(self, moment: ColumnElement[datetime]) -> list[ColumnElement[bool]]:
         found: list[ColumnElement[bool]] = []

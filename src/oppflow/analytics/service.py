@@ -109,6 +109,16 @@ def _text(value: Any) -> str | int | bool | None:
     return value if value is None or isinstance(value, str | int | bool) else str(value)
 
 
+def _filters_now(options: ReportFilters, **more: Any) -> FunnelFilters:
+    """A report's filters as they apply to the records now (owner, unit, process)."""
+    return FunnelFilters(
+        owner_id=options.owner_id,
+        business_unit_id=options.business_unit_id,
+        process_key=options.process,
+        **more,
+    )
+
+
 # The funnel of now, read from the records themselves (the board and the dashboard use it).
 
 
@@ -141,13 +151,7 @@ def _snapshot(
         knowledge=options.known,
     )
     if at >= now and options.known == "effective":
-        filters = FunnelFilters(
-            owner_id=options.owner_id,
-            business_unit_id=options.business_unit_id,
-            process_key=options.process,
-            close_from=options.close_from,
-            close_to=options.close_to,
-        )
+        filters = _filters_now(options, close_from=options.close_from, close_to=options.close_to)
         return Funnel(
             convention=convention, phases=funnel(session, actor=actor, filters=filters).phases
         )
@@ -230,9 +234,9 @@ def stale(session: Session, *, actor: Actor, options: ReportFilters) -> StaleRep
             stage: _cutoff(now, d.stale_after_days, found) for stage, d in found.stages.items()
         },
         default=_cutoff(now, None, found),
-        conditions=_current_conditions(session, actor, options),
     )
-    records, total = AnalyticsRepository(session, actor).stale(cutoffs, STALE_ROWS)
+    repository = AnalyticsRepository(session, actor)
+    records, total = repository.stale(_filters_now(options), cutoffs, STALE_ROWS)
     rows = [_stale_row(record, now, found) for record in records]
     convention = _convention(
         options,
@@ -249,18 +253,6 @@ def stale(session: Session, *, actor: Actor, options: ReportFilters) -> StaleRep
 def _cutoff(now: datetime, days: int | None, found: Defaults) -> datetime | None:
     days = found.stale_after_days if days is None else days
     return now - timedelta(days=days) if days else None
-
-
-def _current_conditions(session: Session, actor: Actor, options: ReportFilters) -> list[Any]:
-    conditions: list[Any] = []
-    if options.owner_id:
-        conditions.append(Opportunity.owner_id == options.owner_id)
-    if options.business_unit_id:
-        users = AnalyticsRepository(session, actor).users_of_unit(options.business_unit_id)
-        conditions.append(Opportunity.owner_id.in_(users))
-    if options.process:
-        conditions.append(Opportunity.process_key == options.process)
-    return conditions
 
 
 def _stale_row(record: Any, now: datetime, found: Defaults) -> StaleRow:
@@ -312,12 +304,7 @@ def forecast(session: Session, *, actor: Actor, options: ForecastOptions) -> For
 
 def _forecast_now(session: Session, actor: Actor, options: ForecastOptions) -> list[ForecastRow]:
     """The forecast of now, from the maintained totals."""
-    filters = FunnelFilters(
-        owner_id=options.owner_id,
-        business_unit_id=options.business_unit_id,
-        process_key=options.process,
-    )
-    parts = AnalyticsRepository(session, actor).summed(filters, totals.FORECAST)
+    parts = AnalyticsRepository(session, actor).summed(_filters_now(options), totals.FORECAST)
     return forecasting.forecast_of_totals(parts, defaults(session), rollup=options.rollup)
 
 
