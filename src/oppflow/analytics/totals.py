@@ -20,7 +20,7 @@ from datetime import date
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import delete, event, inspect, select, update
+from sqlalchemy import bindparam, delete, event, inspect, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -180,30 +180,48 @@ def _summed(changes: Iterable[Contribution]) -> dict[tuple[Any, ...], Contributi
 
 
 def apply(session: Session, summary: Summary, changes: dict[tuple[Any, ...], Contribution]) -> None:
-    """Add ``changes`` to their totals: rows created if missing, then locked in bucket order
-    and updated with exact sums."""
-    model = summary.model
+    """Add ``changes`` to their totals: locked in bucket order (rows created first when one
+    is missing), then updated with exact sums in one statement."""
     by_bucket = {bucket(key): change for key, change in changes.items()}
-    _ensure_rows(session, summary, by_bucket)
-    locked = (
-        select(model)
+    rows = _locked(session, summary, by_bucket)
+    if len(rows) < len(by_bucket):
+        _ensure_rows(session, summary, by_bucket)
+        rows = _locked(session, summary, by_bucket)
+    model = summary.model
+    statement = (
+        update(model)
+        .where(model.bucket == bindparam("b_bucket"))
+        .values(
+            open_count=bindparam("b_count"),
+            value_sum=bindparam("b_value"),
+            probable_sum=bindparam("b_probable"),
+            unweighted_sum=bindparam("b_unweighted"),
+        )
+    )
+    session.connection().execute(statement, [_summed_row(row, by_bucket) for row in rows])
+
+
+def _locked(session: Session, summary: Summary, by_bucket: dict[str, Contribution]) -> list[Any]:
+    model = summary.model
+    query = (
+        select(model.bucket, model.open_count, model.value_sum)
+        .add_columns(model.probable_sum, model.unweighted_sum)
         .where(model.bucket.in_(sorted(by_bucket)))
         .order_by(model.bucket)
         .with_for_update()
     )
-    connection = session.connection()
-    for row in connection.execute(locked).mappings():
-        change = by_bucket[row["bucket"]]
-        connection.execute(
-            update(model)
-            .where(model.bucket == row["bucket"])
-            .values(
-                open_count=row["open_count"] + change.count,
-                value_sum=_add(row["value_sum"], change.value),
-                probable_sum=_add(row["probable_sum"], change.probable),
-                unweighted_sum=_add(row["unweighted_sum"], change.unweighted),
-            )
-        )
+    return list(session.connection().execute(query).mappings())
+
+
+def _summed_row(row: Any, by_bucket: dict[str, Contribution]) -> dict[str, Any]:
+    change = by_bucket[row["bucket"]]
+    return {
+        "b_bucket": row["bucket"],
+        "b_count": row["open_count"] + change.count,
+        "b_value": _add(row["value_sum"], change.value),
+        "b_probable": _add(row["probable_sum"], change.probable),
+        "b_unweighted": _add(row["unweighted_sum"], change.unweighted),
+    }
 
 
 def _add(text: str, amount: Decimal) -> str:
