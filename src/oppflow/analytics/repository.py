@@ -10,7 +10,7 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, and_, case, exists, func, or_, select
+from sqlalchemy import ColumnElement, Select, and_, case, exists, func, or_, select, union_all
 from sqlalchemy.orm import aliased
 
 from oppflow.analytics import totals
@@ -32,6 +32,7 @@ from oppflow.models import (
     OpportunityClose,
     OpportunityFile,
     SalesTeamMember,
+    TotalDelta,
     User,
 )
 from oppflow.sales.repository import OpportunityRepository
@@ -139,22 +140,32 @@ class AnalyticsRepository(OpportunityRepository):
             yield from self._contributions(summary, self._filter_conditions(filters))
             return
         depth = self.actor.depth("opportunity", "read")
-        model = summary.model
-        reach = ownership_reach(self.actor, depth, model.owner_id, model.owning_business_unit_id)
-        query = select(model).where(reach, *self._total_conditions(model, filters))
-        for row in self.session.scalars(query):
-            yield totals.Contribution(
-                key=tuple(getattr(row, field) for field in summary.key_fields),
-                count=row.open_count,
-                value=Decimal(row.value_sum),
-                probable=Decimal(row.probable_sum),
-                unweighted=Decimal(row.unweighted_sum),
-            )
+        yield from self._maintained(summary, depth, filters)
         if depth != Depth.ORGANIZATION:
             owned = ownership_reach(
                 self.actor, depth, Opportunity.owner_id, Opportunity.owning_business_unit_id
             )
             yield from self._contributions(summary, [~owned, *self._filter_conditions(filters)])
+
+    def _maintained(
+        self, summary: totals.Summary, depth: Depth, filters: FunnelFilters
+    ) -> Iterator[totals.Contribution]:
+        """The totals the actor's depth reaches plus their unfolded deltas, read in one
+        statement so that a fold running meanwhile is seen whole or not at all."""
+        model, delta = summary.model, TotalDelta
+        sums = ("open_count", "value_sum", "probable_sum", "unweighted_sum")
+        columns = (*summary.key_fields, *sums)
+        folded = select(*(getattr(model, c) for c in columns)).where(
+            ownership_reach(self.actor, depth, model.owner_id, model.owning_business_unit_id),
+            *self._total_conditions(model, filters),
+        )
+        pending = select(*(getattr(delta, c) for c in columns)).where(
+            delta.summary == summary.name,
+            ownership_reach(self.actor, depth, delta.owner_id, delta.owning_business_unit_id),
+            *self._total_conditions(delta, filters),
+        )
+        rows = self.session.execute(union_all(folded, pending)).mappings()
+        yield from totals.merged(rows, summary).values()
 
     def _contributions(
         self, summary: totals.Summary, conditions: list[ColumnElement[bool]]

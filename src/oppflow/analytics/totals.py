@@ -2,9 +2,13 @@
 
 A ``before_flush`` hook reads, for each opportunity created, changed or deleted, what it
 contributed to each summary before the flush and what it contributes after; an ``after_flush``
-hook applies the differences to the affected rows, locked in a fixed order (no deadlock between
-two writers) and summed as Decimals (kept as text: SQLite has no exact decimal arithmetic).
-Writers that bypass the ORM (the bulk demo generator) call :func:`rebuild` when they are done.
+hook appends the differences to ``total_deltas`` in one INSERT. Writers never lock a total, so
+a team moving deals in the same stage do not queue behind each other's rows. Every
+:data:`FOLD_EVERY`-th committing writer of a process first folds the oldest deltas into their
+totals (:func:`fold`: rows locked in a fixed order, summed as Decimals kept as text, since
+SQLite has no exact decimal arithmetic). Readers add the unfolded deltas to the totals in the
+same statement, so what they read is exact whether or not a fold has run. Writers that bypass
+the ORM (the bulk demo generator) call :func:`rebuild` when they are done.
 
 Two summaries: :data:`PIPELINE` (the open pipeline per owner, unit, process, stage and phase:
 the funnel of now) and :data:`FORECAST` (open and won value per owner, unit, process, stage,
@@ -13,6 +17,7 @@ forecast category and close month: the forecast of now).
 
 from __future__ import annotations
 
+import itertools
 from collections import defaultdict
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
@@ -20,11 +25,11 @@ from datetime import date
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import bindparam, delete, event, inspect, select, update
+from sqlalchemy import bindparam, delete, event, insert, inspect, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
-from oppflow.models import ForecastTotal, Opportunity, PipelineTotal
+from oppflow.models import ForecastTotal, Opportunity, PipelineTotal, TotalDelta
 
 OWNERSHIP = ("owner_id", "owning_business_unit_id", "process_key", "active_stage")
 FIELDS = (
@@ -39,7 +44,13 @@ FIELDS = (
     "actual_close_date",
 )
 NO_DATE = "none"
+# Folding costs a committing writer a few statements; once in 32 commits keeps the deltas a
+# reader adds to a few hundred rows at most.
+FOLD_EVERY = 32
+FOLD_BATCH = 5_000
 _PENDING = "totals_pending"
+_APPENDED = "totals_appended"
+_commits = itertools.count(1)
 
 
 @dataclass(frozen=True)
@@ -59,6 +70,7 @@ class Contribution:
 
 @dataclass(frozen=True)
 class Summary:
+    name: str
     model: type[Any]
     key_fields: tuple[str, ...]
     key_of: Callable[[dict[str, Any]], tuple[Any, ...] | None]
@@ -94,9 +106,10 @@ def _forecast_value(values: dict[str, Any]) -> Decimal:
 
 
 PIPELINE = Summary(
-    PipelineTotal, (*OWNERSHIP, "pipeline_phase"), _pipeline_key, _estimated, ("open",)
+    "pipeline", PipelineTotal, (*OWNERSHIP, "pipeline_phase"), _pipeline_key, _estimated, ("open",)
 )
 FORECAST = Summary(
+    "forecast",
     ForecastTotal,
     (*OWNERSHIP, "forecast_category", "month"),
     _forecast_key,
@@ -104,6 +117,7 @@ FORECAST = Summary(
     ("open", "won"),
 )
 SUMMARIES = (PIPELINE, FORECAST)
+DELTA_KEYS = (*OWNERSHIP, "pipeline_phase", "forecast_category", "month")
 
 
 def contribution(values: dict[str, Any], summary: Summary = PIPELINE) -> Contribution | None:
@@ -155,11 +169,75 @@ def _before_flush(session: Session, _flush_context: Any, _instances: Any) -> Non
 
 def _after_flush(session: Session, _flush_context: Any) -> None:
     pending: list[tuple[dict[str, Any], int]] = session.info.pop(_PENDING, None) or []
+    rows = [
+        _delta_row(summary, change)
+        for summary in SUMMARIES
+        for change in _summed(_changes(pending, summary)).values()
+    ]
+    if rows:
+        session.connection().execute(insert(TotalDelta), rows)
+        session.info[_APPENDED] = True
+
+
+def _changes(pending: list[tuple[dict[str, Any], int]], summary: Summary) -> Iterable[Contribution]:
+    for values, sign in pending:
+        found = _signed(contribution(values, summary), sign)
+        if found is not None:
+            yield found
+
+
+def _delta_row(summary: Summary, change: Contribution) -> dict[str, Any]:
+    keys = dict.fromkeys(DELTA_KEYS) | dict(zip(summary.key_fields, change.key, strict=True))
+    return {
+        "summary": summary.name,
+        "bucket": bucket(change.key),
+        **keys,
+        "open_count": change.count,
+        "value_sum": _text(change.value),
+        "probable_sum": _text(change.probable),
+        "unweighted_sum": _text(change.unweighted),
+    }
+
+
+def _before_commit(session: Session) -> None:
+    if session.info.pop(_APPENDED, False) and next(_commits) % FOLD_EVERY == 0:
+        fold(session)
+
+
+def fold(session: Session, limit: int = FOLD_BATCH) -> int:
+    """Add the oldest ``limit`` deltas to their totals and delete them; how many were folded.
+
+    On PostgreSQL the deltas are claimed with SKIP LOCKED, so two folding writers take
+    disjoint rows; each then locks its totals in bucket order, as :func:`apply` does."""
+    connection = session.connection()
+    claimed = (
+        select(TotalDelta.__table__)
+        .order_by(TotalDelta.seq)
+        .limit(limit)
+        .with_for_update(skip_locked=True)
+    )
+    deltas = list(connection.execute(claimed).mappings())
     for summary in SUMMARIES:
-        found = [_signed(contribution(values, summary), sign) for values, sign in pending]
-        summed = _summed(c for c in found if c is not None)
+        summed = merged((row for row in deltas if row["summary"] == summary.name), summary)
         if summed:
             apply(session, summary, summed)
+    if deltas:
+        connection.execute(delete(TotalDelta).where(TotalDelta.seq.in_([r["seq"] for r in deltas])))
+    return len(deltas)
+
+
+def merged(rows: Iterable[Any], summary: Summary) -> dict[tuple[Any, ...], Contribution]:
+    """Rows of ``summary``'s totals or deltas (mappings), summed per key."""
+    return _summed(
+        Contribution(
+            key=tuple(row[field] for field in summary.key_fields),
+            count=row["open_count"],
+            value=Decimal(row["value_sum"]),
+            probable=Decimal(row["probable_sum"]),
+            unweighted=Decimal(row["unweighted_sum"]),
+        )
+        for row in rows
+    )
 
 
 def _signed(found: Contribution | None, sign: int) -> Contribution | None:
@@ -225,7 +303,11 @@ def _summed_row(row: Any, by_bucket: dict[str, Contribution]) -> dict[str, Any]:
 
 
 def _add(text: str, amount: Decimal) -> str:
-    return format((Decimal(text) + amount).normalize(), "f")
+    return _text(Decimal(text) + amount)
+
+
+def _text(amount: Decimal) -> str:
+    return format(amount.normalize(), "f")
 
 
 def _ensure_rows(session: Session, summary: Summary, by_bucket: dict[str, Contribution]) -> None:
@@ -241,6 +323,7 @@ def _ensure_rows(session: Session, summary: Summary, by_bucket: dict[str, Contri
 
 def rebuild(session: Session) -> None:
     """Recompute every total from the opportunities themselves (after a bulk load)."""
+    session.execute(delete(TotalDelta))
     for summary in SUMMARIES:
         session.execute(delete(summary.model))
     query = select(*(getattr(Opportunity, f) for f in FIELDS)).where(
@@ -267,3 +350,4 @@ def install() -> None:
     if not event.contains(Session, "before_flush", _before_flush):
         event.listen(Session, "before_flush", _before_flush)
         event.listen(Session, "after_flush", _after_flush)
+        event.listen(Session, "before_commit", _before_commit)

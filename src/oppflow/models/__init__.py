@@ -1,6 +1,11 @@
 """Every model, imported here so that Alembic and the metadata see them all."""
 
-from oppflow.models.analytics import ForecastTotal, OpportunityChange, PipelineTotal
+from oppflow.models.analytics import (
+    ForecastTotal,
+    OpportunityChange,
+    PipelineTotal,
+    TotalDelta,
+)
 from oppflow.models.base import Base
 from oppflow.models.customers import Account, Contact
 from oppflow.models.lead import Lead
@@ -55,6 +60,7 @@ __all__ = [
     "Team",
     "TeamMember",
     "TeamRole",
+    "TotalDelta",
     "User",
     "UserRole",
 ]

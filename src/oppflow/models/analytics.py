@@ -79,3 +79,30 @@ class ForecastTotal(Base):
     value_sum: Mapped[str] = mapped_column(String(48), default="0")
     probable_sum: Mapped[str] = mapped_column(String(48), default="0")
     unweighted_sum: Mapped[str] = mapped_column(String(48), default="0")
+
+
+class TotalDelta(Base):
+    """A change to a maintained total, appended by the transaction that made it and folded
+    into :class:`PipelineTotal` or :class:`ForecastTotal` later (``analytics/totals.py``).
+
+    Writers only append here, so two writers never wait on each other's total rows; readers
+    add the unfolded deltas to the totals in the same statement. ``summary`` names the total
+    (``pipeline`` or ``forecast``); the key columns of the other stay empty.
+    """
+
+    __tablename__ = "total_deltas"
+
+    seq: Mapped[int] = mapped_column(SEQUENCE_ID, primary_key=True, autoincrement=True)
+    summary: Mapped[str] = mapped_column(String(16))
+    bucket: Mapped[str] = mapped_column(String(300))
+    owner_id: Mapped[uuid.UUID]
+    owning_business_unit_id: Mapped[uuid.UUID | None] = mapped_column(default=None)
+    process_key: Mapped[str | None] = mapped_column(String(64), default=None)
+    active_stage: Mapped[str | None] = mapped_column(String(64), default=None)
+    pipeline_phase: Mapped[str | None] = mapped_column(String(40), default=None)
+    forecast_category: Mapped[str | None] = mapped_column(String(16), default=None)
+    month: Mapped[str | None] = mapped_column(String(7), default=None)
+    open_count: Mapped[int]
+    value_sum: Mapped[str] = mapped_column(String(48))
+    probable_sum: Mapped[str] = mapped_column(String(48))
+    unweighted_sum: Mapped[str] = mapped_column(String(48))

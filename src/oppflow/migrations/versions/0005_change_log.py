@@ -112,6 +112,7 @@ def upgrade() -> None:
         ["owning_business_unit_id"],
     )
     _sum_totals(totals, forecast)
+    _create_total_deltas()
     op.drop_index("ix_opportunities_state_phase", table_name="opportunities")
     op.create_index(
         "ix_opportunities_state_phase_close",
@@ -120,6 +121,27 @@ def upgrade() -> None:
     )
     op.create_index(
         "ix_opportunities_state_closed_on", "opportunities", ["state", "actual_close_date"]
+    )
+
+
+def _create_total_deltas() -> None:
+    op.create_table(
+        "total_deltas",
+        sa.Column("seq", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
+        sa.Column("summary", sa.String(length=16), nullable=False),
+        sa.Column("bucket", sa.String(length=300), nullable=False),
+        sa.Column("owner_id", sa.Uuid(), nullable=False),
+        sa.Column("owning_business_unit_id", sa.Uuid(), nullable=True),
+        sa.Column("process_key", sa.String(length=64), nullable=True),
+        sa.Column("active_stage", sa.String(length=64), nullable=True),
+        sa.Column("pipeline_phase", sa.String(length=40), nullable=True),
+        sa.Column("forecast_category", sa.String(length=16), nullable=True),
+        sa.Column("month", sa.String(length=7), nullable=True),
+        sa.Column("open_count", sa.Integer(), nullable=False),
+        sa.Column("value_sum", sa.String(length=48), nullable=False),
+        sa.Column("probable_sum", sa.String(length=48), nullable=False),
+        sa.Column("unweighted_sum", sa.String(length=48), nullable=False),
+        sa.PrimaryKeyConstraint("seq", name=op.f("pk_total_deltas")),
     )
 
 
@@ -257,6 +279,7 @@ def _text(field: str, value: Any) -> str | None:
 
 
 def downgrade() -> None:
+    op.drop_table("total_deltas")
     op.drop_index(op.f("ix_forecast_totals_owning_business_unit_id"), table_name="forecast_totals")
     op.drop_index(op.f("ix_forecast_totals_owner_id"), table_name="forecast_totals")
     op.drop_table("forecast_totals")
