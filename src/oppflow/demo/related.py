@@ -1,8 +1,8 @@
 """Demo data around the opportunities: leads (some qualified into them), stakeholders, sales
 teams, competitors, notes and a few small files, written through the services.
 
-Called by :mod:`oppflow.demo` while it plays its plan, under the same simulated time, with a
-random generator of its own so the opportunities' plan stays what it was.
+Called by :mod:`oppflow.demo.pipeline` while it plays its plan, under the same simulated time,
+with a random generator of its own so the opportunities' plan stays what it was.
 """
 
 from __future__ import annotations

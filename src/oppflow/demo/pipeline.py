@@ -21,8 +21,8 @@ from typing import Any, Literal
 
 from sqlalchemy.orm import Session
 
-from oppflow import demo_related
 from oppflow.clock import simulated_time, utcnow
+from oppflow.demo import related as demo_related
 from oppflow.errors import Conflict
 from oppflow.install import ensure_builtin_data
 from oppflow.process import service as process_service

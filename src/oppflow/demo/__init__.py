@@ -1,0 +1,15 @@
+"""Demo data: the small demo played through the services (:mod:`.pipeline`, :mod:`.related`).
+
+The names callers import stay here, so ``from oppflow.demo import load_demo`` reads as before.
+"""
+
+from oppflow.demo.pipeline import (
+    DEMO_USERS,
+    PROBABILITY,
+    DemoCredentials,
+    DemoUser,
+    is_empty,
+    load_demo,
+)
+
+__all__ = ["DEMO_USERS", "PROBABILITY", "DemoCredentials", "DemoUser", "is_empty", "load_demo"]
