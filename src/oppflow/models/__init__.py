@@ -8,6 +8,13 @@ from oppflow.models.analytics import (
 )
 from oppflow.models.base import Base
 from oppflow.models.customers import Account, Contact
+from oppflow.models.events import (
+    Event,
+    EventCursor,
+    WebhookAttempt,
+    WebhookDelivery,
+    WebhookSubscription,
+)
 from oppflow.models.lead import Lead
 from oppflow.models.opportunity import Competitor, Opportunity, OpportunityClose
 from oppflow.models.organization import ApiToken, BusinessUnit, User, UserRole
@@ -38,6 +45,8 @@ __all__ = [
     "BusinessUnit",
     "Competitor",
     "Contact",
+    "Event",
+    "EventCursor",
     "ForecastTotal",
     "Lead",
     "Note",
@@ -63,4 +72,7 @@ __all__ = [
     "TotalDelta",
     "User",
     "UserRole",
+    "WebhookAttempt",
+    "WebhookDelivery",
+    "WebhookSubscription",
 ]
