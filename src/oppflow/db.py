@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from oppflow import audit
 from oppflow.analytics import changelog, totals
 from oppflow.config import get_settings
+from oppflow.events import outbox
 from oppflow.security import epoch
 
 
@@ -97,3 +98,4 @@ changelog.install()
 totals.install()
 audit.install()
 epoch.install()
+outbox.install()

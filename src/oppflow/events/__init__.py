@@ -1,0 +1,1 @@
+"""Events and webhooks: the transactional outbox, the feed, subscriptions and their delivery."""
