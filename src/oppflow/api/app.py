@@ -11,6 +11,7 @@ from oppflow.api import (
     analytics,
     audit,
     auth,
+    events,
     files,
     leads,
     opportunities,
@@ -63,6 +64,7 @@ def create_app(factory: sessionmaker[Session] | None = None) -> FastAPI:
         organization.teams,
         organization.role_router,
         audit.router,
+        events.router,
         *[ownership_router(things) for things in OWNED_TABLES],
     ):
         # Each router straight on the application: FastAPI resolves routes nested two
