@@ -27,5 +27,5 @@ def parse(text: str | None) -> Cursor:
         return START
     tx_id, _, seq = text.partition("-")
     if not (tx_id.isdigit() and seq.isdigit()) or max(int(tx_id), int(seq)) > _LARGEST:
-        raise ValidationFailed("The cursor is not one this feed gave.", field="after")
+        raise ValidationFailed("The cursor is not one this API gave out.", field="after")
     return Cursor(int(tx_id), int(seq))
