@@ -36,6 +36,21 @@ class Settings(BaseSettings):
     # An open opportunity is stale after this many days in its stage, or idle, unless its
     # stage says otherwise (stale_after_days in the process YAML; 0 = never).
     stale_after_days: int = Field(default=30, ge=0, le=3650)
+    # Webhooks (docs/events.md): https only unless allowed; never to loopback, link-local or
+    # private addresses except the names, addresses or CIDRs listed (comma-separated).
+    webhook_allow_http: bool = False
+    webhook_allowed_hosts: str = ""
+    webhook_connect_timeout: float = Field(default=5.0, gt=0)
+    webhook_read_timeout: float = Field(default=10.0, gt=0)
+    webhook_max_response_bytes: int = Field(default=64 * 1024, ge=0)
+    # Retries: base × 2^(attempt-1) seconds, at most the cap, with jitter, for the window.
+    webhook_retry_base_seconds: float = Field(default=10.0, gt=0)
+    webhook_retry_max_seconds: float = Field(default=3600.0, gt=0)
+    webhook_retry_window_hours: float = Field(default=24.0, gt=0)
+    # A claimed delivery whose worker died is claimed again after the lease.
+    webhook_lease_seconds: float = Field(default=60.0, gt=0)
+    # Failed attempts in a row after which a subscription is disabled.
+    webhook_disable_after: int = Field(default=50, ge=1)
 
     def resolved_database_url(self) -> str:
         """The configured URL, else an SQLite file in the data directory."""
