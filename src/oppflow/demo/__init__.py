@@ -1,4 +1,5 @@
-"""Demo data: the small demo played through the services (:mod:`.pipeline`, :mod:`.related`).
+"""Demo data: the small demo played through the services (:mod:`.pipeline`, :mod:`.related`),
+and the bulk generator of data sets at size (:mod:`.bulk`, :mod:`.stories`, :mod:`.loader`).
 
 The names callers import stay here, so ``from oppflow.demo import load_demo`` reads as before.
 """

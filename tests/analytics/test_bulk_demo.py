@@ -1,0 +1,200 @@
+"""The bulk demo generator writes what the product writes: every opportunity's change log
+folds back to its columns, its process instance replays from its stage history with the
+steps of every passed stage filled, the totals equal a recount, every report answers, and
+the API serves and moves the generated deals."""
+
+from __future__ import annotations
+
+from collections import Counter
+from datetime import timedelta
+from typing import Any, cast
+
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session, sessionmaker
+
+from oppflow.analytics import totals
+from oppflow.analytics.changelog import TRACKED_FIELDS, encode
+from oppflow.api.app import create_app
+from oppflow.clock import utcnow
+from oppflow.db import unit_of_work
+from oppflow.demo import bulk
+from oppflow.errors import Conflict
+from oppflow.models import (
+    Lead,
+    Opportunity,
+    OpportunityChange,
+    OpportunityClose,
+    ProcessInstance,
+    StageHistory,
+)
+from oppflow.process import catalog, engine
+from oppflow.process.fields import pipeline_phase
+from oppflow.process.service import record_values
+from tests.analytics.test_change_log import _folded
+from tests.analytics.test_totals import _read, _recount
+
+COUNT = 300
+REPORTS = ("funnel", "conversion", "flow", "time-in-stage", "stale", "forecast", "waterfall",
+           "win-loss", "calibration")  # fmt: skip
+
+
+@pytest.fixture
+def generated(factory: sessionmaker[Session]) -> bulk.Generated:
+    calls: list[tuple[str, int, int]] = []
+    made = bulk.generate(factory, count=COUNT, seed=11, progress=lambda *call: calls.append(call))
+    assert calls[-1] == ("Opportunities", COUNT, COUNT)
+    return made
+
+
+def test_the_log_folds_back_to_every_opportunitys_columns(
+    factory: sessionmaker[Session], generated: bulk.Generated
+) -> None:
+    with unit_of_work(factory) as session:
+        records = list(session.scalars(select(Opportunity)))
+        assert len(records) == COUNT
+        for record in records:
+            expected = {field: encode(getattr(record, field)) for field in TRACKED_FIELDS}
+            assert _folded(session, record) == expected, record.id
+        logged = session.scalar(select(func.count()).select_from(OpportunityChange))
+    assert logged == generated.changes
+
+
+def test_instances_replay_from_the_history_with_passed_steps_filled(
+    factory: sessionmaker[Session], generated: bulk.Generated
+) -> None:
+    with unit_of_work(factory) as session:
+        for record in session.scalars(select(Opportunity)):
+            _check_instance(session, record)
+
+
+def _check_instance(session: Session, record: Opportunity) -> None:
+    instance = session.scalars(
+        select(ProcessInstance).where(ProcessInstance.opportunity_id == record.id)
+    ).one()
+    definition = catalog.definition_of(session, instance.process_id, instance.process_version)
+    rows = session.scalars(
+        select(StageHistory)
+        .where(StageHistory.opportunity_id == record.id)
+        .order_by(StageHistory.seq)
+    )
+    moves = [(cast(engine.MoveKind, r.kind), r.from_stage, r.to_stage) for r in rows]
+    replayed = engine.replay(definition, moves)
+    assert (replayed.active_stage, list(replayed.traversed_path)) == (
+        instance.active_stage,
+        instance.traversed_path,
+    )
+    assert (record.process_key, record.active_stage) == (definition.key, instance.active_stage)
+    assert record.pipeline_phase == pipeline_phase(definition.stage(instance.active_stage).category)
+    for passed in instance.traversed_path[:-1]:
+        if definition.stage_table(passed) == "opportunity":
+            assert not engine.missing_steps(definition, passed, record_values(record)), passed
+
+
+def test_the_histories_hold_every_kind_of_event(
+    factory: sessionmaker[Session], generated: bulk.Generated
+) -> None:
+    with unit_of_work(factory) as session:
+        kinds = Counter(session.scalars(select(StageHistory.kind)))
+        states = Counter(session.scalars(select(Opportunity.state)))
+        canceled = session.scalar(select(func.count()).where(OpportunityClose.status == "canceled"))
+        owners = session.scalar(
+            select(func.count()).where(
+                OpportunityChange.field == "owner_id", OpportunityChange.old_value.is_not(None)
+            )
+        )
+        units = session.scalar(
+            select(func.count(func.distinct(Opportunity.owning_business_unit_id)))
+        )
+        qualified = session.scalar(select(func.count()).select_from(Lead))
+        first = session.scalar(select(func.min(Opportunity.created_at)))
+        last = session.scalar(select(func.max(Opportunity.created_at)))
+    assert kinds["next"]
+    assert kinds["previous"]
+    assert kinds["start"]
+    assert states["open"]
+    assert states["won"]
+    assert states["lost"]
+    assert canceled
+    assert owners
+    assert qualified
+    assert units == len(bulk.UNITS)
+    assert first is not None
+    assert last is not None
+    assert first < utcnow() - timedelta(days=700)
+    assert last > utcnow() - timedelta(days=60)
+
+
+def test_the_totals_equal_a_recount(
+    factory: sessionmaker[Session], generated: bulk.Generated
+) -> None:
+    with unit_of_work(factory) as session:
+        for summary in totals.SUMMARIES:
+            assert _read(session, summary) == _recount(session, summary)
+
+
+def _log_in(client: TestClient, generated: bulk.Generated, username: str) -> dict[str, str]:
+    password = generated.credentials.password(username)
+    answer = client.post("/api/v1/auth/token", data={"username": username, "password": password})
+    assert answer.status_code == 200, answer.text
+    return {"Authorization": f"Bearer {answer.json()['access_token']}"}
+
+
+def test_every_report_answers_over_the_generated_data(
+    factory: sessionmaker[Session], generated: bulk.Generated
+) -> None:
+    with TestClient(create_app(factory)) as client:
+        for username in (bulk.ADMIN, "sales-1-1"):
+            headers = _log_in(client, generated, username)
+            for report in REPORTS:
+                answer = client.get(f"/api/v1/analytics/{report}", headers=headers)
+                assert answer.status_code == 200, (username, report, answer.text)
+        admin = _log_in(client, generated, bulk.ADMIN)
+        funnel = client.get("/api/v1/analytics/funnel", headers=admin).json()
+    with unit_of_work(factory) as session:
+        open_count = session.scalar(select(func.count()).where(Opportunity.state == "open"))
+    assert sum(phase["count"] for phase in funnel["phases"]) == open_count
+
+
+def _an_open_deal(session: Session, stage: str) -> Any:
+    return session.scalars(
+        select(Opportunity.id).where(
+            Opportunity.state == "open",
+            Opportunity.process_key == "opportunity-sales-process",
+            Opportunity.active_stage == stage,
+        )
+    ).first()
+
+
+def test_the_api_serves_and_moves_the_generated_deals(
+    factory: sessionmaker[Session], generated: bulk.Generated
+) -> None:
+    with unit_of_work(factory) as session:
+        qualify = _an_open_deal(session, "qualify")
+        propose = _an_open_deal(session, "propose")
+    assert qualify is not None
+    assert propose is not None
+    with TestClient(create_app(factory)) as client:
+        headers = _log_in(client, generated, bulk.ADMIN)
+        for deal, move, lands in ((qualify, "next", "develop"), (propose, "previous", "develop")):
+            assert client.get(f"/api/v1/opportunities/{deal}", headers=headers).status_code == 200
+            answer = client.post(f"/api/v1/opportunities/{deal}/process/{move}", headers=headers)
+            assert answer.status_code == 200, answer.text
+            assert answer.json()["active_stage"]["key"] == lands
+    with unit_of_work(factory) as session:
+        for deal in (qualify, propose):
+            record = session.get(Opportunity, deal)
+            assert record is not None
+            _check_instance(session, record)
+            expected = {field: encode(getattr(record, field)) for field in TRACKED_FIELDS}
+            assert _folded(session, record) == expected
+
+
+def test_a_database_with_users_is_refused_and_left_as_it_was(
+    factory: sessionmaker[Session], generated: bulk.Generated
+) -> None:
+    with pytest.raises(Conflict, match="already has users"):
+        bulk.generate(factory, count=10, seed=1)
+    with unit_of_work(factory) as session:
+        assert session.scalar(select(func.count()).select_from(Opportunity)) == COUNT
