@@ -7,18 +7,21 @@ from __future__ import annotations
 
 from collections import Counter
 from datetime import timedelta
+from pathlib import Path
 from typing import Any, cast
 
 import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
+from typer.testing import CliRunner
 
 from oppflow.analytics import totals
 from oppflow.analytics.changelog import TRACKED_FIELDS, encode
 from oppflow.api.app import create_app
+from oppflow.cli import app
 from oppflow.clock import utcnow
-from oppflow.db import unit_of_work
+from oppflow.db import make_engine, unit_of_work
 from oppflow.demo import bulk
 from oppflow.errors import Conflict
 from oppflow.models import (
@@ -198,3 +201,21 @@ def test_a_database_with_users_is_refused_and_left_as_it_was(
         bulk.generate(factory, count=10, seed=1)
     with unit_of_work(factory) as session:
         assert session.scalar(select(func.count()).select_from(Opportunity)) == COUNT
+
+
+def test_the_cli_generates_into_the_database_named_and_refuses_a_second_time(
+    tmp_path: Path,
+) -> None:
+    url = f"sqlite:///{tmp_path / 'bulk.db'}"
+    command = ["demo", "--opportunities", "40", "--seed", "5", "--database-url", url]
+    first = CliRunner().invoke(app, command)
+    assert first.exit_code == 0, first.output
+    assert "40 opportunities" in first.stdout
+    assert "oppflow-sales-1-1-1" in first.stdout
+    again = CliRunner().invoke(app, command)
+    assert again.exit_code == 1
+    assert "already has users" in again.stderr
+    engine = make_engine(url)
+    with engine.connect() as connection:
+        assert connection.scalar(select(func.count()).select_from(Opportunity)) == 40
+    engine.dispose()

@@ -22,7 +22,7 @@ from sqlalchemy.orm import Session
 from oppflow.cli.admin import register as register_admin_commands
 from oppflow.cli.leads import register as register_lead_commands
 from oppflow.cli.reports import register as register_report_commands
-from oppflow.console import AsUser, JsonOut, as_actor, err, out, print_json, unit
+from oppflow.console import AsUser, JsonOut, as_actor, err, fail, out, print_json, unit
 from oppflow.db import get_engine
 from oppflow.errors import ValidationFailed
 from oppflow.install import prepare_database
@@ -101,8 +101,24 @@ def default_workers(dialect: str) -> int:
 
 
 @app.command("demo")
-def demo_command(seed: Annotated[int, typer.Option(help="Random seed.")] = 7) -> None:
+def demo_command(
+    seed: Annotated[int, typer.Option(help="Random seed.")] = 7,
+    opportunities: Annotated[
+        int | None,
+        typer.Option(min=1, help="Generate this many opportunities in bulk (for size tests)."),
+    ] = None,
+    database_url: Annotated[
+        str | None, typer.Option(help="With --opportunities: the database to fill.")
+    ] = None,
+) -> None:
     """Fill an empty database with the demo data set and print the log-ins."""
+    if opportunities is not None:
+        from oppflow.cli import bulk_demo
+
+        bulk_demo.run(opportunities, seed, database_url)
+        return
+    if database_url:
+        fail("--database-url goes with --opportunities (or set OPPFLOW_DATABASE_URL).")
     prepare_database(get_engine())
     _load_demo_if_empty(seed)
 
