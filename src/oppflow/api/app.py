@@ -21,6 +21,7 @@ from oppflow.api import (
     records,
     related,
     users,
+    webhooks,
 )
 from oppflow.api.sharing import ownership_router
 from oppflow.db import session_factory
@@ -65,6 +66,7 @@ def create_app(factory: sessionmaker[Session] | None = None) -> FastAPI:
         organization.role_router,
         audit.router,
         events.router,
+        webhooks.router,
         *[ownership_router(things) for things in OWNED_TABLES],
     ):
         # Each router straight on the application: FastAPI resolves routes nested two

@@ -75,6 +75,9 @@ class EventRepository:
             .limit(limit)
         )
 
+    def batch_after(self, cursor: Cursor, limit: int) -> list[Event]:
+        return list(self.session.scalars(self.after(cursor, limit)))
+
     def feed(self, actor: Actor, cursor: Cursor, types: Sequence[str], limit: int) -> list[Event]:
         """The events after ``cursor`` that ``actor`` may read, of ``types`` (``x.*`` allowed)."""
         query = self.after(cursor, limit).where(readable(actor), _types(types))

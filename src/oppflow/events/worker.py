@@ -1,0 +1,71 @@
+"""The delivery worker: ``oppflow worker``, or a thread inside ``oppflow serve`` on SQLite.
+
+Several workers may run against one PostgreSQL database: the dispatcher's cursor and the
+deliveries are claimed with ``FOR UPDATE SKIP LOCKED``, so no two deliver the same event at
+the same time. On SQLite, each step takes the database's single write lock first.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+
+import httpx
+from sqlalchemy.exc import OperationalError
+from sqlalchemy.orm import Session, sessionmaker
+
+from oppflow.config import get_settings
+from oppflow.db import unit_of_work
+from oppflow.events import delivery
+
+log = logging.getLogger("oppflow.webhooks")
+CLAIM_BATCH = 10
+
+
+def http_client() -> httpx.Client:
+    """No redirects (a 3xx is an answer, not a new destination), bounded time."""
+    settings = get_settings()
+    timeout = httpx.Timeout(settings.webhook_read_timeout, connect=settings.webhook_connect_timeout)
+    return httpx.Client(timeout=timeout, follow_redirects=False, trust_env=False)
+
+
+def run_once(factory: sessionmaker[Session], client: httpx.Client, batch: int = CLAIM_BATCH) -> int:
+    """Dispatch new events, then claim and send one batch; the number of deliveries sent."""
+    with unit_of_work(factory) as session:
+        delivery.dispatch(session)
+    with unit_of_work(factory) as session:
+        claimed = delivery.claim(session, batch)
+    for one in claimed:
+        outcome = delivery.send(client, one)
+        with unit_of_work(factory) as session:
+            delivery.finish(session, one, outcome)
+    return len(claimed)
+
+
+def run(
+    factory: sessionmaker[Session],
+    stop: threading.Event,
+    *,
+    poll_seconds: float = 1.0,
+    batch: int = CLAIM_BATCH,
+) -> None:
+    """Deliver until ``stop`` is set, waiting ``poll_seconds`` whenever nothing is due."""
+    with http_client() as client:
+        while not stop.is_set():
+            try:
+                sent = run_once(factory, client, batch)
+            except OperationalError as exc:  # a lock timeout, a restarting server: try again
+                log.warning("webhook worker: %s", exc.__class__.__name__)
+                sent = 0
+            if not sent:
+                stop.wait(poll_seconds)
+
+
+def start_thread(factory: sessionmaker[Session]) -> tuple[threading.Thread, threading.Event]:
+    """A daemon thread running the worker (``oppflow serve`` on SQLite); set the event to stop."""
+    stop = threading.Event()
+    thread = threading.Thread(
+        target=run, args=(factory, stop), name="oppflow-webhooks", daemon=True
+    )
+    thread.start()
+    return thread, stop
