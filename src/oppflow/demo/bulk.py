@@ -159,7 +159,7 @@ def _user(
     rng: random.Random,
 ) -> DemoUser:
     full_name = f"{rng.choice(FIRST_NAMES)} {rng.choice(LAST_NAMES)}"
-    password = f"oppflow-{username}-1"
+    password = password_of(username)
     data = UserCreate(
         username=username,
         full_name=full_name,
@@ -169,6 +169,11 @@ def _user(
     )
     security_service.create_user(session, actor=None, data=data)
     return DemoUser(username, full_name, password, roles)
+
+
+def password_of(username: str) -> str:
+    """The known password of a generated user (printed by ``oppflow demo``, like the demo's)."""
+    return f"oppflow-{username}-1"
 
 
 def _user_id(session: Session, username: str) -> uuid.UUID:
