@@ -22,8 +22,9 @@ from sqlalchemy.orm import Session
 from oppflow.cli.admin import register as register_admin_commands
 from oppflow.cli.leads import register as register_lead_commands
 from oppflow.cli.reports import register as register_report_commands
+from oppflow.cli.webhooks import register as register_webhook_commands
 from oppflow.console import AsUser, JsonOut, as_actor, err, fail, out, print_json, unit
-from oppflow.db import get_engine
+from oppflow.db import get_engine, session_factory
 from oppflow.errors import ValidationFailed
 from oppflow.install import prepare_database
 from oppflow.process import catalog
@@ -83,6 +84,11 @@ def serve(
     if demo:
         _load_demo_if_empty(port=port)
     count = workers or default_workers(engine.dialect.name)
+    if engine.dialect.name == "sqlite":
+        # SQLite serves from one process: its webhooks go out from a thread beside it.
+        from oppflow.events.worker import start_thread
+
+        start_thread(session_factory())
     out.print(f"oppflow on [bold]http://{host}:{port}[/bold]  (API docs: /docs; {count} worker(s))")
     uvicorn.run(
         "oppflow.api.app:create_app",
@@ -527,3 +533,4 @@ def opportunity_history(opportunity_id: uuid.UUID, user: AsUser, as_json: JsonOu
 register_admin_commands(app, user_app)
 register_lead_commands(app)
 register_report_commands(app)
+register_webhook_commands(app)

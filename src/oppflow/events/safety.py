@@ -71,7 +71,7 @@ def check_url(url: str) -> str:
     allowed_schemes = {"https", "http"} if get_settings().webhook_allow_http else {"https"}
     if parts.scheme not in allowed_schemes:
         raise ValidationFailed(
-            "A webhook URL must use https (http only with OPPFLOW_WEBHOOK_ALLOW_HTTP=true).",
+            "A webhook URL must use https.",
             field="url",
         )
     if not parts.hostname or parts.username or parts.password:
@@ -80,7 +80,7 @@ def check_url(url: str) -> str:
     allowed = allow_list()
     if literal is not None and is_internal(literal) and not allowed.allows_address(literal):
         raise ValidationFailed(
-            "A webhook URL may not point to a loopback, link-local or private address.",
+            "A webhook URL may not name a private address.",
             field="url",
         )
     return url
