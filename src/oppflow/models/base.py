@@ -7,7 +7,17 @@ from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import BigInteger, DateTime, Integer, MetaData, Numeric, TypeDecorator, Uuid
+from sqlalchemy import (
+    BigInteger,
+    DateTime,
+    Index,
+    Integer,
+    MetaData,
+    Numeric,
+    TypeDecorator,
+    Uuid,
+    func,
+)
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Mapped, declared_attr, mapped_column
 
@@ -52,6 +62,13 @@ class Base(DeclarativeBase):
         Decimal: MONEY,
         uuid.UUID: Uuid(),
     }
+
+
+def lower_index(name: str, column: Any) -> Index:
+    """An index on ``lower(column)`` for case-insensitive prefix search: ``text_pattern_ops`` on
+    PostgreSQL, so that ``LIKE 'abc%'`` reads it whatever the database's collation."""
+    key = f"{column.key}_lower"
+    return Index(name, func.lower(column).label(key), postgresql_ops={key: "text_pattern_ops"})
 
 
 def new_id() -> uuid.UUID:

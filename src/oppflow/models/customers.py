@@ -7,7 +7,7 @@ import uuid
 from sqlalchemy import ForeignKey, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
-from oppflow.models.base import Audited, Base, new_id
+from oppflow.models.base import Audited, Base, lower_index, new_id
 
 
 class Account(Audited, Base):
@@ -45,3 +45,10 @@ class Contact(Audited, Base):
     owning_business_unit_id: Mapped[uuid.UUID | None] = mapped_column(
         ForeignKey("business_units.id"), default=None, index=True
     )
+
+
+# Pickers search by prefix, case-insensitively (oppflow.lookup.repository).
+lower_index("ix_accounts_name_lower", Account.name)
+lower_index("ix_contacts_last_name_lower", Contact.last_name)
+lower_index("ix_contacts_first_name_lower", Contact.first_name)
+lower_index("ix_contacts_email_lower", Contact.email)

@@ -10,7 +10,7 @@ from sqlalchemy import CheckConstraint, ForeignKey, Index, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from oppflow.clock import utcnow
-from oppflow.models.base import Audited, Base, new_id
+from oppflow.models.base import Audited, Base, lower_index, new_id
 
 
 class Competitor(Audited, Base):
@@ -109,3 +109,7 @@ class OpportunityClose(Base):
     description: Mapped[str | None] = mapped_column(Text, default=None)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     created_by_id: Mapped[uuid.UUID | None] = mapped_column(default=None)
+
+
+# Pickers search competitors by prefix, case-insensitively (oppflow.lookup.repository).
+lower_index("ix_competitors_name_lower", Competitor.name)

@@ -1,26 +1,26 @@
-"""Names and choices the pages show: users, pickers over readable records, option labels.
+"""Names and choices the pages show: users, names of readable records, option labels.
 
-Pickers compose the repositories' ``readable()`` statements, so they offer only the records the
-user may read.
+Record names come from :mod:`oppflow.lookup`, so a page names only the records the user may read;
+pickers search as the user types (``web/pickers.py``).
 """
 
 from __future__ import annotations
 
 import uuid
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy.orm import Session
 
-from oppflow.models import Account, Competitor, Contact
+from oppflow.lookup import service as lookup_service
+from oppflow.lookup.schemas import LookupKind
+from oppflow.models import Contact
 from oppflow.process import catalog
 from oppflow.process.fields import PURCHASE_PROCESSES, PURCHASE_TIMEFRAMES, RATINGS
-from oppflow.sales.repository import AccountRepository, CompetitorRepository, ContactRepository
 from oppflow.security.actor import Actor
 from oppflow.security.repository import UserRepository, list_business_units
 from oppflow.web.i18n import N_, NP_, I18n
-
-PICKER_LIMIT = 500
 
 
 @dataclass(frozen=True)
@@ -147,25 +147,29 @@ def business_units(session: Session) -> list[tuple[uuid.UUID, str]]:
     return [(unit.id, unit.name) for unit in list_business_units(session)]
 
 
-def accounts(session: Session, actor: Actor) -> list[tuple[uuid.UUID, str]]:
-    rows = AccountRepository(session, actor).first(Account.name, limit=PICKER_LIMIT)
-    return [(row.id, row.name) for row in rows]
+def accounts(
+    session: Session, actor: Actor, ids: Iterable[uuid.UUID | None]
+) -> list[tuple[uuid.UUID, str]]:
+    """The names of the readable accounts among ``ids`` (the ones a page shows)."""
+    return _named(session, actor, "account", ids)
 
 
-def contacts(session: Session, actor: Actor) -> list[tuple[uuid.UUID, str]]:
-    rows = ContactRepository(session, actor).first(
-        Contact.last_name, Contact.first_name, limit=PICKER_LIMIT
-    )
-    return [(row.id, contact_name(row)) for row in rows]
+def contacts(
+    session: Session, actor: Actor, ids: Iterable[uuid.UUID | None]
+) -> list[tuple[uuid.UUID, str]]:
+    return _named(session, actor, "contact", ids)
 
 
-def competitors(session: Session, actor: Actor) -> list[tuple[uuid.UUID, str]]:
-    rows = CompetitorRepository(session, actor).first(Competitor.name, limit=PICKER_LIMIT)
-    return [(row.id, row.name) for row in rows]
+def _named(
+    session: Session, actor: Actor, kind: LookupKind, ids: Iterable[uuid.UUID | None]
+) -> list[tuple[uuid.UUID, str]]:
+    wanted = [key for key in ids if key is not None]
+    found = lookup_service.choices_by_id(session, actor, kind, wanted)
+    return [(key, choice.label) for key, choice in found.items()]
 
 
 def contact_name(contact: Contact) -> str:
-    return " ".join(part for part in (contact.first_name, contact.last_name) if part)
+    return lookup_service.contact_name(contact)
 
 
 def opportunity_processes(session: Session, i18n: I18n) -> list[tuple[str, str]]:

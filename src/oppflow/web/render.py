@@ -26,6 +26,7 @@ from oppflow.web import lookups, security
 from oppflow.web.context import Page
 from oppflow.web.errors import describe, missing_steps, with_query
 from oppflow.web.i18n import LANGUAGES, N_, I18n
+from oppflow.web.pickers import picker_state
 
 FLASH_COOKIE = "oppflow_flash"
 FETCH_HEADER = "x-oppflow-fetch"
@@ -114,7 +115,7 @@ def _environment() -> Environment:
         plain=plain_number,
         name_of=lookups.name_of,
     )
-    env.globals.update(static=static_url, LANGUAGES=LANGUAGES)
+    env.globals.update(static=static_url, LANGUAGES=LANGUAGES, picker_state=picker_state)
     return env
 
 

@@ -10,6 +10,7 @@ from oppflow.web.routes import (
     board,
     dashboard,
     leads,
+    lookup,
     opportunities,
     opportunity,
     records,
@@ -24,6 +25,7 @@ ROUTERS: list[APIRouter] = [
     board.router,
     related.router,
     leads.router,
+    lookup.router,
     *records.ROUTERS,
     admin.router,
 ]

@@ -36,6 +36,8 @@ async def board_page(
         process_key=search.process_key,
         business_unit_id=search.business_unit_id,
     )
+    columns = board.columns(page, search)
+    account_ids = [card.account_id for column in columns for card in column.cards]
     return render(
         page,
         "board.html",
@@ -43,12 +45,12 @@ async def board_page(
         search=search,
         dropped=dropped,
         here=here,
-        columns=board.columns(page, search),
+        columns=columns,
         fix=board.fix(page, refused_card, to or "", missing or []) if refused_card else None,
         owners=lookups.active_users(page.session),
         processes=lookups.opportunity_processes(page.session, page.i18n),
-        accounts=lookups.accounts(page.session, page.actor),
-        contacts=lookups.contacts(page.session, page.actor),
+        accounts=lookups.accounts(page.session, page.actor, account_ids),
+        contacts=[],
         names=lookups.user_names(page.session),
     )
 

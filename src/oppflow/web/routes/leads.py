@@ -70,8 +70,8 @@ async def new_lead(page: PageDep) -> Response:
         "lead_new.html",
         section="leads",
         fields=lead_page.fields(page.i18n),
-        accounts=lookups.accounts(page.session, page.actor),
-        contacts=lookups.contacts(page.session, page.actor),
+        accounts=[],
+        contacts=[],
     )
 
 

@@ -80,8 +80,6 @@ async def new_opportunity(page: PageDep) -> Response:
 def _form_context(page: PageDep) -> dict[str, Any]:
     return {
         "section": "opportunities",
-        "accounts": lookups.accounts(page.session, page.actor),
-        "contacts": lookups.contacts(page.session, page.actor),
         "processes": lookups.opportunity_processes(page.session, page.i18n),
     }
 

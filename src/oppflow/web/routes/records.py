@@ -10,7 +10,7 @@ from starlette.datastructures import FormData
 from starlette.responses import Response
 
 from oppflow.repository import contains
-from oppflow.web import forms, lookups
+from oppflow.web import forms
 from oppflow.web.context import Page, PageDep, web_router
 from oppflow.web.errors import refusals
 from oppflow.web.forms import FormDep
@@ -38,7 +38,7 @@ def _context(page: Page, kind: Kind) -> dict[str, Any]:
         "kind": kind,
         "section": kind.path,
         "fields": kind.form_fields(page.i18n.gettext),
-        "accounts": lookups.accounts(page.session, page.actor),
+        "accounts": [],
         "contacts": [],
     }
 

@@ -1,0 +1,124 @@
+"""Prefix searches through the record repositories' ``readable()``, so a picker finds only what
+the caller may read.
+
+Each term given must start one of the searched columns (case-insensitively). The columns
+carry ``lower(column)`` indexes (migration 0007): PostgreSQL reads them with ``LIKE 'abc%'`` on a
+``text_pattern_ops`` index, SQLite with the range ``>= 'abc' AND < 'abc\\U0010ffff'`` (SQLite's
+LIKE optimisation does not apply to expressions). Results come in index order, so a search reads
+no more than ``limit`` rows past its start.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from typing import Any
+
+from sqlalchemy import ColumnElement, and_, func, or_, select
+from sqlalchemy.orm import Session
+
+from oppflow.models import Account, Competitor, Contact, User
+from oppflow.sales.repository import AccountRepository, CompetitorRepository, ContactRepository
+from oppflow.security.actor import Actor
+
+# Above every character a name holds: 'abc' <= x < 'abc' + LAST_CHAR is "x starts with abc".
+LAST_CHAR = "\U0010ffff"
+
+
+def starts_with(column: Any, prefix: str, dialect: str) -> ColumnElement[bool]:
+    """``lower(column)`` starts with ``prefix`` (already lower-case), in a form the dialect
+    answers from the ``lower(column)`` index."""
+    folded = func.lower(column)
+    if dialect == "postgresql":
+        escaped = prefix.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+        condition: ColumnElement[bool] = folded.like(f"{escaped}%", escape="\\")
+        return condition
+    return and_(folded >= prefix, folded < prefix + LAST_CHAR)
+
+
+class LookupRepository:
+    """Searches and names for pickers, scoped to ``actor``."""
+
+    def __init__(self, session: Session, actor: Actor) -> None:
+        self.session = session
+        self.actor = actor
+        self.dialect = session.get_bind().dialect.name
+
+    def _matching(self, terms: Sequence[str], *columns: Any) -> list[ColumnElement[bool]]:
+        return [
+            or_(*(starts_with(column, term, self.dialect) for column in columns)) for term in terms
+        ]
+
+    def accounts(self, terms: Sequence[str], limit: int) -> list[Account]:
+        query = AccountRepository(self.session, self.actor).readable()
+        query = query.where(*self._matching(terms, Account.name))
+        return list(self.session.scalars(query.order_by(func.lower(Account.name)).limit(limit)))
+
+    def competitors(self, terms: Sequence[str], limit: int) -> list[Competitor]:
+        query = CompetitorRepository(self.session, self.actor).readable()
+        query = query.where(*self._matching(terms, Competitor.name))
+        order = func.lower(Competitor.name)
+        return list(self.session.scalars(query.order_by(order).limit(limit)))
+
+    def contacts(self, terms: Sequence[str], limit: int) -> list[Contact]:
+        """Contacts whose first name, last name, e-mail or (readable) account starts with each
+        term ("jane acme" finds Jane of Acme), or whose account starts with all the terms."""
+        each_term = and_(
+            *(
+                or_(
+                    starts_with(Contact.first_name, term, self.dialect),
+                    starts_with(Contact.last_name, term, self.dialect),
+                    starts_with(Contact.email, term, self.dialect),
+                    Contact.account_id.in_(self._account_ids_starting(term)),
+                )
+                for term in terms
+            )
+        )
+        if len(terms) > 1:
+            each_term = or_(each_term, *self._whole_contact_query(" ".join(terms), terms[0]))
+        query = ContactRepository(self.session, self.actor).readable()
+        query = query.where(each_term) if terms else query
+        order = (func.lower(Contact.last_name), func.lower(Contact.first_name), Contact.id)
+        return list(self.session.scalars(query.order_by(*order).limit(limit)))
+
+    def _whole_contact_query(self, whole: str, first: str) -> list[ColumnElement[bool]]:
+        """The whole query starting the full name ("mary ann smi", a first name with a space;
+        the first term reaches the index) or the account's name ("acme corp")."""
+        full_name = func.coalesce(Contact.first_name, "") + " " + Contact.last_name
+        return [
+            and_(
+                starts_with(Contact.first_name, first, self.dialect),
+                starts_with(full_name, whole, self.dialect),
+            ),
+            Contact.account_id.in_(self._account_ids_starting(whole)),
+        ]
+
+    def _account_ids_starting(self, term: str) -> Any:
+        readable = AccountRepository(self.session, self.actor).readable()
+        condition = starts_with(Account.name, term, self.dialect)
+        return readable.where(condition).with_only_columns(Account.id).scalar_subquery()
+
+    def users(self, terms: Sequence[str], limit: int) -> list[User]:
+        """Active users by full name, user name or e-mail (every user may see who can own)."""
+        matching = self._matching(terms, User.full_name, User.username, User.email)
+        query = select(User).where(User.is_active, *matching)
+        return list(self.session.scalars(query.order_by(func.lower(User.full_name)).limit(limit)))
+
+    def account_names(self, ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, str]:
+        readable = AccountRepository(self.session, self.actor).readable()
+        query = readable.where(Account.id.in_(ids)).with_only_columns(Account.id, Account.name)
+        return {row.id: row.name for row in self.session.execute(query)}
+
+    def competitor_names(self, ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, str]:
+        readable = CompetitorRepository(self.session, self.actor).readable()
+        query = readable.where(Competitor.id.in_(ids))
+        named = query.with_only_columns(Competitor.id, Competitor.name)
+        return {row.id: row.name for row in self.session.execute(named)}
+
+    def contacts_by_id(self, ids: Sequence[uuid.UUID]) -> list[Contact]:
+        query = ContactRepository(self.session, self.actor).readable().where(Contact.id.in_(ids))
+        return list(self.session.scalars(query))
+
+    def user_names(self, ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, str]:
+        query = select(User.id, User.full_name).where(User.id.in_(ids))
+        return {row.id: row.full_name for row in self.session.execute(query)}

@@ -1,0 +1,36 @@
+"""Pickers' prefix-search indexes (lower(name) and friends); users' time zone and locale
+
+Revision ID: 0007
+Revises: 0006
+Create Date: 2026-12-05 07:50:00
+"""
+
+from collections.abc import Sequence
+
+import sqlalchemy as sa
+from alembic import op
+
+revision: str = "0007"
+down_revision: str | None = "0006"
+branch_labels: str | Sequence[str] | None = None
+depends_on: str | Sequence[str] | None = None
+
+LOWER_INDEXES = (
+    ("ix_accounts_name_lower", "accounts", "name"),
+    ("ix_contacts_last_name_lower", "contacts", "last_name"),
+    ("ix_contacts_first_name_lower", "contacts", "first_name"),
+    ("ix_contacts_email_lower", "contacts", "email"),
+    ("ix_competitors_name_lower", "competitors", "name"),
+)
+
+
+def upgrade() -> None:
+    # text_pattern_ops lets PostgreSQL answer LIKE 'abc%' from the index under any collation.
+    ops = " text_pattern_ops" if op.get_bind().dialect.name == "postgresql" else ""
+    for name, table, column in LOWER_INDEXES:
+        op.create_index(name, table, [sa.text(f"lower({column}){ops}")])
+
+
+def downgrade() -> None:
+    for name, table, _ in reversed(LOWER_INDEXES):
+        op.drop_index(name, table_name=table)
