@@ -214,6 +214,7 @@ def backoff(attempt: int) -> timedelta:
 def finish(session: Session, claimed: Claimed, outcome: Outcome) -> None:
     """Log the attempt and settle the delivery: succeeded, retried later, or given up."""
     repository = WebhookRepository(session)
+    repository.touch_for_write()
     delivery = repository.delivery(claimed.delivery_id)
     if delivery is None or delivery.status != "delivering":
         return  # deleted with its subscription meanwhile

@@ -55,7 +55,7 @@ def run(
             try:
                 sent = run_once(factory, client, batch)
             except OperationalError as exc:  # a lock timeout, a restarting server: try again
-                log.warning("webhook worker: %s", exc.__class__.__name__)
+                log.warning("webhook worker: %s", exc)
                 sent = 0
             if not sent:
                 stop.wait(poll_seconds)
