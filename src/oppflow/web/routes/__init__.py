@@ -15,6 +15,7 @@ from oppflow.web.routes import (
     opportunity,
     records,
     related,
+    webhooks,
 )
 
 ROUTERS: list[APIRouter] = [
@@ -28,4 +29,5 @@ ROUTERS: list[APIRouter] = [
     lookup.router,
     *records.ROUTERS,
     admin.router,
+    webhooks.router,
 ]
