@@ -19,7 +19,7 @@ from oppflow.models import Contact
 from oppflow.process import catalog
 from oppflow.process.fields import PURCHASE_PROCESSES, PURCHASE_TIMEFRAMES, RATINGS
 from oppflow.security.actor import Actor
-from oppflow.security.repository import UserRepository, list_business_units
+from oppflow.security.repository import TeamRepository, UserRepository, list_business_units
 from oppflow.web.i18n import N_, NP_, I18n
 
 
@@ -136,6 +136,10 @@ def phase_number(phase: str | None) -> int:
 
 def user_names(session: Session) -> dict[uuid.UUID, str]:
     return {user.id: user.full_name for user in UserRepository(session).list()}
+
+
+def team_names(session: Session) -> dict[uuid.UUID, str]:
+    return {team.id: team.name for team in TeamRepository(session).list()}
 
 
 def active_users(session: Session) -> list[tuple[uuid.UUID, str]]:
