@@ -24,7 +24,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from oppflow.analytics import totals
 from oppflow.clock import utcnow
 from oppflow.db import unit_of_work
-from oppflow.demo.loader import Row, load
+from oppflow.demo.loader import Row, load, widen_cache
 from oppflow.demo.pipeline import (
     COMPANY_WORDS,
     COMPETITORS,
@@ -104,6 +104,7 @@ def generate(
     changes = 0
     for done, size in _chunks(count):
         with unit_of_work(factory) as session:
+            widen_cache(session)
             changes += load_stories(session, [tell(rng, cast) for _ in range(size)])
         if progress is not None:
             progress("Opportunities", done, count)
@@ -209,22 +210,23 @@ def _customers(
     session: Session, rng: random.Random, count: int, owners: tuple[Owner, ...], now: datetime
 ) -> tuple[Customer, ...]:
     """One account (with one contact) per :data:`OPPORTUNITIES_PER_ACCOUNT` deals, created
-    before the history begins."""
+    before the history begins, loaded a chunk at a time."""
     customers: list[Customer] = []
-    accounts: list[Row] = []
-    contacts: list[Row] = []
     opened = now - timedelta(days=3 * 365 + 60)
-    for number in range(max(1, count // OPPORTUNITIES_PER_ACCOUNT)):
-        industry, suffixes = rng.choice(INDUSTRIES)
-        name = f"{rng.choice(COMPANY_WORDS)} {rng.choice(suffixes)} {number + 1}"
-        customer = Customer(new_id(rng), name, new_id(rng))
-        owner = rng.choice(owners)
-        accounts.append(account_row(customer, industry, owner, opened))
-        contacts.append(contact_row(rng, customer, owner, opened))
-        customers.append(customer)
-    for start in range(0, len(accounts), CHUNK):
-        _load(session, Account, accounts[start : start + CHUNK])
-        _load(session, Contact, contacts[start : start + CHUNK])
+    total = max(1, count // OPPORTUNITIES_PER_ACCOUNT)
+    for start in range(0, total, CHUNK):
+        accounts: list[Row] = []
+        contacts: list[Row] = []
+        for number in range(start + 1, min(start + CHUNK, total) + 1):
+            industry, suffixes = rng.choice(INDUSTRIES)
+            name = f"{rng.choice(COMPANY_WORDS)} {rng.choice(suffixes)} {number}"
+            customer = Customer(new_id(rng), name, new_id(rng))
+            owner = rng.choice(owners)
+            accounts.append(account_row(customer, industry, owner, opened))
+            contacts.append(contact_row(rng, customer, owner, opened))
+            customers.append(customer)
+        _load(session, Account, accounts)
+        _load(session, Contact, contacts)
     return tuple(customers)
 
 
