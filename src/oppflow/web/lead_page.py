@@ -12,7 +12,7 @@ from oppflow.models import Lead
 from oppflow.process import service as process_service
 from oppflow.process.fields import PURCHASE_PROCESSES, PURCHASE_TIMEFRAMES
 from oppflow.process.schemas import InstanceView
-from oppflow.web import lookups
+from oppflow.web import access, lookups
 from oppflow.web.context import Page
 from oppflow.web.i18n import N_, I18n
 
@@ -88,6 +88,7 @@ def context(page: Page, lead: Lead) -> dict[str, Any]:
     return {
         "lead": lead,
         "fields": fields(i18n),
+        "access": access.panel(page, "leads", lead),
         "process": _process(page, lead),
         "duplicates": duplicates,
         "duplicate_accounts": [d for d in duplicates if d.table == "account"],

@@ -15,7 +15,7 @@ from oppflow.process import service as process_service
 from oppflow.process.schemas import InstanceView
 from oppflow.sales.repository import OpportunityRepository
 from oppflow.security.scope import can
-from oppflow.web import history, lookups, process_bar, related_tabs
+from oppflow.web import access, history, lookups, process_bar, related_tabs
 from oppflow.web.context import Page
 from oppflow.web.i18n import N_, I18n
 
@@ -63,6 +63,7 @@ def context(
         "tabs": TABS,
         "tab": tab,
         "tab_data": _tab_data(page, opportunity, view, tab),
+        "access": access.panel(page, "opportunities", opportunity),
         "today": today(),
         "forecast_options": lookups.options(lookups.FORECAST_CATEGORIES, i18n),
         "rating_options": lookups.options(lookups.CHOICES["rating"], i18n),

@@ -22,7 +22,7 @@ from starlette.responses import Response
 from oppflow import __version__
 from oppflow.errors import OppflowError
 from oppflow.security.privileges import Depth
-from oppflow.web import lookups, security
+from oppflow.web import access, lookups, security
 from oppflow.web.context import Page
 from oppflow.web.errors import describe, missing_steps, with_query
 from oppflow.web.i18n import LANGUAGES, N_, I18n
@@ -114,6 +114,7 @@ def _environment() -> Environment:
         phase_number=lookups.phase_number,
         plain=plain_number,
         name_of=lookups.name_of,
+        right=_labelled(access.right_label),
     )
     env.globals.update(static=static_url, LANGUAGES=LANGUAGES, picker_state=picker_state)
     return env

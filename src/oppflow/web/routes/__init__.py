@@ -5,6 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter
 
 from oppflow.web.routes import (
+    access,
     admin,
     auth,
     board,
@@ -30,4 +31,5 @@ ROUTERS: list[APIRouter] = [
     *records.ROUTERS,
     admin.router,
     webhooks.router,
+    access.router,
 ]

@@ -10,7 +10,7 @@ from starlette.datastructures import FormData
 from starlette.responses import Response
 
 from oppflow.repository import contains
-from oppflow.web import forms
+from oppflow.web import access, forms
 from oppflow.web.context import Page, PageDep, web_router
 from oppflow.web.errors import refusals
 from oppflow.web.forms import FormDep
@@ -82,7 +82,8 @@ def record_router(kind: Kind) -> APIRouter:
     @router.get(f"{base}/{{record_id}}", name=f"{kind.path}_page")
     async def record_page(page: PageDep, record_id: str) -> Response:
         record = kind.repository(page.session, page.actor).get(parse_id(record_id))
-        return render(page, "record.html", record=record, **_context(page, kind))
+        panel = access.panel(page, kind.path, record) if kind.path in access.PAGES else None
+        return render(page, "record.html", record=record, access=panel, **_context(page, kind))
 
     @router.post(f"{base}/{{record_id}}", name=f"{kind.path}_update")
     async def record_update(page: PageDep, record_id: str, form: FormDep) -> Response:
