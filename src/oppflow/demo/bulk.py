@@ -24,7 +24,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from oppflow.analytics import totals
 from oppflow.clock import utcnow
 from oppflow.db import unit_of_work
-from oppflow.demo.loader import Row, load, widen_cache
+from oppflow.demo.loader import Row, load
 from oppflow.demo.pipeline import (
     COMPANY_WORDS,
     COMPETITORS,
@@ -104,7 +104,6 @@ def generate(
     changes = 0
     for done, size in _chunks(count):
         with unit_of_work(factory) as session:
-            widen_cache(session)
             changes += load_stories(session, [tell(rng, cast) for _ in range(size)])
         if progress is not None:
             progress("Opportunities", done, count)

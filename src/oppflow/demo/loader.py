@@ -23,17 +23,6 @@ from sqlalchemy.orm import Session
 Row = dict[str, Any]
 
 
-SQLITE_CACHE_KIB = 512 * 1024
-
-
-def widen_cache(session: Session) -> None:
-    """On SQLite, a page cache of :data:`SQLITE_CACHE_KIB` for this connection: the change
-    log's indexes are keyed by random UUIDs, so past a few hundred megabytes each chunk's
-    inserts land all over them, and the default 2 MB cache rereads pages for every row."""
-    if session.get_bind().dialect.name == "sqlite":
-        session.connection().exec_driver_sql(f"PRAGMA cache_size = -{SQLITE_CACHE_KIB}")
-
-
 def load(session: Session, table: Table, rows: Sequence[Row]) -> None:
     """Append ``rows`` (dicts keyed by column name; every column but an autoincrement
     key) to ``table`` in the session's transaction."""
