@@ -33,6 +33,10 @@ class User(Audited, Base):
     is_active: Mapped[bool] = mapped_column(default=True)
     business_unit_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("business_units.id"), index=True)
     manager_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("users.id"), default=None)
+    # Preferences of the web pages: an IANA time zone and a language; none means "as the
+    # browser says" (times are stored in UTC whatever these say).
+    time_zone: Mapped[str | None] = mapped_column(String(64), default=None)
+    language: Mapped[str | None] = mapped_column(String(8), default=None)
 
     role_links: Mapped[list[UserRole]] = relationship(cascade="all, delete-orphan", lazy="selectin")
 

@@ -19,10 +19,11 @@ from oppflow.errors import Unauthorized
 from oppflow.models import User
 from oppflow.security import service as security_service
 from oppflow.security.actor import Actor
+from oppflow.security.preferences import valid_time_zone
 from oppflow.security.repository import UserRepository
 from oppflow.web import security
 from oppflow.web.errors import CsrfRefused, LoginRequired
-from oppflow.web.i18n import LANGUAGE_COOKIE, I18n, negotiate
+from oppflow.web.i18n import LANGUAGE_COOKIE, TIME_ZONE_COOKIE, I18n, negotiate
 
 
 @dataclass
@@ -84,7 +85,17 @@ def signed_in_page(request: Request, session: Session, i18n: I18n) -> Page:
         raise LoginRequired() from None
     audit.attribute(session, actor.user_id, actor.business_unit_id, client_address(request))
     user = UserRepository(session).get(actor.user_id)
+    i18n = preferred_i18n(request, user)
     return Page(request=request, session=session, i18n=i18n, actor_or_none=actor, user=user)
+
+
+def preferred_i18n(request: Request, user: User) -> I18n:
+    """The language (the menu's cookie, else the user's, else the browser's) and the time zone
+    (the user's, else the browser's as its script reported it, else UTC)."""
+    cookie = request.cookies.get(LANGUAGE_COOKIE) or user.language
+    language = negotiate(cookie, request.headers.get("accept-language"))
+    browser_zone = valid_time_zone(request.cookies.get(TIME_ZONE_COOKIE))
+    return I18n(language, user.time_zone or browser_zone or "UTC")
 
 
 async def get_page(request: Request, session: SessionDep, i18n: I18nDep) -> Page:

@@ -8,14 +8,15 @@ from __future__ import annotations
 
 import gettext as gettext_module
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
+from datetime import date, datetime
 from decimal import Decimal
 from functools import lru_cache
 from pathlib import Path
 from typing import Literal
+from zoneinfo import ZoneInfo
 
 from babel import Locale
-from babel.dates import format_date, format_datetime, format_interval
+from babel.dates import format_date, format_datetime, format_interval, format_timedelta
 from babel.numbers import (
     format_compact_currency,
     format_currency,
@@ -32,6 +33,8 @@ DayLength = Literal["short", "long", "narrow"]
 LANGUAGES: dict[str, str] = {"en": "English", "fr": "Français"}
 DEFAULT_LANGUAGE = "en"
 LANGUAGE_COOKIE = "oppflow_lang"
+# Set by app.js from the browser's Intl time zone; used until the user chooses one.
+TIME_ZONE_COOKIE = "oppflow_tz"
 LOCALE_DIR = Path(__file__).resolve().parent.parent / "locale"
 
 
@@ -43,6 +46,11 @@ def N_(message: str) -> str:  # noqa: N802 - the usual name of the gettext no-op
 def NP_(context: str, message: str) -> str:  # noqa: N802 - the marker with a context
     """Mark a message with a context (``pgettext``) for extraction."""
     return message
+
+
+@lru_cache(maxsize=64)
+def _zone(name: str) -> ZoneInfo:
+    return ZoneInfo(name)
 
 
 @lru_cache
@@ -82,9 +90,15 @@ def _accepted(header: str) -> list[tuple[str, float]]:
 
 @dataclass(frozen=True)
 class I18n:
-    """Messages and formats in one language; templates reach it as ``i18n``."""
+    """Messages and formats in one language, times in one time zone; templates reach it as
+    ``i18n``."""
 
     language: str
+    time_zone: str = "UTC"
+
+    @property
+    def zone(self) -> ZoneInfo:
+        return _zone(self.time_zone)
 
     @property
     def locale(self) -> Locale:
@@ -107,13 +121,23 @@ class I18n:
         if value is None:
             return ""
         if isinstance(value, datetime):
-            value = value.astimezone(UTC).date()
+            value = value.astimezone(self.zone).date()
         return format_date(value, style, locale=self.language)
 
     def timestamp(self, value: datetime | None) -> str:
+        """A moment in the reader's time zone ("12/5/26, 4:48 PM")."""
         if value is None:
             return ""
-        return format_datetime(value, "short", tzinfo=UTC, locale=self.language)
+        return format_datetime(value, "short", tzinfo=self.zone, locale=self.language)
+
+    def relative(self, value: datetime | None) -> str:
+        """How long ago (or ahead) a moment is: "3 days ago", "il y a 3 jours"."""
+        if value is None:
+            return ""
+        delta = value - utcnow()
+        if abs(delta.total_seconds()) < 60:
+            return self.gettext("just now")
+        return format_timedelta(delta, add_direction=True, locale=self.language)
 
     def money(self, value: Decimal | float | int | None, currency: str = "USD") -> str:
         """An amount without cents (deals are counted in whole units)."""

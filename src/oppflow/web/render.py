@@ -103,6 +103,7 @@ def _environment() -> Environment:
         env.filters[name] = _formatter(name)
     env.filters["days"] = _formatter("days_since")
     env.filters["datetime"] = _formatter("timestamp")
+    env.filters["ago"] = _formatter("relative")
     env.filters.update(
         choice=_labelled(lookups.choice_label),
         role=_labelled(lookups.role_label),

@@ -25,6 +25,9 @@ LOWER_INDEXES = (
 
 
 def upgrade() -> None:
+    with op.batch_alter_table("users", schema=None) as batch_op:
+        batch_op.add_column(sa.Column("time_zone", sa.String(length=64), nullable=True))
+        batch_op.add_column(sa.Column("language", sa.String(length=8), nullable=True))
     # text_pattern_ops lets PostgreSQL answer LIKE 'abc%' from the index under any collation.
     ops = " text_pattern_ops" if op.get_bind().dialect.name == "postgresql" else ""
     for name, table, column in LOWER_INDEXES:
@@ -34,3 +37,6 @@ def upgrade() -> None:
 def downgrade() -> None:
     for name, table, _ in reversed(LOWER_INDEXES):
         op.drop_index(name, table_name=table)
+    with op.batch_alter_table("users", schema=None) as batch_op:
+        batch_op.drop_column("language")
+        batch_op.drop_column("time_zone")

@@ -14,6 +14,7 @@ from oppflow.web.routes import (
     lookup,
     opportunities,
     opportunity,
+    profile,
     records,
     related,
     webhooks,
@@ -32,4 +33,5 @@ ROUTERS: list[APIRouter] = [
     admin.router,
     webhooks.router,
     access.router,
+    profile.router,
 ]

@@ -4,6 +4,14 @@
 
 document.documentElement.classList.add("js");
 
+// The browser's time zone, for pages to show times in until the user chooses one.
+(() => {
+  const zone = Intl.DateTimeFormat().resolvedOptions().timeZone;
+  if (zone && !document.cookie.split("; ").includes(`oppflow_tz=${zone}`)) {
+    document.cookie = `oppflow_tz=${zone}; path=/; max-age=31536000; samesite=lax`;
+  }
+})();
+
 const FETCH_HEADERS = { "X-Oppflow-Fetch": "1", Accept: "application/json" };
 
 function announce(text) {
