@@ -71,6 +71,15 @@ def create_role(
     return role
 
 
+def copy_role(
+    session: Session, *, actor: Actor | None, source_key: str, key: str, name: str
+) -> Role:
+    """A custom role with the privileges of ``source_key`` (built-in or not), to edit from."""
+    source = get_role(session, source_key)
+    privileges = {(p.table_name, p.action): Depth.parse(p.depth) for p in source.privileges}
+    return create_role(session, actor=actor, key=key, name=name, privileges=privileges)
+
+
 def update_role(
     session: Session,
     *,

@@ -17,19 +17,21 @@ from oppflow.process import catalog
 from oppflow.process.definition import Stage
 from oppflow.process.fields import pipeline_phase
 from oppflow.process.schemas import ProcessUpdate
-from oppflow.security import organization, roles
+from oppflow.security import organization, preferences, roles
 from oppflow.security import service as security_service
-from oppflow.security.privileges import ACTIONS, TABLES
+from oppflow.security.privileges import Depth
 from oppflow.security.repository import TeamRepository, UserRepository
 from oppflow.security.schemas import (
     BusinessUnitCreate,
     BusinessUnitUpdate,
+    RoleCreate,
+    RoleUpdate,
     TeamCreate,
     TeamUpdate,
     UserCreate,
     UserUpdate,
 )
-from oppflow.web import forms, lookups
+from oppflow.web import forms, lookups, role_grid
 from oppflow.web.context import Page, PageDep, web_router
 from oppflow.web.errors import refusals
 from oppflow.web.forms import FormDep
@@ -96,7 +98,20 @@ async def create_user(page: PageDep, form: FormDep) -> Response:
 async def user_page(page: PageDep, user_id: str) -> Response:
     page.actor.require("user", "read")
     found = UserRepository(page.session).get(parse_id(user_id))
-    return render(page, "admin/user.html", person=found, **_common(page))
+    zones = preferences.time_zones()
+    return render(page, "admin/user.html", person=found, zones=zones, **_common(page))
+
+
+@router.post("/admin/users/{user_id}/time-zone")
+async def user_time_zone(page: PageDep, user_id: str, form: FormDep) -> Response:
+    """Set a user's time zone (write on users, checked by the service)."""
+    record_id = parse_id(user_id)
+    back = f"/admin/users/{record_id}"
+    with refusals(page.i18n, back):
+        values = {"time_zone": forms.text(form, "time_zone")}
+        data = forms.validated(preferences.PreferencesUpdate, values, page.i18n, {})
+        preferences.set_preferences(page.session, actor=page.actor, user_id=record_id, data=data)
+    return redirect(page, back, page.i18n.gettext("Saved."))
 
 
 @router.post("/admin/users/{user_id}")
@@ -171,9 +186,10 @@ async def create_unit(page: PageDep, form: FormDep) -> Response:
 @router.post("/admin/business-units/{unit_id}")
 async def rename_unit(page: PageDep, unit_id: str, form: FormDep) -> Response:
     with refusals(page.i18n, "/admin"):
-        data = forms.validated(
-            BusinessUnitUpdate, {"name": forms.text(form, "name")}, page.i18n, {}
-        )
+        values = {"name": forms.text(form, "name")}
+        if forms.text(form, "parent_id"):
+            values["parent_id"] = forms.text(form, "parent_id")
+        data = forms.validated(BusinessUnitUpdate, values, page.i18n, {})
         organization.update_business_unit(
             page.session, actor=page.actor, unit_id=parse_id(unit_id), data=data
         )
@@ -182,21 +198,55 @@ async def rename_unit(page: PageDep, unit_id: str, form: FormDep) -> Response:
 
 @router.get("/admin/roles")
 async def role_list(page: PageDep) -> Response:
-    """Every role with its privilege table (table → action → depth)."""
+    """Every role, and the form of a new one (empty or a copy of another)."""
     page.actor.require("role", "read")
-    tables = {
-        role.key: {(p.table_name, p.action): p.depth for p in role.privileges}
-        for role in roles.list_roles(page.session)
-    }
+    return render(page, "admin/roles.html", roles=roles.list_roles(page.session), **_common(page))
+
+
+@router.post("/admin/roles")
+async def create_role(page: PageDep, form: FormDep) -> Response:
+    """A new role, empty or copied from another; its grid is edited next."""
+    values = {"key": forms.text(form, "key"), "name": forms.text(form, "name")}
+    source = forms.text(form, "copy_from")
+    with refusals(page.i18n, "/admin/roles"):
+        data = forms.validated(RoleCreate, values, page.i18n, {})
+        if source:
+            roles.copy_role(
+                page.session, actor=page.actor, source_key=source, key=data.key, name=data.name
+            )
+        else:
+            roles.create_role(
+                page.session, actor=page.actor, key=data.key, name=data.name, privileges={}
+            )
+    return redirect(page, f"/admin/roles/{data.key}", page.i18n.gettext("Created."))
+
+
+@router.get("/admin/roles/{key}")
+async def role_page(page: PageDep, key: str) -> Response:
+    """The role's privilege grid: editable for a custom role, read-only for a built-in one."""
+    page.actor.require("role", "read")
+    role = roles.get_role(page.session, key[:64])
+    editable = not role.is_builtin and page.actor.depth("role", "write") > Depth.NONE
     return render(
         page,
-        "admin/roles.html",
-        roles=roles.list_roles(page.session),
-        grants=tables,
-        tables=TABLES,
-        actions=ACTIONS,
+        "admin/role.html",
+        role=role,
+        grid=role_grid.grid(role, page.i18n),
+        editable=editable,
         **_common(page),
     )
+
+
+@router.post("/admin/roles/{key}")
+async def update_role(page: PageDep, key: str, form: FormDep) -> Response:
+    back = f"/admin/roles/{key[:64]}"
+    with refusals(page.i18n, back):
+        data = forms.validated(RoleUpdate, {"name": forms.text(form, "name")}, page.i18n, {})
+        privileges = role_grid.privileges_from(form)
+        roles.update_role(
+            page.session, actor=page.actor, key=key[:64], name=data.name, privileges=privileges
+        )
+    return redirect(page, back, page.i18n.gettext("Saved."))
 
 
 @router.get("/admin/processes")
