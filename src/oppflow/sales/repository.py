@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Sequence
 
 from sqlalchemy import ColumnElement, select
 
@@ -53,6 +54,11 @@ class OpportunityRepository(RecordRepository[Opportunity]):
         if filters.q:
             found.append(contains(Opportunity.name, filters.q))
         return found
+
+    def many(self, ids: Sequence[uuid.UUID]) -> list[Opportunity]:
+        """The readable ones among ``ids``, by name."""
+        query = self.readable().where(Opportunity.id.in_(ids)).order_by(Opportunity.name)
+        return list(self.session.scalars(query))
 
     def get_with_instances(
         self, opportunity_id: uuid.UUID

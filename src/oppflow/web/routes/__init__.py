@@ -9,6 +9,7 @@ from oppflow.web.routes import (
     admin,
     auth,
     board,
+    bulk,
     dashboard,
     leads,
     lookup,
@@ -23,6 +24,7 @@ from oppflow.web.routes import (
 ROUTERS: list[APIRouter] = [
     auth.router,
     dashboard.router,
+    bulk.router,
     opportunities.router,
     opportunity.router,
     board.router,

@@ -68,6 +68,7 @@ async def opportunity_list(page: PageDep) -> Response:
         owners=lookups.active_users(page.session),
         phases=[pipeline_phase(category) for category in CATEGORIES],
         processes=lookups.opportunity_processes(page.session, page.i18n),
+        forecast_options=lookups.options(lookups.FORECAST_CATEGORIES, page.i18n),
     )
 
 

@@ -35,6 +35,16 @@ function autosubmit() {
   });
 }
 
+// A header checkbox that checks or clears every row's box of the same name.
+function checkAll() {
+  document.querySelectorAll("input[data-check-all]").forEach((master) => {
+    master.addEventListener("change", () => {
+      document.querySelectorAll(`input[type=checkbox][name="${CSS.escape(master.dataset.checkAll)}"]`)
+        .forEach((box) => { box.checked = master.checked; });
+    });
+  });
+}
+
 // Confirmation before destructive buttons.
 function confirmations() {
   document.addEventListener("submit", (event) => {
@@ -150,6 +160,7 @@ function dialogs() {
 
 document.addEventListener("DOMContentLoaded", () => {
   autosubmit();
+  checkAll();
   confirmations();
   document.querySelectorAll("form[data-save-steps]").forEach(saveSteps);
   board();
