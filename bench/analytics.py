@@ -299,6 +299,7 @@ def _ok(client: TestClient, url: str, headers: dict[str, str] | None = None) -> 
 
 def run_one(kind: str, url: str, reports: list[Report], repeat: int) -> None:
     engine = make_engine(url)
+    prepare_database(engine)  # a kept data set follows the migrations added since
     factory = sessionmaker(bind=engine, expire_on_commit=False)
     console.print(_size_line(kind, engine))
     table = Table(
