@@ -36,6 +36,7 @@ from oppflow.models.security import (
     TeamMember,
     TeamRole,
 )
+from oppflow.models.views import SavedView
 
 __all__ = [
     "Account",
@@ -63,6 +64,7 @@ __all__ = [
     "Role",
     "RolePrivilege",
     "SalesTeamMember",
+    "SavedView",
     "SecurityEpoch",
     "StageHistory",
     "Stakeholder",

@@ -1,4 +1,5 @@
-"""Pickers' prefix-search indexes (lower(name) and friends); users' time zone and locale
+"""Pickers' prefix-search indexes (lower(name) and friends); users' time zone and language;
+saved views of the opportunity list
 
 Revision ID: 0007
 Revises: 0006
@@ -9,6 +10,8 @@ from collections.abc import Sequence
 
 import sqlalchemy as sa
 from alembic import op
+
+import oppflow.models.base
 
 revision: str = "0007"
 down_revision: str | None = "0006"
@@ -28,6 +31,23 @@ def upgrade() -> None:
     with op.batch_alter_table("users", schema=None) as batch_op:
         batch_op.add_column(sa.Column("time_zone", sa.String(length=64), nullable=True))
         batch_op.add_column(sa.Column("language", sa.String(length=8), nullable=True))
+    op.create_table(
+        "saved_views",
+        sa.Column("id", sa.Uuid(), nullable=False),
+        sa.Column("user_id", sa.Uuid(), nullable=False),
+        sa.Column("name", sa.String(length=80), nullable=False),
+        sa.Column("query", sa.JSON(), nullable=False),
+        sa.Column("columns", sa.JSON(), nullable=False),
+        sa.Column("created_at", oppflow.models.base.UTCDateTime(timezone=True), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["user_id"],
+            ["users.id"],
+            name=op.f("fk_saved_views_user_id_users"),
+            ondelete="CASCADE",
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_saved_views")),
+        sa.UniqueConstraint("user_id", "name", name=op.f("uq_saved_views_user_id_name")),
+    )
     # text_pattern_ops lets PostgreSQL answer LIKE 'abc%' from the index under any collation.
     ops = " text_pattern_ops" if op.get_bind().dialect.name == "postgresql" else ""
     for name, table, column in LOWER_INDEXES:
@@ -37,6 +57,7 @@ def upgrade() -> None:
 def downgrade() -> None:
     for name, table, _ in reversed(LOWER_INDEXES):
         op.drop_index(name, table_name=table)
+    op.drop_table("saved_views")
     with op.batch_alter_table("users", schema=None) as batch_op:
         batch_op.drop_column("language")
         batch_op.drop_column("time_zone")

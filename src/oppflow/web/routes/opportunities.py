@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 from typing import Any
+from urllib.parse import parse_qsl, urlencode
 
 from starlette.responses import Response
 
 from oppflow.analytics import service as analytics
 from oppflow.analytics.schemas import OpportunitySearch
+from oppflow.models import SavedView
 from oppflow.process.fields import CATEGORIES, pipeline_phase
 from oppflow.sales import service as sales_service
 from oppflow.sales.schemas import OpportunityCreate
+from oppflow.saved_views import service as views_service
 from oppflow.web import forms, lookups
 from oppflow.web.context import PageDep, web_router
 from oppflow.web.errors import refusals
@@ -18,6 +21,7 @@ from oppflow.web.forms import FormDep
 from oppflow.web.i18n import N_
 from oppflow.web.listing import Paging, lenient, url_builder
 from oppflow.web.render import redirect, render
+from oppflow.web.routes.opportunity import parse_id
 
 router = web_router()
 VIEWS = (
@@ -35,6 +39,16 @@ SORTS = (
     ("pipeline_phase", N_("Pipeline phase")),
     ("modified_at", N_("Last changed")),
 )
+COLUMN_LABELS = {
+    "pipeline_phase": N_("Phase"),
+    "estimated_value": N_("Estimated revenue"),
+    "estimated_close_date": N_("Close date"),
+    "probability": N_("Probability"),
+    "forecast_category": N_("Forecast category"),
+    "rating": N_("Rating"),
+    "owner": N_("Owner"),
+    "state": N_("Status"),
+}
 NEW_FIELDS = (
     ("name", "text"),
     ("account_id", "account"),
@@ -50,9 +64,15 @@ NEW_FIELDS = (
 async def opportunity_list(page: PageDep) -> Response:
     """A list view of the opportunities the user may read."""
     params = dict(page.request.query_params)
+    # Columns come as one comma-separated value (saved views, links) or one per checkbox.
+    asked = ",".join(page.request.query_params.getlist("cols"))
+    params.pop("cols", None)
+    columns = views_service.chosen_columns(asked.split(","))
     search, dropped = lenient(OpportunitySearch, params)
     rows, total = analytics.search_opportunities(page.session, actor=page.actor, search=search)
     current = search.model_dump(exclude_defaults=True, mode="json")
+    if asked:
+        current["cols"] = ",".join(columns)
     return render(
         page,
         "opportunities.html",
@@ -69,7 +89,41 @@ async def opportunity_list(page: PageDep) -> Response:
         phases=[pipeline_phase(category) for category in CATEGORIES],
         processes=lookups.opportunity_processes(page.session, page.i18n),
         forecast_options=lookups.options(lookups.FORECAST_CATEGORIES, page.i18n),
+        columns=columns,
+        column_labels=COLUMN_LABELS,
+        saved_views=[
+            (view, _view_url(view))
+            for view in views_service.list_views(page.session, actor=page.actor)
+        ],
+        current_query=urlencode(current),
     )
+
+
+def _view_url(view: SavedView) -> str:
+    return "/opportunities?" + urlencode({**view.query, "cols": ",".join(view.columns)})
+
+
+@router.post("/opportunities/views")
+async def save_view(page: PageDep, form: FormDep) -> Response:
+    """Save the list as it stands (filters, sort, columns) under a name of the user's."""
+    query = dict(parse_qsl(forms.text(form, "query") or "")[:40])
+    columns = query.pop("cols", "").split(",")
+    with refusals(page.i18n, "/opportunities?" + urlencode(query)):
+        view = views_service.save_view(
+            page.session,
+            actor=page.actor,
+            name=forms.text(form, "name") or "",
+            query=query,
+            columns=columns,
+        )
+    return redirect(page, _view_url(view), page.i18n.gettext("View saved."))
+
+
+@router.post("/opportunities/views/{view_id}/delete")
+async def delete_view(page: PageDep, view_id: str) -> Response:
+    with refusals(page.i18n, "/opportunities"):
+        views_service.delete_view(page.session, actor=page.actor, view_id=parse_id(view_id))
+    return redirect(page, "/opportunities", page.i18n.gettext("Deleted."))
 
 
 @router.get("/opportunities/new")
