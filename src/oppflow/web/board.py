@@ -18,6 +18,7 @@ from oppflow.web.context import Page
 from oppflow.web.lookups import phase_label, phase_number
 
 CARDS_PER_COLUMN = 40
+MAX_CARDS = 1000
 
 
 @dataclass
@@ -34,8 +35,12 @@ class Column:
         return max(0, self.count - len(self.cards))
 
 
-def columns(page: Page, search: OpportunitySearch) -> list[Column]:
-    """The phases of the active processes (and any phase a card is in), with totals and cards."""
+def columns(
+    page: Page, search: OpportunitySearch, shown: dict[str, int] | None = None
+) -> list[Column]:
+    """The phases of the active processes (and any phase a card is in), with totals and cards:
+    the first 40 of each, or as many as ``shown`` asks for a phase (up to 1,000; the cards come
+    from one index range, so a phase of 100,000 costs what its shown cards cost)."""
     filters = FunnelFilters(
         owner_id=search.owner_id,
         business_unit_id=search.business_unit_id,
@@ -52,7 +57,7 @@ def columns(page: Page, search: OpportunitySearch) -> list[Column]:
                 actor=page.actor,
                 filters=filters,
                 phase=phase,
-                limit=CARDS_PER_COLUMN,
+                limit=min(MAX_CARDS, (shown or {}).get(phase, CARDS_PER_COLUMN)),
             )
     return sorted(found.values(), key=lambda column: (column.number, column.phase))
 

@@ -24,6 +24,8 @@ router = web_router()
 async def board_page(
     page: PageDep,
     fix: Annotated[str | None, Query(max_length=64)] = None,
+    show: Annotated[str | None, Query(max_length=40)] = None,
+    count: Annotated[int, Query(ge=1, le=board.MAX_CARDS)] = board.CARDS_PER_COLUMN,
     to: Annotated[str | None, Query(max_length=40)] = None,
     missing: Annotated[list[str] | None, Query(max_length=40)] = None,
 ) -> Response:
@@ -36,7 +38,7 @@ async def board_page(
         process_key=search.process_key,
         business_unit_id=search.business_unit_id,
     )
-    columns = board.columns(page, search)
+    columns = board.columns(page, search, {show: count} if show else None)
     account_ids = [card.account_id for column in columns for card in column.cards]
     return render(
         page,
@@ -45,6 +47,8 @@ async def board_page(
         search=search,
         dropped=dropped,
         here=here,
+        page_size=board.CARDS_PER_COLUMN,
+        max_cards=board.MAX_CARDS,
         columns=columns,
         fix=board.fix(page, refused_card, to or "", missing or []) if refused_card else None,
         owners=lookups.active_users(page.session),
