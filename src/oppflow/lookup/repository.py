@@ -23,6 +23,7 @@ from oppflow.security.actor import Actor
 
 # Above every character a name holds: 'abc' <= x < 'abc' + LAST_CHAR is "x starts with abc".
 LAST_CHAR = "\U0010ffff"
+ACCOUNT_REACH = 100
 
 
 def starts_with(column: Any, prefix: str, dialect: str) -> ColumnElement[bool]:
@@ -93,10 +94,16 @@ class LookupRepository:
             Contact.account_id.in_(self._account_ids_starting(whole)),
         ]
 
-    def _account_ids_starting(self, term: str) -> Any:
+    def _account_ids_starting(self, term: str) -> list[uuid.UUID]:
+        """The first :data:`ACCOUNT_REACH` readable accounts starting with ``term``: a contact
+        is found through its account among these (typing on narrows them), so that a prefix
+        shared by 100,000 accounts costs an index range, not a join with all of them."""
         readable = AccountRepository(self.session, self.actor).readable()
         condition = starts_with(Account.name, term, self.dialect)
-        return readable.where(condition).with_only_columns(Account.id).scalar_subquery()
+        query = readable.where(condition).with_only_columns(Account.id)
+        return list(
+            self.session.scalars(query.order_by(func.lower(Account.name)).limit(ACCOUNT_REACH))
+        )
 
     def users(self, terms: Sequence[str], limit: int) -> list[User]:
         """Active users by full name, user name or e-mail (every user may see who can own)."""
