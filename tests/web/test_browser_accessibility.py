@@ -59,6 +59,7 @@ def test_no_serious_or_critical_violation(
             "/admin",
             "/admin/roles",
             "/admin/roles/salesperson",
+            "/admin/audit",
         ):
             page.goto(path)
             page.wait_for_load_state("networkidle")

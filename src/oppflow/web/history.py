@@ -227,7 +227,7 @@ class Describer:
     def resolve(self, changes: Iterable[dict[str, Any]]) -> None:
         wanted: dict[LookupKind, list[uuid.UUID]] = {}
         for change in changes:
-            for key, value in change.items():
+            for key, value in (change or {}).items():
                 if key in REFERENCES:
                     kind = REFERENCES[key][0]
                     given = (_as_id(item) for item in _pair(value))
@@ -236,11 +236,12 @@ class Describer:
             found = lookup_service.choices_by_id(self.session, self.actor, kind, ids)
             self.readable.update({key: choice.label for key, choice in found.items()})
 
-    def row(self, entry: Any) -> HistoryRow | None:
-        keys = [key for key in sorted(entry.changes) if key not in PROCESS_COLUMNS]
+    def row(self, entry: Any, *, keep_process_columns: bool = False) -> HistoryRow | None:
+        hidden = frozenset() if keep_process_columns else PROCESS_COLUMNS
+        keys = [key for key in sorted(entry.changes or {}) if key not in hidden]
         if entry.changes and not keys:
             return None  # a stage move, already listed from the stage history
-        changes = [self.change(key, entry.changes[key]) for key in keys[:MAX_CHANGES]]
+        changes = [self.change(key, (entry.changes or {})[key]) for key in keys[:MAX_CHANGES]]
         by = self.users.get(entry.actor_id, "") if entry.actor_id else ""
         text = self.i18n.gettext(AUDIT_TEXTS.get(entry.action, entry.action))
         return HistoryRow(entry.at, "audit", by, text, changes)

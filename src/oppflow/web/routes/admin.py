@@ -5,8 +5,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from functools import partial
-from typing import Any
+from typing import Annotated, Any
 
+from fastapi import Query
 from starlette.datastructures import FormData
 from starlette.responses import Response
 
@@ -31,7 +32,7 @@ from oppflow.security.schemas import (
     UserCreate,
     UserUpdate,
 )
-from oppflow.web import forms, lookups, role_grid
+from oppflow.web import audit_page, forms, lookups, role_grid
 from oppflow.web.context import Page, PageDep, web_router
 from oppflow.web.errors import refusals
 from oppflow.web.forms import FormDep
@@ -247,6 +248,16 @@ async def update_role(page: PageDep, key: str, form: FormDep) -> Response:
             page.session, actor=page.actor, key=key[:64], name=data.name, privileges=privileges
         )
     return redirect(page, back, page.i18n.gettext("Saved."))
+
+
+@router.get("/admin/audit")
+async def audit_log(
+    page: PageDep, before: Annotated[int | None, Query(ge=1, le=2**62)] = None
+) -> Response:
+    """The audit log the reader's depth covers, newest first, 50 a page."""
+    found = audit_page.rows(page, before)
+    older = found[-1].seq if len(found) == audit_page.PAGE_SIZE else None
+    return render(page, "admin/audit.html", rows=found, older=older, **_common(page))
 
 
 @router.get("/admin/processes")
