@@ -43,7 +43,6 @@ def _sales_team(page: Page, opportunity: Opportunity) -> dict[str, Any]:
     return {
         "rows": rows,
         "roles": role_options(SALES_TEAM_ROLES, page),
-        "users": lookups.active_users(page.session),
     }
 
 
