@@ -72,3 +72,10 @@ def test_a_salesperson_may_not_see_webhooks(
     make_user(factory, "alice")
     web_login(client, "alice")
     assert client.get("/admin/webhooks").status_code == 403
+
+
+def test_the_pages_speak_french(client: TestClient, factory: sessionmaker[Session]) -> None:
+    _admin(client, factory)
+    page = client.get("/admin/webhooks", headers={"Accept-Language": "fr"})
+    assert "Nouvel abonnement" in page.text
+    assert "Abonnements" in page.text
