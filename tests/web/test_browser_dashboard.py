@@ -54,6 +54,11 @@ def test_the_dashboard_draws_every_report(
     page = open_page(browser, live, locale)
     try:
         log_in(page, "maya")
+        # The reports read from the change log arrive after the page, each in its place.
+        from playwright.sync_api import expect
+
+        expect(page.locator("[data-fragment]")).to_have_count(0, timeout=30_000)
+        assert page.locator("[aria-busy='true']").count() == 0
         for report in REPORTS:
             chart = page.locator(f"[data-report='{report}'] svg[role='img']").first
             assert chart.is_visible(), report

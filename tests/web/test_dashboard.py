@@ -36,6 +36,20 @@ def people(factory: Factory) -> dict[str, uuid.UUID]:
     return found
 
 
+def dashboard(client: TestClient, url: str = "/") -> str:
+    """The dashboard as its script leaves it: each pending report's card fetched from its
+    address and put in its placeholder's place."""
+    html = client.get(url).text
+    for placeholder, address in re.findall(
+        r'(<section[^>]*data-fragment="([^"]+)".*?</section>)', html, re.S
+    ):
+        answer = client.get(unescape(address), headers={"X-Oppflow-Fragment": "1"})
+        assert answer.status_code == 200, answer.text
+        assert "<html" not in answer.text  # the card alone
+        html = html.replace(placeholder, answer.text)
+    return html
+
+
 def section(html: str, report: str) -> str:
     """The card of ``report`` (its ``data-report``), its markup unescaped."""
     found = re.search(rf'<section[^>]*data-report="{report}"[^>]*>(.*?)</section>', html, re.S)
@@ -55,7 +69,7 @@ def test_every_report_is_a_chart_with_its_convention(
 ) -> None:
     client.cookies.set("oppflow_lang", language)
     web_login(client, "maya")
-    html = client.get("/").text
+    html = dashboard(client, "/")
     for report in REPORTS:
         card = section(html, report)
         assert re.search(r'<svg class="chart[^"]*"[^>]*role="img"', card), report
@@ -64,7 +78,7 @@ def test_every_report_is_a_chart_with_its_convention(
             report,
             convention(card),
         )
-    cohort = section(client.get("/?funnel=cohort").text, "funnel")
+    cohort = section(dashboard(client, "/?funnel=cohort"), "funnel")
     assert convention(cohort) == expected_convention(language, "cohort")
     i18n = I18n(language)  # numbers and money in the page's language
     commit = i18n.labelled(i18n.gettext("Commit"), i18n.money(48_000))
@@ -76,7 +90,7 @@ def test_the_charts_show_the_reports_numbers(
     client: TestClient, people: dict[str, uuid.UUID]
 ) -> None:
     web_login(client, "maya")
-    html = client.get("/").text
+    html = dashboard(client, "/")
     conversion = section(html, "conversion")
     assert "Qualify: 10 reached (100% of the cohort); 2 won, 2 lost, 6 open" in conversion
     assert "Close: 2 reached (20% of the cohort)" in conversion
@@ -98,8 +112,8 @@ def test_the_charts_show_the_reports_numbers(
 
 def test_the_filters_reach_every_report(client: TestClient, people: dict[str, uuid.UUID]) -> None:
     web_login(client, "maya")
-    everyone = client.get("/").text
-    bob = client.get(f"/?owner_id={people['bob']}").text
+    everyone = dashboard(client, "/")
+    bob = dashboard(client, f"/?owner_id={people['bob']}")
     assert "Qualify: 2 reached" in section(bob, "conversion")
     assert "Nothing is stale." in section(bob, "stale")
     assert "Pipeline: $5,000" in section(bob, "forecast")
@@ -108,12 +122,12 @@ def test_the_filters_reach_every_report(client: TestClient, people: dict[str, uu
     assert "Develop: " in section(everyone, "time-in-stage")
     for report in REPORTS:
         assert section(bob, report) != section(everyone, report), report
-    alice = client.get(f"/?owner_id={people['alice']}&process_key=opportunity-sales-process")
-    assert "Qualify: 8 reached" in section(alice.text, "conversion")
-    assert "By count: win rate 67%" in section(alice.text, "win-loss")
+    alice = dashboard(client, f"/?owner_id={people['alice']}&process_key=opportunity-sales-process")
+    assert "Qualify: 8 reached" in section(alice, "conversion")
+    assert "By count: win rate 67%" in section(alice, "win-loss")
     # The lead's process carries opportunities too, so the reports can filter on it.
     assert '<option value="lead-to-opportunity-sales-process"' in everyone
-    leads = client.get("/?process_key=lead-to-opportunity-sales-process").text
+    leads = dashboard(client, "/?process_key=lead-to-opportunity-sales-process")
     assert "No opportunity was created in this period." in section(leads, "conversion")
     assert "Nothing is stale." in section(leads, "stale")
 
@@ -123,12 +137,12 @@ def test_the_funnel_toggle_keeps_the_filters(
 ) -> None:
     web_login(client, "maya")
     owner = people["alice"]
-    html = client.get(f"/?owner_id={owner}").text
+    html = dashboard(client, f"/?owner_id={owner}")
     funnel = section(html, "funnel")
     assert f'href="/?owner_id={owner}&amp;funnel=cohort"' in html
     assert re.search(r'<a href="/\?owner_id=[^"]+" aria-current="page">Open today</a>', html)
     assert "$48,000" in funnel  # the snapshot: Contoso is open in Close
-    cohort = client.get(f"/?owner_id={owner}&funnel=cohort").text
+    cohort = dashboard(client, f"/?owner_id={owner}&funnel=cohort")
     assert re.search(r'aria-current="page">Cohort, last 90 days</a>', cohort)
     assert '<input type="hidden" name="funnel" value="cohort">' in cohort
     assert "8 opportunities" in section(cohort, "funnel")  # all of Alice's reached Qualify
@@ -137,7 +151,7 @@ def test_the_funnel_toggle_keeps_the_filters(
 def test_an_empty_dashboard_says_so(client: TestClient, factory: Factory) -> None:
     make_user(factory, "alice")
     web_login(client, "alice")
-    html = client.get("/").text
+    html = dashboard(client, "/")
     assert "Nothing is due to close in the coming months." in html
     assert "No opportunity was created in this period." in html
     assert "No opportunity was closed in this period." in html
@@ -172,8 +186,36 @@ def test_names_in_the_charts_are_escaped(client: TestClient, factory: Factory) -
     make_user(factory, "alice")
     make_pipeline(factory, "alice", (Deal(script, 1_000, created_days_ago=50, close_in_days=-40),))
     web_login(client, "alice")
-    html = client.get("/").text
+    html = dashboard(client, "/")
     assert script not in html
     stale = re.search(r'data-report="stale".*?</section>', html, re.S)
     assert stale
     assert "&lt;script&gt;alert(1)&lt;/script&gt;</a>" in stale.group(0)
+
+
+def test_the_page_leaves_the_history_reports_to_fetch_and_each_has_a_page_of_its_own(
+    client: TestClient, people: dict[str, uuid.UUID]
+) -> None:
+    web_login(client, "maya")
+    owner = people["bob"]
+    html = client.get(f"/?owner_id={owner}&funnel=cohort").text
+    addresses = re.findall(r'data-fragment="([^"]+)"', html)
+    assert [unescape(a) for a in addresses] == [
+        f"/dashboard/{report}?owner_id={owner}"
+        for report in ("conversion", "win-loss", "time-in-stage", "stale")
+    ]
+    assert "Qualify: 2 reached" not in html  # not computed for the page itself
+    page = client.get(f"/dashboard/conversion?owner_id={owner}")  # without scripts: a page
+    assert page.status_code == 200
+    assert "<html" in page.text
+    assert "Qualify: 2 reached" in section(page.text, "conversion")
+    assert f'href="/?owner_id={owner}"' in page.text  # back to the dashboard, same filters
+    assert client.get("/dashboard/nothing").status_code == 404
+
+
+def test_a_report_fetched_after_signing_out_asks_to_sign_in(
+    client: TestClient, people: dict[str, uuid.UUID]
+) -> None:
+    answer = client.get("/dashboard/stale", follow_redirects=False)
+    assert answer.status_code in (302, 303)
+    assert answer.headers["location"].startswith("/login")

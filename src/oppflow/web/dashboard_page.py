@@ -1,6 +1,12 @@
 """What the dashboard shows: today's totals and funnel (or a cohort's), the pipeline by owner,
 and the reports of ANALYTICS.md §4 as charts, each with its convention in a line. Every number
-comes from the analytics service, with the page's filters (owner, unit, process)."""
+comes from the analytics service, with the page's filters (owner, unit, process).
+
+The page itself shows only what the maintained totals answer at once (the funnel of now, the
+forecast, the pipeline by owner). The reports folded from the change log (:data:`PARTS`) take
+seconds at a million opportunities, so the page leaves a placeholder for each, which its script
+replaces with the card fetched from ``/dashboard/<part>`` (a page of its own without scripts).
+"""
 
 from __future__ import annotations
 
@@ -25,7 +31,16 @@ from oppflow.analytics.schemas import FunnelFilters, FunnelPhase, OpportunitySea
 from oppflow.clock import today
 from oppflow.web import charts, conventions, lookups, report_charts
 from oppflow.web.context import Page
+from oppflow.web.i18n import N_
 from oppflow.web.listing import url_builder
+
+# Each report read from the change log: its address, its card's template and its title.
+PARTS: dict[str, tuple[str, str]] = {
+    "conversion": ("_dashboard_conversion.html", N_("Conversion")),
+    "win-loss": ("_dashboard_win_loss.html", N_("Win/loss")),
+    "time-in-stage": ("_dashboard_stages.html", N_("Time in stage")),
+    "stale": ("_dashboard_stale.html", N_("Stale opportunities")),
+}
 
 FunnelMode = Literal["snapshot", "cohort"]
 
@@ -68,7 +83,6 @@ def context(page: Page, query: DashboardQuery) -> dict[str, Any]:
         page.session, actor=page.actor, options=FunnelOptions.model_validate(query.report_filters())
     )
     totals = _totals(snapshot.phases)
-    names = lookups.stage_names(page.session, page.i18n)
     mine, _ = analytics.search_opportunities(
         page.session, actor=page.actor, search=OpportunitySearch(view="my_open", per_page=8)
     )
@@ -84,13 +98,46 @@ def context(page: Page, query: DashboardQuery) -> dict[str, Any]:
             page.session, actor=page.actor, filters=filters
         ),
         "quarter": analytics.quarter_of(today()),
-        "conversion": _conversion(page, query),
-        "stages": _time_in_stage(page, query, names),
-        "stale": _stale(page, query, names, int(totals["count"])),
         "forecast": _forecast(page, query),
-        "win_loss": _win_loss(page, query),
+        "pending": pending(query),
         "mine": mine,
     }
+
+
+@dataclass(frozen=True)
+class Pending:
+    """A report the page fetches after it is shown."""
+
+    report: str
+    title: str
+    url: str
+
+
+def pending(query: DashboardQuery) -> list[Pending]:
+    filters = query.model_dump(mode="json", exclude_defaults=True, exclude={"funnel"})
+    return [
+        Pending(report, title, url_builder(f"/dashboard/{report}", filters)())
+        for report, (_, title) in PARTS.items()
+    ]
+
+
+def back_url(query: DashboardQuery) -> str:
+    return url_builder("/", query.model_dump(mode="json", exclude_defaults=True))()
+
+
+def part(page: Page, query: DashboardQuery, report: str) -> dict[str, Any]:
+    """The context of one report's card of :data:`PARTS`."""
+    if report == "conversion":
+        return {"conversion": _conversion(page, query)}
+    if report == "win-loss":
+        return {"win_loss": _win_loss(page, query)}
+    names = lookups.stage_names(page.session, page.i18n)
+    if report == "time-in-stage":
+        return {"stages": _time_in_stage(page, query, names)}
+    snapshot = analytics.funnel_report(
+        page.session, actor=page.actor, options=FunnelOptions.model_validate(query.report_filters())
+    )
+    return {"stale": _stale(page, query, names, int(_totals(snapshot.phases)["count"]))}
 
 
 def _totals(funnel: list[FunnelPhase]) -> dict[str, Decimal | int]:
