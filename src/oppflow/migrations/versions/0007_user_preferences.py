@@ -58,6 +58,7 @@ def downgrade() -> None:
     for name, table, _ in reversed(LOWER_INDEXES):
         op.drop_index(name, table_name=table)
     op.drop_table("saved_views")
-    with op.batch_alter_table("users", schema=None) as batch_op:
-        batch_op.drop_column("language")
-        batch_op.drop_column("time_zone")
+    # Not in batch mode: on SQLite it would copy and drop ``users``, which the rows that refer
+    # to it forbid; SQLite 3.35+ drops a plain column in place.
+    op.drop_column("users", "language")
+    op.drop_column("users", "time_zone")
