@@ -155,8 +155,22 @@ def pager() -> Send:
     return send
 
 
+def getter(ids: list[str]) -> Send:
+    """One opportunity at a time, round the seeded ones."""
+
+    def send(client: httpx.Client, index: int) -> httpx.Response:
+        return client.get(f"/api/v1/opportunities/{ids[index % len(ids)]}")
+
+    return send
+
+
 def operations(seeded: Seeded) -> dict[str, Send]:
-    return {"move": mover(seeded.movable_ids), "create": creator(seeded), "list": pager()}
+    return {
+        "move": mover(seeded.movable_ids),
+        "create": creator(seeded),
+        "get": getter(seeded.movable_ids),
+        "list": pager(),
+    }
 
 
 # Profiling ------------------------------------------------------------------------------------
@@ -285,7 +299,7 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--opportunities", type=int, default=2000, help="opportunities to seed")
     parser.add_argument("--database", choices=("sqlite", "postgresql"), default="postgresql")
     parser.add_argument("--interval", type=float, default=0.0005, help="sampling interval, s")
-    parser.add_argument("--only", choices=("move", "create", "list"), action="append")
+    parser.add_argument("--only", choices=("move", "create", "get", "list"), action="append")
     parser.add_argument("--serve", type=int, metavar="PORT", help=argparse.SUPPRESS)
     return parser.parse_args()
 

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any, ClassVar, Generic, TypeVar
 
-from sqlalchemy import ColumnElement, Select, and_, or_, select
+from sqlalchemy import ColumnElement, Executable, Select, and_, bindparam, or_, select
 from sqlalchemy.orm import Session
 
 from oppflow.errors import NotFound
@@ -15,6 +15,7 @@ from oppflow.security.actor import Actor
 from oppflow.security.scope import read_scope
 
 M = TypeVar("M", bound=Any)
+S = TypeVar("S", bound=Executable)
 
 MAX_PAGE = 200
 
@@ -41,10 +42,26 @@ class RecordRepository(Generic[M]):
 
     def get(self, record_id: uuid.UUID) -> M:
         """The record, or NotFound when it does not exist or lies outside the caller's scope."""
-        record: M | None = self.session.scalar(self.readable().where(self.model.id == record_id))
+        record: M | None = self.session.scalar(self._by_id(), {"record_id": record_id})
         if record is None:
             raise NotFound(f"No {self.label} {record_id}.")
         return record
+
+    def _by_id(self) -> Select[tuple[M]]:
+        """The scoped select by id, with the id as a bound parameter."""
+        return self.prebuilt(
+            "get", lambda: self.readable().where(self.model.id == bindparam("record_id"))
+        )
+
+    def prebuilt(self, name: str, build: Callable[[], S]) -> S:
+        """A scoped statement of the hot path, built once per actor rather than per request:
+        the actor is cached per token until the security epoch moves, and a statement built
+        once also keeps SQLAlchemy's cache key computed. Its values are bound parameters."""
+        key = (self.model, name)
+        statement: S | None = self.actor.scopes.get(key)
+        if statement is None:
+            statement = self.actor.scopes[key] = build()
+        return statement
 
     def page(
         self, conditions: Sequence[ColumnElement[bool]], *, limit: int, cursor: str | None

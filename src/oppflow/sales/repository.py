@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
+from typing import Any
 
-from sqlalchemy import ColumnElement, select
+from sqlalchemy import ColumnElement, Select, bindparam, select
 
 from oppflow.errors import NotFound
 from oppflow.models import (
@@ -65,17 +66,20 @@ class OpportunityRepository(RecordRepository[Opportunity]):
     ) -> tuple[Opportunity, list[ProcessInstance]]:
         """The readable opportunity and its process instances, the most recently used first,
         in one statement (a stage move needs both)."""
-        query = (
-            self.readable()
-            .add_columns(ProcessInstance)
-            .outerjoin(ProcessInstance, ProcessInstance.opportunity_id == Opportunity.id)
-            .where(Opportunity.id == opportunity_id)
-            .order_by(ProcessInstance.last_used_at.desc())
-        )
-        rows = self.session.execute(query).all()
+        query = self.prebuilt("with instances", self._with_instances)
+        rows = self.session.execute(query, {"opportunity_id": opportunity_id}).all()
         if not rows:
             raise NotFound(f"No opportunity {opportunity_id}.")
         return rows[0][0], [row[1] for row in rows if row[1] is not None]
+
+    def _with_instances(self) -> Select[Any]:
+        return (
+            self.readable()
+            .add_columns(ProcessInstance)
+            .outerjoin(ProcessInstance, ProcessInstance.opportunity_id == Opportunity.id)
+            .where(Opportunity.id == bindparam("opportunity_id"))
+            .order_by(ProcessInstance.last_used_at.desc())
+        )
 
     def open_close_record(self, opportunity_id: uuid.UUID) -> OpportunityClose | None:
         """The completed close record of an opportunity, if it is closed."""

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass, field
+from typing import Any
 
 from oppflow.errors import PermissionDenied
 from oppflow.security.privileges import Depth, Privileges
@@ -26,6 +27,12 @@ class Actor:
     team_ids: frozenset[uuid.UUID] = frozenset()
     # The actor's business unit and every unit below it (the parent-child depth).
     business_unit_tree: frozenset[uuid.UUID] = frozenset()
+    # Row-level security conditions (and scoped selects) built for this actor, by (model,
+    # action): an actor is cached per token until the security epoch moves, so each is built
+    # once, not per request.
+    scopes: dict[tuple[type[Any], str], Any] = field(
+        default_factory=dict, compare=False, repr=False
+    )
 
     @property
     def is_admin(self) -> bool:

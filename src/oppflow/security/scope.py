@@ -50,6 +50,14 @@ def read_scope(actor: Actor, model: type[Any]) -> ColumnElement[bool]:
 
 
 def _scope(actor: Actor, model: type[Any], action: str) -> ColumnElement[bool]:
+    key = (model, action)
+    scope: ColumnElement[bool] | None = actor.scopes.get(key)
+    if scope is None:
+        scope = actor.scopes[key] = _built_scope(actor, model, action)
+    return scope
+
+
+def _built_scope(actor: Actor, model: type[Any], action: str) -> ColumnElement[bool]:
     table = table_of(model)
     depth = actor.depth(table, action)
     if depth == Depth.NONE:
