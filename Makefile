@@ -25,10 +25,12 @@ typecheck: $(STAMP)
 test: lint typecheck
 	$(BIN)/pytest -n auto --durations=10
 
-# One sequential client per operation (api.py), then concurrent clients on 1 and 2 workers (load.py).
+# One sequential client per operation (api.py), then concurrent clients on 1 and 2 workers
+# (load.py), then webhook delivery by 1 and 2 workers (webhooks.py, PostgreSQL).
 bench: $(STAMP)
 	$(BIN)/python bench/api.py
 	$(BIN)/python bench/load.py
+	$(BIN)/python bench/webhooks.py
 
 # Every report at 1M opportunities (SQLite) and 10M (PostgreSQL) beside the raw GROUP BY, and the
 # dashboard's and board's page times; the data sets are generated once, then reused.

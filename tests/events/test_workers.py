@@ -9,18 +9,25 @@ import subprocess
 import sys
 import threading
 import time
+import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
 import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import Engine, select
+from sqlalchemy import Engine, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from oppflow.config import get_settings
 from oppflow.db import unit_of_work
-from oppflow.events import worker
-from oppflow.models import AuditEntry, Event
+from oppflow.events import delivery, worker
+from oppflow.models import (
+    AuditEntry,
+    Event,
+    WebhookAttempt,
+    WebhookDelivery,
+    WebhookSubscription,
+)
 from tests.events.receiver import Receiver, running_receiver
 from tests.events.test_delivery import drain, event_ids, subscribe
 from tests.helpers import create_opportunity, signed_in
@@ -151,3 +158,56 @@ def test_a_subscription_failing_again_and_again_is_disabled_with_a_notice(
     enabled = client.patch(path, json={"enabled": True}, headers=admin)
     assert enabled.json()["enabled"] is True
     drain(factory, lambda: len(receiver.received) == 1)
+
+
+def _failures_in_a_row(factory: sessionmaker[Session], webhook_id: str) -> int:
+    with unit_of_work(factory) as session:
+        subscription = session.get(WebhookSubscription, uuid.UUID(webhook_id))
+        assert subscription is not None
+        return subscription.consecutive_failures
+
+
+def _statuses(factory: sessionmaker[Session]) -> list[str]:
+    with unit_of_work(factory) as session:
+        return sorted(session.scalars(select(WebhookDelivery.status)))
+
+
+def test_a_batch_is_settled_at_once_and_counts_its_failures_in_a_row(
+    client: TestClient, factory: sessionmaker[Session], receiver: Receiver
+) -> None:
+    admin = signed_in(client, factory, roles=["system-administrator"])
+    webhook = subscribe(client, admin, receiver.url)
+    for number in range(3):
+        create_opportunity(client, admin, name=f"Deal {number}")
+    receiver.up = False
+    with worker.http_client() as http:
+        assert worker.run_once(factory, http, batch=10) == 3
+        assert _failures_in_a_row(factory, webhook["id"]) == 3
+        assert _statuses(factory) == ["pending"] * 3
+        receiver.up = True
+        time.sleep(0.2)  # the retries fall due (local_webhooks: 0.1 s at most)
+        assert worker.run_once(factory, http, batch=10) == 3
+    assert _failures_in_a_row(factory, webhook["id"]) == 0
+    assert _statuses(factory) == ["succeeded"] * 3
+    assert len(receiver.received) == 3
+
+
+def test_a_delivery_claimed_again_after_its_lease_ran_out_is_left_to_its_new_holder(
+    client: TestClient, factory: sessionmaker[Session], receiver: Receiver
+) -> None:
+    admin = signed_in(client, factory, roles=["system-administrator"])
+    subscribe(client, admin, receiver.url)
+    create_opportunity(client, admin)
+    with unit_of_work(factory) as session:
+        delivery.dispatch(session)
+    with unit_of_work(factory) as session:
+        (late,) = delivery.claim(session, 10)
+    with unit_of_work(factory) as session:  # its lease ran out; another worker took it
+        session.execute(update(WebhookDelivery).values(attempts=WebhookDelivery.attempts + 1))
+    with worker.http_client() as http:
+        outcome = delivery.send(http, late)
+    with unit_of_work(factory) as session:
+        delivery.finish(session, [(late, outcome)])
+        held = session.scalars(select(WebhookDelivery)).one()
+        assert (held.status, held.attempts) == ("delivering", 2)
+        assert session.scalars(select(WebhookAttempt)).all() == []

@@ -13,13 +13,14 @@ import logging
 import random
 import time
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
 import httpx
-from sqlalchemy import update
+from sqlalchemy import literal, update
 from sqlalchemy.orm import Session
 from standardwebhooks.webhooks import Webhook
 
@@ -211,13 +212,29 @@ def backoff(attempt: int) -> timedelta:
     return timedelta(seconds=random.uniform(ceiling / 2, ceiling))
 
 
-def finish(session: Session, claimed: Claimed, outcome: Outcome) -> None:
-    """Log the attempt and settle the delivery: succeeded, retried later, or given up."""
+def finish(session: Session, results: Sequence[tuple[Claimed, Outcome]]) -> None:
+    """Log the attempts of a claimed batch and settle its deliveries (succeeded, retried later,
+    or given up), in one transaction: a worker commits once per batch, not once per delivery.
+    A delivery whose lease ran out and was claimed again meanwhile is left to its new holder."""
     repository = WebhookRepository(session)
     repository.touch_for_write()
-    delivery = repository.delivery(claimed.delivery_id)
-    if delivery is None or delivery.status != "delivering":
-        return  # deleted with its subscription meanwhile
+    held = repository.held([claimed.delivery_id for claimed, _ in results])
+    succeeded: dict[uuid.UUID, list[bool]] = {}
+    for claimed, outcome in results:
+        delivery = held.get(claimed.delivery_id)
+        if delivery is None or delivery.status != "delivering":
+            continue  # deleted with its subscription meanwhile
+        if delivery.attempts != claimed.attempt:
+            continue  # claimed again by another worker after this lease ran out
+        _settle(repository, delivery, claimed, outcome)
+        succeeded.setdefault(claimed.subscription_id, []).append(outcome.succeeded)
+    for subscription_id, outcomes in succeeded.items():
+        _failures(session, subscription_id, outcomes)
+
+
+def _settle(
+    repository: WebhookRepository, delivery: WebhookDelivery, claimed: Claimed, outcome: Outcome
+) -> None:
     repository.log(
         WebhookAttempt(
             delivery_id=delivery.id,
@@ -233,10 +250,13 @@ def finish(session: Session, claimed: Claimed, outcome: Outcome) -> None:
     delivery.lease_until = None
     if outcome.succeeded:
         delivery.status, delivery.completed_at = "succeeded", utcnow()
-        _failures(session, claimed.subscription_id, succeeded=True)
-        return
-    _retry_or_give_up(delivery)
-    _failures(session, claimed.subscription_id, succeeded=False)
+    else:
+        _retry_or_give_up(delivery)
+
+
+def _last_success(succeeded: list[bool]) -> int:
+    """The index of the last success, or -1."""
+    return max((index for index, ok in enumerate(succeeded) if ok), default=-1)
 
 
 def _retry_or_give_up(delivery: WebhookDelivery) -> None:
@@ -249,15 +269,18 @@ def _retry_or_give_up(delivery: WebhookDelivery) -> None:
         delivery.status, delivery.next_attempt_at = "pending", now + delay
 
 
-def _failures(session: Session, subscription_id: uuid.UUID, *, succeeded: bool) -> None:
-    """Count failed attempts in a row; disable the subscription at the threshold and tell the
-    administrators (audit log, the admin page, the server log)."""
+def _failures(session: Session, subscription_id: uuid.UUID, succeeded: list[bool]) -> None:
+    """Count failed attempts in a row (``succeeded``: a batch's outcomes, in order); disable
+    the subscription at the threshold and tell the administrators (audit log, the admin page,
+    the server log)."""
     column = WebhookSubscription.consecutive_failures
+    trailing = len(succeeded) - (_last_success(succeeded) + 1)
+    counted = column + trailing if trailing == len(succeeded) else literal(trailing)
     statement = update(WebhookSubscription).where(WebhookSubscription.id == subscription_id)
     count = session.execute(
-        statement.values(consecutive_failures=0 if succeeded else column + 1).returning(column)
+        statement.values(consecutive_failures=counted).returning(column)
     ).scalar()
-    if succeeded or count is None or count < get_settings().webhook_disable_after:
+    if not trailing or count is None or count < get_settings().webhook_disable_after:
         return
     reason = f"Disabled after {count} failed deliveries in a row."
     session.execute(

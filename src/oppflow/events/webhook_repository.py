@@ -102,6 +102,11 @@ class WebhookRepository:
     def delivery(self, delivery_id: uuid.UUID) -> WebhookDelivery | None:
         return self.session.get(WebhookDelivery, delivery_id)
 
+    def held(self, delivery_ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, WebhookDelivery]:
+        """The deliveries of a batch, by id, in one query."""
+        query = select(WebhookDelivery).where(WebhookDelivery.id.in_(delivery_ids))
+        return {delivery.id: delivery for delivery in self.session.scalars(query)}
+
     def events_by_seq(self, seqs: Sequence[int]) -> dict[int, Event]:
         if not seqs:
             return {}

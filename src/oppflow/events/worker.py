@@ -30,15 +30,18 @@ def http_client() -> httpx.Client:
 
 
 def run_once(factory: sessionmaker[Session], client: httpx.Client, batch: int = CLAIM_BATCH) -> int:
-    """Dispatch new events, then claim and send one batch; the number of deliveries sent."""
+    """Dispatch new events, then claim and send one batch and settle it in one transaction;
+    the number of deliveries sent. A worker killed mid-batch leaves the batch's leases to run
+    out: what it sent is sent again with the same ids (at least once, as Standard Webhooks
+    receivers expect)."""
     with unit_of_work(factory) as session:
         delivery.dispatch(session)
     with unit_of_work(factory) as session:
         claimed = delivery.claim(session, batch)
-    for one in claimed:
-        outcome = delivery.send(client, one)
+    results = [(one, delivery.send(client, one)) for one in claimed]
+    if results:
         with unit_of_work(factory) as session:
-            delivery.finish(session, one, outcome)
+            delivery.finish(session, results)
     return len(claimed)
 
 
