@@ -7,6 +7,14 @@ from oppflow.models.analytics import (
     TotalDelta,
 )
 from oppflow.models.base import Base
+from oppflow.models.catalog import (
+    PriceList,
+    PriceListItem,
+    Product,
+    ProductFamily,
+    Unit,
+    UnitGroup,
+)
 from oppflow.models.customers import Account, Contact
 from oppflow.models.events import (
     Event,
@@ -19,6 +27,7 @@ from oppflow.models.lead import Lead
 from oppflow.models.opportunity import Competitor, Opportunity, OpportunityClose
 from oppflow.models.organization import ApiToken, BusinessUnit, User, UserRole
 from oppflow.models.process import Process, ProcessInstance, ProcessVersion, StageHistory
+from oppflow.models.quotes import OpportunityLine, Quote, QuoteLine
 from oppflow.models.related import (
     Note,
     OpportunityCompetitor,
@@ -56,10 +65,17 @@ __all__ = [
     "OpportunityClose",
     "OpportunityCompetitor",
     "OpportunityFile",
+    "OpportunityLine",
     "PipelineTotal",
+    "PriceList",
+    "PriceListItem",
     "Process",
     "ProcessInstance",
     "ProcessVersion",
+    "Product",
+    "ProductFamily",
+    "Quote",
+    "QuoteLine",
     "RecordShare",
     "Role",
     "RolePrivilege",
@@ -72,6 +88,8 @@ __all__ = [
     "TeamMember",
     "TeamRole",
     "TotalDelta",
+    "Unit",
+    "UnitGroup",
     "User",
     "UserRole",
     "WebhookAttempt",

@@ -6,7 +6,7 @@ import uuid
 from datetime import date, datetime
 from decimal import Decimal
 
-from sqlalchemy import CheckConstraint, ForeignKey, Index, String, Text
+from sqlalchemy import CheckConstraint, ForeignKey, Index, String, Text, false
 from sqlalchemy.orm import Mapped, mapped_column
 
 from oppflow.clock import utcnow
@@ -57,6 +57,13 @@ class Opportunity(Audited, Base):
     rating: Mapped[str | None] = mapped_column(String(8), default=None)
     description: Mapped[str | None] = mapped_column(Text, default=None)
     currency: Mapped[str] = mapped_column(String(3), default="USD")
+    # No foreign key, as originating_lead_id: migration 0008 adds and drops it in place on
+    # SQLite, where a constraint would mean copying the table others refer to.
+    price_list_id: Mapped[uuid.UUID | None] = mapped_column(default=None)
+    # When true, estimated_value is the sum of the lines' extended amounts (oppflow.quotes).
+    is_revenue_system_calculated: Mapped[bool] = mapped_column(
+        default=False, server_default=false()
+    )
     state: Mapped[str] = mapped_column(String(8), default="open")
     status_reason: Mapped[str] = mapped_column(String(16), default="in_progress")
     actual_value: Mapped[Decimal | None] = mapped_column(default=None)
