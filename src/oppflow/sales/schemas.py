@@ -195,6 +195,10 @@ class OpportunityFields(Strict):
     rating: Rating | None = None
     description: LongText | None = None
     currency: Currency | None = None
+    price_list_id: uuid.UUID | None = None
+    is_revenue_system_calculated: JsonBool | None = Field(
+        default=None, description="When true, estimated_value is the sum of the lines."
+    )
     purchase_timeframe: PurchaseTimeframe | None = None
     budget_amount: Money | None = None
     purchase_process: PurchaseProcess | None = None
@@ -218,6 +222,7 @@ NON_NULLABLE_OPPORTUNITY_FIELDS = (
     "name",
     "forecast_category",
     "currency",
+    "is_revenue_system_calculated",
     "decision_maker_identified",
     "stakeholders_identified",
     "competitors_identified",
@@ -270,6 +275,8 @@ class OpportunityRead(Record):
     rating: Rating | None
     description: str | None
     currency: str
+    price_list_id: uuid.UUID | None
+    is_revenue_system_calculated: bool
     state: State
     status_reason: str
     actual_value: Money | None

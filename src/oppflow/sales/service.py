@@ -25,6 +25,8 @@ from oppflow.models import (
 )
 from oppflow.models.base import new_id
 from oppflow.process import service as process_service
+from oppflow.quotes import revenue
+from oppflow.quotes.closing import close_open_quotes
 from oppflow.records import apply_changes, check_version, owned_values, stamp_new
 from oppflow.related.repository import LinkRepository
 from oppflow.repository import RecordRepository
@@ -193,6 +195,7 @@ def new_opportunity(session: Session, *, actor: Actor, values: dict[str, Any]) -
     """An opportunity on no process yet (its caller starts one, or carries a lead's over)."""
     values = owned_values(session, actor, "opportunity", values)
     check_references(session, actor, values)
+    values = revenue.check_changes(session, actor, None, values)
     # Its id now, since the first flush comes later: when the caller starts its process.
     opportunity = Opportunity(id=new_id(), **values)
     stamp_new(opportunity, actor)
@@ -228,6 +231,8 @@ def update_opportunity(
     check_version(opportunity, if_match)
     ensure_open(opportunity)
     changes = data.model_dump(exclude_unset=True)
+    require(session, actor, "write", opportunity)
+    changes = revenue.check_changes(session, actor, opportunity, changes)
     _update(session, actor, opportunity, changes, if_match)
     if changes.get("contact_id") is not None:
         _contact_as_stakeholder(session, actor, opportunity)
@@ -286,6 +291,8 @@ def lose(
             description=data.description,
         )
         close.competitor_id = data.competitor_id
+    # Every face closes the opportunity here, so every face closes its quotes too.
+    close_open_quotes(session, actor, opportunity.id)
     return opportunity
 
 

@@ -12,13 +12,15 @@ from typing import Literal
 Action = Literal["create", "read", "write", "delete", "assign", "share", "append"]
 ACTIONS: tuple[Action, ...] = ("create", "read", "write", "delete", "assign", "share", "append")
 TABLES: tuple[str, ...] = (
-    "account", "contact", "lead", "opportunity", "competitor", "file",
-    "process", "user", "role", "business_unit", "team", "audit",
+    "account", "contact", "lead", "opportunity", "quote", "competitor", "file",
+    "product", "price_list", "process", "user", "role", "business_unit", "team", "audit",
 )  # fmt: skip
 # Rows of these tables have an owner and an owning business unit; depths apply to them.
 OWNED_TABLES = frozenset({"account", "contact", "lead", "opportunity"})
-# Files follow the opportunity they are attached to.
-RECORD_TABLES = ("account", "contact", "lead", "opportunity", "file")
+# Files and quotes follow the opportunity they belong to.
+RECORD_TABLES = ("account", "contact", "lead", "opportunity", "quote", "file")
+# The catalogue (units, products, price lists) is organisation-wide reference data.
+CATALOGUE_TABLES = ("product", "price_list")
 
 
 class Depth(IntEnum):
@@ -54,13 +56,17 @@ def _salesperson() -> Privileges:
     )
     granted |= _grant(RECORD_TABLES, ("read",), Depth.BUSINESS_UNIT)
     granted |= _grant(("competitor",), ("create", "read", "write", "append"), Depth.ORGANIZATION)
-    granted |= _grant(("process", "user", "business_unit", "team"), ("read",), Depth.ORGANIZATION)
+    granted |= _grant(
+        ("process", "user", "business_unit", "team", *CATALOGUE_TABLES),
+        ("read",),
+        Depth.ORGANIZATION,
+    )
     return granted
 
 
 def _sales_manager() -> Privileges:
     granted = _grant(RECORD_TABLES, ACTIONS, Depth.PARENT_CHILD)
-    granted |= _grant(("competitor",), ACTIONS, Depth.ORGANIZATION)
+    granted |= _grant(("competitor", *CATALOGUE_TABLES), ACTIONS, Depth.ORGANIZATION)
     granted |= _grant(
         ("process", "user", "business_unit", "team", "role"), ("read",), Depth.ORGANIZATION
     )

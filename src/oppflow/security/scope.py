@@ -16,7 +16,7 @@ from sqlalchemy import ColumnElement, and_, exists, false, or_, select, true
 from sqlalchemy.orm import Session
 
 from oppflow.errors import PermissionDenied
-from oppflow.models import RecordShare, SalesTeamMember
+from oppflow.models import Opportunity, RecordShare, SalesTeamMember
 from oppflow.security.actor import Actor
 from oppflow.security.privileges import OWNED_TABLES, Depth
 
@@ -36,6 +36,15 @@ TABLE_OF: dict[str, str] = {
     "business_units": "business_unit",
     "teams": "team",
     "audit_log": "audit",
+    "quotes": "quote",
+    "quote_lines": "quote",
+    "opportunity_lines": "opportunity",
+    "unit_groups": "product",
+    "units": "product",
+    "product_families": "product",
+    "products": "product",
+    "price_lists": "price_list",
+    "price_list_items": "price_list",
 }
 
 
@@ -136,3 +145,46 @@ def require_create(actor: Actor, table: str, owner_id: uuid.UUID, owner_unit: uu
         raise PermissionDenied(f"Your roles do not allow creating {table} records.")
     if table in OWNED_TABLES and not actor.covers(depth, owner_id, owner_unit):
         raise PermissionDenied(f"You may not create {table} records owned by that user.")
+
+
+def through_opportunity(actor: Actor, table: str, action: str) -> ColumnElement[bool]:
+    """The condition an opportunity must meet for ``actor`` to ``action`` the rows of
+    ``table`` that belong to it (quotes): the depth of ``table`` applied to the opportunity's
+    owner and unit, its shares and its sales team, as for the opportunity itself."""
+    key = (Opportunity, f"{table}:{action}")
+    scope: ColumnElement[bool] | None = actor.scopes.get(key)
+    if scope is None:
+        scope = actor.scopes[key] = _through_opportunity(actor, table, action)
+    return scope
+
+
+def _through_opportunity(actor: Actor, table: str, action: str) -> ColumnElement[bool]:
+    depth = actor.depth(table, action)
+    if depth in (Depth.NONE, Depth.ORGANIZATION):
+        return true() if depth else false()
+    owned = Opportunity.owner_id, Opportunity.owning_business_unit_id
+    reachable = [ownership_reach(actor, depth, *owned)]
+    reachable.append(_shared(actor, "opportunity", Opportunity.id, action))
+    if action in SALES_TEAM_ACTIONS:
+        reachable.append(_on_sales_team(actor, Opportunity.id))
+    return or_(*reachable)
+
+
+def require_through_opportunity(
+    session: Session, actor: Actor, table: str, action: str, opportunity: Any
+) -> None:
+    """Refuse with 403 ``action`` on a row of ``table`` that belongs to ``opportunity``
+    (readable) when the depth of ``table`` does not reach that opportunity."""
+    depth = actor.depth(table, action)
+    allowed = depth > Depth.NONE and (
+        actor.covers(depth, opportunity.owner_id, opportunity.owning_business_unit_id)
+        or bool(
+            session.scalar(
+                select(through_opportunity(actor, table, action)).where(
+                    Opportunity.id == opportunity.id
+                )
+            )
+        )
+    )
+    if not allowed:
+        raise PermissionDenied(f"Your roles do not allow {action} on this {table}.", action=action)

@@ -1,0 +1,1 @@
+"""The product catalogue: units, products, product families, price lists (issue 10)."""

@@ -1,0 +1,1 @@
+"""Opportunity lines, quotes and their lifecycle (issue 10)."""
