@@ -11,6 +11,7 @@ from oppflow.api import (
     analytics,
     audit,
     auth,
+    catalog,
     events,
     files,
     leads,
@@ -18,6 +19,7 @@ from oppflow.api import (
     organization,
     problems,
     processes,
+    quotes,
     records,
     related,
     users,
@@ -67,6 +69,8 @@ def create_app(factory: sessionmaker[Session] | None = None) -> FastAPI:
         audit.router,
         events.router,
         webhooks.router,
+        catalog.router,
+        quotes.router,
         *[ownership_router(things) for things in OWNED_TABLES],
     ):
         # Each router straight on the application: FastAPI resolves routes nested two

@@ -16,6 +16,8 @@ from babel.numbers import get_currency_precision
 from oppflow.errors import ValidationFailed
 
 ZERO = Decimal(0)
+# What a Numeric(19, 4) column holds, as the API's money fields say.
+MAX_MONEY = Decimal(999_999_999_999_999)
 HUNDRED = Decimal(100)
 _ROUNDING_MODES = {"up": ROUND_CEILING, "down": ROUND_FLOOR, "nearest": ROUND_HALF_UP}
 
@@ -49,18 +51,28 @@ def unit_price(item: ItemPrice, currency: str) -> Decimal:
     if item.rounding != "none" and item.rounding_amount:
         step = item.rounding_amount
         raw = (raw / step).quantize(Decimal(1), rounding=_ROUNDING_MODES[item.rounding]) * step
-    return in_currency(raw, currency)
+    return in_currency(within_bounds(raw, "price_per_unit"), currency)
+
+
+def within_bounds(amount: Decimal, field: str) -> Decimal:
+    """``amount``, refused (422 naming ``field``) when the money columns could not hold it."""
+    if amount > MAX_MONEY:
+        raise ValidationFailed(f"{field}: the amount is larger than {MAX_MONEY}.", field=field)
+    return amount
 
 
 def _raw_price(item: ItemPrice) -> Decimal:
     if item.pricing_method == "amount":
         if item.amount is None:
-            raise ValidationFailed("This price list item has no amount.")
+            raise ValidationFailed("amount: this price list item has none.", field="amount")
         return item.amount
     base = item.list_price if item.pricing_method == "percent_of_list" else item.standard_cost
     if base is None or item.percentage is None:
         what = "list price" if item.pricing_method == "percent_of_list" else "standard cost"
-        raise ValidationFailed(f"The product has no {what} for this price list item to use.")
+        raise ValidationFailed(
+            f"product_id: the product has no {what} for this price list item to use.",
+            field="product_id",
+        )
     return base * item.percentage / HUNDRED
 
 
@@ -99,7 +111,7 @@ def line_amounts(
 ) -> LineAmounts:
     """Extended amount = quantity × price − volume discount − manual discount + tax; a
     discount larger than what is left to discount is refused (422)."""
-    amount = in_currency(quantity * price_per_unit, currency)
+    amount = in_currency(within_bounds(quantity * price_per_unit, "quantity"), currency)
     manual = in_currency(manual_discount, currency)
     if volume_discount + manual > amount:
         raise ValidationFailed(

@@ -180,17 +180,12 @@ class PriceListRead(Record):
 
 
 class VolumeDiscount(Strict):
-    """From ``from_quantity`` on, a percentage off the price or an amount off each unit."""
+    """From ``from_quantity`` on, a percentage off the price or an amount off each unit (one
+    of the two: 422 naming ``volume_discounts`` otherwise)."""
 
     from_quantity: Quantity
     percentage: Percentage | None = None
     amount: Money | None = None
-
-    @model_validator(mode="after")
-    def _one_kind(self) -> VolumeDiscount:
-        if (self.percentage is None) == (self.amount is None):
-            raise ValueError("a quantity break has either a percentage or an amount")
-        return self
 
 
 class PriceListItemFields(Strict):

@@ -272,6 +272,11 @@ def _item_values(values: dict[str, Any]) -> dict[str, Any]:
 
 def _breaks(breaks: list[VolumeDiscount]) -> list[dict[str, Any]]:
     """Quantity breaks as JSON, their decimals as text (exact), in quantity order."""
+    if any((b.percentage is None) == (b.amount is None) for b in breaks):
+        raise ValidationFailed(
+            "volume_discounts: a quantity break has either a percentage or an amount.",
+            field="volume_discounts",
+        )
     rows = [
         {key: str(value) for key, value in b.model_dump().items() if value is not None}
         for b in sorted(breaks, key=lambda b: b.from_quantity)

@@ -15,7 +15,13 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from oppflow.catalog.pricing import ItemPrice, line_amounts, unit_price, volume_discount
+from oppflow.catalog.pricing import (
+    ItemPrice,
+    line_amounts,
+    unit_price,
+    volume_discount,
+    within_bounds,
+)
 from oppflow.catalog.repository import PriceListItemRepository, ProductRepository, UnitRepository
 from oppflow.errors import ValidationFailed
 from oppflow.models import OpportunityLine, PriceListItem, Product, QuoteLine, Unit
@@ -61,12 +67,21 @@ class LinePricer:
             raise ValidationFailed(f"{where}: {error.detail}", **error.extra) from error
 
     def _values(self, line: LineCreate) -> dict[str, Any]:
+        if (line.product_id is None) == (line.write_in_name is None):
+            raise ValidationFailed(
+                "product_id: a line names either product_id or write_in_name.", field="product_id"
+            )
+        if line.write_in_name is not None and line.price_per_unit is None:
+            raise ValidationFailed(
+                "price_per_unit: a write-in line needs its price.", field="price_per_unit"
+            )
         product = self._product(line)
         unit_id = self._unit(line, product)
         item = self.items.get((product.id, unit_id)) if product and unit_id else None
         price = line.price_per_unit
         if price is None:
             price = self._listed_price(product, item)
+        within_bounds(line.quantity * price, "quantity")
         breaks = item.volume_discounts if item is not None else []
         amounts = line_amounts(
             quantity=line.quantity,

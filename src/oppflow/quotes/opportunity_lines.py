@@ -39,7 +39,9 @@ def add_line(
     opportunity = _changeable(session, actor, opportunity_id, None)
     repository = LineRepository(session, OpportunityLine)
     if repository.count(opportunity.id) >= MAX_LINES:
-        raise ValidationFailed(f"An opportunity has at most {MAX_LINES} lines.")
+        raise ValidationFailed(
+            f"lines: an opportunity has at most {MAX_LINES} lines.", field="lines"
+        )
     line = OpportunityLine(
         opportunity_id=opportunity.id,
         line_number=repository.next_line_number(opportunity.id),

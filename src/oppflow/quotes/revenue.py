@@ -13,7 +13,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from oppflow.catalog.pricing import in_currency
+from oppflow.catalog.pricing import in_currency, within_bounds
 from oppflow.catalog.repository import PriceListRepository
 from oppflow.catalog.service import referenced
 from oppflow.errors import ValidationFailed
@@ -25,8 +25,10 @@ from oppflow.security.actor import Actor
 
 
 def lines_total(lines: list[Line], currency: str) -> Decimal:
-    """The sum of the lines' extended amounts, in ``currency``'s precision."""
-    return in_currency(sum((line.extended_amount for line in lines), Decimal(0)), currency)
+    """The sum of the lines' extended amounts, in ``currency``'s precision (422 when it is
+    more than a money column holds)."""
+    total = sum((line.extended_amount for line in lines), Decimal(0))
+    return in_currency(within_bounds(total, "lines"), currency)
 
 
 def check_changes(

@@ -22,7 +22,8 @@ Language = Literal["en", "fr"]
 
 class LineCreate(Strict):
     """A catalogue product (priced from the price list unless ``price_per_unit`` overrides
-    it) or a write-in (``write_in_name`` and ``price_per_unit``)."""
+    it) or a write-in (``write_in_name`` and ``price_per_unit``); one of the two, never both
+    (422 naming the field)."""
 
     product_id: uuid.UUID | None = None
     write_in_name: Name | None = None
@@ -32,14 +33,6 @@ class LineCreate(Strict):
     manual_discount: Money = Decimal(0)
     tax: Money = Decimal(0)
     description: LongText | None = None
-
-    @model_validator(mode="after")
-    def _product_or_write_in(self) -> LineCreate:
-        if (self.product_id is None) == (self.write_in_name is None):
-            raise ValueError("a line names either product_id or write_in_name")
-        if self.write_in_name is not None and self.price_per_unit is None:
-            raise ValueError("a write-in line needs its price_per_unit")
-        return self
 
 
 LINE_REQUIRED = ("quantity", "manual_discount", "tax")

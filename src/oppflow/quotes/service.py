@@ -16,7 +16,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from oppflow.catalog.pricing import in_currency
+from oppflow.catalog.pricing import in_currency, within_bounds
 from oppflow.clock import utcnow
 from oppflow.errors import Conflict, RecordClosed, ValidationFailed
 from oppflow.models import Opportunity, OpportunityLine, Quote, QuoteLine
@@ -130,7 +130,7 @@ def add_quote_line(
     quote = _draft(session, actor, quote_id, None)
     repository = LineRepository(session, QuoteLine)
     if repository.count(quote.id) >= MAX_LINES:
-        raise ValidationFailed(f"A quote has at most {MAX_LINES} lines.")
+        raise ValidationFailed(f"lines: a quote has at most {MAX_LINES} lines.", field="lines")
     line = QuoteLine(
         quote_id=quote.id,
         line_number=repository.next_line_number(quote.id),
@@ -346,7 +346,7 @@ def retotal(session: Session, quote: Quote) -> list[QuoteLine]:
     lines: list[QuoteLine] = LineRepository(session, QuoteLine).lines_of(quote.id)
 
     def total(amounts: list[Decimal]) -> Decimal:
-        return in_currency(sum(amounts, Decimal(0)), quote.currency)
+        return in_currency(within_bounds(sum(amounts, Decimal(0)), "lines"), quote.currency)
 
     quote.total_line_amount = total(
         [ln.extended_amount + ln.volume_discount + ln.manual_discount - ln.tax for ln in lines]
