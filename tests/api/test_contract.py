@@ -128,6 +128,40 @@ def _organisation(client: TestClient, headers: dict[str, str], ids: dict[str, st
     ids["process"] = BUILTIN_PROCESS
 
 
+def _catalogue(client: TestClient, headers: dict[str, str], world: World) -> None:
+    """A unit group, a product on a price list, lines on the opportunity, a draft quote; and a
+    spare item and spare lines for the operations that delete."""
+    ids, spare = world.ids, world.spare
+    group = create(client, headers, "unit-groups", name="Hardware")["id"]
+    ids["uom"] = client.get("/api/v1/units", headers=headers).json()["items"][0]["id"]
+    body = {"unit_group_id": group, "default_unit_id": ids["uom"], "list_price": 10}
+    ids["product"] = create(client, headers, "products", name="Dock", product_number="D1", **body)[
+        "id"
+    ]
+    ids["price_list"] = create(client, headers, "price-lists", name="US", currency="USD")["id"]
+    items = f"price-lists/{ids['price_list']}/items"
+    ids["price_list_item"] = create(client, headers, items, product_id=ids["product"], amount=9)[
+        "id"
+    ]
+    body = {"product_id": ids["product"], "pricing_method": "percent_of_list", "percentage": 90}
+    spare["price_list_item"] = create(
+        client, headers, items, **body, unit_id=_box(client, headers, group)
+    )["id"]
+    opportunity = f"opportunities/{ids['opportunity']}"
+    patch = {"price_list_id": ids["price_list"]}
+    assert client.patch(f"/api/v1/{opportunity}", json=patch, headers=headers).status_code == 200
+    line = {"product_id": ids["product"], "quantity": 2}
+    for store in (ids, spare):
+        store["opportunity_line"] = create(client, headers, f"{opportunity}/lines", **line)["id"]
+    ids["quote"] = create(client, headers, f"{opportunity}/quotes")["id"]
+    quote_lines = client.get(f"/api/v1/quotes/{ids['quote']}/lines", headers=headers).json()
+    ids["quote_line"], spare["quote_line"] = (row["id"] for row in quote_lines["items"])
+
+
+def _box(client: TestClient, headers: dict[str, str], group: str) -> str:
+    return str(create(client, headers, "units", group_id=group, name="Box", quantity=10)["id"])
+
+
 def _spares(client: TestClient, headers: dict[str, str], world: World) -> None:
     """One more of each thing an operation deletes, so that deleting spares the others."""
     spare = world.spare
@@ -156,6 +190,7 @@ def build_world(client: TestClient, factory: sessionmaker[Session]) -> World:
     _around(client, headers, world.ids)
     _organisation(client, headers, world.ids)
     _spares(client, headers, world)
+    _catalogue(client, headers, world)
     return world
 
 
@@ -168,6 +203,11 @@ KINDS = {
     "team_id": "team",
     "token_id": "token",
     "share_id": "share",
+    "uom_id": "uom",
+    "product_id": "product",
+    "price_list_id": "price_list",
+    "item_id": "price_list_item",
+    "quote_id": "quote",
 }
 TABLES = {
     "accounts": "account",
@@ -188,6 +228,8 @@ def _kind(path: str, parameter: str) -> str | None:
         return "lead_note" if collection == "leads" else "note"
     if parameter == "key":
         return "role" if collection == "roles" else "process"
+    if parameter == "line_id":
+        return "quote_line" if collection == "quotes" else "opportunity_line"
     return KINDS.get(parameter)
 
 

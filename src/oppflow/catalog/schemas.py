@@ -21,11 +21,21 @@ from oppflow.sales.schemas import Currency, Money, Name100, Name160, Record, ref
 from oppflow.schemas import NO_NUL, IsoDate, LongText, Strict, without_null
 
 MAX_QUANTITY = Decimal(999_999_999)
+# JSON numbers with their bounds and four decimal places, in both directions (as Money).
 Quantity = Annotated[
     Decimal,
     Field(gt=0, le=MAX_QUANTITY, max_digits=13, decimal_places=4),
+    PlainSerializer(float, return_type=float, when_used="json"),
+    WithJsonSchema(
+        {"type": "number", "exclusiveMinimum": 0, "maximum": 999_999_999, "multipleOf": 0.0001}
+    ),
 ]
-Percentage = Annotated[Decimal, Field(ge=0, le=Decimal(1000), max_digits=8, decimal_places=4)]
+Percentage = Annotated[
+    Decimal,
+    Field(ge=0, le=Decimal(1000), max_digits=8, decimal_places=4),
+    PlainSerializer(float, return_type=float, when_used="json"),
+    WithJsonSchema({"type": "number", "minimum": 0, "maximum": 1000, "multipleOf": 0.0001}),
+]
 # Quantities and percentages answered as JSON numbers, as money is.
 Number = Annotated[
     Decimal,
