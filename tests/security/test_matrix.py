@@ -214,6 +214,43 @@ ORGANISATION_CALLS: dict[str, list[tuple[str, str, str, dict[str, Any] | None]]]
         ("write", "PATCH", "/teams/{spare_team}", {"name": "{unique}"}),
     ],
     "audit": [("read", "GET", "/audit", None)],
+    "product": [
+        ("read", "GET", "/unit-groups", None),
+        ("read", "GET", "/units", None),
+        ("read", "GET", "/units/{uom}", None),
+        ("read", "GET", "/products", None),
+        ("read", "GET", "/products/{product}", None),
+        ("create", "POST", "/unit-groups", {"name": "{unique}"}),
+        ("create", "POST", "/units", {"group_id": "{group}", "name": "{unique}", "quantity": 6}),
+        ("create", "POST", "/product-families", {"name": "{unique}"}),
+        (
+            "create",
+            "POST",
+            "/products",
+            {
+                "name": "{unique}",
+                "product_number": "{unique}",
+                "unit_group_id": "{group}",
+                "default_unit_id": "{uom}",
+            },
+        ),
+        ("write", "PATCH", "/products/{product}", {"description": "{unique}"}),
+        ("write", "PATCH", "/units/{box}", {"name": "{unique}"}),
+    ],
+    "price_list": [
+        ("read", "GET", "/price-lists", None),
+        ("read", "GET", "/price-lists/{price_list}", None),
+        ("read", "GET", "/price-lists/{price_list}/items", None),
+        ("create", "POST", "/price-lists", {"name": "{unique}", "currency": "EUR"}),
+        ("write", "PATCH", "/price-lists/{price_list}", {"description": "{unique}"}),
+        (
+            "write",
+            "POST",
+            "/price-lists/{price_list}/items",
+            {"product_id": "{product}", "amount": 5},
+        ),
+        ("write", "DELETE", "/price-lists/{price_list}/items/{doomed_item}", None),
+    ],
 }
 
 
@@ -247,7 +284,31 @@ def scene(world: World, table: str) -> dict[str, str]:
         values["spare_unit"] = made("/business-units", body)
     elif table == "team":
         values["spare_team"] = made("/teams", {"name": world.unique("spare")})
+    elif table in ("product", "price_list"):
+        values |= catalogue_scene(world, made)
     return values
+
+
+def catalogue_scene(world: World, made: Any) -> dict[str, str]:
+    """A unit group (its base unit and a box), a product, a price list and an item to delete."""
+    group = made("/unit-groups", {"name": world.unique("group")})
+    units = world.client.get(f"/api/v1/units?group_id={group}", headers=world.admin)
+    uom = units.json()["items"][0]["id"]
+    box = made("/units", {"group_id": group, "name": "Box", "quantity": 10})
+    number = world.unique("P")
+    product = {"name": number, "product_number": number, "unit_group_id": group}
+    product_id = made("/products", product | {"default_unit_id": uom})
+    price_list = made("/price-lists", {"name": world.unique("list"), "currency": "EUR"})
+    item = {"product_id": product_id, "unit_id": box, "amount": 50}
+    doomed = made(f"/price-lists/{price_list}/items", item)
+    return {
+        "group": group,
+        "uom": uom,
+        "box": box,
+        "product": product_id,
+        "price_list": price_list,
+        "doomed_item": doomed,
+    }
 
 
 def fill(template: Any, values: dict[str, str], world: World) -> Any:
