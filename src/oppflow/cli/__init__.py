@@ -20,7 +20,9 @@ from rich.table import Table
 from sqlalchemy.orm import Session
 
 from oppflow.cli.admin import register as register_admin_commands
+from oppflow.cli.catalog import register as register_catalog_commands
 from oppflow.cli.leads import register as register_lead_commands
+from oppflow.cli.quotes import register as register_quote_commands
 from oppflow.cli.reports import register as register_report_commands
 from oppflow.cli.webhooks import register as register_webhook_commands
 from oppflow.console import AsUser, JsonOut, as_actor, err, fail, out, print_json, unit
@@ -534,3 +536,5 @@ register_admin_commands(app, user_app)
 register_lead_commands(app)
 register_report_commands(app)
 register_webhook_commands(app)
+register_catalog_commands(app)
+register_quote_commands(app)
