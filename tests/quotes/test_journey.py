@@ -230,6 +230,12 @@ def test_switching_calculation_off_keeps_the_value_the_user_types(
     catalogue = make_catalogue(client, headers)
     oid = priced_opportunity(client, headers, catalogue)
     path = f"/api/v1/opportunities/{oid}"
+    # The calculated value sent back unchanged (as the details form does) is no change.
+    same = client.patch(
+        path, json={"estimated_value": "15924.00", "rating": "hot"}, headers=headers
+    )
+    assert same.status_code == 200, same.text
+    assert money(same.json()["estimated_value"]) == Decimal("15924.00")
     body = {"is_revenue_system_calculated": False, "estimated_value": 20000}
     answer = client.patch(path, json=body, headers=headers)
     assert answer.status_code == 200, answer.text

@@ -35,24 +35,27 @@ def check_changes(
     session: Session, actor: Actor, opportunity: Opportunity | None, changes: dict[str, Any]
 ) -> dict[str, Any]:
     """``changes`` to a new (None) or existing opportunity, checked: a price list in the
-    opportunity's currency, no typed estimated value while it is system-calculated (422), and
-    the value recalculated when that is switched on."""
-    calculated = changes.get(
-        "is_revenue_system_calculated",
-        opportunity.is_revenue_system_calculated if opportunity else False,
-    )
-    if calculated and changes.get("estimated_value") is not None:
+    opportunity's currency; while the revenue is system-calculated, a typed estimated value
+    other than the calculated one is refused (422; the same value, as a form sends back, is no
+    change); switched on, the value becomes the lines' sum."""
+    currency = changes.get("currency") or (opportunity.currency if opportunity else "USD")
+    _check_currency(session, actor, opportunity, changes, currency)
+    was_calculated = opportunity is not None and opportunity.is_revenue_system_calculated
+    if not changes.get("is_revenue_system_calculated", was_calculated):
+        return changes
+    if was_calculated:
+        assert opportunity is not None
+        total = opportunity.estimated_value
+    else:
+        total = lines_total([] if opportunity is None else _lines(session, opportunity), currency)
+    typed = changes.get("estimated_value")
+    if typed is not None and typed != total:
         raise ValidationFailed(
             "estimated_value: the revenue is calculated from the lines; switch "
             "is_revenue_system_calculated off to type it.",
             field="estimated_value",
         )
-    currency = changes.get("currency") or (opportunity.currency if opportunity else "USD")
-    _check_currency(session, actor, opportunity, changes, currency)
-    if calculated and (opportunity is None or not opportunity.is_revenue_system_calculated):
-        lines = [] if opportunity is None else _lines(session, opportunity)
-        return {**changes, "estimated_value": lines_total(lines, currency)}
-    return changes
+    return {**changes, "estimated_value": total}
 
 
 def _check_currency(
