@@ -244,3 +244,19 @@ def test_switching_calculation_off_keeps_the_value_the_user_types(
     # Switched on again, the value is the lines' sum once more.
     answer = client.patch(path, json={"is_revenue_system_calculated": True}, headers=headers)
     assert money(answer.json()["estimated_value"]) == Decimal("15924.00") + Decimal("1234.50")
+
+
+def test_deleting_an_opportunity_deletes_its_lines_and_quotes(
+    client: TestClient, factory: sessionmaker[Session]
+) -> None:
+    headers = signed_in(client, factory, roles=["sales-manager"])
+    catalogue = make_catalogue(client, headers)
+    oid = priced_opportunity(client, headers, catalogue)
+    quote = post(client, headers, f"opportunities/{oid}/quotes", expect=201)
+    post(client, headers, f"quotes/{quote['id']}/activate")
+    draft = post(client, headers, f"quotes/{quote['id']}/revise", expect=201)
+    gone = client.delete(f"/api/v1/opportunities/{oid}", headers=headers)
+    assert gone.status_code == 204, gone.text
+    for found in (quote, draft):
+        assert client.get(f"/api/v1/quotes/{found['id']}", headers=headers).status_code == 404
+    assert get(client, headers, "quotes")["items"] == []
