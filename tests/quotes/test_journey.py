@@ -260,3 +260,27 @@ def test_deleting_an_opportunity_deletes_its_lines_and_quotes(
     for found in (quote, draft):
         assert client.get(f"/api/v1/quotes/{found['id']}", headers=headers).status_code == 404
     assert get(client, headers, "quotes")["items"] == []
+
+
+def test_saving_the_grid_changes_only_the_lines_that_differ(
+    client: TestClient, factory: sessionmaker[Session]
+) -> None:
+    headers = signed_in(client, factory, roles=["sales-manager"])
+    catalogue = make_catalogue(client, headers)
+    oid = priced_opportunity(client, headers, catalogue)
+    path = f"/api/v1/opportunities/{oid}/lines"
+    before = get(client, headers, f"opportunities/{oid}/lines")["items"]
+    fields = ("product_id", "write_in_name", "quantity", "manual_discount", "tax")
+    grid = [{f: line[f] for f in fields if line[f] is not None} for line in before]
+    grid[2]["price_per_unit"] = 333.33
+    grid[1]["quantity"] = 5
+    answer = client.put(path, json={"lines": grid}, headers=headers)
+    assert answer.status_code == 200, answer.text
+    after = answer.json()["items"]
+    assert [line["id"] for line in after] == [line["id"] for line in before]
+    assert [a["version"] - b["version"] for a, b in zip(after, before, strict=True)] == [0, 1, 0]
+    assert money(get(client, headers, f"opportunities/{oid}")["estimated_value"]) == Decimal(
+        "16234.00"
+    )
+    shorter = client.put(path, json={"lines": grid[:1]}, headers=headers)
+    assert [line["id"] for line in shorter.json()["items"]] == [before[0]["id"]]

@@ -25,7 +25,9 @@ from oppflow.catalog.pricing import (
 from oppflow.catalog.repository import PriceListItemRepository, ProductRepository, UnitRepository
 from oppflow.errors import ValidationFailed
 from oppflow.models import OpportunityLine, PriceListItem, Product, QuoteLine, Unit
+from oppflow.quotes.repository import LineRepository
 from oppflow.quotes.schemas import LineCreate, LineUpdate
+from oppflow.records import stamp_new
 from oppflow.security.actor import Actor
 
 Line = OpportunityLine | QuoteLine
@@ -153,6 +155,41 @@ class LinePricer:
             ),
             self.currency,
         )
+
+
+def replace_lines(
+    session: Session,
+    actor: Actor,
+    model: type[OpportunityLine] | type[QuoteLine],
+    parent: dict[str, uuid.UUID],
+    priced: list[dict[str, Any]],
+) -> list[Any]:
+    """The lines of ``parent`` (``{"opportunity_id": …}`` or ``{"quote_id": …}``) become
+    ``priced``, position by position: a line whose values did not change is left alone (no
+    write, no audit row, as when a grid is saved unchanged), a changed one is updated, extra
+    ones are deleted or added."""
+    repository = LineRepository(session, model)
+    existing = repository.lines_of(next(iter(parent.values())))
+    for line, values in zip(existing, priced, strict=False):
+        changed = {c: v for c, v in values.items() if getattr(line, c) != v}
+        # Only what differs is set: an attribute set to its own value still makes the line
+        # dirty, and the flush and the audit hook would then examine every line.
+        for column, value in changed.items():
+            setattr(line, column, value)
+        if changed:
+            line.modified_by_id = actor.user_id
+    for line in existing[len(priced) :]:
+        session.delete(line)
+    # Numbers after every existing one: the flush inserts before it deletes.
+    first = max((line.line_number for line in existing), default=0) + 1
+    added = [
+        model(**parent, line_number=number, **values)
+        for number, values in enumerate(priced[len(existing) :], start=first)
+    ]
+    for line in added:
+        stamp_new(line, actor)
+    repository.add_all(added)
+    return existing[: len(priced)] + added
 
 
 def as_create(line: Line, changes: LineUpdate) -> LineCreate:

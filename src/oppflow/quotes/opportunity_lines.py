@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 
 from oppflow.errors import ValidationFailed
 from oppflow.models import Opportunity, OpportunityLine
+from oppflow.quotes import lines as lines_module
 from oppflow.quotes import revenue
 from oppflow.quotes.lines import LinePricer, as_create
 from oppflow.quotes.repository import LineRepository
@@ -66,16 +67,9 @@ def replace_lines(
     opportunity = _changeable(session, actor, opportunity_id, if_match)
     pricer = _pricer(session, actor, opportunity, data.lines)
     priced = [pricer.values(line, f"lines[{n}]") for n, line in enumerate(data.lines)]
-    repository = LineRepository(session, OpportunityLine)
-    repository.delete_all(opportunity.id)
-    lines = [
-        OpportunityLine(opportunity_id=opportunity.id, line_number=n, **values)
-        for n, values in enumerate(priced, start=1)
-    ]
-    for line in lines:
-        stamp_new(line, actor)
-    repository.add_all(lines)
-    revenue.recalculate(session, actor, opportunity)
+    parent = {"opportunity_id": opportunity.id}
+    lines = lines_module.replace_lines(session, actor, OpportunityLine, parent, priced)
+    revenue.recalculate(session, actor, opportunity, lines)
     return lines
 
 

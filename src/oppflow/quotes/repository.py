@@ -103,9 +103,3 @@ class LineRepository:
     def delete(self, line: Any) -> None:
         self.session.delete(line)
         self.session.flush()
-
-    def delete_all(self, parent_id: uuid.UUID) -> None:
-        # Row by row, not one DELETE statement, so the audit hook sees each line go.
-        for line in self.lines_of(parent_id):
-            self.session.delete(line)
-        self.session.flush()

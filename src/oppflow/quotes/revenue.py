@@ -8,6 +8,7 @@ before it applies a create or an update, so every face (API, pages, CLI) gets th
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from decimal import Decimal
 from typing import Any
 
@@ -24,7 +25,7 @@ from oppflow.records import apply_changes
 from oppflow.security.actor import Actor
 
 
-def lines_total(lines: list[Line], currency: str) -> Decimal:
+def lines_total(lines: Sequence[Line], currency: str) -> Decimal:
     """The sum of the lines' extended amounts, in ``currency``'s precision (422 when it is
     more than a money column holds)."""
     total = sum((line.extended_amount for line in lines), Decimal(0))
@@ -83,12 +84,19 @@ def _check_currency(
         )
 
 
-def recalculate(session: Session, actor: Actor, opportunity: Opportunity) -> None:
-    """After a change of its lines: a system-calculated opportunity's estimated value is their
-    sum again (its version goes up with it)."""
+def recalculate(
+    session: Session,
+    actor: Actor,
+    opportunity: Opportunity,
+    lines: Sequence[Line] | None = None,
+) -> None:
+    """After a change of its lines (all of them in ``lines`` when the caller has them): a
+    system-calculated opportunity's estimated value is their sum again (its version goes up
+    with it)."""
     if not opportunity.is_revenue_system_calculated:
         return
-    total = lines_total(_lines(session, opportunity), opportunity.currency)
+    found = _lines(session, opportunity) if lines is None else lines
+    total = lines_total(found, opportunity.currency)
     if opportunity.estimated_value is None or opportunity.estimated_value != total:
         apply_changes(opportunity, {"estimated_value": total}, actor)
         session.flush()

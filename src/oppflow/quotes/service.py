@@ -22,7 +22,7 @@ from oppflow.errors import Conflict, RecordClosed, ValidationFailed
 from oppflow.models import Opportunity, OpportunityLine, Quote, QuoteLine
 from oppflow.models.base import new_id
 from oppflow.quotes.closing import close_quote
-from oppflow.quotes.lines import LinePricer, as_create, copy_values
+from oppflow.quotes.lines import LinePricer, as_create, copy_values, replace_lines
 from oppflow.quotes.repository import LineRepository, QuoteRepository
 from oppflow.quotes.schemas import (
     MAX_LINES,
@@ -87,9 +87,10 @@ def _copy_lines(
     lines = [QuoteLine(quote_id=quote.id, **copy_values(line)) for line in source]
     for line in lines:
         stamp_new(line, actor)
+    # The quote's row first: no relationship() tells the flush that its lines refer to it.
     session.flush()
     LineRepository(session, QuoteLine).add_all(lines)
-    retotal(session, quote)
+    retotal(session, quote, lines)
     session.flush()
 
 
@@ -154,16 +155,8 @@ def replace_quote_lines(
     quote = _draft(session, actor, quote_id, if_match)
     pricer = _pricer(session, actor, quote, data.lines)
     priced = [pricer.values(line, f"lines[{n}]") for n, line in enumerate(data.lines)]
-    repository = LineRepository(session, QuoteLine)
-    repository.delete_all(quote.id)
-    lines = [
-        QuoteLine(quote_id=quote.id, line_number=n, **values)
-        for n, values in enumerate(priced, start=1)
-    ]
-    for line in lines:
-        stamp_new(line, actor)
-    repository.add_all(lines)
-    _retotalled(session, actor, quote)
+    lines = replace_lines(session, actor, QuoteLine, {"quote_id": quote.id}, priced)
+    _retotalled(session, actor, quote, lines)
     return lines
 
 
@@ -335,15 +328,19 @@ def _pricer(session: Session, actor: Actor, quote: Quote, lines: list[LineCreate
     )
 
 
-def _retotalled(session: Session, actor: Actor, quote: Quote) -> None:
-    retotal(session, quote)
+def _retotalled(
+    session: Session, actor: Actor, quote: Quote, lines: list[QuoteLine] | None = None
+) -> None:
+    retotal(session, quote, lines)
     quote.modified_by_id = actor.user_id
     session.flush()
 
 
-def retotal(session: Session, quote: Quote) -> list[QuoteLine]:
-    """The quote's totals from its lines again; returns the lines."""
-    lines: list[QuoteLine] = LineRepository(session, QuoteLine).lines_of(quote.id)
+def retotal(session: Session, quote: Quote, lines: list[QuoteLine] | None = None) -> None:
+    """The quote's totals from its lines again (all of them in ``lines`` when the caller has
+    them)."""
+    if lines is None:
+        lines = LineRepository(session, QuoteLine).lines_of(quote.id)
 
     def total(amounts: list[Decimal]) -> Decimal:
         return in_currency(within_bounds(sum(amounts, Decimal(0)), "lines"), quote.currency)
@@ -354,4 +351,3 @@ def retotal(session: Session, quote: Quote) -> list[QuoteLine]:
     quote.total_discount = total([ln.volume_discount + ln.manual_discount for ln in lines])
     quote.total_tax = total([ln.tax for ln in lines])
     quote.total_amount = total([ln.extended_amount for ln in lines])
-    return lines
