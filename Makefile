@@ -31,6 +31,7 @@ bench: $(STAMP)
 	$(BIN)/python bench/api.py
 	$(BIN)/python bench/load.py
 	$(BIN)/python bench/webhooks.py
+	$(BIN)/python bench/quotes.py
 
 # Every report at 1M opportunities (SQLite) and 10M (PostgreSQL) beside the raw GROUP BY, and the
 # dashboard's and board's page times; the data sets are generated once, then reused.
