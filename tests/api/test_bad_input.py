@@ -593,9 +593,9 @@ def closed_record_cases(world: World, endpoint: Endpoint) -> Iterator[Bad]:
     """A closed opportunity is read-only: changes, moves and closing again answer 409."""
     path, method = endpoint.path, endpoint.method
     changes = method in ("PATCH", "DELETE") and path == OPPORTUNITY
-    closing = method == "POST" and (
-        path.startswith(f"{OPPORTUNITY}/process/") or path.endswith(("/win", "/lose"))
-    )
+    # Only the opportunity's own: a quote's /win is refused by the quote's state.
+    closing = method == "POST" and path.startswith(f"{OPPORTUNITY}/")
+    closing = closing and ("/process/" in path or path.endswith(("/win", "/lose")))
     if not (changes or closing):
         return
     payload = endpoint.valid_json(world)

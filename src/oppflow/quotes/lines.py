@@ -69,14 +69,7 @@ class LinePricer:
             raise ValidationFailed(f"{where}: {error.detail}", **error.extra) from error
 
     def _values(self, line: LineCreate) -> dict[str, Any]:
-        if (line.product_id is None) == (line.write_in_name is None):
-            raise ValidationFailed(
-                "product_id: a line names either product_id or write_in_name.", field="product_id"
-            )
-        if line.write_in_name is not None and line.price_per_unit is None:
-            raise ValidationFailed(
-                "price_per_unit: a write-in line needs its price.", field="price_per_unit"
-            )
+        _check_kind(line)
         product = self._product(line)
         unit_id = self._unit(line, product)
         item = self.items.get((product.id, unit_id)) if product and unit_id else None
@@ -94,11 +87,8 @@ class LinePricer:
             currency=self.currency,
         )
         return {
-            "product_id": line.product_id,
-            "write_in_name": line.write_in_name,
+            **line.model_dump(include={"product_id", "write_in_name", "description", "quantity"}),
             "unit_id": unit_id,
-            "description": line.description,
-            "quantity": line.quantity,
             "price_per_unit": price,
             "is_price_overridden": line.price_per_unit is not None,
             "volume_discount": amounts.volume_discount,
@@ -154,6 +144,18 @@ class LinePricer:
                 standard_cost=product.standard_cost,
             ),
             self.currency,
+        )
+
+
+def _check_kind(line: LineCreate) -> None:
+    """A line is a product or a write-in, and a write-in has its price (422 otherwise)."""
+    if (line.product_id is None) == (line.write_in_name is None):
+        raise ValidationFailed(
+            "product_id: a line names either product_id or write_in_name.", field="product_id"
+        )
+    if line.write_in_name is not None and line.price_per_unit is None:
+        raise ValidationFailed(
+            "price_per_unit: a write-in line needs its price.", field="price_per_unit"
         )
 
 
