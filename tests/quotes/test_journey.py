@@ -145,6 +145,16 @@ def test_lines_quote_revision_and_win_carry_exact_amounts_to_the_opportunity(
     assert opportunity["state"] == "won"
     assert money(opportunity["actual_value"]) == Decimal("15679.00")
 
+    # Every change is in the audit log: the quote's life, its lines, the opportunity's lines.
+    audited = get(client, headers, f"audit?table=quotes&record_id={revision['id']}")["items"]
+    states = [row["changes"]["state"] for row in audited if "state" in row["changes"]]
+    assert sorted(row["action"] for row in audited if row["action"] == "create") == ["create"]
+    assert ["draft", "active"] in states
+    assert ["active", "won"] in states
+    for table in ("quote_lines", "opportunity_lines"):
+        actions = {row["action"] for row in get(client, headers, f"audit?table={table}")["items"]}
+        assert {"create", "delete" if table == "quote_lines" else "update"} <= actions
+
 
 def test_an_active_or_closed_quote_cannot_be_edited(
     client: TestClient, factory: sessionmaker[Session]
