@@ -20,6 +20,7 @@ from rich.table import Table
 from sqlalchemy.orm import Session
 
 from oppflow.cli.admin import register as register_admin_commands
+from oppflow.cli.backup import register as register_backup_commands
 from oppflow.cli.catalog import register as register_catalog_commands
 from oppflow.cli.leads import register as register_lead_commands
 from oppflow.cli.quotes import register as register_quote_commands
@@ -536,5 +537,6 @@ register_admin_commands(app, user_app)
 register_lead_commands(app)
 register_report_commands(app)
 register_webhook_commands(app)
+register_backup_commands(app)
 register_catalog_commands(app)
 register_quote_commands(app)
