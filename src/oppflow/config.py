@@ -6,7 +6,7 @@ from functools import lru_cache
 from pathlib import Path
 
 from platformdirs import user_data_path
-from pydantic import Field
+from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -51,6 +51,11 @@ class Settings(BaseSettings):
     webhook_lease_seconds: float = Field(default=60.0, gt=0)
     # Failed attempts in a row after which a subscription is disabled.
     webhook_disable_after: int = Field(default=50, ge=1)
+    # E-mail (quotes sent to customers): smtp://user:pass@host:587?starttls=true, or
+    # smtps://user:pass@host:465; empty = no e-mail (sending answers 503). Kept secret: the
+    # URL holds the password. mail_from is the sender; default: the sending user's address.
+    smtp_url: SecretStr = SecretStr("")
+    mail_from: str = ""
 
     def resolved_database_url(self) -> str:
         """The configured URL, else an SQLite file in the data directory."""

@@ -19,6 +19,7 @@ from oppflow.api import (
     organization,
     problems,
     processes,
+    quote_documents,
     quotes,
     records,
     related,
@@ -71,6 +72,7 @@ def create_app(factory: sessionmaker[Session] | None = None) -> FastAPI:
         webhooks.router,
         catalog.router,
         quotes.router,
+        quote_documents.router,
         *[ownership_router(things) for things in OWNED_TABLES],
     ):
         # Each router straight on the application: FastAPI resolves routes nested two

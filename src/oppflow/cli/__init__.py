@@ -23,6 +23,8 @@ from oppflow.cli.admin import register as register_admin_commands
 from oppflow.cli.backup import register as register_backup_commands
 from oppflow.cli.catalog import register as register_catalog_commands
 from oppflow.cli.leads import register as register_lead_commands
+from oppflow.cli.quote_documents import register as register_quote_document_commands
+from oppflow.cli.quotes import quote_app
 from oppflow.cli.quotes import register as register_quote_commands
 from oppflow.cli.reports import register as register_report_commands
 from oppflow.cli.webhooks import register as register_webhook_commands
@@ -540,3 +542,4 @@ register_webhook_commands(app)
 register_backup_commands(app)
 register_catalog_commands(app)
 register_quote_commands(app)
+register_quote_document_commands(quote_app)

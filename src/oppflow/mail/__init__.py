@@ -1,0 +1,1 @@
+"""Outgoing e-mail through the SMTP server of ``OPPFLOW_SMTP_URL``."""
