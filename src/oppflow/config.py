@@ -33,6 +33,11 @@ class Settings(BaseSettings):
     # <data_dir>/files), each upload at most this many bytes (413 beyond).
     files_dir: Path | None = None
     max_upload_bytes: int = 25 * 1024 * 1024
+    # Or on S3-compatible object storage, shared by every host: s3://bucket/prefix (the
+    # endpoint of a store other than AWS in s3_endpoint_url; credentials from the usual AWS
+    # variables). files_dir is then this host's cache of the immutable contents.
+    files_url: str = ""
+    s3_endpoint_url: str = ""
     # An open opportunity is stale after this many days in its stage, or idle, unless its
     # stage says otherwise (stale_after_days in the process YAML; 0 = never).
     stale_after_days: int = Field(default=30, ge=0, le=3650)

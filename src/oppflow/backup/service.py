@@ -10,7 +10,7 @@ import re
 import shutil
 import tarfile
 import tempfile
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -44,8 +44,9 @@ def backup(engine: Engine, store: FileStore, archive: Path, progress: Progress) 
         manifest = _dump(engine, dump)
         with tarfile.open(archive, "w:gz", compresslevel=3) as tar:
             tar.add(dump, arcname=dump.name)
-            for sha256, path in _stored(store):
+            for sha256 in store.stored():
                 progress(f"file {sha256[:12]}")
+                path = store.open_path(sha256)
                 if sha256_of(path) != sha256:
                     raise BackupError(f"The stored file {sha256} does not match its checksum.")
                 manifest.files[sha256] = path.stat().st_size
@@ -64,14 +65,6 @@ def _dump(engine: Engine, dump: Path) -> Manifest:
     with engine.connect() as connection:
         revision = revision_of(connection)
     return Manifest(engine.dialect.name, revision, created, counts, schema=schema)
-
-
-def _stored(store: FileStore) -> Iterator[tuple[str, Path]]:
-    if not store.root.is_dir():
-        return
-    for path in sorted(store.root.glob("??/*")):
-        if path.is_file() and _STORED.match(f"{path.parent.name}/{path.name}"):
-            yield path.name, path
 
 
 def _add_bytes(tar: tarfile.TarFile, name: str, data: bytes) -> None:
@@ -181,7 +174,6 @@ def _verify(engine: Engine, store: FileStore, manifest: Manifest) -> Verified:
     if wrong:
         raise BackupError(f"Row counts differ from the backup's in: {', '.join(wrong)}.")
     for sha256 in manifest.files:
-        path = store.path_of(sha256)
-        if not path.is_file() or sha256_of(path) != sha256:
+        if not store.has(sha256) or sha256_of(store.open_path(sha256)) != sha256:
             raise BackupError(f"The restored file {sha256} is missing or damaged.")
     return Verified(len(counts), sum(counts.values()), len(manifest.files))

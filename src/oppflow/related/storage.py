@@ -11,8 +11,10 @@ import hashlib
 import os
 import re
 import tempfile
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from urllib.parse import unquote, urlsplit
 
 from oppflow.config import get_settings
 from oppflow.errors import NotFound, PayloadTooLarge
@@ -101,8 +103,42 @@ class FileStore:
     def remove(self, sha256: str) -> None:
         self.path_of(sha256).unlink(missing_ok=True)
 
+    def has(self, sha256: str) -> bool:
+        return self.path_of(sha256).is_file()
+
+    def stored(self) -> Iterator[str]:
+        """The SHA-256 of every stored content."""
+        if self.root.is_dir():
+            for path in sorted(self.root.glob("??/*")):
+                if (
+                    path.is_file()
+                    and _SHA256.match(path.name)
+                    and path.parent.name == path.name[:2]
+                ):
+                    yield path.name
+
+    @property
+    def url(self) -> str:
+        return self.root.resolve().as_uri()
+
 
 def default_store() -> FileStore:
-    """The store the settings name: ``OPPFLOW_FILES_DIR``, ``OPPFLOW_MAX_UPLOAD_BYTES``."""
+    """The store the settings name: ``OPPFLOW_FILES_URL`` (S3) or ``OPPFLOW_FILES_DIR``, each
+    upload at most ``OPPFLOW_MAX_UPLOAD_BYTES``."""
     settings = get_settings()
-    return FileStore(settings.resolved_files_dir(), settings.max_upload_bytes)
+    return store_at(settings.files_url or settings.resolved_files_dir().as_uri())
+
+
+def store_at(url: str) -> FileStore:
+    """The store at ``url``: ``file:///path``, or ``s3://bucket/prefix`` cached in the files
+    directory; ValueError for anything else."""
+    settings = get_settings()
+    parts = urlsplit(url)
+    if parts.scheme == "file":
+        return FileStore(Path(unquote(parts.path)), settings.max_upload_bytes)
+    if parts.scheme == "s3" and parts.netloc:
+        from oppflow.related.s3 import S3FileStore
+
+        cache = settings.resolved_files_dir() / "s3-cache"
+        return S3FileStore(parts.netloc, parts.path.strip("/"), cache, settings.max_upload_bytes)
+    raise ValueError(f"not a file store URL (file:///path or s3://bucket/prefix): {url}")
