@@ -26,7 +26,7 @@ async def list_events(
     ] = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
 ) -> EventPage:
-    """Events about the opportunities and leads the caller may read, oldest first, after
+    """Events about the opportunities, leads and quotes the caller may read, oldest first, after
     the cursor ``after`` (from the start without it). Read on with ``next_cursor``: the order
     is stable, and an event never appears behind a cursor already given."""
     return service.feed(session, actor=actor, after=after, types=type or [], limit=limit)

@@ -22,8 +22,9 @@ from oppflow.events.payloads import (
     created_payload,
     json_value,
     opportunity_events,
+    quote_events,
 )
-from oppflow.models import Event, Lead, Opportunity, StageHistory
+from oppflow.models import Event, Lead, Opportunity, Quote, StageHistory
 
 _PENDING = "outbox_pending"
 # Events of one record in one flush are numbered version × SLOTS + their position, so the
@@ -32,7 +33,7 @@ SLOTS = 8
 _PG_TX_ID = literal_column("pg_current_xact_id()::text::bigint", BigInteger())
 
 
-def _actor(session: Session, record: Opportunity | Lead) -> uuid.UUID | None:
+def _actor(session: Session, record: Opportunity | Lead | Quote) -> uuid.UUID | None:
     context = session.info.get("audit_context")
     acting: uuid.UUID | None = getattr(context, "actor_id", None)
     return acting or record.modified_by_id
@@ -40,31 +41,45 @@ def _actor(session: Session, record: Opportunity | Lead) -> uuid.UUID | None:
 
 def _row(
     session: Session,
-    record: Opportunity | Lead,
+    record: Opportunity | Lead | Quote,
     version: int,
     position: int,
     found: EventRow,
 ) -> dict[str, Any]:
-    is_opportunity = isinstance(record, Opportunity)
+    # A quote's events carry its opportunity's owner and unit: quotes follow their opportunity.
+    owned = _opportunity_of(session, record) if isinstance(record, Quote) else record
     return {
         "id": uuid.uuid4(),
         "type": found.type,
-        "record_type": "opportunity" if is_opportunity else "lead",
+        "record_type": RECORD_TYPES[type(record)],
         "record_id": record.id,
         "record_seq": version * SLOTS + position,
         "record_version": version,
         "occurred_at": utcnow(),
         "actor_id": _actor(session, record),
-        "owner_id": record.owner_id,
-        "owning_business_unit_id": record.owning_business_unit_id,
+        "owner_id": owned.owner_id,
+        "owning_business_unit_id": owned.owning_business_unit_id,
         "process_key": getattr(record, "process_key", None),
         "pipeline_phase": getattr(record, "pipeline_phase", None),
         "payload": found.payload,
     }
 
 
+RECORD_TYPES: dict[type[Any], str] = {Opportunity: "opportunity", Lead: "lead", Quote: "quote"}
+
+
+def _opportunity_of(session: Session, quote: Quote) -> Opportunity:
+    # The quote services load the opportunity first, so this is found in the identity map.
+    opportunity = session.get(Opportunity, quote.opportunity_id)
+    assert opportunity is not None  # the foreign key sees to it
+    return opportunity
+
+
 def _queue(
-    session: Session, record: Opportunity | Lead, version: int, found: Iterator[EventRow]
+    session: Session,
+    record: Opportunity | Lead | Quote,
+    version: int,
+    found: Iterator[EventRow],
 ) -> None:
     pending: list[dict[str, Any]] = session.info[_PENDING]
     pending.extend(
@@ -110,6 +125,10 @@ def _before_flush(session: Session, _flush_context: Any, _instances: Any) -> Non
             _queue(session, dirty, (dirty.version or 0) + 1, iter(found))
     for lead in [obj for obj in session.dirty if isinstance(obj, Lead)]:
         _queue(session, lead, (lead.version or 0) + 1, _lead_events(lead))
+    for quote in [obj for obj in session.new if isinstance(obj, Quote)]:
+        _queue(session, quote, 1, quote_events(quote, is_new=True))
+    for quote in [obj for obj in session.dirty if isinstance(obj, Quote)]:
+        _queue(session, quote, (quote.version or 0) + 1, quote_events(quote, is_new=False))
     for gone in [obj for obj in session.deleted if isinstance(obj, Opportunity)]:
         deleted = EventRow("opportunity.deleted", {"name": gone.name})
         _queue(session, gone, (gone.version or 0) + 1, iter([deleted]))

@@ -11,7 +11,7 @@ from typing import Any
 
 from sqlalchemy import inspect
 
-from oppflow.models import Opportunity, StageHistory
+from oppflow.models import Opportunity, Quote, StageHistory
 
 EVENT_TYPES = (
     "opportunity.created",
@@ -23,6 +23,11 @@ EVENT_TYPES = (
     "opportunity.deleted",
     "lead.qualified",
     "lead.disqualified",
+    "quote.created",
+    "quote.activated",
+    "quote.won",
+    "quote.closed",
+    "quote.revised",
 )
 # Described by .stage_changed, .won, .lost and .reopened, so .updated leaves them out; the
 # stamps change with every write and say nothing.
@@ -138,3 +143,29 @@ def opportunity_events(opportunity: Opportunity, move: StageHistory | None) -> I
     if "active_stage" in changes or "process_key" in changes:
         yield _stage_changed(opportunity, changes, move)
     yield from (row for row in closing if row.type != "opportunity.reopened")
+
+
+def _quote_summary(quote: Quote) -> dict[str, Any]:
+    return {
+        "quote_number": quote.quote_number,
+        "revision_number": quote.revision_number,
+        "opportunity_id": json_value(quote.opportunity_id),
+        "status_reason": quote.status_reason or "in_progress",
+        "total_amount": json_value(quote.total_amount or Decimal(0)),
+        "currency": quote.currency,
+    }
+
+
+def quote_events(quote: Quote, is_new: bool) -> Iterator[EventRow]:
+    """A new quote, or one whose state changed: activated, won, closed or revised."""
+    if is_new:
+        created = {**_quote_summary(quote), "revised_from_id": json_value(quote.revised_from_id)}
+        yield EventRow("quote.created", created)
+        return
+    history = inspect(quote).attrs["state"].history
+    if not history.added or history.added[0] == (history.deleted or [None])[0]:
+        return
+    kind = {"active": "activated", "won": "won"}.get(quote.state, "closed")
+    if quote.state == "closed" and quote.status_reason == "revised":
+        kind = "revised"
+    yield EventRow(f"quote.{kind}", _quote_summary(quote))

@@ -21,9 +21,14 @@ from sqlalchemy import (
 from sqlalchemy.orm import Session
 
 from oppflow.events.cursor import Cursor
-from oppflow.models import Event, Lead, Opportunity
+from oppflow.models import Event, Lead, Opportunity, Quote
 from oppflow.security.actor import Actor
-from oppflow.security.scope import ownership_reach, read_scope, table_of
+from oppflow.security.scope import (
+    ownership_reach,
+    read_scope,
+    table_of,
+    through_opportunity,
+)
 
 # On PostgreSQL, transactions commit out of `seq` order: only the rows of transactions older
 # than the oldest one still running are final, so readers stop there.
@@ -43,9 +48,23 @@ def _readable_of(actor: Actor, model: type[Opportunity] | type[Lead]) -> ColumnE
     )
 
 
+def _readable_quotes(actor: Actor) -> ColumnElement[bool]:
+    """Events about quotes: their quote readable now (through its opportunity), or, once it
+    is gone, its opportunity's last owner and unit reached at the quote read depth."""
+    current = exists().where(
+        Quote.id == Event.record_id,
+        Opportunity.id == Quote.opportunity_id,
+        through_opportunity(actor, "quote", "read"),
+    )
+    gone = not_(exists().where(Quote.id == Event.record_id))
+    depth = actor.depth("quote", "read")
+    by_owner = ownership_reach(actor, depth, Event.owner_id, Event.owning_business_unit_id)
+    return and_(Event.record_type == "quote", or_(current, and_(gone, by_owner)))
+
+
 def readable(actor: Actor) -> ColumnElement[bool]:
     """The events ``actor`` may read."""
-    return or_(_readable_of(actor, Opportunity), _readable_of(actor, Lead))
+    return or_(_readable_of(actor, Opportunity), _readable_of(actor, Lead), _readable_quotes(actor))
 
 
 def _types(patterns: Sequence[str]) -> ColumnElement[bool]:

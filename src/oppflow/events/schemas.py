@@ -12,7 +12,7 @@ from oppflow.events.cursor import Cursor
 from oppflow.models import Event
 
 # An event type, or every type of a record kind ("opportunity.*").
-TYPE_PATTERN = r"^(opportunity|lead|\*)\.([a-z_]{1,30}|\*)$"
+TYPE_PATTERN = r"^(opportunity|lead|quote|\*)\.([a-z_]{1,30}|\*)$"
 
 
 class EventRead(BaseModel):

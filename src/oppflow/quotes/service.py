@@ -216,6 +216,7 @@ def revise(
     """Close an active quote as revised; returns the new draft (next revision, same lines)."""
     quote = _in_state(session, actor, quote_id, if_match, "active", "revise")
     close_quote(actor, quote, "revised")
+    session.flush()  # closed before the draft exists, as the events then say
     copied = {c: getattr(quote, c) for c in _REVISION_COLUMNS}
     draft = Quote(
         id=new_id(), revision_number=quote.revision_number + 1, revised_from_id=quote.id, **copied

@@ -19,7 +19,7 @@ from oppflow.web.render import redirect, render
 from oppflow.web.routes.opportunity import parse_id
 
 router = web_router()
-PATTERNS = ("opportunity.*", "lead.*", *EVENT_TYPES)
+PATTERNS = ("opportunity.*", "lead.*", "quote.*", *EVENT_TYPES)
 LABELS = {"url": "URL", "events": "Events"}
 
 
