@@ -16,7 +16,7 @@ from datetime import date
 from decimal import Decimal
 from functools import lru_cache
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import typst
 from babel.dates import format_date
@@ -110,11 +110,28 @@ class QuoteDocument:
 def render_pdf(document: QuoteDocument) -> bytes:
     """The PDF bytes of ``document``, with the fonts built into typst only (the same
     output on every machine)."""
-    data = json.dumps(document_data(document), ensure_ascii=False)
-    pdf: bytes = typst.compile(
-        _template(), sys_inputs={"data": data}, ignore_system_fonts=True, format="pdf"
+    return _compile(document, "pdf")
+
+
+def render_preview(document: QuoteDocument, ppi: int = 96) -> bytes:
+    """The same document as one PNG, its pages run together (``page(height: auto)``): an
+    image the quote's page shows, where a browser may have no PDF viewer to embed."""
+    return _compile(document, "png", preview=True, ppi=ppi)
+
+
+def _compile(
+    document: QuoteDocument,
+    kind: Literal["pdf", "png"],
+    *,
+    preview: bool = False,
+    ppi: int | None = None,
+) -> bytes:
+    data = json.dumps(document_data(document) | {"preview": preview}, ensure_ascii=False)
+    output = typst.compile(
+        _template(), sys_inputs={"data": data}, ignore_system_fonts=True, format=kind, ppi=ppi
     )
-    return pdf
+    first: bytes = output[0] if isinstance(output, list) else output
+    return first
 
 
 @lru_cache(maxsize=1)

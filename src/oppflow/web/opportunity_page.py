@@ -15,12 +15,14 @@ from oppflow.process import service as process_service
 from oppflow.process.schemas import InstanceView
 from oppflow.sales.repository import OpportunityRepository
 from oppflow.security.scope import can
-from oppflow.web import access, history, lookups, process_bar, related_tabs
+from oppflow.web import access, history, lookups, process_bar, quotes_page, related_tabs
 from oppflow.web.context import Page
 from oppflow.web.i18n import N_, I18n
 
 TABS: tuple[tuple[str, str], ...] = (
     ("history", N_("History")),
+    ("products", N_("Products")),
+    ("quotes", N_("Quotes")),
     ("stakeholders", N_("Stakeholders")),
     ("sales-team", N_("Sales team")),
     ("competitors", N_("Competitors")),
@@ -95,4 +97,8 @@ def switch_choices(session: Session, view: InstanceView, i18n: I18n) -> list[Swi
 def _tab_data(page: Page, opportunity: Opportunity, view: InstanceView, tab: str) -> Any:
     if tab == "history":
         return history.history(page.session, page.actor, opportunity, page.i18n)
+    if tab == "products":
+        return quotes_page.products_tab(page, opportunity)
+    if tab == "quotes":
+        return quotes_page.quotes_tab(page, opportunity)
     return related_tabs.data(page, opportunity, tab)
