@@ -27,6 +27,7 @@ from oppflow.api import (
     webhooks,
 )
 from oppflow.api.sharing import ownership_router
+from oppflow.dataverse.app import mount as mount_dataverse
 from oppflow.db import session_factory
 from oppflow.web.mount import mount as mount_web_pages
 
@@ -79,5 +80,6 @@ def create_app(factory: sessionmaker[Session] | None = None) -> FastAPI:
         # routers deep again on every request (14 % of a stage move, measured with py-spy).
         app.include_router(router, prefix="/api/v1")
 
+    mount_dataverse(app)
     mount_web_pages(app)
     return app
