@@ -7,6 +7,7 @@ import io
 import re
 from typing import Any
 
+import httpx
 from fastapi.testclient import TestClient
 from pypdf import PdfReader
 
@@ -18,8 +19,20 @@ WRITE_IN = '#set page(width: 1cm) ] "Installation" $x$ <a> @ref // not a comment
 
 
 def make_quote(client: TestClient, headers: H, *, language: str, email: str = "") -> Any:
-    """A draft quote in ``language`` for Fabrikam, in euros: 12 laptops (5 % off from 10,
-    14.30 off by hand, 1,000 of tax), 3 docks and the write-in at 333.33 + 66.67 of tax."""
+    """A draft quote in ``language`` of :func:`make_opportunity`'s opportunity."""
+    opportunity = make_opportunity(client, headers, email=email)
+    return create(
+        client,
+        headers,
+        f"opportunities/{opportunity['id']}/quotes",
+        language=language,
+        terms="Net 30 [days] #strong",
+    )
+
+
+def make_opportunity(client: httpx.Client, headers: H, *, email: str = "") -> Any:
+    """An opportunity for Fabrikam, in euros: 12 laptops (5 % off from 10, 14.30 off by hand,
+    1,000 of tax), 3 docks and the write-in at 333.33 + 66.67 of tax (15,924.00 in all)."""
     catalogue = make_catalogue(client, headers)
     account = create(client, headers, "accounts", name="Fabrikam SARL")
     contact = create(
@@ -45,13 +58,7 @@ def make_quote(client: TestClient, headers: H, *, language: str, email: str = ""
     create(client, headers, lines, **laptops)
     create(client, headers, lines, product_id=catalogue.dock, quantity=3)
     create(client, headers, lines, **write_in)
-    return create(
-        client,
-        headers,
-        f"opportunities/{opportunity['id']}/quotes",
-        language=language,
-        terms="Net 30 [days] #strong",
-    )
+    return opportunity
 
 
 def pdf_text(pdf: bytes) -> str:

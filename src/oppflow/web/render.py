@@ -157,6 +157,7 @@ def navigation(page: Page) -> dict[str, bool]:
         return {}
     return {
         "leads": actor.depth("lead", "read") > Depth.NONE,
+        "catalog": actor.depth("product", "read") > Depth.NONE,
         "admin": actor.depth("user", "write") > Depth.NONE
         or actor.depth("process", "write") > Depth.NONE,
     }
