@@ -69,6 +69,16 @@ def _entity_type(entity: EntitySet) -> str:
     )
 
 
+def _property(column: Column) -> str:
+    if column.writable:
+        return f'<Property Name="{column.name}" Type="{column.edm}"/>'
+    # Core.Computed: generic clients leave read-only properties out of what they send.
+    return (
+        f'<Property Name="{column.name}" Type="{column.edm}">'
+        '<Annotation Term="Org.OData.Core.V1.Computed" Bool="true"/></Property>'
+    )
+
+
 def _entity_set(entity: EntitySet) -> str:
     bindings = "".join(
         f'<NavigationPropertyBinding Path="{c.navigation}" Target="{c.target}"/>'

@@ -86,7 +86,7 @@ def create_record(session: Session, *, actor: Actor, entity: EntitySet, body: An
     """Create through the domain service of the entity set."""
     if entity.create is None:
         raise PermissionDenied(f"{entity.name} cannot be created through this API.")
-    values = body_values(entity, body)
+    values = body_values(entity, body, creating=True)
     with _as_bad_request():
         return entity.create(session, actor, values)
 
@@ -103,7 +103,7 @@ def update_record(
     """Change through the domain service (its version check, gates and closed-record rules)."""
     if entity.update is None:
         raise PermissionDenied(f"{entity.name} cannot be changed through this API.")
-    values = body_values(entity, body)
+    values = body_values(entity, body, creating=False)
     EntitySetRepository(session, actor, entity).get(key)
     with _as_bad_request():
         return entity.update(session, actor, key, values, version)

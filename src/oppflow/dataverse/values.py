@@ -48,14 +48,16 @@ def record_json(entity: EntitySet, record: Any, selected: list[Column] | None) -
     return body
 
 
-def body_values(entity: EntitySet, body: Any) -> dict[str, Any]:
-    """A POST or PATCH body as oppflow's field names; unknown or read-only names are a 400."""
+def body_values(entity: EntitySet, body: Any, *, creating: bool) -> dict[str, Any]:
+    """A POST or PATCH body as oppflow's field names; unknown names, and read-only ones with a
+    value, are a 400. A null on create is the column's default (generic OData clients send
+    every property of a new entity)."""
     if not isinstance(body, dict):
         raise BadQuery("The body must be a JSON object.")
     values: dict[str, Any] = {}
     navigations = entity.navigations()
     for name, value in body.items():
-        if name.startswith("@odata."):
+        if name.startswith("@odata.") or (creating and value is None):
             continue
         if name.endswith("@odata.bind"):
             column = navigations.get(name.removesuffix("@odata.bind"))
@@ -64,6 +66,8 @@ def body_values(entity: EntitySet, body: Any) -> dict[str, Any]:
             values[column.attribute] = bound_key(column, value)
             continue
         column = entity.by_name.get(name)
+        if column is not None and not column.writable and value is None:
+            continue
         if column is None or not column.writable:
             raise BadQuery(f"'{name}' is not a writable property of '{entity.type_name}'.")
         values[column.attribute] = _input(column, value)
