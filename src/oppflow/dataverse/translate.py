@@ -92,7 +92,7 @@ def _picklist(column: Column, attribute: Any, node: Comparison) -> ColumnElement
     ]
     if node.operator == "ne":
         return or_(attribute.is_(None), attribute.in_(codes)) if codes else true()
-    return attribute.in_(codes) if codes else false()
+    return and_(attribute.is_not(None), attribute.in_(codes)) if codes else false()
 
 
 def coerce(column: Column, value: Literal) -> Any:
