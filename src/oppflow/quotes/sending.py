@@ -107,9 +107,9 @@ def quote_pdf(
 def send_quote(session: Session, *, actor: Actor, quote_id: uuid.UUID, store: FileStore) -> Quote:
     """E-mail the quote's PDF to its contact, keep the PDF as a file of the opportunity and
     mark the quote sent (a draft or active quote; write on it)."""
-    server = smtp.configured_server()
     quote = service.get_quote(session, actor=actor, quote_id=quote_id)
     recipient = _recipient(session, quote)
+    server = smtp.configured_server()
     document, pdf = quote_pdf(session, actor=actor, quote_id=quote.id)
     service.record_sending(session, actor=actor, quote_id=quote.id, sent_to=recipient)
     files.attach_bytes(
