@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -11,11 +12,20 @@ from typing import Any
 from pydantic import BaseModel
 from sqlalchemy.orm import Session
 
-from oppflow.dataverse import options
+from oppflow.dataverse import options, processes
 from oppflow.dataverse.options import OptionSet
 from oppflow.leads import service as lead_service
 from oppflow.leads.schemas import LeadCreate, LeadUpdate
-from oppflow.models import Account, Competitor, Contact, Lead, Opportunity, OpportunityClose, User
+from oppflow.models import (
+    Account,
+    Competitor,
+    Contact,
+    Lead,
+    Opportunity,
+    OpportunityClose,
+    ProcessInstance,
+    User,
+)
 from oppflow.sales import service as sales_service
 from oppflow.sales.schemas import (
     AccountCreate,
@@ -55,10 +65,16 @@ class Column:
     # For lookups: the navigation property (``parentaccountid``) and the entity set it binds to.
     navigation: str | None = None
     target: str | None = None
+    # A value computed from the record (a process instance's stage ids): read-only, and
+    # neither filtered nor sorted on.
+    derive: Callable[[Any], Any] | None = None
 
     @property
     def edm(self) -> str:
         return EDM[self.kind]
+
+    def with_derive(self, derive: Callable[[Any], Any]) -> Column:
+        return dataclasses.replace(self, derive=derive)
 
 
 Create = Callable[[Session, Actor, dict[str, Any]], Any]
@@ -316,10 +332,36 @@ OPPORTUNITYCLOSES = EntitySet(
     ),
 )  # fmt: skip
 
+INSTANCE_STATUS = OptionSet("businessprocessflowinstance_statuscode", (
+    options.Option(1, "active", "Active", "Actif"),
+    options.Option(2, "finished", "Finished", "Terminé"),
+    options.Option(3, "aborted", "Aborted", "Abandonné"),
+))  # fmt: skip
+OPPORTUNITYSALESPROCESSES = EntitySet(
+    "opportunitysalesprocesses", "opportunitysalesprocess", ProcessInstance,
+    "businessprocessflowinstanceid", "name",
+    (
+        Column("businessprocessflowinstanceid", "id", "guid", writable=False),
+        _lookup("_bpf_opportunityid_value", "opportunity_id", "bpf_opportunityid",
+                "opportunities", writable=False),
+        Column("_processid_value", "process_id", "guid", writable=False),
+        _lookup("_activestageid_value", "active_stage_id", "activestageid", "processstages",
+                writable=False).with_derive(processes.active_stage_id),
+        Column("traversedpath", "traversed_path", "text", writable=False,
+               derive=processes.traversed_path),
+        Column("activestagestartedon", "active_stage_started_at", "datetime", writable=False),
+        _pick("statuscode", "status", INSTANCE_STATUS, writable=False),
+        Column("completedon", "completed_at", "datetime", writable=False),
+        Column("versionnumber", "version", "integer", writable=False),
+    ),
+    update=processes.move_to_stage,
+)  # fmt: skip
+
 ENTITY_SETS: dict[str, EntitySet] = {
     entity.name: entity
     for entity in (
         ACCOUNTS, CONTACTS, LEADS, OPPORTUNITIES, COMPETITORS, SYSTEMUSERS, OPPORTUNITYCLOSES,
+        OPPORTUNITYSALESPROCESSES,
     )
 }  # fmt: skip
 BY_LOGICAL_NAME = {entity.logical_name: entity for entity in ENTITY_SETS.values()}

@@ -125,7 +125,7 @@ async def entity_definitions(request: Request, rest: str, _actor: ActorDep) -> d
     if found.group("name") is None and found.group("id") is None:
         wanted = request.query_params.get("$filter")
         rows = [_definition(e) for e in ENTITY_SETS.values()]
-        rows = [row for row in rows if not wanted or _matches(odata_filter.parse(wanted), row)]
+        rows = [row for row in rows if not wanted or matches(odata_filter.parse(wanted), row)]
         return {**context, "value": [_selected(row, request) for row in rows]}
     entity = _entity_by(found.group("name"), found.group("id"))
     if found.group("attributes") is None:
@@ -163,17 +163,17 @@ def _selected(row: dict[str, Any], request: Request) -> dict[str, Any]:
     return {name: row[name] for name in [*names, "MetadataId"]}
 
 
-def _matches(node: Node, row: dict[str, Any]) -> bool:
-    """A ``$filter`` on entity definitions, evaluated over their few text properties."""
+def matches(node: Node, row: dict[str, Any]) -> bool:
+    """A ``$filter`` of eq and ne over rows held in memory (entity definitions, stages)."""
     if isinstance(node, Junction):
-        left, right = _matches(node.left, row), _matches(node.right, row)
+        left, right = matches(node.left, row), matches(node.right, row)
         return (left and right) if node.operator == "and" else (left or right)
     if isinstance(node, Not):
-        return not _matches(node.operand, row)
+        return not matches(node.operand, row)
     if not isinstance(node, Comparison) or node.operator not in ("eq", "ne"):
-        raise BadQuery("EntityDefinitions are filtered with eq and ne only.")
+        raise BadQuery("This set is filtered with eq and ne only.")
     if node.property not in row:
-        raise BadQuery(f"Could not find a property named '{node.property}' on EntityMetadata.")
+        raise BadQuery(f"Could not find a property named '{node.property}'.")
     equal = str(row[node.property]).lower() == str(node.value).lower()
     return equal if node.operator == "eq" else not equal
 

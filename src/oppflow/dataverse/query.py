@@ -11,7 +11,7 @@ from sqlalchemy import ColumnElement
 from oppflow.dataverse import filter as odata_filter
 from oppflow.dataverse.entities import Column, EntitySet
 from oppflow.dataverse.errors import BadQuery
-from oppflow.dataverse.translate import column_of, condition
+from oppflow.dataverse.translate import column_of, condition, stored_column_of
 
 DEFAULT_PAGE = 5000  # Dataverse's own page size
 _PAGE_SIZE = re.compile(r"odata\.maxpagesize\s*=\s*(\d{1,9})")
@@ -65,7 +65,8 @@ def order_of(entity: EntitySet, text: str | None) -> list[Order]:
         words = part.split()
         if not words or len(words) > 2 or (len(words) == 2 and words[1] not in ("asc", "desc")):
             raise BadQuery(f"$orderby: cannot read '{part.strip()}'.")
-        order.append(Order(column_of(entity, words[0]), len(words) == 2 and words[1] == "desc"))
+        descending = len(words) == 2 and words[1] == "desc"
+        order.append(Order(stored_column_of(entity, words[0]), descending))
     return order
 
 

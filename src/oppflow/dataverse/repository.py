@@ -3,16 +3,14 @@
 from __future__ import annotations
 
 import uuid
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Select, func, select
 from sqlalchemy.orm import Session
 
-from oppflow.dataverse.entities import EntitySet
-from oppflow.dataverse.query import Query
 from oppflow.errors import NotFound
 from oppflow.leads.repository import LeadRepository
-from oppflow.models import Opportunity, OpportunityClose, User
+from oppflow.models import Opportunity, OpportunityClose, ProcessInstance, User
 from oppflow.repository import RecordRepository
 from oppflow.sales.repository import (
     AccountRepository,
@@ -21,6 +19,10 @@ from oppflow.sales.repository import (
     OpportunityRepository,
 )
 from oppflow.security.actor import Actor
+
+if TYPE_CHECKING:  # the entity sets name their writers, which read through this module
+    from oppflow.dataverse.entities import EntitySet
+    from oppflow.dataverse.query import Query
 
 _SCOPED: dict[str, type[RecordRepository[Any]]] = {
     "accounts": AccountRepository,
@@ -47,6 +49,8 @@ class EntitySetRepository:
             # As /api/v1/users: every user, for those who may read users at all.
             self.actor.require("user", "read")
             return select(User)
+        if name == "opportunitysalesprocesses":
+            return readable_instances(self.session, self.actor)
         opportunities = OpportunityRepository(self.session, self.actor).readable()
         readable_ids = opportunities.with_only_columns(Opportunity.id).scalar_subquery()
         return select(OpportunityClose).where(OpportunityClose.opportunity_id.in_(readable_ids))
@@ -86,3 +90,18 @@ class EntitySetRepository:
         scoped = EntitySetRepository(self.session, self.actor, entity).readable()
         rows = self.session.scalars(scoped.where(entity.model.id.in_(keys)))
         return {row.id: row for row in rows}
+
+
+def readable_instances(session: Session, actor: Actor) -> Select[Any]:
+    """Process instances of the opportunities the actor may read."""
+    opportunities = OpportunityRepository(session, actor).readable()
+    readable_ids = opportunities.with_only_columns(Opportunity.id).scalar_subquery()
+    return select(ProcessInstance).where(ProcessInstance.opportunity_id.in_(readable_ids))
+
+
+def readable_instance(session: Session, actor: Actor, key: uuid.UUID) -> ProcessInstance:
+    query = readable_instances(session, actor).where(ProcessInstance.id == key)
+    instance: ProcessInstance | None = session.scalar(query)
+    if instance is None:
+        raise NotFound(f"opportunitysalesprocess With Id = {key} Does Not Exist")
+    return instance

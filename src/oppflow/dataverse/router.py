@@ -11,9 +11,11 @@ from fastapi import APIRouter, Header, Request, Response
 from fastapi.responses import JSONResponse
 
 from oppflow.api.deps import ActorDep, IfMatchDep, SessionDep
-from oppflow.dataverse import actions, service
+from oppflow.dataverse import actions, processes, service
+from oppflow.dataverse import filter as odata_filter
 from oppflow.dataverse.entities import EntitySet
 from oppflow.dataverse.errors import BadQuery
+from oppflow.dataverse.metadata import matches
 from oppflow.dataverse.query import page_size
 from oppflow.dataverse.urls import base_url
 from oppflow.dataverse.values import etag, record_json, resolve_entity
@@ -170,6 +172,17 @@ async def delete(path: str, session: SessionDep, actor: ActorDep, if_match: IfMa
         raise BadQuery("DELETE removes one record: name it by its key.")
     service.delete_record(session, actor=actor, entity=entity, key=key, version=if_match)
     return Response(status_code=204, headers=ODATA_HEADERS)
+
+
+@actions_router.get("/processstages")
+async def process_stages(request: Request, session: SessionDep, actor: ActorDep) -> Any:
+    """Every stage of every process (their ids are what ``activestageid`` binds to)."""
+    rows = processes.process_stages(session)
+    wanted = request.query_params.get("$filter")
+    if wanted:
+        rows = [row for row in rows if matches(odata_filter.parse(wanted), row)]
+    context = f"{base_url(request)}$metadata#processstages"
+    return odata({"@odata.context": context, "value": rows})
 
 
 @actions_router.post("/WinOpportunity", status_code=204)

@@ -35,6 +35,14 @@ def column_of(entity: EntitySet, name: str) -> Column:
     return column
 
 
+def stored_column_of(entity: EntitySet, name: str) -> Column:
+    """An allow-listed column that lives in the table, for ``$filter`` and ``$orderby``."""
+    column = column_of(entity, name)
+    if column.derive is not None:
+        raise BadQuery(f"'{name}' cannot be filtered or sorted on.")
+    return column
+
+
 def condition(entity: EntitySet, node: Node) -> ColumnElement[bool]:
     """The SQL condition of a parsed ``$filter``."""
     if isinstance(node, Junction):
@@ -48,7 +56,7 @@ def condition(entity: EntitySet, node: Node) -> ColumnElement[bool]:
 
 
 def _call(entity: EntitySet, node: Call) -> ColumnElement[bool]:
-    column = column_of(entity, node.property)
+    column = stored_column_of(entity, node.property)
     if column.kind != "text":
         raise BadQuery(f"{node.function} applies to text columns, not to '{column.name}'.")
     attribute = getattr(entity.model, column.attribute)
@@ -63,7 +71,7 @@ def _call(entity: EntitySet, node: Call) -> ColumnElement[bool]:
 
 
 def _comparison(entity: EntitySet, node: Comparison) -> ColumnElement[bool]:
-    column = column_of(entity, node.property)
+    column = stored_column_of(entity, node.property)
     attribute = getattr(entity.model, column.attribute)
     if node.value is None:
         if node.operator not in ("eq", "ne"):

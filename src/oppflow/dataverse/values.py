@@ -43,7 +43,8 @@ def record_json(entity: EntitySet, record: Any, selected: list[Column] | None) -
     if version is not None:
         body["@odata.etag"] = etag(version)
     for column in selected or entity.columns:
-        body[column.name] = json_value(column, getattr(record, column.attribute))
+        value = column.derive(record) if column.derive else getattr(record, column.attribute)
+        body[column.name] = json_value(column, value)
     body[entity.key] = str(record.id)
     return body
 
