@@ -12,7 +12,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session, sessionmaker
 
 from tests.catalog.catalogue import make_catalogue
-from tests.helpers import create_opportunity, signed_in
+from tests.helpers import create, create_opportunity, signed_in
 from tests.quotes.sample_quote import make_quote, pdf_text
 from tests.web.support import make_user, web_login
 
@@ -178,3 +178,26 @@ def test_another_units_user_finds_no_quote_and_changes_none(
     refused = client.post(f"/quotes/{quote['id']}/activate", data={"csrf": csrf})
     assert refused.status_code == 404
     assert api(client, headers, f"quotes/{quote['id']}")["state"] == "draft"
+
+
+def test_a_drafts_details_and_contact_are_saved_from_its_page(
+    client: TestClient, manager: tuple[H, str]
+) -> None:
+    headers, csrf = manager
+    quote = make_quote(client, headers, language="fr")
+    other = create(client, headers, "contacts", last_name="Martin", email="m@fabrikam.example")
+    page = client.get(f"/quotes/{quote['id']}").text
+    assert "Jeanne Dupont" in page
+    post(
+        client, f"/quotes/{quote['id']}/details", csrf=csrf, version=str(quote["version"]),
+        name="Devis <révisé>", contact_id=other["id"], language="en",
+        effective_to="2027-02-28", terms="",
+    )  # fmt: skip
+    saved = api(client, headers, f"quotes/{quote['id']}")
+    assert (saved["name"], saved["contact_id"], saved["language"]) == (
+        "Devis <révisé>",
+        other["id"],
+        "en",
+    )
+    assert saved["effective_to"] == "2027-02-28"
+    assert "Devis &lt;révisé&gt;" in client.get(f"/quotes/{quote['id']}").text

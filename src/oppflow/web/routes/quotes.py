@@ -128,7 +128,7 @@ async def save_details(page: PageDep, quote_id: str, form: FormDep) -> Response:
     record_id = parse_id(quote_id)
     back = _quote_url(record_id)
     with refusals(page.i18n, back):
-        names = ("name", "language", "effective_from", "effective_to", "terms", "description")
+        names = ("name", "contact_id", "language", "effective_from", "effective_to", "terms")
         values = {name: forms.text(form, name) for name in names if name in form}
         data = forms.validated(QuoteUpdate, values, page.i18n, _detail_labels(page))
         quote_service.update_quote(
@@ -149,7 +149,7 @@ def _detail_labels(page: Page) -> dict[str, str]:
         "effective_from": _("Valid from"),
         "effective_to": _("Valid until"),
         "terms": _("Terms"),
-        "description": _("Description"),
+        "contact_id": _("Contact"),
     }
 
 
