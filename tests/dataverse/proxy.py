@@ -5,10 +5,13 @@ HTTPS with a certificate from a test authority (trustme) in front, plain HTTP be
 from __future__ import annotations
 
 import asyncio
+import socket
 import ssl
 import threading
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager, suppress
+from typing import Any
 
 _DROPPED = (b"connection:", b"x-forwarded-proto:", b"forwarded:", b"keep-alive:")
 
@@ -63,4 +66,29 @@ def tls_proxy(upstream: tuple[str, int], context: ssl.SSLContext) -> Iterator[in
     finally:
         loop.call_soon_threadsafe(server.close)
         loop.call_soon_threadsafe(loop.stop)
+        thread.join(10)
+
+
+@contextmanager
+def uvicorn_thread(app: Any) -> Iterator[int]:
+    """``app`` served over real HTTP by uvicorn in a thread; yields its port. (Not ``oppflow
+    serve``: on SQLite that also runs the webhook worker, whose writes make a request's
+    read-then-write fail with "database is locked" now and then; see the report of issue 11.)"""
+    import uvicorn
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port: int = probe.getsockname()[1]
+    server = uvicorn.Server(uvicorn.Config(app, port=port, log_level="warning"))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 20
+    while not server.started:
+        assert thread.is_alive(), "uvicorn stopped"
+        assert time.monotonic() < deadline, "uvicorn did not start within 20 s"
+        time.sleep(0.02)
+    try:
+        yield port
+    finally:
+        server.should_exit = True
         thread.join(10)

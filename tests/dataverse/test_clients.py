@@ -1,5 +1,5 @@
-"""Real Dataverse and OData clients from PyPI, unchanged, against ``oppflow serve`` behind a
-TLS-terminating proxy: Microsoft's PowerPlatform-Dataverse-Client (with a credential object
+"""Real Dataverse and OData clients from PyPI, unchanged, against oppflow served by uvicorn
+behind a TLS-terminating proxy: Microsoft's PowerPlatform-Dataverse-Client (with a credential object
 that hands it an oppflow token) and python-odata (which reflects ``$metadata``). Every result
 is checked through ``/api/v1``."""
 
@@ -19,10 +19,10 @@ from odata import ODataService
 from PowerPlatform.Dataverse.client import DataverseClient
 from sqlalchemy import Engine
 
+from oppflow.api.app import create_app
 from tests.conftest import with_builtin_data
-from tests.dataverse.proxy import tls_proxy
+from tests.dataverse.proxy import tls_proxy, uvicorn_thread
 from tests.helpers import PASSWORD, create_user
-from tests.served import served
 
 
 class OppflowToken:
@@ -46,8 +46,8 @@ class Behind(NamedTuple):
 def behind_proxy(
     engine: Engine, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> Iterator[Behind]:
-    with_builtin_data(engine)
-    create_user(with_builtin_data(engine), "alice", roles=["sales-manager"])
+    factory = with_builtin_data(engine)
+    create_user(factory, "alice", roles=["sales-manager"])
     authority = trustme.CA()
     ca = tmp_path / "ca.pem"
     authority.cert_pem.write_to_path(str(ca))
@@ -55,10 +55,10 @@ def behind_proxy(
     authority.issue_cert("localhost").configure_cert(context)
     # How a deployment trusts its own authority with requests-based clients.
     monkeypatch.setenv("REQUESTS_CA_BUNDLE", str(ca))
-    with served(engine, tmp_path) as direct:
+    with uvicorn_thread(create_app(factory)) as port:
+        direct = f"http://127.0.0.1:{port}"
         form = {"username": "alice", "password": PASSWORD}
         token = httpx.post(f"{direct}/api/v1/auth/token", data=form).json()["access_token"]
-        port = int(direct.rsplit(":", 1)[1])
         with tls_proxy(("127.0.0.1", port), context) as proxy_port:
             yield Behind(f"https://localhost:{proxy_port}", direct, token, ca)
 
@@ -87,6 +87,9 @@ def test_the_microsoft_client_creates_queries_pages_updates_closes_and_deletes(
 
         one = client.records.get("opportunity", ids[2], select=["name", "estimatedvalue"])
         assert one["name"] == "Deal 2"
+        # The client turns an option's label into its value through EntityDefinitions.
+        client.records.update("opportunity", ids[2], {"opportunityratingcode": "Warm"})
+        assert v1(behind, f"opportunities/{ids[2]}")["rating"] == "warm"
         pages = list(client.records.get(
             "opportunity", select=["name"], filter="estimatedvalue ge 100 and statecode eq 0",
             orderby=["estimatedvalue desc"], page_size=2,

@@ -23,7 +23,7 @@ Generated = tuple[str, Predicate]
 RATINGS = {"hot": 1, "warm": 2, "cold": 3}
 WORDS = ["alpha", "beta", "gamma", "delta", "alphabet", "omega"]
 EXAMPLES = settings(
-    max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+    max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
 )
 
 
@@ -171,7 +171,7 @@ def test_malformed_filters_answer_400_in_the_odata_shape(
         assert set(answer.json()["error"]) >= {"code", "message"}, text
 
 
-@settings(max_examples=150, deadline=None,
+@settings(max_examples=80, deadline=None,
           suppress_health_check=[HealthCheck.function_scoped_fixture])  # fmt: skip
 @given(st.text(alphabet="()', abcdeqnotrlgsw0123456789-.:T_", max_size=60))
 def test_any_text_is_a_filter_or_a_400(client: TestClient, factory: sessionmaker[Session],

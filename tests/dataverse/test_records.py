@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from tests.helpers import create, signed_in
 
 API = "/api/data/v9.2"
+GHOST = "00000000-0000-4000-8000-000000000001"
 
 
 def odata_headers(headers: dict[str, str]) -> dict[str, str]:
@@ -155,3 +156,20 @@ def test_every_path_needs_a_token(client: TestClient) -> None:
         answer = client.get(f"{API}{path}")
         assert answer.status_code == 401, path
         assert answer.json()["error"]["message"]
+
+
+def test_refused_values_name_the_logical_column(
+    client: TestClient, factory: sessionmaker[Session]
+) -> None:
+    headers = signed_in(client, factory)
+    for body, column in (
+        ({"name": "x", "closeprobability": 140}, "closeprobability"),
+        ({"name": "x", "opportunityratingcode": 9}, "opportunityratingcode"),
+        ({"name": "x", "statecode": 1}, "statecode"),
+        ({"name": "x", "parentaccountid@odata.bind": f"/contacts({GHOST})"}, "parentaccountid"),
+        ({"name": "x", "_parentaccountid_value": GHOST}, "_parentaccountid_value"),
+    ):  # fmt: skip
+        answer = client.post(f"{API}/opportunities", json=body, headers=headers)
+        assert answer.status_code == 400, (body, answer.text)
+        assert column in answer.json()["error"]["message"], answer.text
+    assert client.get("/api/v1/opportunities", headers=headers).json()["items"] == []

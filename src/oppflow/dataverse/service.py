@@ -87,7 +87,7 @@ def create_record(session: Session, *, actor: Actor, entity: EntitySet, body: An
     if entity.create is None:
         raise PermissionDenied(f"{entity.name} cannot be created through this API.")
     values = body_values(entity, body, creating=True)
-    with _as_bad_request():
+    with _as_bad_request(entity):
         return entity.create(session, actor, values)
 
 
@@ -105,7 +105,7 @@ def update_record(
         raise PermissionDenied(f"{entity.name} cannot be changed through this API.")
     values = body_values(entity, body, creating=False)
     EntitySetRepository(session, actor, entity).get(key)
-    with _as_bad_request():
+    with _as_bad_request(entity):
         return entity.update(session, actor, key, values, version)
 
 
@@ -118,7 +118,10 @@ def delete_record(
 
 
 class _as_bad_request:  # noqa: N801 - used as a context manager, read as a phrase
-    """A body the domain schema refuses is a 400 naming the first field, as Dataverse says."""
+    """A body the domain schema refuses is a 400 naming the first field by its logical name."""
+
+    def __init__(self, entity: EntitySet) -> None:
+        self.names = {column.attribute: column.name for column in entity.columns}
 
     def __enter__(self) -> None:
         return None
@@ -126,7 +129,9 @@ class _as_bad_request:  # noqa: N801 - used as a context manager, read as a phra
     def __exit__(self, kind: Any, error: Any, traceback: Any) -> None:
         if isinstance(error, ValidationError):
             first = error.errors()[0]
-            where = ".".join(str(part) for part in first.get("loc", ()))
+            where = ".".join(self.names.get(str(part), str(part)) for part in first["loc"])
             raise BadQuery(f"{where}: {first.get('msg', 'invalid value')}") from None
         if isinstance(error, ValidationFailed):
-            raise BadQuery(error.detail, **error.extra) from None
+            field = str(error.extra.get("field", ""))
+            detail = error.detail.replace(f"{field}:", f"{self.names.get(field, field)}:", 1)
+            raise BadQuery(detail, **error.extra) from None
