@@ -130,3 +130,12 @@ def test_python_odata_reflects_the_metadata_and_runs_the_actions(behind_proxy: B
     lose = {"opportunityid@odata.bind": f"/opportunities({key})", "description": "Too dear"}
     service.actions["LoseOpportunity"](OpportunityClose=lose, Status=5)
     assert v1(behind, f"opportunities/{key}")["status_reason"] == "out_sold"
+
+
+def test_the_readme_example_runs(behind_proxy: Behind, capsys: pytest.CaptureFixture[str]) -> None:
+    readme = (Path(__file__).parents[2] / "README.md").read_text("utf-8")
+    section = readme.split("## Coming from Dynamics 365", 1)[1]
+    code = section.split("```python\n", 1)[1].split("```", 1)[0]
+    code = code.replace("https://oppflow.example.com", behind_proxy.base)
+    exec(compile(code.replace("<token>", behind_proxy.token), "README.md", "exec"), {})
+    assert "('50 laptops', '1-Qualify')" in capsys.readouterr().out
