@@ -173,3 +173,37 @@ def test_refused_values_name_the_logical_column(
         assert answer.status_code == 400, (body, answer.text)
         assert column in answer.json()["error"]["message"], answer.text
     assert client.get("/api/v1/opportunities", headers=headers).json()["items"] == []
+
+
+def test_odd_requests_are_4xx_never_500(client: TestClient, factory: sessionmaker[Session]) -> None:
+    headers = signed_in(client, factory, roles=["sales-manager"])
+    long_chain = " or ".join(["closeprobability eq 1"] * 180)
+    for path in (
+        f"/opportunities?$filter={long_chain}",
+        "/systemusers?$expand=businessunitid",
+        "/opportunitysalesprocesses?$expand=activestageid",
+        "/opportunitysalesprocesses?$filter=traversedpath eq 'x'",
+        "/opportunities?$top=0&$count=true",
+        "/opportunities?$skiptoken=999999999",
+        "/EntityDefinitions?$filter=contains(LogicalName,'a')",
+        "/EntityDefinitions?$select=Nothing",
+        "/EntityDefinitions(LogicalName='account')/Keys",
+    ):
+        answer = client.get(f"{API}{path}", headers=headers)
+        assert answer.status_code < 500, (path, answer.text)
+        assert answer.status_code in (200, 400, 404), (path, answer.text)
+    dashes = "-" * 36
+    for url, body in (
+        ("/opportunities", [1, 2]),
+        ("/opportunities", {"name": "x", "parentaccountid@odata.bind": f"/accounts({dashes})"}),
+        ("/WinOpportunity", {"OpportunityClose": {"opportunityid@odata.bind": 3}, "Status": 3}),
+        ("/WinOpportunity", {"OpportunityClose": {}, "Status": "3"}),
+        ("/LoseOpportunity", {"Status": 5}),
+    ):
+        answer = client.post(f"{API}{url}", json=body, headers=headers)
+        assert answer.status_code == 400, (url, answer.text)
+        assert answer.json()["error"]["message"]
+    typed = client.post(f"{API}/accounts", content=b"name=x",
+                        headers={**headers, "Content-Type": "text/plain"})  # fmt: skip
+    assert typed.status_code == 415
+    assert client.get("/api/v1/opportunities", headers=headers).json()["items"] == []

@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from sqlalchemy import ColumnElement
 
 from oppflow.dataverse import filter as odata_filter
-from oppflow.dataverse.entities import Column, EntitySet
+from oppflow.dataverse.entities import ENTITY_SETS, Column, EntitySet
 from oppflow.dataverse.errors import BadQuery
 from oppflow.dataverse.translate import column_of, condition, stored_column_of
 
@@ -78,7 +78,7 @@ def expand_of(entity: EntitySet, text: str | None) -> list[Column]:
     expanded = []
     for part in text.split(","):
         name = part.split("(", 1)[0].strip()
-        if name not in navigations:
+        if name not in navigations or navigations[name].target not in ENTITY_SETS:
             raise BadQuery(f"$expand: '{name}' is not a navigation property of {entity.type_name}.")
         expanded.append(navigations[name])
     return expanded

@@ -82,7 +82,10 @@ def bound_key(column: Column, value: Any) -> str | None:
     found = _BIND.match(value) if isinstance(value, str) else None
     if found is None or found.group("set") != column.target:
         raise BadQuery(f"'{column.navigation}@odata.bind' must be '/{column.target}(<id>)'.")
-    return found.group("key")
+    try:
+        return str(uuid.UUID(found.group("key")))
+    except ValueError:
+        raise BadQuery(f"'{column.navigation}@odata.bind' names no valid id.") from None
 
 
 def _input(column: Column, value: Any) -> Any:
