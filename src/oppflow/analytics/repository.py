@@ -8,20 +8,9 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
-from typing import Any, cast
+from typing import Any
 
-from sqlalchemy import (
-    ColumnElement,
-    Select,
-    and_,
-    case,
-    exists,
-    func,
-    or_,
-    select,
-    union,
-    union_all,
-)
+from sqlalchemy import ColumnElement, Select, and_, case, exists, func, or_, select, union_all
 from sqlalchemy.orm import aliased
 
 from oppflow.analytics import totals
@@ -42,7 +31,6 @@ from oppflow.models import (
     OpportunityChange,
     OpportunityClose,
     OpportunityFile,
-    RecordShare,
     SalesTeamMember,
     TotalDelta,
     User,
@@ -244,7 +232,7 @@ class AnalyticsRepository(OpportunityRepository):
     def board_cards(self, filters: FunnelFilters, phase: str, limit: int) -> list[Opportunity]:
         """The first open opportunities of one phase by close date (undated last): an index
         range each, so a phase of 100,000 cards costs as little as one of ten."""
-        base = self.readable_by_id().where(
+        base = self.readable().where(
             *self._conditions(filters), Opportunity.pipeline_phase == phase
         )
         dated = base.where(Opportunity.estimated_close_date.is_not(None))
@@ -275,34 +263,11 @@ class AnalyticsRepository(OpportunityRepository):
     def users_of_unit(self, business_unit_id: uuid.UUID) -> frozenset[uuid.UUID]:
         return frozenset(self.session.scalars(_owners_in(business_unit_id)))
 
-    def readable_by_id(self) -> Select[tuple[Opportunity]]:
-        """The readable opportunities, with row-level security as one set of ids: the rows
-        the depth reaches, plus those shared with the actor or their teams, plus those whose
-        sales team they are on. The same rows as :meth:`readable`; its OR of correlated
-        EXISTS forced a scan of every opportunity, where this union starts from indexes."""
-        depth = self.actor.depth("opportunity", "read")
-        if depth in (Depth.NONE, Depth.ORGANIZATION):
-            return self.readable()
-        owned = ownership_reach(
-            self.actor, depth, Opportunity.owner_id, Opportunity.owning_business_unit_id
-        )
-        principals = [self.actor.user_id, *self.actor.team_ids]
-        shared = select(RecordShare.record_id).where(
-            RecordShare.table_name == "opportunity",
-            RecordShare.action == "read",
-            RecordShare.principal_id.in_(principals),
-        )
-        teamed = select(SalesTeamMember.opportunity_id).where(
-            SalesTeamMember.user_id == self.actor.user_id
-        )
-        ids = union(select(Opportunity.id).where(owned), shared, teamed)
-        return cast(Select[tuple[Opportunity]], select(Opportunity)).where(Opportunity.id.in_(ids))
-
     def search(
         self, search: OpportunitySearch, actor_id: uuid.UUID
     ) -> tuple[list[Opportunity], int]:
         """One page of a list view (sorted, filtered), and how many rows the view has."""
-        query = self.readable_by_id().where(*self._search_conditions(search, actor_id))
+        query = self.readable().where(*self._search_conditions(search, actor_id))
         total = self.session.scalar(select(func.count()).select_from(query.subquery())) or 0
         column = SORT_COLUMNS[search.sort]
         order = column.desc().nulls_last() if search.descending else column.asc().nulls_last()
