@@ -1,0 +1,1 @@
+"""Imports of accounts, contacts and opportunities from CSV or JSON lines (issue 12)."""
