@@ -64,7 +64,7 @@ def test_good_rows_are_created_and_refused_rows_reported(
     report = tmp_path / "report.csv"
     result = runner.invoke(app, ["import", "accounts", str(source), "--report", str(report)])
     assert result.exit_code == 2, result.output
-    assert "created 1 accounts, refused 2 rows" in result.stdout
+    assert "created 1 accounts, 0 already imported, refused 2 rows" in result.stdout
     assert "ignored columns: Colour" in result.stderr
     assert account_names(database) == ["Fabrikam"]
     rows = list(csv.DictReader(report.open(encoding="utf-8")))
@@ -95,3 +95,12 @@ def test_unreadable_files_and_tables_are_one_line(database: sessionmaker, tmp_pa
     result = runner.invoke(app, ["import", "users", str(source)])
     assert result.exit_code == 1
     assert "cannot import 'users'" in result.stderr
+
+
+def test_importing_twice_creates_nothing_new(database: sessionmaker, tmp_path: Path) -> None:  # type: ignore[type-arg]
+    source = write(tmp_path / "accounts.csv", "accountid,name\nA-1,Fabrikam\nA-2,Contoso\n")
+    assert runner.invoke(app, ["import", "accounts", str(source)]).exit_code == 0
+    result = runner.invoke(app, ["import", "accounts", str(source)])
+    assert result.exit_code == 0, result.output
+    assert "created 0 accounts, 2 already imported" in result.stdout
+    assert account_names(database) == ["Contoso", "Fabrikam"]

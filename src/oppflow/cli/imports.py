@@ -57,6 +57,7 @@ def import_file(
             write_report(result.problems, stream)
     verb = "would create" if dry_run else "created"
     refused = len({problem.row for problem in result.problems})
-    out.print(f"{verb} {result.created} {table}, refused {refused} rows", highlight=False)
+    summary = f"{verb} {result.created} {table}, {result.existing} already imported"
+    out.print(f"{summary}, refused {refused} rows", highlight=False)
     if refused:
         raise typer.Exit(2)

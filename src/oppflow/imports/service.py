@@ -10,38 +10,43 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from pydantic import ValidationError
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from oppflow.errors import OppflowError
 from oppflow.imports.mapping import apply_mapping
 from oppflow.imports.report import RowProblem
+from oppflow.models import Account, Contact
 from oppflow.sales import service as sales_service
 from oppflow.sales.schemas import AccountCreate, ContactCreate
 from oppflow.security.actor import Actor
 
 BATCH_SIZE = 1000
 
-Creator = Callable[[Session, Actor, dict[str, str]], object]
+Creator = Callable[[Session, Actor, dict[str, str]], Account | Contact]
 
 
-def _create_account(session: Session, actor: Actor, values: dict[str, str]) -> object:
+def _create_account(session: Session, actor: Actor, values: dict[str, str]) -> Account:
     return sales_service.create_account(
         session, actor=actor, data=AccountCreate.model_validate(values)
     )
 
 
-def _create_contact(session: Session, actor: Actor, values: dict[str, str]) -> object:
+def _create_contact(session: Session, actor: Actor, values: dict[str, str]) -> Contact:
     return sales_service.create_contact(
         session, actor=actor, data=ContactCreate.model_validate(values)
     )
 
 
 CREATORS: dict[str, Creator] = {"accounts": _create_account, "contacts": _create_contact}
+MODELS: dict[str, type[Account] | type[Contact]] = {"accounts": Account, "contacts": Contact}
 
 
 @dataclass
 class ImportResult:
     created: int = 0
+    # Rows whose external id is already imported: importing a file twice creates nothing new.
+    existing: int = 0
     problems: list[RowProblem] = field(default_factory=list)
 
 
@@ -58,7 +63,12 @@ def import_rows(
     creator = CREATORS[table]
     result = ImportResult()
     for number, row in enumerate(rows, start=1):
-        _import_one(session, actor, creator, number, apply_mapping(row, mapping), result)
+        values = apply_mapping(row, mapping)
+        external_id = values.pop("external_id", None)
+        if external_id is not None and _imported(session, table, external_id):
+            result.existing += 1
+        else:
+            _import_one(session, actor, creator, number, values, external_id, result)
         if number % BATCH_SIZE == 0:
             _end_batch(session, dry_run)
         if on_row is not None:
@@ -73,11 +83,13 @@ def _import_one(
     creator: Creator,
     number: int,
     values: dict[str, str],
+    external_id: str | None,
     result: ImportResult,
 ) -> None:
     savepoint = session.begin_nested()
     try:
-        creator(session, actor, values)
+        record = creator(session, actor, values)
+        record.external_id = external_id
         session.flush()
     except ValidationError as error:
         savepoint.rollback()
@@ -89,6 +101,13 @@ def _import_one(
         return
     savepoint.commit()
     result.created += 1
+
+
+def _imported(session: Session, table: str, external_id: str) -> bool:
+    # Unique across the table, whoever may read the record: the id names one record of the source.
+    model = MODELS[table]
+    found = session.scalar(select(model.id).where(model.external_id == external_id))
+    return found is not None
 
 
 def _validation_problems(

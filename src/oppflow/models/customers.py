@@ -15,6 +15,10 @@ class Account(Audited, Base):
 
     id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=new_id)
     name: Mapped[str] = mapped_column(String(160), index=True)
+    # The record's id in the system it was imported from; imports match on it (decision 0019).
+    external_id: Mapped[str | None] = mapped_column(
+        String(100), default=None, index=True, unique=True
+    )
     website: Mapped[str | None] = mapped_column(String(200), default=None)
     phone: Mapped[str | None] = mapped_column(String(50), default=None)
     email: Mapped[str | None] = mapped_column(String(254), default=None)
@@ -34,6 +38,10 @@ class Contact(Audited, Base):
     id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=new_id)
     first_name: Mapped[str | None] = mapped_column(String(100), default=None)
     last_name: Mapped[str] = mapped_column(String(100), index=True)
+    # The record's id in the system it was imported from; imports match on it (decision 0019).
+    external_id: Mapped[str | None] = mapped_column(
+        String(100), default=None, index=True, unique=True
+    )
     email: Mapped[str | None] = mapped_column(String(254), default=None, index=True)
     phone: Mapped[str | None] = mapped_column(String(50), default=None)
     job_title: Mapped[str | None] = mapped_column(String(100), default=None)

@@ -7,15 +7,25 @@ Create Date: 2026-12-05 11:30:00
 
 from collections.abc import Sequence
 
+import sqlalchemy as sa
+from alembic import op
+
 revision: str = "0009"
 down_revision: str | None = "0008"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
+TABLES = ("accounts", "contacts")
+
 
 def upgrade() -> None:
-    pass
+    for table in TABLES:
+        op.add_column(table, sa.Column("external_id", sa.String(length=100), nullable=True))
+        op.create_index(f"ix_{table}_external_id", table, ["external_id"], unique=True)
 
 
 def downgrade() -> None:
-    pass
+    for table in TABLES:
+        op.drop_index(f"ix_{table}_external_id", table_name=table)
+        with op.batch_alter_table(table) as batch_op:
+            batch_op.drop_column("external_id")
