@@ -23,7 +23,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from oppflow import migrate
 from oppflow.api.app import create_app
 from oppflow.config import get_settings
-from oppflow.db import make_engine, unit_of_work
+from oppflow.db import READ_ONLY, make_engine, unit_of_work
 from oppflow.install import ensure_builtin_data
 from oppflow.models import Base
 from oppflow.security import passwords
@@ -85,7 +85,8 @@ def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
     path = tmp_path_factory.mktemp("template") / "template.db"
     engine = make_engine(f"sqlite:///{path}")
     migrate.upgrade(engine)
-    with engine.begin() as connection:
+    with engine.connect() as connection:  # a checkpoint cannot run inside a write transaction
+        connection.execution_options(**{READ_ONLY: True})
         connection.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
     engine.dispose()
     return path

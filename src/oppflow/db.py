@@ -20,6 +20,10 @@ from oppflow.config import get_settings
 from oppflow.events import outbox
 from oppflow.security import epoch
 
+# The execution option of a unit of work that will not write (a GET): on SQLite it begins
+# deferred, so readers never queue for the write lock.
+READ_ONLY = "oppflow_read_only"
+
 
 def make_engine(url: str, *, echo: bool = False) -> Engine:
     """An engine for ``url``; SQLite gets WAL, foreign keys and a busy timeout."""
@@ -59,7 +63,11 @@ def _sqlite_engine(url: str, *, echo: bool) -> Engine:
 
     @event.listens_for(engine, "begin")
     def _on_begin(connection: Any) -> None:
-        connection.exec_driver_sql("BEGIN")
+        # A writer takes the write lock at BEGIN, waiting up to busy_timeout for it. A deferred
+        # transaction that read first and another process committed since could not write at
+        # all: SQLite refuses it at once ("database is locked"), whatever the timeout.
+        read_only = connection.get_execution_options().get(READ_ONLY, False)
+        connection.exec_driver_sql("BEGIN" if read_only else "BEGIN IMMEDIATE")
 
     return engine
 
@@ -79,9 +87,14 @@ def session_factory(engine: Engine | None = None) -> sessionmaker[Session]:
 
 
 @contextmanager
-def unit_of_work(factory: sessionmaker[Session] | None = None) -> Iterator[Session]:
-    """A session that commits when the block succeeds and rolls back when it raises."""
+def unit_of_work(
+    factory: sessionmaker[Session] | None = None, *, read_only: bool = False
+) -> Iterator[Session]:
+    """A session that commits when the block succeeds and rolls back when it raises.
+    ``read_only`` promises no write (SQLite then begins without taking the write lock)."""
     session = (factory or session_factory())()
+    if read_only:
+        session.connection(execution_options={READ_ONLY: True})
     try:
         yield session
         session.commit()

@@ -167,6 +167,18 @@ def _failures_in_a_row(factory: sessionmaker[Session], webhook_id: str) -> int:
         return subscription.consecutive_failures
 
 
+def dispatched(factory: sessionmaker[Session], deliveries: int) -> None:
+    """Dispatch until ``deliveries`` exist: on PostgreSQL an event is dispatched once no older
+    transaction is still open anywhere on the server (another test's, say), not at commit."""
+
+    def done() -> bool:
+        with unit_of_work(factory) as session:
+            delivery.dispatch(session)
+            return len(session.scalars(select(WebhookDelivery.id)).all()) >= deliveries
+
+    wait_for(done)
+
+
 def _statuses(factory: sessionmaker[Session]) -> list[str]:
     with unit_of_work(factory) as session:
         return sorted(session.scalars(select(WebhookDelivery.status)))
@@ -180,6 +192,7 @@ def test_a_batch_is_settled_at_once_and_counts_its_failures_in_a_row(
     for number in range(3):
         create_opportunity(client, admin, name=f"Deal {number}")
     receiver.up = False
+    dispatched(factory, 3)
     with worker.http_client() as http:
         assert worker.run_once(factory, http, batch=10) == 3
         assert _failures_in_a_row(factory, webhook["id"]) == 3
@@ -198,8 +211,7 @@ def test_a_delivery_claimed_again_after_its_lease_ran_out_is_left_to_its_new_hol
     admin = signed_in(client, factory, roles=["system-administrator"])
     subscribe(client, admin, receiver.url)
     create_opportunity(client, admin)
-    with unit_of_work(factory) as session:
-        delivery.dispatch(session)
+    dispatched(factory, 1)
     with unit_of_work(factory) as session:
         (late,) = delivery.claim(session, 10)
     with unit_of_work(factory) as session:  # its lease ran out; another worker took it

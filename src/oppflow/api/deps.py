@@ -25,6 +25,8 @@ from oppflow.errors import PreconditionFailed, Unauthorized
 from oppflow.security import service as security_service
 from oppflow.security.actor import Actor
 
+# Requests that change nothing, by HTTP's definition; their unit of work never writes.
+READING_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 bearer = HTTPBearer(auto_error=False, description="A token from /api/v1/auth/token or the CLI.")
 T = TypeVar("T")
 _ETAG = re.compile(r'^(?:W/)?"?(\d{1,18})"?$')
@@ -33,7 +35,8 @@ _ETAG = re.compile(r'^(?:W/)?"?(\d{1,18})"?$')
 async def get_session(request: Request) -> AsyncIterator[Session]:
     """One unit of work per request: commit when the endpoint returns, roll back when it raises."""
     factory: sessionmaker[Session] = request.app.state.session_factory
-    with unit_of_work(factory) as session:
+    with unit_of_work(factory, read_only=request.method in READING_METHODS) as session:
+        request.state.unit = session
         yield session
 
 
@@ -47,6 +50,7 @@ def run_unit_in_thread(
     release."""
     factory: sessionmaker[Session] = request.app.state.session_factory
     address = client_address(request)
+    _end_request_transaction(request)
 
     def unit() -> T:
         with unit_of_work(factory) as session:
@@ -55,6 +59,14 @@ def run_unit_in_thread(
             return work(session)
 
     return run_in_threadpool(unit)
+
+
+def _end_request_transaction(request: Request) -> None:
+    """End the transaction the request's own unit holds (it has only read the caller), so
+    that it does not hold SQLite's write lock while the thread's unit waits for it."""
+    held: Session | None = getattr(request.state, "unit", None)
+    if held is not None and held.in_transaction():
+        held.commit()
 
 
 # scope="function" runs the commit before the response is sent, so a client never reads

@@ -27,5 +27,7 @@ def upgrade() -> None:
 def downgrade() -> None:
     for table in TABLES:
         op.drop_index(f"ix_{table}_external_id", table_name=table)
-        with op.batch_alter_table(table) as batch_op:
-            batch_op.drop_column("external_id")
+        # A plain DROP COLUMN (SQLite 3.35+), not a batch rebuild of the table: the rebuild
+        # would lose the expression indexes of migration 0007 (lower(email), ...), which
+        # SQLite cannot reflect.
+        op.drop_column(table, "external_id")
