@@ -23,6 +23,7 @@ from oppflow.models.events import (
     WebhookDelivery,
     WebhookSubscription,
 )
+from oppflow.models.imports import ImportJob, ImportMapping
 from oppflow.models.lead import Lead
 from oppflow.models.opportunity import Competitor, Opportunity, OpportunityClose
 from oppflow.models.organization import ApiToken, BusinessUnit, User, UserRole
@@ -58,6 +59,8 @@ __all__ = [
     "Event",
     "EventCursor",
     "ForecastTotal",
+    "ImportJob",
+    "ImportMapping",
     "Lead",
     "Note",
     "Opportunity",
