@@ -7,6 +7,7 @@ upload is refused (413) as soon as it passes the size limit, without reading the
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
@@ -23,6 +24,8 @@ if TYPE_CHECKING:  # a typed dict the library defines for type checkers only
 
 MAX_PARTS = 4
 MAX_FIELD_BYTES = 1024
+# The text fields an upload takes beside its file, with the largest size of each.
+NAME_ONLY: Mapping[str, int] = {"name": MAX_FIELD_BYTES}
 # Room for the multipart framing and the ``name`` field around the file itself.
 FRAMING_BYTES = 16 * 1024
 
@@ -34,6 +37,7 @@ class Upload:
     blob: Blob
     filename: str
     content_type: str | None
+    fields: dict[str, str] = field(default_factory=dict)
 
 
 def _text(raw: bytes) -> str:
@@ -48,6 +52,7 @@ class _Receiver:
     """The parser's callbacks: which part is being read, and where its bytes go."""
 
     store: FileStore
+    allowed: Mapping[str, int] = field(default_factory=lambda: NAME_ONLY)
     parts: int = 0
     headers: dict[bytes, bytes] = field(default_factory=dict)
     header_name: bytes = b""
@@ -58,7 +63,7 @@ class _Receiver:
     received: int = 0
     filename: str = ""
     content_type: str | None = None
-    name_field: bytearray | None = None
+    values: dict[str, bytearray] = field(default_factory=dict)
     file_ended: bool = False
     blob: Blob | None = None
 
@@ -75,8 +80,8 @@ class _Receiver:
 
     def on_part_begin(self) -> None:
         self.parts += 1
-        if self.parts > MAX_PARTS:
-            raise ValidationFailed("Send one 'file' part and, optionally, a 'name' field.")
+        if self.parts > MAX_PARTS + len(self.allowed) - 1:
+            raise ValidationFailed(f"Send one 'file' part and, optionally, {self._fields()}.")
         self.headers, self.current = {}, ""
 
     def on_header_field(self, data: bytes, start: int, end: int) -> None:
@@ -99,12 +104,16 @@ class _Receiver:
             self.filename = _text(options[b"filename"])
             declared = self.headers.get(b"content-type")
             self.content_type = _text(declared) if declared else None
-        elif name == "name" and b"filename" not in options:
-            self.current, self.name_field = "name", bytearray()
+        elif name in self.allowed and b"filename" not in options and name not in self.values:
+            self.current, self.values[name] = name, bytearray()
         else:
             raise ValidationFailed(
-                f"Unexpected part {name[:40]!r}: send a 'file' part and, optionally, 'name'."
+                f"Unexpected part {name[:40]!r}: send a 'file' part and, optionally, "
+                f"{self._fields()}."
             )
+
+    def _fields(self) -> str:
+        return ", ".join(f"'{name}'" for name in self.allowed)
 
     def on_part_data(self, data: bytes, start: int, end: int) -> None:
         if self.current == "file":
@@ -115,10 +124,11 @@ class _Receiver:
                     limit=self.store.max_bytes,
                 )
             self.pending.append(data[start:end])
-        elif self.name_field is not None:
-            self.name_field += data[start:end]
-            if len(self.name_field) > MAX_FIELD_BYTES:
-                raise ValidationFailed("name: too long.", field="name")
+        elif self.current in self.values:
+            value = self.values[self.current]
+            value += data[start:end]
+            if len(value) > self.allowed[self.current]:
+                raise ValidationFailed(f"{self.current}: too long.", field=self.current)
 
     def on_part_end(self) -> None:
         self.file_ended = self.file_ended or self.current == "file"
@@ -144,13 +154,17 @@ class _Receiver:
     def upload(self) -> Upload:
         if self.blob is None:
             raise ValidationFailed("file: send the file as a complete 'file' part.", field="file")
-        name = _text(bytes(self.name_field)).strip() if self.name_field else ""
-        return Upload(self.blob, name or self.filename, self.content_type)
+        fields = {key: _text(bytes(value)) for key, value in self.values.items()}
+        name = fields.get("name", "").strip()
+        return Upload(self.blob, name or self.filename, self.content_type, fields)
 
 
-async def receive_upload(request: Request, store: FileStore) -> Upload:
-    """Read a ``multipart/form-data`` body with a ``file`` part (and an optional ``name`` field
-    overriding its file name) into the store's incoming directory."""
+async def receive_upload(
+    request: Request, store: FileStore, fields: Mapping[str, int] = NAME_ONLY
+) -> Upload:
+    """Read a ``multipart/form-data`` body with a ``file`` part (and the optional text
+    ``fields``: by default ``name``, overriding its file name) into the store's incoming
+    directory."""
     media_type, params = parse_options_header(request.headers.get("content-type", ""))
     if media_type != b"multipart/form-data" or not params.get(b"boundary"):
         raise UnsupportedMediaType("Send the file as multipart/form-data, in a part named 'file'.")
@@ -159,7 +173,7 @@ async def receive_upload(request: Request, store: FileStore) -> Upload:
         raise PayloadTooLarge(
             f"The file is larger than the limit of {store.max_bytes} bytes.", limit=store.max_bytes
         )
-    receiver = _Receiver(store)
+    receiver = _Receiver(store, fields)
     parser = MultipartParser(params[b"boundary"], receiver.callbacks())
     try:
         async for chunk in request.stream():

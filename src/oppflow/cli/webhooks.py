@@ -169,9 +169,10 @@ def resend(subscription_id: uuid.UUID, delivery_id: uuid.UUID) -> None:
 def worker(
     poll: Annotated[float, typer.Option(min=0.05, help="Seconds between polls when idle.")] = 1.0,
 ) -> None:
-    """Deliver webhooks until interrupted (run several on PostgreSQL to share the work)."""
+    """Deliver webhooks and run import jobs until interrupted (run several on PostgreSQL to
+    share the work)."""
     stop = threading.Event()
     for signum in (signal.SIGINT, signal.SIGTERM):
         signal.signal(signum, lambda *_: stop.set())
-    out.print("oppflow worker: delivering webhooks (Ctrl-C to stop)")
+    out.print("oppflow worker: delivering webhooks, running imports (Ctrl-C to stop)")
     delivery_worker.run(session_factory(), stop, poll_seconds=poll)

@@ -1,4 +1,5 @@
 """The delivery worker: ``oppflow worker``, or a thread inside ``oppflow serve`` on SQLite.
+It also runs the queued import jobs (``imports/runner.py``, decision 0022), one at a time.
 
 Several workers may run against one PostgreSQL database: the dispatcher's cursor and the
 deliveries are claimed with ``FOR UPDATE SKIP LOCKED``, so no two deliver the same event at
@@ -17,6 +18,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from oppflow.config import get_settings
 from oppflow.db import unit_of_work
 from oppflow.events import delivery
+from oppflow.imports import runner as import_runner
 
 log = logging.getLogger("oppflow.webhooks")
 CLAIM_BATCH = 10
@@ -57,6 +59,8 @@ def run(
         while not stop.is_set():
             try:
                 sent = run_once(factory, client, batch)
+                # An import runs to its end here: the webhooks wait for it on this worker.
+                sent += import_runner.run_next(factory)
             except OperationalError as exc:  # a lock timeout, a restarting server: try again
                 log.warning("webhook worker: %s", exc)
                 sent = 0

@@ -59,3 +59,7 @@ class ImportJob(Base):
     finished_at: Mapped[datetime | None] = mapped_column(default=None)
     # A running job whose worker stops renewing this (killed) is marked failed, not left running.
     lease_until: Mapped[datetime | None] = mapped_column(default=None)
+
+    @property
+    def has_report(self) -> bool:
+        return self.report_sha256 is not None

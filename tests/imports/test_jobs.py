@@ -1,0 +1,266 @@
+"""Import jobs through the API on SQLite and PostgreSQL: an upload answers 202, the worker runs
+it as its owner (``runner.run_next``, one turn of the worker's loop), progress and counts on
+the job, the refused rows in a CSV report; saved mappings each user's own; bad input 4xx."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from datetime import timedelta
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy import update
+from sqlalchemy.orm import Session, sessionmaker
+
+from oppflow.clock import utcnow
+from oppflow.db import unit_of_work
+from oppflow.imports import runner
+from oppflow.models import ImportJob
+from tests.helpers import create_user, login, signed_in
+
+ACCOUNTS = (
+    "Account Name;emailaddress1;Colour\n"
+    "Fabrikam;info@fabrikam.example;red\n"
+    ";nobody@example.com;blue\n"
+    "Northwind;=cmd|' /C calc'!A0;green\n"
+    "Contoso;sales@contoso.example;\n"
+)
+
+
+def upload(
+    client: TestClient,
+    headers: dict[str, str],
+    text: str = ACCOUNTS,
+    *,
+    name: str = "accounts.csv",
+    **fields: str,
+) -> Any:
+    fields.setdefault("table", "accounts")
+    files = {"file": (name, text.encode("utf-8"), "text/csv")}
+    return client.post("/api/v1/imports", files=files, data=fields, headers=headers)
+
+
+def queued(client: TestClient, headers: dict[str, str], **fields: str) -> dict[str, Any]:
+    answer = upload(client, headers, **fields)
+    assert answer.status_code == 202, answer.text
+    return dict(answer.json())
+
+
+def account_names(client: TestClient, headers: dict[str, str]) -> list[str]:
+    items = client.get("/api/v1/accounts", headers=headers).json()["items"]
+    return sorted(item["name"] for item in items)
+
+
+def report_rows(client: TestClient, headers: dict[str, str], job_id: str) -> list[list[str]]:
+    answer = client.get(f"/api/v1/imports/{job_id}/report", headers=headers)
+    assert answer.status_code == 200, answer.text
+    assert answer.headers["content-type"].startswith("text/csv")
+    return list(csv.reader(io.StringIO(answer.text)))
+
+
+def test_an_upload_is_queued_then_run_by_the_worker_with_a_report(
+    client: TestClient, factory: sessionmaker[Session]
+) -> None:
+    headers = signed_in(client, factory)
+    answer = upload(client, headers)
+    assert answer.status_code == 202, answer.text
+    job = answer.json()
+    assert answer.headers["Location"] == f"/api/v1/imports/{job['id']}"
+    assert job["status"] == "queued"
+    assert job["mapping"] == {"Account Name": "name", "emailaddress1": "email"}
+    assert client.get(f"/api/v1/imports/{job['id']}/report", headers=headers).status_code == 409
+
+    assert runner.run_next(factory) is True
+    assert runner.run_next(factory) is False  # nothing else queued
+
+    done = client.get(answer.headers["Location"], headers=headers).json()
+    assert done["status"] == "done", done
+    assert (done["rows_total"], done["rows_done"]) == (4, 4)
+    assert (done["created"], done["existing"], done["refused"]) == (2, 0, 2)
+    assert account_names(client, headers) == ["Contoso", "Fabrikam"]
+    rows = report_rows(client, headers, job["id"])
+    assert rows[0] == ["row", "column", "value", "why"]
+    assert [row[:2] for row in rows[1:]] == [["2", "name"], ["3", "email"]]
+    # The refused value is quoted neutralised: a spreadsheet shows it, never runs it.
+    assert rows[2][2] == "'=cmd|' /C calc'!A0"
+
+
+def test_a_dry_run_counts_and_reports_but_creates_nothing(
+    client: TestClient, factory: sessionmaker[Session]
+) -> None:
+    headers = signed_in(client, factory)
+    job = queued(client, headers, dry_run="true")
+    runner.run_next(factory)
+    done = client.get(f"/api/v1/imports/{job['id']}", headers=headers).json()
+    assert (done["status"], done["dry_run"], done["created"], done["refused"]) == (
+        "done",
+        True,
+        2,
+        2,
+    )
+    assert done["rows_done"] == 4
+    assert account_names(client, headers) == []
+    assert len(report_rows(client, headers, job["id"])) == 3
+
+
+def test_importing_the_same_external_ids_twice_creates_nothing_new(
+    client: TestClient, factory: sessionmaker[Session]
+) -> None:
+    headers = signed_in(client, factory)
+    text = "accountid,name\nA-1,Fabrikam\nA-2,Contoso\n"
+    for _ in range(2):
+        answer = upload(client, headers, text)
+        assert answer.status_code == 202
+        runner.run_next(factory)
+    jobs = client.get("/api/v1/imports", headers=headers).json()["items"]
+    assert [(job["created"], job["existing"]) for job in jobs] == [(0, 2), (2, 0)]
+    assert account_names(client, headers) == ["Contoso", "Fabrikam"]
+
+
+def test_the_job_runs_as_its_owner_and_others_do_not_see_it(
+    client: TestClient, factory: sessionmaker[Session]
+) -> None:
+    alice = signed_in(client, factory)
+    bob = signed_in(client, factory, "bob")
+    admin = signed_in(client, factory, "root", roles=["system-administrator"])
+    job = queued(client, alice)
+    runner.run_next(factory)
+    path = f"/api/v1/imports/{job['id']}"
+    assert client.get(path, headers=bob).status_code == 404
+    assert client.get(f"{path}/report", headers=bob).status_code == 404
+    assert client.get("/api/v1/imports", headers=bob).json()["items"] == []
+    assert client.get(path, headers=admin).json()["owner_id"] == job["owner_id"]
+    owners = {
+        item["owner_id"] for item in client.get("/api/v1/accounts", headers=admin).json()["items"]
+    }
+    assert owners == {job["owner_id"]}
+
+
+def test_saved_mappings_are_their_owners_and_an_administrators(
+    client: TestClient, factory: sessionmaker[Session]
+) -> None:
+    alice = signed_in(client, factory)
+    bob = signed_in(client, factory, "bob")
+    admin = signed_in(client, factory, "root", roles=["system-administrator"])
+    body = {"name": "Our CRM", "table": "accounts", "columns": {"Company": "name", "Town": "city"}}
+    created = client.post("/api/v1/import-mappings", json=body, headers=alice)
+    assert created.status_code == 201, created.text
+    mapping = created.json()
+    path = f"/api/v1/import-mappings/{mapping['id']}"
+    assert client.get(path, headers=alice).json()["columns"] == body["columns"]
+    assert client.get(path, headers=bob).status_code == 404
+    assert client.get("/api/v1/import-mappings", headers=bob).json()["items"] == []
+    assert [
+        m["name"] for m in client.get("/api/v1/import-mappings", headers=admin).json()["items"]
+    ] == ["Our CRM"]
+    assert client.delete(path, headers=bob).status_code == 404
+    # Another's mapping is no mapping at all for an upload.
+    refused = upload(client, bob, "Company\nFabrikam\n", mapping_id=mapping["id"])
+    assert refused.status_code == 422
+    assert refused.json()["field"] == "mapping_id"
+
+    job = queued(client, alice, text="Company;Town\nFabrikam;Lyon\n", mapping_id=mapping["id"])
+    assert job["mapping"] == body["columns"]
+    runner.run_next(factory)
+    accounts = client.get("/api/v1/accounts", headers=alice).json()["items"]
+    assert [(a["name"], a["city"]) for a in accounts] == [("Fabrikam", "Lyon")]
+
+    assert client.delete(path, headers=alice).status_code == 204
+    assert client.get(path, headers=alice).status_code == 404
+
+
+def test_a_mapping_given_as_json_is_used(
+    client: TestClient, factory: sessionmaker[Session]
+) -> None:
+    headers = signed_in(client, factory)
+    mapping = json.dumps({"Firma": "name", "Ort": "city"})
+    job = queued(client, headers, text="Firma,Ort\nFabrikam,Lyon\n", mapping=mapping)
+    runner.run_next(factory)
+    done = client.get(f"/api/v1/imports/{job['id']}", headers=headers).json()
+    assert (done["status"], done["created"]) == ("done", 1)
+
+
+BAD_UPLOADS: list[tuple[dict[str, str], str, int]] = [
+    ({"table": "spaceships"}, ACCOUNTS, 422),
+    ({"table": ""}, ACCOUNTS, 422),
+    ({"mapping": "{not json"}, ACCOUNTS, 422),
+    ({"mapping": "[1, 2]"}, ACCOUNTS, 422),
+    ({"mapping": '{"Account Name": "colour"}'}, ACCOUNTS, 422),
+    ({"mapping": '{"A": "name", "B": "name"}'}, ACCOUNTS, 422),
+    ({"mapping_id": "not-an-id"}, ACCOUNTS, 422),
+    ({"mapping_id": "00000000-0000-4000-8000-000000000000"}, ACCOUNTS, 422),
+    ({"mapping_id": "00000000-0000-4000-8000-000000000000", "mapping": "{}"}, ACCOUNTS, 422),
+    ({"dry_run": "maybe"}, ACCOUNTS, 422),
+    ({}, "", 422),
+    ({}, "\n\n", 422),
+    ({}, '[{"name": "x"}]', 422),
+    ({}, "{not json\n", 422),
+    ({"colour": "red"}, ACCOUNTS, 422),
+]
+
+
+@pytest.mark.parametrize(("fields", "text", "expected"), BAD_UPLOADS)
+def test_bad_uploads_are_refused_as_problems(
+    client: TestClient,
+    factory: sessionmaker[Session],
+    fields: dict[str, str],
+    text: str,
+    expected: int,
+) -> None:
+    headers = signed_in(client, factory)
+    answer = upload(client, headers, text, **fields)
+    assert answer.status_code == expected, answer.text
+    assert answer.headers["content-type"] == "application/problem+json"
+    assert client.get("/api/v1/imports", headers=headers).json()["items"] == []
+
+
+def test_other_bad_requests_are_4xx(client: TestClient, factory: sessionmaker[Session]) -> None:
+    headers = signed_in(client, factory)
+    assert (
+        client.post("/api/v1/imports", json={"table": "accounts"}, headers=headers).status_code
+        == 415
+    )
+    no_file = client.post("/api/v1/imports", files={"table": (None, "accounts")}, headers=headers)
+    assert no_file.status_code == 422
+    assert upload(client, {}).status_code == 401
+    bad = {"name": " ", "table": "accounts", "columns": {"A": "name"}}
+    assert client.post("/api/v1/import-mappings", json=bad, headers=headers).status_code == 422
+    for columns in ({"A": "colour"}, {}, {"A": "name", "B": "name"}):
+        body = {"name": "x", "table": "accounts", "columns": columns}
+        answer = client.post("/api/v1/import-mappings", json=body, headers=headers)
+        assert answer.status_code == 422, answer.text
+    assert client.get("/api/v1/imports/nope", headers=headers).status_code == 422
+
+
+def test_a_job_whose_owner_was_disabled_fails_saying_why(
+    client: TestClient, factory: sessionmaker[Session]
+) -> None:
+    admin = signed_in(client, factory, "root", roles=["system-administrator"])
+    alice_id = create_user(factory, "alice")
+    job = queued(client, login(client, "alice"))
+    answer = client.patch(f"/api/v1/users/{alice_id}", json={"is_active": False}, headers=admin)
+    assert answer.status_code == 200, answer.text
+    runner.run_next(factory)
+    failed = client.get(f"/api/v1/imports/{job['id']}", headers=admin).json()
+    assert failed["status"] == "failed"
+    assert "no longer active" in failed["error"]
+
+
+def test_a_job_left_running_by_a_killed_worker_is_marked_failed(
+    client: TestClient, factory: sessionmaker[Session]
+) -> None:
+    headers = signed_in(client, factory)
+    job = queued(client, headers)
+    claimed = runner.claim(factory)
+    assert claimed is not None
+    assert str(claimed.id) == job["id"]
+    assert runner.claim(factory) is None  # running: nobody claims it twice
+    with unit_of_work(factory) as session:
+        past = utcnow() - timedelta(seconds=1)
+        session.execute(update(ImportJob).values(lease_until=past))
+    assert runner.claim(factory) is None
+    failed = client.get(f"/api/v1/imports/{job['id']}", headers=headers).json()
+    assert (failed["status"], failed["error"]) == ("failed", runner.ABANDONED)
