@@ -19,7 +19,7 @@ LAPTOP = "laptop"
 
 def state(client: TestClient, headers: H, oid: str) -> Any:
     """What a refused request must leave as it was."""
-    return [
+    read = [
         client.get(f"/api/v1/{path}", headers=headers).json()
         for path in (
             f"opportunities/{oid}",
@@ -28,6 +28,11 @@ def state(client: TestClient, headers: H, oid: str) -> Any:
             "opportunities?limit=200",
         )
     ]
+    quote_lines = [
+        client.get(f"/api/v1/quotes/{quote['id']}/lines", headers=headers).json()
+        for quote in read[2]["items"]
+    ]
+    return [*read, quote_lines]
 
 
 def refused(answer: Any, status: int) -> None:
@@ -103,9 +108,33 @@ def test_ten_thousand_lines_in_one_request_are_refused(
 ) -> None:
     headers, catalogue, oid = scene
     before = state(client, headers, oid)
+    quote_id = before[2]["items"][0]["id"]
     many = {"lines": [line(catalogue)] * 10_000}
-    refused(client.put(f"/api/v1/opportunities/{oid}/lines", json=many, headers=headers), 422)
+    for path in (f"opportunities/{oid}/lines", f"quotes/{quote_id}/lines"):
+        refused(client.put(f"/api/v1/{path}", json=many, headers=headers), 422)
     assert state(client, headers, oid) == before
+
+
+def test_a_price_list_outside_its_dates_prices_nothing(
+    client: TestClient, scene: tuple[H, Catalogue, str]
+) -> None:
+    headers, catalogue, oid = scene
+    quote_id = state(client, headers, oid)[2]["items"][0]["id"]
+    for dates in ({"ends_on": "2020-12-31"}, {"begins_on": "2099-01-01"}):
+        changed = client.patch(
+            f"/api/v1/price-lists/{catalogue.euros}", json=dates, headers=headers
+        )
+        assert changed.status_code == 200, changed.text
+        before = state(client, headers, oid)
+        for path in (f"opportunities/{oid}/lines", f"quotes/{quote_id}/lines"):
+            answer = client.post(f"/api/v1/{path}", json=line(catalogue), headers=headers)
+            refused(answer, 422)
+            assert "Europe 2027" in answer.json()["detail"]
+        assert state(client, headers, oid) == before
+        typed = line(catalogue, price_per_unit=1000)  # a price typed on the line needs no list
+        create(client, headers, f"opportunities/{oid}/lines", **typed)
+        reset = {"ends_on": None, "begins_on": None}
+        client.patch(f"/api/v1/price-lists/{catalogue.euros}", json=reset, headers=headers)
 
 
 def test_a_price_list_of_another_currency_is_refused(

@@ -42,10 +42,11 @@ def test_the_french_pdf_has_the_number_every_line_and_the_totals_in_french_forma
     assert "465,00 €" in text
     assert WRITE_IN in text
     assert "400,00 €" in text
-    # Totals: 15 279,33 of lines before discounts and tax, 755,00 off, 1 066,67 of tax.
+    # Totals: 15 612,33 of lines before discounts and tax, 755,00 off, 1 066,67 of tax.
     assert Decimal(quote["total_amount"]) == Decimal("15924.00")
-    for total in ("Montant total", "15 924,00 €", "1 066,67 €", "Net 30 [days] #strong"):
+    for total in ("Montant total", "15 612,33 €", "15 924,00 €", "1 066,67 €"):
         assert total in text
+    assert "Net 30 [days] #strong" in text
 
 
 def test_the_english_pdf_has_english_formats(
@@ -58,8 +59,11 @@ def test_the_english_pdf_has_english_formats(
     assert quote["quote_number"] in text
     assert "Quote" in text
     assert "Draft" in text
+    for line in ("Laptop 14", "12 Each", "USB-C dock", WRITE_IN):
+        assert line in text
     for amount in ("€1,234.50", "€15,059.00", "€465.00", "€400.00", "€15,924.00", "€1,066.67"):
         assert amount in text
+    assert "Detail amount €15,612.33" in text  # the lines before discounts and tax
     assert "Total amount" in text
     assert "Montant" not in text
 
