@@ -22,6 +22,9 @@ depend on the stored records or on content a JSON schema cannot describe (``RULE
   alike in every regular expression engine).
 - 422 on ``POST /processes`` and ``/processes/validate``: the YAML text must be a valid process.
 - 415 and 422 on uploads: the file's name, size and bytes are checked against its type.
+- 422 on an export's filters and names: the table must have the field (``state``,
+  ``owner_id``, ``filter=field=value``) and the value must be of the field's type; Dataverse
+  names exist only for the Dataverse face's tables.
 
 Also accepted: ``Allow`` on ``/processes/validate`` names GET and PATCH, which
 ``/processes/{key}`` serves there (with ``validate`` as the key); schemathesis expects POST only.
@@ -378,6 +381,15 @@ def _report_instants(case: Case, body: dict[str, Any]) -> bool:
     return report and body.get("status") == 422 and any(reason in said for reason in reasons)
 
 
+def _export_filter(case: Case, body: dict[str, Any]) -> bool:
+    """422: an export's filter names a field of the table, with a value of its type; Dataverse
+    names exist for the Dataverse face's tables only."""
+    exports = case.operation.path == "/api/v1/exports/{table}"
+    errors = body.get("errors") or []
+    where = {"filter", "state", "owner_id", "names"}
+    return exports and any(set(error.get("loc") or []) & where for error in errors)
+
+
 def _no_mail_server(case: Case, response: Response) -> bool:
     """503: sending a quote needs an e-mail server (OPPFLOW_SMTP_URL), and the contract's
     world has none; tests/quotes/test_sending.py sends to a real one."""
@@ -394,6 +406,7 @@ RULES: tuple[Rule, ...] = (
     _process_definition,
     _file_content,
     _report_instants,
+    _export_filter,
 )
 
 

@@ -22,6 +22,7 @@ from sqlalchemy.orm import Session
 from oppflow.cli.admin import register as register_admin_commands
 from oppflow.cli.backup import register as register_backup_commands
 from oppflow.cli.catalog import register as register_catalog_commands
+from oppflow.cli.exports import register as register_export_commands
 from oppflow.cli.files import register as register_file_commands
 from oppflow.cli.imports import register as register_import_commands
 from oppflow.cli.leads import register as register_lead_commands
@@ -546,4 +547,5 @@ register_file_commands(app)
 register_catalog_commands(app)
 register_quote_commands(app)
 register_import_commands(app)
+register_export_commands(app)
 register_quote_document_commands(quote_app)
