@@ -23,6 +23,7 @@ from oppflow.models.events import (
     WebhookDelivery,
     WebhookSubscription,
 )
+from oppflow.models.import_runs import ImportRun
 from oppflow.models.imports import ImportJob, ImportMapping
 from oppflow.models.lead import Lead
 from oppflow.models.opportunity import Competitor, Opportunity, OpportunityClose
@@ -61,6 +62,7 @@ __all__ = [
     "ForecastTotal",
     "ImportJob",
     "ImportMapping",
+    "ImportRun",
     "Lead",
     "Note",
     "Opportunity",

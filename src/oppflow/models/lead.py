@@ -20,6 +20,10 @@ class Lead(Audited, Base):
 
     id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=new_id)
     topic: Mapped[str] = mapped_column(String(300))
+    # The record's id in the system it was imported from; imports match on it (decision 0019).
+    external_id: Mapped[str | None] = mapped_column(
+        String(100), default=None, index=True, unique=True
+    )
     first_name: Mapped[str | None] = mapped_column(String(100), default=None)
     last_name: Mapped[str | None] = mapped_column(String(100), default=None)
     company_name: Mapped[str | None] = mapped_column(String(160), default=None)

@@ -47,6 +47,10 @@ class Opportunity(Audited, Base):
 
     id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=new_id)
     name: Mapped[str] = mapped_column(String(300))
+    # The record's id in the system it was imported from; imports match on it (decision 0019).
+    external_id: Mapped[str | None] = mapped_column(
+        String(100), default=None, index=True, unique=True
+    )
     owner_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("users.id"))
     # The owner's business unit, kept with the record (as Dynamics' owningbusinessunit) so that
     # row-level security is one indexed comparison.

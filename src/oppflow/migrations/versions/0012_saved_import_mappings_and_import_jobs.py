@@ -1,7 +1,7 @@
 """Saved import mappings and import jobs (issue 12)
 
 Revision ID: 0012
-Revises: 0010
+Revises: 0011
 Create Date: 2026-12-06 10:00:00
 """
 
@@ -13,9 +13,7 @@ from alembic import op
 from oppflow.models.base import UTCDateTime
 
 revision: str = "0012"
-# 0011 (the import runs of --resume) is another change of issue 12; until it lands this follows
-# 0010, then 0011, so that the chain stays linear.
-down_revision: str | None = "0010"
+down_revision: str | None = "0011"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
