@@ -1,12 +1,17 @@
-"""A report's rows as CSV: the same text for the API (``Accept: text/csv``) and the CLI."""
+"""A report's rows as CSV: the same text for the API (``Accept: text/csv``) and the CLI.
+
+Cells go through ``SafeCsvWriter``: a report names opportunities, owners and stages that users
+typed, and a name starting with ``=`` would run as a formula in the spreadsheet opening it.
+"""
 
 from __future__ import annotations
 
-import csv
 import io
 from typing import Any
 
 from pydantic import BaseModel
+
+from oppflow.exports.csvsafe import SafeCsvWriter
 
 
 def rows_of(report: BaseModel) -> list[BaseModel]:
@@ -20,10 +25,11 @@ def as_csv(rows: list[BaseModel]) -> str:
     out = io.StringIO()
     if rows:
         fields = list(type(rows[0]).model_fields)
-        writer = csv.DictWriter(out, fieldnames=fields, lineterminator="\r\n")
-        writer.writeheader()
+        writer = SafeCsvWriter(out)
+        writer.writerow(fields)
         for row in rows:
-            writer.writerow({k: cell(v) for k, v in row.model_dump(mode="python").items()})
+            values = row.model_dump(mode="python")
+            writer.writerow([cell(values[field]) for field in fields])
     return out.getvalue()
 
 

@@ -7,18 +7,29 @@ spreadsheet programs when the file is opened; a leading apostrophe makes it text
 from __future__ import annotations
 
 import csv
+import math
 from collections.abc import Iterable
+from decimal import Decimal
 from typing import TextIO
 
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 
 
 def neutralise(cell: object) -> str:
-    """The cell as text a spreadsheet shows rather than evaluates."""
+    """The cell as text a spreadsheet shows rather than evaluates. A finite number stays as it
+    is: a spreadsheet reads -12.5 as a number, and an apostrophe would make it text."""
+    if _number(cell):
+        return str(cell)
     text = "" if cell is None else str(cell)
     if text.startswith(FORMULA_STARTS):
         return "'" + text
     return text
+
+
+def _number(cell: object) -> bool:
+    if isinstance(cell, bool) or not isinstance(cell, int | float | Decimal):
+        return False
+    return cell.is_finite() if isinstance(cell, Decimal) else math.isfinite(cell)
 
 
 def unneutralise(text: str) -> str:
