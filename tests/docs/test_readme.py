@@ -34,6 +34,7 @@ def test_the_readme_shows_each_built_in_role_as_the_code_defines_it(role_key: st
         "team",
         "role",
         "audit",
+        "export",
     ],
 )
 def test_every_documented_command_exists(command: str) -> None:
