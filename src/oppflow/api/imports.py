@@ -13,6 +13,7 @@ from oppflow.api.deps import ActorDep, SessionDep
 from oppflow.api.files import content_disposition
 from oppflow.api.responses import READ, Responses, problem, problems
 from oppflow.api.uploads import receive_upload
+from oppflow.errors import ValidationFailed
 from oppflow.imports import jobs
 from oppflow.imports.schemas import JobRead, MappingCreate, MappingRead
 from oppflow.related.storage import FileStore, default_store
@@ -86,7 +87,19 @@ REPORT: Responses = {
 }
 
 
-@router.get("/import-mappings", responses=problems(401, 422))
+def only_query(*names: str) -> Any:
+    """A dependency refusing query parameters other than ``names``: a misspelt filter is an
+    error, not a silent list of everything."""
+
+    async def check(request: Request) -> None:
+        unknown = sorted(set(request.query_params) - set(names))
+        if unknown:
+            raise ValidationFailed(f"Unknown query parameter {unknown[0][:40]!r}.")
+
+    return Depends(check)
+
+
+@router.get("/import-mappings", responses=problems(401, 422), dependencies=[only_query("table")])
 async def list_mappings(
     session: SessionDep,
     actor: ActorDep,
@@ -150,7 +163,7 @@ async def create_import(
     return JobRead.model_validate(job)
 
 
-@router.get("/imports", responses=problems(401, 422))
+@router.get("/imports", responses=problems(401, 422), dependencies=[only_query("limit")])
 async def list_imports(
     session: SessionDep, actor: ActorDep, limit: Annotated[int, Query(ge=1, le=200)] = 50
 ) -> dict[str, list[JobRead]]:

@@ -7,6 +7,7 @@ host's worker claims the job reads the same bytes.
 
 from __future__ import annotations
 
+import codecs
 import json
 import uuid
 from collections.abc import Mapping
@@ -126,6 +127,7 @@ def create_job(
     """Keep the uploaded file and record its job: queued for the worker, or a draft whose
     mapping the page will ask for (``queue=False``)."""
     check_table(request.table)
+    check_text(blob.head)
     headers = headers_of(blob.path)
     columns = _chosen_columns(session, actor, request, headers)
     store.keep(blob)
@@ -141,6 +143,13 @@ def create_job(
     )
     ImportRepository(session, actor).add(job)
     return job
+
+
+def check_text(head: bytes) -> None:
+    """Refuse a binary file (a NUL byte outside UTF-16), which cp1252 would read as text."""
+    utf16 = head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE))
+    if b"\x00" in head and not utf16:
+        raise ValidationFailed("file: not text: CSV or JSON lines are expected.", field="file")
 
 
 def headers_of(path: Path) -> list[str]:

@@ -12,6 +12,7 @@ from oppflow.web.routes import (
     bulk,
     catalog,
     dashboard,
+    imports,
     leads,
     lookup,
     opportunities,
@@ -38,6 +39,7 @@ ROUTERS: list[APIRouter] = [
     *records.ROUTERS,
     admin.router,
     webhooks.router,
+    imports.router,
     access.router,
     profile.router,
 ]
