@@ -82,7 +82,7 @@ def _write(plan: Plan, output: Path | None, total: int | None) -> None:
             task = bar.add_task(f"exporting {plan.table.name}", total=total)
             _copy(plan, stream, lambda rows: bar.advance(task, rows))
     except OSError as error:
-        fail(f"{output}: {error.strerror}")
+        fail(f"{output or 'stdout'}: {error.strerror}")
 
 
 def _copy(plan: Plan, stream: TextIO, on_rows: service.RowsHeard) -> None:
