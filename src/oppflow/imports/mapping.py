@@ -7,7 +7,8 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 
 # Per table: API field -> the other names it goes by (Dataverse logical names, DESIGN §1, and
-# Salesforce's export headers). Lookups are API fields ending in _name, _email or _external_id.
+# Salesforce's export headers). Lookups (imports/lookups.py) are the fields ending in _name,
+# _email or _external_id, and owner (a user name or e-mail).
 SYNONYMS: dict[str, dict[str, tuple[str, ...]]] = {
     "accounts": {
         "external_id": ("accountid", "id", "account id"),
@@ -18,6 +19,7 @@ SYNONYMS: dict[str, dict[str, tuple[str, ...]]] = {
         "industry": ("industrycode",),
         "city": ("address1_city", "billingcity", "billing city"),
         "country": ("address1_country", "billingcountry", "billing country"),
+        "owner": ("ownerid", "owner", "account owner", "owner email"),
         "description": (),
     },
     "contacts": {
@@ -29,6 +31,26 @@ SYNONYMS: dict[str, dict[str, tuple[str, ...]]] = {
         "job_title": ("jobtitle", "title"),
         "account_name": ("parentcustomerid", "account name", "accountname"),
         "account_external_id": ("accountid", "account id"),
+        "owner": ("ownerid", "owner", "contact owner", "owner email"),
+        "description": (),
+    },
+    "leads": {
+        "external_id": ("leadid", "id", "lead id"),
+        "topic": ("subject",),
+        "first_name": ("firstname", "first name"),
+        "last_name": ("lastname", "last name"),
+        "company_name": ("companyname", "company", "company / account"),
+        "email": ("emailaddress1",),
+        "phone": ("telephone1", "business phone"),
+        "estimated_value": ("estimatedamount", "estimated value"),
+        "source": ("leadsourcecode", "lead source"),
+        "purchase_timeframe": ("purchasetimeframe",),
+        "budget_amount": ("budgetamount",),
+        "purchase_process": ("purchaseprocess",),
+        "decision_maker_identified": ("decisionmaker",),
+        "account_name": ("parentaccountid", "account name"),
+        "contact_email": ("parentcontactid", "contact email"),
+        "owner": ("ownerid", "owner", "lead owner", "owner email"),
         "description": (),
     },
     "opportunities": {
@@ -36,11 +58,43 @@ SYNONYMS: dict[str, dict[str, tuple[str, ...]]] = {
         "name": ("opportunity name", "topic"),
         "estimated_value": ("estimatedvalue", "amount", "est. revenue"),
         "estimated_close_date": ("estimatedclosedate", "close date", "closedate"),
-        "stage": ("stagename", "stage", "activestageid"),
+        "stage": ("stagename", "stage", "activestageid", "stepname"),
         "account_name": ("parentaccountid", "account name", "accountname"),
         "account_external_id": ("accountid", "account id"),
         "contact_email": ("parentcontactid", "contact email"),
+        "owner": ("ownerid", "owner", "opportunity owner", "owner email"),
+        "probability": ("closeprobability",),
+        "rating": ("opportunityratingcode",),
+        "currency": ("currency iso code",),
+        "state": ("statecode", "status"),
+        "status_reason": ("statuscode", "status reason"),
+        "actual_revenue": ("actualvalue", "actual_value", "actual revenue"),
+        "actual_close_date": ("actualclosedate", "actual close date"),
+        "created_at": ("createdon", "created on", "created date"),
+        # The steps of the built-in processes (DESIGN §1), by their Dataverse names.
+        "purchase_timeframe": ("purchasetimeframe",),
+        "budget_amount": ("budgetamount",),
+        "purchase_process": ("purchaseprocess",),
+        "decision_maker_identified": ("decisionmaker",),
+        "customer_need": ("customerneed",),
+        "proposed_solution": ("proposedsolution",),
+        "stakeholders_identified": ("identifycustomercontacts",),
+        "competitors_identified": ("identifycompetitors",),
+        "sales_team_identified": ("identifypursuitteam",),
+        "proposal_developed": ("developproposal",),
+        "internal_review_completed": ("completeinternalreview",),
+        "proposal_presented": ("presentproposal",),
+        "final_proposal_completed": ("completefinalproposal",),
+        "final_proposal_presented": ("presentfinalproposal",),
+        "final_decision_date": ("finaldecisiondate",),
+        "thank_you_note_sent": ("sendthankyounote",),
+        "debrief_filed": ("filedebrief",),
         "description": (),
+    },
+    "history": {
+        "opportunity_external_id": ("opportunityid", "opportunity id", "opportunity"),
+        "stage": ("stagename", "stage name", "stepname", "to stage"),
+        "changed_at": ("changed on", "createdon", "created date", "date"),
     },
 }
 

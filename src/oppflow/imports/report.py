@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TextIO
 
@@ -21,10 +22,20 @@ class RowProblem:
 
 
 def write_report(problems: list[RowProblem], stream: TextIO) -> None:
+    write = problem_writer(stream)
+    for problem in problems:
+        write(problem)
+
+
+def problem_writer(stream: TextIO) -> Callable[[RowProblem], None]:
+    """Write the header now, then each problem as it comes (the report is never held whole)."""
     writer = SafeCsvWriter(stream)
     writer.writerow(REPORT_HEADERS)
-    for problem in problems:
-        value = (
-            problem.value if len(problem.value) <= MAX_QUOTED else problem.value[:MAX_QUOTED] + "…"
-        )
+
+    def write(problem: RowProblem) -> None:
+        value = problem.value
+        if len(value) > MAX_QUOTED:
+            value = value[:MAX_QUOTED] + "…"
         writer.writerow((problem.row, problem.column, value, problem.why))
+
+    return write

@@ -17,8 +17,13 @@ from typing import Any
 from sqlalchemy import ColumnElement, and_, func, or_, select
 from sqlalchemy.orm import Session
 
-from oppflow.models import Account, Competitor, Contact, User
-from oppflow.sales.repository import AccountRepository, CompetitorRepository, ContactRepository
+from oppflow.models import Account, Competitor, Contact, Opportunity, User
+from oppflow.sales.repository import (
+    AccountRepository,
+    CompetitorRepository,
+    ContactRepository,
+    OpportunityRepository,
+)
 from oppflow.security.actor import Actor
 
 # Above every character a name holds: 'abc' <= x < 'abc' + LAST_CHAR is "x starts with abc".
@@ -129,3 +134,31 @@ class LookupRepository:
     def user_names(self, ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, str]:
         query = select(User.id, User.full_name).where(User.id.in_(ids))
         return {row.id: row.full_name for row in self.session.execute(query)}
+
+    # Exact matches, for the lookups of imports: at most two ids, so a caller can tell one
+    # match from an ambiguous name.
+    def account_ids_named(self, name: str) -> list[uuid.UUID]:
+        readable = AccountRepository(self.session, self.actor).readable()
+        query = readable.where(func.lower(Account.name) == name.lower())
+        return list(self.session.scalars(query.with_only_columns(Account.id).limit(2)))
+
+    def account_ids_with_external_id(self, external_id: str) -> list[uuid.UUID]:
+        readable = AccountRepository(self.session, self.actor).readable()
+        query = readable.where(Account.external_id == external_id)
+        return list(self.session.scalars(query.with_only_columns(Account.id).limit(2)))
+
+    def contact_ids_with_email(self, email: str) -> list[uuid.UUID]:
+        readable = ContactRepository(self.session, self.actor).readable()
+        query = readable.where(func.lower(Contact.email) == email.lower())
+        return list(self.session.scalars(query.with_only_columns(Contact.id).limit(2)))
+
+    def user_ids_named(self, name: str) -> list[uuid.UUID]:
+        """Active users whose user name, or e-mail ignoring case, is ``name``."""
+        named = or_(User.username == name, func.lower(User.email) == name.lower())
+        query = select(User.id).where(User.is_active, named)
+        return list(self.session.scalars(query.limit(2)))
+
+    def opportunity_ids_with_external_id(self, external_id: str) -> list[uuid.UUID]:
+        readable = OpportunityRepository(self.session, self.actor).readable()
+        query = readable.where(Opportunity.external_id == external_id)
+        return list(self.session.scalars(query.with_only_columns(Opportunity.id).limit(2)))

@@ -182,6 +182,26 @@ def reactivate(definition: ProcessDefinition, state: InstanceState, now: datetim
     return _transition(definition, "reactivate", state.active_stage, new)
 
 
+def recorded_move(
+    definition: ProcessDefinition, state: InstanceState, stage_key: str, at: datetime
+) -> Transition:
+    """A stage change that already happened in another system (imported history), so not gated
+    by required steps: back to a stage of the path (``set_active``) or on to a later stage
+    (``next``), keeping every invariant above."""
+    _require_active(definition, state)
+    _require_stage(definition, stage_key)
+    if stage_key in state.traversed_path[:-1]:
+        return _back_to(definition, state, stage_key, "set_active", at)
+    if definition.index(stage_key) <= definition.index(state.active_stage):
+        name = definition.stage(stage_key).name.en
+        raise MoveRefused(
+            f"{name} is the active stage or comes before it off the path.", stage=stage_key
+        )
+    path = (*state.traversed_path, stage_key)
+    new = replace(state, active_stage=stage_key, traversed_path=path, active_stage_started_at=at)
+    return _transition(definition, "next", state.active_stage, new)
+
+
 def replay(
     definition: ProcessDefinition, transitions: Iterable[tuple[MoveKind, str | None, str]]
 ) -> ReplayedState:

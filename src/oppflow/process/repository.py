@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from datetime import datetime
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
@@ -103,3 +104,12 @@ class HistoryRepository:
             .order_by(StageHistory.seq)
         )
         return list(self.session.scalars(query))
+
+    def has_change(self, opportunity_id: uuid.UUID, to_stage: str, at: datetime) -> bool:
+        """Whether a change into ``to_stage`` dated ``at`` is recorded (imported history)."""
+        query = select(StageHistory.seq).where(
+            StageHistory.opportunity_id == opportunity_id,
+            StageHistory.to_stage == to_stage,
+            StageHistory.at == at,
+        )
+        return self.session.scalar(query.limit(1)) is not None

@@ -10,13 +10,22 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Callable
+from datetime import datetime
 from typing import Any, cast
 
 from sqlalchemy.orm import Session
 
 from oppflow import audit
+from oppflow.analytics import changelog
 from oppflow.clock import utcnow
-from oppflow.errors import Conflict, MoveRefused, NotFound, RecordClosed, StageGateRefused
+from oppflow.errors import (
+    Conflict,
+    MoveRefused,
+    NotFound,
+    PermissionDenied,
+    RecordClosed,
+    StageGateRefused,
+)
 from oppflow.leads.repository import LeadRepository
 from oppflow.models import Lead, Opportunity, Process, ProcessInstance, StageHistory
 from oppflow.process import catalog, engine
@@ -44,9 +53,15 @@ def record_values(opportunity: Opportunity) -> dict[str, Any]:
 
 
 def start_opportunity(
-    session: Session, *, actor: Actor, opportunity: Opportunity, process_key: str | None
+    session: Session,
+    *,
+    actor: Actor,
+    opportunity: Opportunity,
+    process_key: str | None,
+    at: datetime | None = None,
 ) -> ProcessInstance:
-    """Start a new opportunity on the named process, else the default one (first stage)."""
+    """Start a new opportunity on the named process, else the default one (first stage);
+    ``at`` dates the start in the past (an import of records born in another system)."""
     # Reading the catalogue must not flush the new opportunity: the process fields set
     # below then go into its INSERT instead of a second UPDATE.
     with session.no_autoflush:
@@ -56,9 +71,9 @@ def start_opportunity(
             else catalog.default_process(session, "opportunity")
         )
         definition = _startable(session, process)
-    transition = engine.start(definition, utcnow())
+    transition = engine.start(definition, at or utcnow())
     instance = _new_instance(session, opportunity, process, transition)
-    _apply(session, actor, opportunity, instance, process.key, transition)
+    _apply(session, actor, opportunity, instance, process.key, transition, at=at)
     return instance
 
 
@@ -103,12 +118,14 @@ def move(
     stage: str | None = None,
     if_match: int | None = None,
     language: str = "en",
+    at: datetime | None = None,
 ) -> InstanceView:
-    """Move the current instance: next, previous, set_active, finish, abandon or reactivate."""
+    """Move the current instance: next, previous, set_active, finish, abandon or reactivate
+    (``at`` dates the move in the past, for records imported as they were)."""
     opportunity, instances, definition = _load_for_move(session, actor, opportunity_id, if_match)
     instance = instances[0]
     state = _state_of(instance)
-    values, now = record_values(opportunity), utcnow()
+    values, now = record_values(opportunity), at or utcnow()
     moves: dict[str, Callable[[], engine.Transition]] = {
         "next": lambda: engine.next_stage(definition, state, values, now),
         "previous": lambda: engine.previous_stage(definition, state, now),
@@ -132,7 +149,7 @@ def move(
         raise MoveRefused("That stage runs on the lead; an opportunity cannot move back to it.")
     process_key = catalog.process_key(session, instance.process_id)
     with audit.labelled(session, "stage_move"):
-        _apply(session, actor, opportunity, instance, process_key, transition)
+        _apply(session, actor, opportunity, instance, process_key, transition, at=at)
     # A move changes no other instance, so the list loaded above is still the right one.
     return _view(session, opportunity, language, instances)
 
@@ -170,6 +187,26 @@ def switch(
             from_stage=current.active_stage,
         )
     return _view(session, opportunity, language)
+
+
+def record_past_move(
+    session: Session, *, actor: Actor, opportunity_id: uuid.UUID, stage: str, at: datetime
+) -> None:
+    """Record a stage change as it happened in another system (imported history): dated
+    ``at``, not gated (it happened), written like any move, its change-log rows effective at
+    ``at``. Administrators only, since it sets history that no gate checked."""
+    if not actor.is_admin:
+        raise PermissionDenied("Only administrators import history.")
+    opportunity, instances, definition = _load_for_move(session, actor, opportunity_id, None)
+    instance = instances[0]
+    if at < instance.active_stage_started_at:
+        raise MoveRefused("This change is dated before the opportunity's last stage change.")
+    transition = engine.recorded_move(definition, _state_of(instance), stage, at)
+    if definition.stage_table(transition.to_stage) != "opportunity":
+        raise MoveRefused("That stage runs on the lead; an opportunity cannot move to it.")
+    process_key = catalog.process_key(session, instance.process_id)
+    with audit.labelled(session, "stage_move"), changelog.effective_at(session, at):
+        _apply(session, actor, opportunity, instance, process_key, transition, at=at)
 
 
 def history(session: Session, *, actor: Actor, opportunity_id: uuid.UUID) -> list[StageHistory]:
@@ -219,9 +256,11 @@ def _apply(
     *,
     from_stage: str | None = None,
     lead_id: uuid.UUID | None = None,
+    at: datetime | None = None,
 ) -> None:
     """Write a transition: the instance, the opportunity's phase, and one history row (which
-    names the lead too when the transition carries a qualified lead's instance over)."""
+    names the lead too when the transition carries a qualified lead's instance over). The
+    history row is dated ``at`` when the move happened in the past (imports)."""
     state, now = transition.state, utcnow()
     instance.active_stage = state.active_stage
     instance.traversed_path = list(state.traversed_path)
@@ -245,7 +284,7 @@ def _apply(
             to_stage=transition.to_stage,
             pipeline_phase=transition.pipeline_phase,
             estimated_value=opportunity.estimated_value,
-            at=now,
+            at=at or now,
             by_id=actor.user_id,
         )
     )

@@ -7,6 +7,7 @@ demo generator; they flush but never commit.
 from __future__ import annotations
 
 import uuid
+from datetime import datetime
 from typing import Any, TypeVar
 
 from sqlalchemy.exc import IntegrityError
@@ -181,12 +182,15 @@ def ensure_open(opportunity: Opportunity) -> None:
         )
 
 
-def create_opportunity(session: Session, *, actor: Actor, data: OpportunityCreate) -> Opportunity:
-    """Create an opportunity and start it on its process (the default one unless named)."""
+def create_opportunity(
+    session: Session, *, actor: Actor, data: OpportunityCreate, at: datetime | None = None
+) -> Opportunity:
+    """Create an opportunity and start it on its process (the default one unless named);
+    ``at`` dates the start in the past (imports of records born elsewhere)."""
     values = data.model_dump(exclude_unset=True, exclude={"process_key"})
     opportunity = new_opportunity(session, actor=actor, values=values)
     process_service.start_opportunity(
-        session, actor=actor, opportunity=opportunity, process_key=data.process_key
+        session, actor=actor, opportunity=opportunity, process_key=data.process_key, at=at
     )
     return opportunity
 
