@@ -133,3 +133,36 @@ def test_entity_definitions_and_option_labels(
         1033: "Out-Sold", 1036: "Vendu par la concurrence"}  # fmt: skip
     assert client.get(f"{API}/EntityDefinitions(LogicalName='nothing')",
                       headers=headers).status_code == 404  # fmt: skip
+
+
+def test_entity_definitions_as_microsofts_client_asks_for_them(
+    client: TestClient, factory: sessionmaker[Session]
+) -> None:
+    """The requests of PowerPlatform-Dataverse-Client's ``tables.list``, ``list_columns`` and
+    ``get_column``: ``IsPrivate eq false``, the attributes filtered and selected, one attribute
+    by ``Attributes(LogicalName='…')``."""
+    headers = signed_in(client, factory)
+    query = {"$filter": "IsPrivate eq false and (LogicalName eq 'lead')",
+             "$select": "LogicalName,EntitySetName"}  # fmt: skip
+    found = client.get(f"{API}/EntityDefinitions", params=query, headers=headers).json()["value"]
+    assert [(d["LogicalName"], d["EntitySetName"]) for d in found] == [("lead", "leads")]
+    assert set(found[0]) == {"LogicalName", "EntitySetName", "MetadataId"}
+    query = {"$filter": "IsPrivate eq true"}
+    assert client.get(f"{API}/EntityDefinitions", params=query, headers=headers).json()[
+        "value"] == []  # fmt: skip
+    definition = client.get(f"{API}/EntityDefinitions(LogicalName='lead')",
+                            headers=headers).json()  # fmt: skip
+    attributes = f"{API}/EntityDefinitions({definition['MetadataId']})/Attributes"
+    query = {"$filter": "AttributeType eq 'Picklist'", "$select": "LogicalName"}
+    picklists = client.get(attributes, params=query, headers=headers).json()["value"]
+    assert {a["LogicalName"] for a in picklists} == {
+        "leadsourcecode", "statecode", "statuscode", "purchasetimeframe", "purchaseprocess",
+    }  # fmt: skip
+    assert all(a["OptionSet"]["Options"] for a in picklists)
+    one = client.get(f"{attributes}(LogicalName='subject')", headers=headers)
+    assert (one.json()["LogicalName"], one.json()["AttributeType"]) == ("subject", "String")
+    missing = client.get(f"{attributes}(LogicalName='nothing')", headers=headers)
+    assert missing.status_code == 404
+    assert missing.json()["error"]["message"]
+    bad = client.get(attributes, params={"$select": "Nothing"}, headers=headers)
+    assert bad.status_code == 400

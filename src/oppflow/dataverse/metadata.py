@@ -22,7 +22,8 @@ router = APIRouter()
 NAMESPACE = "Microsoft.Dynamics.CRM"
 _DEFINITION = re.compile(
     r"^(?:\((?:LogicalName='(?P<name>\w+)'|(?P<id>[0-9a-fA-F-]{36}))\))?"
-    r"(?P<attributes>/Attributes(?:/Microsoft\.Dynamics\.CRM\.(?P<cast>\w+))?)?$"
+    r"(?P<attributes>/Attributes(?:\(LogicalName='(?P<attribute>\w+)'\)"
+    r"|/Microsoft\.Dynamics\.CRM\.(?P<cast>\w+))?)?$"
 )
 _ACTIONS = """
 <Action Name="WinOpportunity"><Parameter Name="OpportunityClose" Type="mscrm.opportunityclose" \
@@ -116,7 +117,8 @@ CSDL = _csdl()
 
 @router.get("/EntityDefinitions{rest:path}")
 async def entity_definitions(request: Request, rest: str, _actor: ActorDep) -> dict[str, Any]:
-    """Entity definitions (filtered by ``LogicalName``), one of them, or its attributes;
+    """Entity definitions (filtered and selected), one of them, its attributes (filtered and
+    selected too), or one attribute by ``Attributes(LogicalName='…')``;
     ``/Attributes/Microsoft.Dynamics.CRM.PicklistAttributeMetadata`` has the option sets."""
     found = _DEFINITION.match(rest)
     if found is None:
@@ -130,7 +132,15 @@ async def entity_definitions(request: Request, rest: str, _actor: ActorDep) -> d
     entity = _entity_by(found.group("name"), found.group("id"))
     if found.group("attributes") is None:
         return {**context, **_selected(_definition(entity), request)}
-    return {**context, "value": _attributes(entity, found.group("cast"))}
+    attributes = _attributes(entity, found.group("cast"))
+    if found.group("attribute") is not None:
+        named = [a for a in attributes if a["LogicalName"] == found.group("attribute")]
+        if not named:
+            raise NotFound(f"Could not find an attribute named {found.group('attribute')}.")
+        return {**context, **_selected(named[0], request)}
+    wanted = request.query_params.get("$filter")
+    rows = [row for row in attributes if not wanted or matches(odata_filter.parse(wanted), row)]
+    return {**context, "value": [_selected(row, request) for row in rows]}
 
 
 def _entity_by(name: str | None, key: str | None) -> EntitySet:
@@ -149,6 +159,7 @@ def _definition(entity: EntitySet) -> dict[str, Any]:
         "PrimaryIdAttribute": entity.key,
         "PrimaryNameAttribute": entity.primary_name,
         "PrimaryImageAttribute": None,
+        "IsPrivate": False,
     }
 
 
@@ -159,8 +170,13 @@ def _selected(row: dict[str, Any], request: Request) -> dict[str, Any]:
     names = [name.strip() for name in wanted.split(",")]
     unknown = [name for name in names if name not in row]
     if unknown:
-        raise BadQuery(f"Could not find a property named '{unknown[0]}' on EntityMetadata.")
-    return {name: row[name] for name in [*names, "MetadataId"]}
+        raise BadQuery(f"Could not find a property named '{unknown[0]}' on the metadata.")
+    # The key, the type annotation and an attribute's option set (as if expanded) stay.
+    kept = [*names, "MetadataId", *(name for name in _ALWAYS_KEPT if name in row)]
+    return {name: row[name] for name in kept}
+
+
+_ALWAYS_KEPT = ("@odata.type", "OptionSet")
 
 
 def matches(node: Node, row: dict[str, Any]) -> bool:

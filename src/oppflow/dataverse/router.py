@@ -105,8 +105,10 @@ def _collection_body(
 
 
 def _applied(prefer: str | None, found: service.Collection) -> dict[str, str]:
+    """``Preference-Applied`` names the page size used, wherever ``odata.maxpagesize`` stands
+    among the preferences."""
     if prefer and "odata.maxpagesize" in prefer:
-        return {"Preference-Applied": prefer.split(",")[0].strip()}
+        return {"Preference-Applied": f"odata.maxpagesize={page_size(prefer)}"}
     return {}
 
 

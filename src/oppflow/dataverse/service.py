@@ -41,7 +41,8 @@ def list_records(
     size = page_size if query.top is None else max(0, min(page_size, query.top - query.skip))
     repository = EntitySetRepository(session, actor, entity)
     rows = repository.page(query, size + 1) if size else []
-    more = len(rows) > size
+    # A next page only while $top is not reached: $top=3 is one page of three, no link.
+    more = len(rows) > size and (query.top is None or query.skip + size < query.top)
     records = [record_json(entity, row, query.selected) for row in rows[:size]]
     _expand(repository, records, rows[:size], query.expand)
     return Collection(
