@@ -47,7 +47,8 @@ def unit() -> Iterator[Session]:
 
 
 def fail(message: str) -> NoReturn:
-    err.print(f"[red]error:[/red] {message}", highlight=False)
+    # soft_wrap: one line whatever the terminal width, so that scripts can read it.
+    err.print(f"[red]error:[/red] {message}", highlight=False, soft_wrap=True)
     raise typer.Exit(1)
 
 

@@ -20,7 +20,13 @@ from oppflow.imports import runs
 from oppflow.imports.mapping import auto_mapping
 from oppflow.imports.reading import UnreadableFile, read_rows
 from oppflow.imports.report import RowProblem, problem_writer
-from oppflow.imports.service import BATCH_SIZE, CREATORS, ImportResult, import_rows
+from oppflow.imports.service import (
+    BATCH_SIZE,
+    CREATORS,
+    ImportResult,
+    import_rows,
+    require_allowed,
+)
 from oppflow.models import ImportRun
 
 
@@ -55,6 +61,7 @@ def import_file(
         err.print(f"ignored columns: {', '.join(ignored)}", highlight=False)
     with unit() as session, _problems(report) as on_problem:
         actor = as_actor(session, user)
+        require_allowed(actor, table)
         run = None if dry_run else runs.begin(session, actor, table, file, resume=resume)
         with Progress(console=err, transient=True) as progress:
             task = progress.add_task(f"importing {table}", total=None)
@@ -80,7 +87,7 @@ def _read(file: Path) -> tuple[list[str], Iterator[dict[str, str]]]:
     try:
         return read_rows(file)
     except UnreadableFile as error:
-        fail(f"{file.name}: {error}")
+        fail(f"{file}: {error}")
 
 
 @contextmanager

@@ -24,7 +24,15 @@ from oppflow.imports.rows import AlreadyImported, Row, RowRefused
 from oppflow.lookup.repository import LookupRepository
 from oppflow.security.actor import Actor
 
-__all__ = ["BATCH_SIZE", "CREATORS", "MODELS", "Creator", "ImportResult", "import_rows"]
+__all__ = [
+    "BATCH_SIZE",
+    "CREATORS",
+    "MODELS",
+    "Creator",
+    "ImportResult",
+    "import_rows",
+    "require_allowed",
+]
 
 BATCH_SIZE = 1000
 # What a row may fail with: each becomes a line of the report, and the row is rolled back.
@@ -62,8 +70,7 @@ def import_rows(
     """Import ``rows`` into ``table`` as ``actor``. ``skip`` passes over the rows an earlier run
     committed (``--resume``); ``on_batch`` records progress in each batch's own transaction;
     ``on_problem`` takes each problem as found, so that memory stays bounded."""
-    if table == "history":
-        history.require_admin(actor)
+    require_allowed(actor, table)
     run = _Run(session, actor, table, dry_run, on_batch, on_problem)
     last = skip
     for number, row in enumerate(rows, start=1):
@@ -76,6 +83,12 @@ def import_rows(
             on_row(number)
     run.end_batch(last)
     return run.result
+
+
+def require_allowed(actor: Actor, table: str) -> None:
+    """Refuse an import the actor may not run at all (before any row is read)."""
+    if table == "history":
+        history.require_admin(actor)
 
 
 class _Run:
