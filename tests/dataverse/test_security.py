@@ -1,6 +1,7 @@
-"""Row-level security through the Dataverse API is exactly the matrix's, as in /api/v1: the
-actor lists, reads, changes and deletes the same records through both faces, and what they may
-not read answers 404 in the OData error shape."""
+"""Row-level security through the Dataverse API is exactly the matrix's, as in /api/v1, for the
+salesperson, the sales manager and the system administrator: the actor lists, reads and changes
+the same records through both faces, and what they may not read answers 404 in the OData error
+shape. (Creates, deletes, the actions and the stage gates: ``test_security_writes.py``.)"""
 
 from __future__ import annotations
 
@@ -13,7 +14,7 @@ from tests.security.expectations import POSITIONS, allowed
 from tests.security.world import OWNED_THINGS, TABLE_OF, World, positions_of
 
 API = "/api/data/v9.2"
-ROLES = ("salesperson", "sales-manager")
+ROLES = ("salesperson", "sales-manager", "system-administrator")
 
 
 def place_all(world: World, things: str) -> None:
