@@ -31,6 +31,7 @@ POSTGRES_SCHEMA = "oppflow_bench"
 MOVERS = 10
 QUERY_PROBES = 4
 HEALTHZ = "GET /healthz"
+BARE = "bare FastAPI app, GET / (bench/bare.py)"
 MOVE = "POST /api/v1/opportunities/{id}/process/next|previous"
 
 
@@ -214,10 +215,14 @@ def run_database(name: str, url: str, args: argparse.Namespace, workdir: Path) -
     headers = {"Authorization": f"Bearer {seeded.token}"}
     with (
         serve(url, workdir) as base_url,
+        serve(url, workdir, app="bare") as bare_url,
         httpx.Client(base_url=base_url, headers=headers) as client,
+        httpx.Client(base_url=bare_url) as bare,
     ):
+        # The framework's floor, timed in the same rounds as the product's operations.
+        ops = [Operation(BARE, lambda _client, _index: bare.get("/")), *ops]
         load = os.getloadavg()[0]
-        results = run_clients(client, ops, queries, args)
+        results = run_clients(client, ops, {**queries, BARE: 0}, args)
     report(name, results, load)
     return move_ratio(results)
 
@@ -251,6 +256,8 @@ def report(name: str, results: list[Result], load: float) -> None:
             f"{result.queries:g}",
         )
     console.print(table)
+    rates = {result.name: result.rate for result in results}
+    console.print(f"GET /healthz × the bare FastAPI app: {rates[HEALTHZ] / rates[BARE]:.2f}")
 
 
 def verdict(outcomes: dict[str, float]) -> str:
