@@ -33,6 +33,7 @@ QUERY_PROBES = 4
 HEALTHZ = "GET /healthz"
 BARE = "bare FastAPI app, GET / (bench/bare.py)"
 MOVE = "POST /api/v1/opportunities/{id}/process/next|previous"
+CREATE = "POST /api/v1/opportunities"
 
 
 # Operations ---------------------------------------------------------------------------------
@@ -97,7 +98,13 @@ def operations(seeded: Seeded) -> list[Operation]:
             lambda client, _: client.get("/api/v1/analytics/funnel"),
         ),
         Operation(MOVE, StageMover(seeded.movable_ids[:MOVERS]).send),
+        Operation(CREATE, lambda client, i: client.post(opportunities, json=new_deal(i))),
     ]
+
+
+def new_deal(index: int) -> dict[str, Any]:
+    """A new opportunity as the web form sends one: a name, a value, a close date."""
+    return {"name": f"Bench deal {index}", "estimated_value": 1000 + index % 97, "rating": "warm"}
 
 
 # Measuring ----------------------------------------------------------------------------------
