@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import signal
+import sqlite3
 import subprocess
 import sys
 import threading
@@ -223,3 +224,21 @@ def test_a_delivery_claimed_again_after_its_lease_ran_out_is_left_to_its_new_hol
         held = session.scalars(select(WebhookDelivery)).one()
         assert (held.status, held.attempts) == ("delivering", 2)
         assert session.scalars(select(WebhookAttempt)).all() == []
+
+
+def test_an_idle_worker_writes_nothing_to_a_sqlite_database(
+    engine: Engine, client: TestClient, factory: sessionmaker[Session], receiver: Receiver
+) -> None:
+    """Under ``oppflow serve`` on SQLite the worker polls every second: an idle round must not
+    commit a change (the WAL would grow, and every reader's cache be dropped, each second)."""
+    if engine.dialect.name != "sqlite":
+        pytest.skip("SQLite's data_version counts other connections' commits")
+    admin = signed_in(client, factory, roles=["system-administrator"])
+    subscribe(client, admin, receiver.url)  # which makes the dispatcher's cursor
+    watcher = sqlite3.connect(str(engine.url.database))
+    with worker.http_client() as http:
+        before = watcher.execute("PRAGMA data_version").fetchone()
+        for _ in range(3):
+            assert worker.run_once(factory, http) == 0
+    assert watcher.execute("PRAGMA data_version").fetchone() == before
+    watcher.close()

@@ -118,7 +118,6 @@ def body_of(event: Event) -> str:
 def claim(session: Session, limit: int) -> list[Claimed]:
     """Lease up to ``limit`` due deliveries to this worker."""
     repository = WebhookRepository(session)
-    repository.touch_for_write()
     now = utcnow()
     lease = timedelta(seconds=get_settings().webhook_lease_seconds)
     found = repository.claim(now, limit)
@@ -217,7 +216,6 @@ def finish(session: Session, results: Sequence[tuple[Claimed, Outcome]]) -> None
     or given up), in one transaction: a worker commits once per batch, not once per delivery.
     A delivery whose lease ran out and was claimed again meanwhile is left to its new holder."""
     repository = WebhookRepository(session)
-    repository.touch_for_write()
     held = repository.held([claimed.delivery_id for claimed, _ in results])
     succeeded: dict[uuid.UUID, list[bool]] = {}
     for claimed, outcome in results:

@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import and_, exists, insert, or_, select, update
+from sqlalchemy import and_, exists, insert, or_, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session, aliased
 
@@ -53,10 +53,8 @@ class WebhookRepository:
 
     def lock_dispatch(self) -> EventCursor | None:
         """The dispatcher's cursor, locked; None when another worker holds it (PostgreSQL) or
-        none exists yet. On SQLite a write first takes the database's single write lock."""
-        if not self._postgres:
-            touch = update(EventCursor).where(EventCursor.name == DISPATCHER)
-            self.session.execute(touch.values(seq=EventCursor.seq))
+        none exists yet. (On SQLite the worker's unit of work holds the database's single
+        write lock from its BEGIN: ``oppflow.db``.)"""
         query = select(EventCursor).where(EventCursor.name == DISPATCHER)
         if self._postgres:
             query = query.with_for_update(skip_locked=True)
@@ -91,13 +89,6 @@ class WebhookRepository:
         if self._postgres:
             query = query.with_for_update(skip_locked=True, of=WebhookDelivery)
         return list(self.session.scalars(query))
-
-    def touch_for_write(self) -> None:
-        """On SQLite, take the single write lock first so that a claim never fails to
-        upgrade its read transaction (PostgreSQL locks rows instead)."""
-        if not self._postgres:
-            touch = update(EventCursor).where(EventCursor.name == DISPATCHER)
-            self.session.execute(touch.values(seq=EventCursor.seq))
 
     def delivery(self, delivery_id: uuid.UUID) -> WebhookDelivery | None:
         return self.session.get(WebhookDelivery, delivery_id)
