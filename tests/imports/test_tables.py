@@ -13,6 +13,8 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from oppflow.imports.report import RowProblem
 from oppflow.models import (
+    Account,
+    AuditEntry,
     Contact,
     Lead,
     Opportunity,
@@ -203,3 +205,26 @@ def test_past_creation_dates_are_for_administrators_and_date_the_history(
     assert {effective for effective, _ in changes} == {born}
     # oppflow learned them now: "as we knew it then" reports do not see them in 2024.
     assert all(recorded.year > 2024 for _, recorded in changes)
+
+
+def test_the_external_id_is_set_at_creation_not_by_an_update_after(
+    factory: sessionmaker[Session], tmp_path: Path
+) -> None:
+    user(factory, "alice")
+    for table, text in (
+        ("accounts", "accountid,name\nA-1,Fabrikam\n"),
+        ("contacts", "contactid,lastname\nC-1,Ng\n"),
+        ("leads", "leadid,subject,lastname\nL-1,Fleet,Oz\n"),
+        ("opportunities", "opportunityid,name\nO-1,Leasing\n"),
+    ):
+        result = run_import(factory, "alice", table, tmp_path / f"{table}.csv", text)
+        assert result.created == 1, result.problems
+    with factory() as session:
+        for model in (Account, Contact, Lead, Opportunity):
+            record = session.scalars(select(model)).one()
+            # One INSERT: no UPDATE after it, so no second audit entry and no version bump.
+            assert (record.external_id, record.version) == (f"{model.__name__[0]}-1", 1)
+            entries = session.scalars(
+                select(AuditEntry.action).where(AuditEntry.record_id == record.id)
+            ).all()
+            assert entries == ["create"], model

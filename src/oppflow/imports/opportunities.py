@@ -40,7 +40,7 @@ def create(row: Row) -> Opportunity:
     data = OpportunityCreate.model_validate(values)
     with _dated(row.session, at):
         opportunity = sales_service.create_opportunity(
-            row.session, actor=row.actor, data=data, at=at
+            row.session, actor=row.actor, data=data, at=at, external_id=row.external_id
         )
         if "stage" in extras:
             place_at_stage(row.session, row.actor, opportunity, extras["stage"], at)

@@ -14,24 +14,30 @@ from oppflow.models import Account, Contact, Lead, Opportunity
 from oppflow.sales import service as sales_service
 from oppflow.sales.schemas import AccountCreate, ContactCreate
 
-# A creator returns the record it made (the import stamps its external id), or None when the
-# row makes no record of its own (a history row moves an existing one).
+# A creator makes the row's record with its external id (``Row.external_id``), or moves an
+# existing one (a history row).
 Creator = Callable[[Row], Any]
 
 
 def create_account(row: Row) -> Account:
     data = AccountCreate.model_validate(row.lookups.resolve(row.values))
-    return sales_service.create_account(row.session, actor=row.actor, data=data)
+    return sales_service.create_account(
+        row.session, actor=row.actor, data=data, external_id=row.external_id
+    )
 
 
 def create_contact(row: Row) -> Contact:
     data = ContactCreate.model_validate(row.lookups.resolve(row.values))
-    return sales_service.create_contact(row.session, actor=row.actor, data=data)
+    return sales_service.create_contact(
+        row.session, actor=row.actor, data=data, external_id=row.external_id
+    )
 
 
 def create_lead(row: Row) -> Lead:
     data = LeadCreate.model_validate(row.lookups.resolve(row.values))
-    return leads_service.create_lead(row.session, actor=row.actor, data=data)
+    return leads_service.create_lead(
+        row.session, actor=row.actor, data=data, external_id=row.external_id
+    )
 
 
 CREATORS: dict[str, Creator] = {

@@ -34,6 +34,9 @@ class Row:
     lookups: Lookups
     # The row's values under their API fields, blank cells left out.
     values: dict[str, str]
+    # Its record's id in the source system, given to the service at creation (not set after,
+    # which would cost an UPDATE, an audit entry and a version per row).
+    external_id: str | None = None
 
 
 def past_instant(column: str, text: str) -> datetime:

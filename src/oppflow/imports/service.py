@@ -118,9 +118,7 @@ class _Run:
             return
         savepoint = self.session.begin_nested()
         try:
-            record = self.creator(Row(self.session, self.actor, self.lookups, values))
-            if record is not None:
-                record.external_id = external_id
+            self.creator(Row(self.session, self.actor, self.lookups, values, external_id))
             self.session.flush()
         except AlreadyImported:
             savepoint.rollback()

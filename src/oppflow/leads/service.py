@@ -47,11 +47,14 @@ CARRIED_FIELDS = (
 )
 
 
-def create_lead(session: Session, *, actor: Actor, data: LeadCreate) -> Lead:
-    """Create an open lead and start it on the lead process (Qualify, 1-Qualify)."""
+def create_lead(
+    session: Session, *, actor: Actor, data: LeadCreate, external_id: str | None = None
+) -> Lead:
+    """Create an open lead and start it on the lead process (Qualify, 1-Qualify);
+    ``external_id`` is an import's."""
     values = owned_values(session, actor, "lead", data.model_dump(exclude_unset=True))
     sales_service.check_references(session, actor, values)
-    lead = Lead(**values)
+    lead = Lead(**values, external_id=external_id)
     stamp_new(lead, actor)
     LeadRepository(session, actor).add(lead)
     process_service.start_lead(session, actor=actor, lead=lead)

@@ -69,10 +69,13 @@ def check_references(session: Session, actor: Actor, values: dict[str, Any]) -> 
 
 
 # Accounts, contacts and competitors: plain records.
-def create_account(session: Session, *, actor: Actor, data: AccountCreate) -> Account:
+def create_account(
+    session: Session, *, actor: Actor, data: AccountCreate, external_id: str | None = None
+) -> Account:
+    """``external_id`` is an import's: the record's id in the system it comes from."""
     values = owned_values(session, actor, "account", data.model_dump())
     check_references(session, actor, values)
-    account = Account(**values)
+    account = Account(**values, external_id=external_id)
     stamp_new(account, actor)
     return AccountRepository(session, actor).add(account)
 
@@ -89,10 +92,12 @@ def update_account(
     return _update(session, actor, account, data.model_dump(exclude_unset=True), if_match)
 
 
-def create_contact(session: Session, *, actor: Actor, data: ContactCreate) -> Contact:
+def create_contact(
+    session: Session, *, actor: Actor, data: ContactCreate, external_id: str | None = None
+) -> Contact:
     values = owned_values(session, actor, "contact", data.model_dump())
     check_references(session, actor, values)
-    contact = Contact(**values)
+    contact = Contact(**values, external_id=external_id)
     stamp_new(contact, actor)
     return ContactRepository(session, actor).add(contact)
 
@@ -183,11 +188,19 @@ def ensure_open(opportunity: Opportunity) -> None:
 
 
 def create_opportunity(
-    session: Session, *, actor: Actor, data: OpportunityCreate, at: datetime | None = None
+    session: Session,
+    *,
+    actor: Actor,
+    data: OpportunityCreate,
+    at: datetime | None = None,
+    external_id: str | None = None,
 ) -> Opportunity:
     """Create an opportunity and start it on its process (the default one unless named);
-    ``at`` dates the start in the past (imports of records born elsewhere)."""
+    ``at`` dates the start in the past and ``external_id`` names the record in the system it
+    comes from (imports)."""
     values = data.model_dump(exclude_unset=True, exclude={"process_key"})
+    if external_id is not None:
+        values["external_id"] = external_id
     opportunity = new_opportunity(session, actor=actor, values=values)
     process_service.start_opportunity(
         session, actor=actor, opportunity=opportunity, process_key=data.process_key, at=at
