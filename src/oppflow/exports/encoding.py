@@ -5,7 +5,7 @@ from __future__ import annotations
 import io
 import json
 import uuid
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
@@ -14,14 +14,21 @@ from oppflow.exports.csvsafe import SafeCsvWriter
 from oppflow.exports.tables import ExportColumn
 
 
-def values_of(columns: Sequence[ExportColumn], record: Any) -> list[Any]:
+def values_of(
+    columns: Sequence[ExportColumn], record: Any, users: Mapping[uuid.UUID, str] | None = None
+) -> list[Any]:
     """The record's values in column order; under Dataverse names an option set's code is its
-    integer value, as the Dataverse face sends it."""
+    integer value, as the Dataverse face sends it; a user column's id is the user's name in
+    ``users``."""
     found: list[Any] = []
     for column in columns:
         value = getattr(record, column.attribute)
         option_set = column.dataverse.option_set if column.dataverse else None
-        found.append(option_set.value_of(value) if option_set and value is not None else value)
+        if column.user_name:
+            value = (users or {}).get(value)
+        elif option_set and value is not None:
+            value = option_set.value_of(value)
+        found.append(value)
     return found
 
 

@@ -3,7 +3,8 @@ row-level security is the lists' own), read in keyset pages."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+import uuid
+from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
 from sqlalchemy import ColumnElement, Select, func, select
@@ -14,7 +15,7 @@ from oppflow.dataverse.entities import SYSTEMUSERS
 from oppflow.dataverse.repository import EntitySetRepository
 from oppflow.exports.tables import ExportTable
 from oppflow.leads.repository import LeadRepository
-from oppflow.models import Opportunity, Quote, QuoteLine, StageHistory
+from oppflow.models import Opportunity, Quote, QuoteLine, StageHistory, User
 from oppflow.quotes.repository import QuoteRepository
 from oppflow.repository import RecordRepository
 from oppflow.sales.repository import (
@@ -85,6 +86,11 @@ class ExportRepository:
         if after is not None:
             query = query.where(key > after)
         return list(self.session.scalars(query.order_by(key).limit(size)))
+
+    def user_names(self, ids: Iterable[uuid.UUID]) -> dict[uuid.UUID, str]:
+        """The user names of ``ids`` (anyone may see who can own a record, as lookups do)."""
+        query = select(User.id, User.username).where(User.id.in_(set(ids)))
+        return {row.id: row.username for row in self.session.execute(query)}
 
     def count(self, conditions: Sequence[ColumnElement[bool]]) -> int:
         counted = self.query.where(*conditions).order_by(None).subquery()

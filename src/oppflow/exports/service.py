@@ -109,10 +109,7 @@ def stream(
     after: Any = None
     while True:
         with open_unit() as session:
-            records = ExportRepository(session, plan.actor, plan.table).page(
-                plan.conditions, after=after, size=page_size
-            )
-            rows = [values_of(plan.columns, record) for record in records]
+            records, rows = _page(session, plan, after, page_size)
         if rows:
             after = getattr(records[-1], plan.table.key.key)
             if on_rows is not None:
@@ -120,6 +117,16 @@ def stream(
             yield csv_text(rows) if plan.format == "csv" else jsonl_text(names, rows)
         if len(records) < page_size:
             return
+
+
+def _page(session: Session, plan: Plan, after: Any, size: int) -> tuple[list[Any], list[Any]]:
+    """The page's records and their rows of values (user names in one query per page)."""
+    repository = ExportRepository(session, plan.actor, plan.table)
+    records = repository.page(plan.conditions, after=after, size=size)
+    named = [column.attribute for column in plan.columns if column.user_name]
+    ids = {getattr(record, name) for record in records for name in named}
+    users = repository.user_names(ids) if ids else {}
+    return records, [values_of(plan.columns, record, users) for record in records]
 
 
 def count(session: Session, plan: Plan) -> int:

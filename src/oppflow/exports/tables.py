@@ -40,6 +40,8 @@ class ExportColumn:
     attribute: str
     # Set under Dataverse names: option sets become their integer codes.
     dataverse: entities.Column | None = None
+    # The attribute is a user's id, written as their user name (the importer's ``owner``).
+    user_name: bool = False
 
 
 @dataclass(frozen=True)
@@ -84,6 +86,17 @@ def _from_schema(schema: type[BaseModel], *extra: str) -> tuple[ExportColumn, ..
     return (*columns, *(ExportColumn(name, name) for name in extra))
 
 
+def _importable(schema: type[BaseModel]) -> tuple[ExportColumn, ...]:
+    """A record table's columns, then what the importer needs to read the file back into
+    another database: the record's own external id, and its owner by user name (user ids
+    differ from one database to the next)."""
+    extra = (
+        ExportColumn("external_id", "external_id"),
+        ExportColumn("owner", "owner_id", None, True),
+    )
+    return (*_from_schema(schema), *extra)
+
+
 def _history_columns() -> tuple[ExportColumn, ...]:
     # The history endpoint answers one opportunity's rows; an export needs to say whose.
     named = {"by": "by_id"}
@@ -94,14 +107,14 @@ def _history_columns() -> tuple[ExportColumn, ...]:
 TABLES: dict[str, ExportTable] = {
     table.name: table
     for table in (
-        ExportTable("accounts", Account, "account", _from_schema(AccountRead), entities.ACCOUNTS),
-        ExportTable("contacts", Contact, "contact", _from_schema(ContactRead), entities.CONTACTS),
-        ExportTable("leads", Lead, "lead", _from_schema(LeadRead), entities.LEADS),
+        ExportTable("accounts", Account, "account", _importable(AccountRead), entities.ACCOUNTS),
+        ExportTable("contacts", Contact, "contact", _importable(ContactRead), entities.CONTACTS),
+        ExportTable("leads", Lead, "lead", _importable(LeadRead), entities.LEADS),
         ExportTable(
             "opportunities",
             Opportunity,
             "opportunity",
-            _from_schema(OpportunityRead),
+            _importable(OpportunityRead),
             entities.OPPORTUNITIES,
         ),
         ExportTable("stage-history", StageHistory, "opportunity", _history_columns()),

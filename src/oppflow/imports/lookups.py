@@ -1,4 +1,5 @@
-"""Lookups of imported rows: an account by name or external id, a contact by e-mail, an owner by
+"""Lookups of imported rows: an account by name or external id, a contact by e-mail or external
+id, an owner by
 user name or e-mail, found among what the importing user may read (so a record out of their
 reach is as unknown as one that does not exist)."""
 
@@ -15,6 +16,7 @@ from oppflow.lookup.repository import LookupRepository
 LOOKUPS: dict[str, str] = {
     "account_external_id": "account_id",
     "account_name": "account_id",
+    "contact_external_id": "contact_id",
     "contact_email": "contact_id",
     "owner": "owner_id",
 }
@@ -22,6 +24,7 @@ LOOKUPS: dict[str, str] = {
 NAMED = {
     "account_external_id": "account with that external id",
     "account_name": "account with that name",
+    "contact_external_id": "contact with that external id",
     "contact_email": "contact with that e-mail",
     "owner": "active user with that user name or e-mail",
     "opportunity_external_id": "opportunity with that external id",
@@ -36,6 +39,7 @@ class Lookups:
         self.finders: dict[str, Callable[[str], list[uuid.UUID]]] = {
             "account_external_id": repository.account_ids_with_external_id,
             "account_name": repository.account_ids_named,
+            "contact_external_id": repository.contact_ids_with_external_id,
             "contact_email": repository.contact_ids_with_email,
             "owner": repository.user_ids_named,
             "opportunity_external_id": repository.opportunity_ids_with_external_id,

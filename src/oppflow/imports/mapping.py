@@ -49,7 +49,9 @@ SYNONYMS: dict[str, dict[str, tuple[str, ...]]] = {
         "purchase_process": ("purchaseprocess",),
         "decision_maker_identified": ("decisionmaker",),
         "account_name": ("parentaccountid", "account name"),
+        "account_external_id": ("account id",),
         "contact_email": ("parentcontactid", "contact email"),
+        "contact_external_id": ("contact id",),
         "owner": ("ownerid", "owner", "lead owner", "owner email"),
         "description": (),
     },
@@ -58,10 +60,13 @@ SYNONYMS: dict[str, dict[str, tuple[str, ...]]] = {
         "name": ("opportunity name", "topic"),
         "estimated_value": ("estimatedvalue", "amount", "est. revenue"),
         "estimated_close_date": ("estimatedclosedate", "close date", "closedate"),
-        "stage": ("stagename", "stage", "activestageid", "stepname"),
+        # active_stage: our own export's (the stage's key).
+        "stage": ("stagename", "stage", "activestageid", "stepname", "active stage"),
         "account_name": ("parentaccountid", "account name", "accountname"),
         "account_external_id": ("accountid", "account id"),
         "contact_email": ("parentcontactid", "contact email"),
+        # contact_id: our own export's, the contact's id there, their external id here.
+        "contact_external_id": ("contact id",),
         "owner": ("ownerid", "owner", "opportunity owner", "owner email"),
         "probability": ("closeprobability",),
         "rating": ("opportunityratingcode",),
@@ -104,7 +109,12 @@ def _key(header: str) -> str:
 
 
 def auto_mapping(table: str, headers: Iterable[str]) -> dict[str, str]:
-    """header -> API field, for the headers recognised; first header wins a field."""
+    """header -> API field, for the headers recognised; first header wins a field.
+
+    So in our own exports (decision 0021) ``id``, the first column, becomes the external id,
+    and the ``external_id`` column written after it stays unmapped: lookups to the record
+    (a contact's ``account_id``) name it by that id. ``owner_id`` is not mapped: user ids
+    differ between databases, so the ``owner`` column (a user name) says who owns it."""
     known = _names(table)
     mapping: dict[str, str] = {}
     for header in headers:

@@ -147,6 +147,11 @@ class LookupRepository:
         query = readable.where(Account.external_id == external_id)
         return list(self.session.scalars(query.with_only_columns(Account.id).limit(2)))
 
+    def contact_ids_with_external_id(self, external_id: str) -> list[uuid.UUID]:
+        readable = ContactRepository(self.session, self.actor).readable()
+        query = readable.where(Contact.external_id == external_id)
+        return list(self.session.scalars(query.with_only_columns(Contact.id).limit(2)))
+
     def contact_ids_with_email(self, email: str) -> list[uuid.UUID]:
         readable = ContactRepository(self.session, self.actor).readable()
         query = readable.where(func.lower(Contact.email) == email.lower())
