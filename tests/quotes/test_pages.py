@@ -201,3 +201,73 @@ def test_a_drafts_details_and_contact_are_saved_from_its_page(
     )
     assert saved["effective_to"] == "2027-02-28"
     assert "Devis &lt;révisé&gt;" in client.get(f"/quotes/{quote['id']}").text
+
+
+def test_a_drafts_lines_are_edited_on_its_page_in_the_products_grid(
+    client: TestClient, manager: tuple[H, str]
+) -> None:
+    headers, csrf = manager
+    quote = make_quote(client, headers, language="fr")
+    qid = quote["id"]
+    page = client.get(f"/quotes/{qid}").text
+    assert f'action="/quotes/{qid}/lines"' in page
+    # The selects offer the products of the quote's price list only (the cable is in dollars).
+    assert "USB-C dock (DCK-1)" in page
+    assert "Cable (CBL-1)" not in page
+    lines = api(client, headers, f"quotes/{qid}/lines")["items"]
+    laptop, dock = lines[0]["product_id"], lines[1]["product_id"]
+    box = make_box_line(client, headers, qid, laptop)
+
+    post(
+        client, f"/quotes/{qid}/lines", csrf=csrf, version=str(box["quote_version"]),
+        product_id=[laptop, laptop, dock, ""],
+        line_product=[laptop, laptop, laptop, ""],  # the third row was a laptop by the box
+        unit_id=["", box["unit_id"], box["unit_id"], ""],
+        write_in_name=["", "", "", "Formation"],
+        quantity=["2", "1", "1", "1"],
+        price_per_unit=["", "", "", "500"],
+        manual_discount=["0", "0", "0", "50"],
+        tax=["0", "0", "0", "0"],
+    )  # fmt: skip
+    saved = api(client, headers, f"quotes/{qid}/lines")["items"]
+    amounts = [Decimal(str(line["extended_amount"])) for line in saved]
+    # 2 × 1,234.50; a box of 10 at 11,000 (its unit kept); a dock at 150 % of 100.33 rounded
+    # up to 5 (the box unit dropped with the laptop); the write-in 500 − 50.
+    assert amounts == [Decimal("2469.00"), Decimal("11000.00"), Decimal("155.00"), Decimal(450)]
+    assert Decimal(str(api(client, headers, f"quotes/{qid}")["total_amount"])) == 14074
+    assert "14\u202f074,00\xa0€" in client.get(f"/quotes/{qid}").text
+
+
+def make_box_line(client: TestClient, headers: H, quote_id: str, laptop: str) -> dict[str, str]:
+    """A laptop sold by the box of 10 added to the quote through the API: its unit and the
+    quote's version after it."""
+    units = api(client, headers, "units")["items"]
+    box = next(unit["id"] for unit in units if unit["name"] == "Box of 10")
+    create(client, headers, f"quotes/{quote_id}/lines", product_id=laptop, unit_id=box, quantity=1)
+    return {
+        "unit_id": box,
+        "quote_version": str(api(client, headers, f"quotes/{quote_id}")["version"]),
+    }
+
+
+def test_an_active_quotes_lines_are_read_only_and_a_stale_grid_is_refused(
+    client: TestClient, manager: tuple[H, str]
+) -> None:
+    headers, csrf = manager
+    quote = make_quote(client, headers, language="fr")
+    qid = quote["id"]
+    before = api(client, headers, f"quotes/{qid}/lines")["items"]
+    post(client, f"/quotes/{qid}/activate", csrf=csrf)
+    page = client.get(f"/quotes/{qid}").text
+    assert f'action="/quotes/{qid}/lines"' not in page
+    assert 'name="quantity"' not in page
+    assert "Seules les lignes d’un devis en brouillon" in page
+
+    answer = post(
+        client, f"/quotes/{qid}/lines", csrf=csrf, write_in_name=["Autre"], quantity=["1"],
+        price_per_unit=["1"],
+    )  # fmt: skip
+    assert answer.headers["location"] == f"/quotes/{qid}#lines-title"
+    shown = client.get(answer.headers["location"]).text
+    assert "only a draft quote can change" in shown
+    assert api(client, headers, f"quotes/{qid}/lines")["items"] == before

@@ -9,12 +9,13 @@ from typing import Any
 from oppflow.catalog.repository import (
     PriceListItemRepository,
     PriceListRepository,
+    ProductFamilyRepository,
     ProductRepository,
     UnitGroupRepository,
     UnitRepository,
 )
 from oppflow.catalog.schemas import ProductFilters
-from oppflow.models import PriceList, Unit
+from oppflow.models import PriceList, Product, ProductFamily, Unit
 from oppflow.security.privileges import Depth
 from oppflow.web.context import Page
 from oppflow.web.i18n import N_
@@ -59,6 +60,7 @@ def products(page: Page, q: str | None) -> dict[str, Any]:
         "unit_names": dict(units),
         "units": units,
         "q": q or "",
+        "families": family_choices(page),
         "can_create": _may(page, "product", "create"),
         "can_write": _may(page, "product", "write"),
     }
@@ -96,4 +98,46 @@ def price_list(page: Page, price_list_id: uuid.UUID) -> dict[str, Any]:
         "roundings": tuple(ROUNDING_LABELS),
         "rounding_labels": ROUNDING_LABELS,
         "can_write": _may(page, "price_list", "write"),
+    }
+
+
+def family_choices(page: Page) -> list[tuple[str, str]]:
+    """Product families by name, for the selects."""
+    rows = ProductFamilyRepository(page.session, page.actor).page([], limit=LISTED, cursor=None)
+    return sorted(((str(f.id), f.name) for f in rows[0]), key=lambda c: c[1].casefold())
+
+
+def product(page: Page, product_id: uuid.UUID) -> dict[str, Any]:
+    """One product and what its form offers: the units of its group, families, price lists."""
+    page.actor.require("product", "read")
+    found: Product = ProductRepository(page.session, page.actor).get(product_id)
+    in_group = [Unit.group_id == found.unit_group_id]
+    units = UnitRepository(page.session, page.actor).page(in_group, limit=LISTED, cursor=None)[0]
+    return {
+        "p": found,
+        "units": sorted(((str(u.id), u.name) for u in units), key=lambda c: c[1].casefold()),
+        "families": family_choices(page),
+        "price_lists": _price_list_choices(page),
+        "can_write": _may(page, "product", "write"),
+    }
+
+
+def _price_list_choices(page: Page) -> list[tuple[str, str]]:
+    if not _may(page, "price_list", "read"):
+        return []
+    rows = PriceListRepository(page.session, page.actor).page([], limit=LISTED, cursor=None)[0]
+    labelled = ((str(pl.id), f"{pl.name} ({pl.currency})") for pl in rows)
+    return sorted(labelled, key=lambda c: c[1].casefold())
+
+
+def families(page: Page) -> dict[str, Any]:
+    """Product families with their parents, and whether the user may add one."""
+    page.actor.require("product", "read")
+    rows = ProductFamilyRepository(page.session, page.actor).page([], limit=LISTED, cursor=None)
+    found: list[ProductFamily] = sorted(rows[0], key=lambda f: f.name.casefold())
+    return {
+        "families": found,
+        "names": {str(f.id): f.name for f in found},
+        "choices": [(str(f.id), f.name) for f in found],
+        "can_create": _may(page, "product", "create"),
     }

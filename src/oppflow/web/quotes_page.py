@@ -11,7 +11,7 @@ from typing import Any
 
 from babel.numbers import format_currency
 
-from oppflow.catalog.repository import ProductRepository
+from oppflow.catalog.repository import PriceListItemRepository, ProductRepository
 from oppflow.catalog.schemas import ProductFilters
 from oppflow.errors import PermissionDenied
 from oppflow.models import Opportunity, OpportunityLine, Product, Quote, QuoteLine
@@ -82,14 +82,41 @@ def product_choices(page: Page) -> list[tuple[str, str]]:
     """Active products for a line's select (none when the roles do not read products)."""
     if page.actor.depth("product", "read") == Depth.NONE:
         return []
+    rows = _active_products(page)
+    return sorted(((str(p.id), f"{p.name} ({p.product_number})") for p in rows), key=_by_label)
+
+
+def _active_products(page: Page) -> list[Product]:
     repository = ProductRepository(page.session, page.actor)
     conditions = repository.conditions(ProductFilters(state="active"))
-    rows: list[Product] = repository.page(conditions, limit=MAX_PRODUCT_CHOICES, cursor=None)[0]
-    return sorted(((str(p.id), f"{p.name} ({p.product_number})") for p in rows), key=_by_label)
+    return repository.page(conditions, limit=MAX_PRODUCT_CHOICES, cursor=None)[0]
 
 
 def _by_label(choice: tuple[str, str]) -> str:
     return choice[1].casefold()
+
+
+def grid_products(
+    page: Page, price_list_id: uuid.UUID | None, lines: list[OpportunityLine] | list[QuoteLine]
+) -> list[tuple[str, str]]:
+    """What a line's select offers: the active products priced on the price list (every
+    active product when there is none), and the products already on the lines, retired or
+    not on the list, so that saving the grid keeps them."""
+    if page.actor.depth("product", "read") == Depth.NONE:
+        return []
+    repository = ProductRepository(page.session, page.actor)
+    kept = repository.many({line.product_id for line in lines if line.product_id})
+    offered = {p.id: p for p in _priced_on(page, price_list_id) if p.state == "active"}
+    labelled = ((str(p.id), f"{p.name} ({p.product_number})") for p in (offered | kept).values())
+    return sorted(labelled, key=_by_label)
+
+
+def _priced_on(page: Page, price_list_id: uuid.UUID | None) -> list[Product]:
+    if price_list_id is None or page.actor.depth("price_list", "read") == Depth.NONE:
+        return _active_products(page)
+    items = PriceListItemRepository(page.session, page.actor).of_list(price_list_id)
+    ids = {item.product_id for item in items}
+    return list(ProductRepository(page.session, page.actor).many(ids).values())
 
 
 def products_tab(page: Page, opportunity: Opportunity) -> dict[str, Any]:
@@ -98,11 +125,17 @@ def products_tab(page: Page, opportunity: Opportunity) -> dict[str, Any]:
         page.session, actor=page.actor, opportunity_id=opportunity.id
     )
     total = sum((line.extended_amount for line in lines), Decimal(0))
-    return {
+    shown = exact_money(page.i18n, total, opportunity.currency)
+    grid = {
+        "action": f"/opportunities/{opportunity.id}/lines",
+        "version": opportunity.version,
         "rows": line_rows(page, lines, opportunity.currency),
         "blank_rows": BLANK_ROWS,
-        "products": product_choices(page),
-        "total": exact_money(page.i18n, total, opportunity.currency),
+        "products": grid_products(page, opportunity.price_list_id, lines),
+        "totals": [(page.i18n.gettext("Total"), shown)],
+    }
+    return {
+        "grid": grid,
         "calculated": opportunity.is_revenue_system_calculated,
         "estimated": exact_money(page.i18n, opportunity.estimated_value, opportunity.currency),
     }
@@ -132,12 +165,24 @@ def quote_context(page: Page, quote_id: uuid.UUID) -> dict[str, Any]:
     return {
         "q": quote,
         "o": opportunity,
-        "rows": line_rows(page, lines, quote.currency),
+        "grid": _quote_grid(page, quote, lines),
         "totals": _totals(page.i18n, quote),
         "statuses": QUOTE_STATUS,
         "can_write": _may_write(page, opportunity),
         "contacts": lookups.contacts(session, actor, [quote.contact_id]),
         "languages": [("en", "English"), ("fr", "Français")],
+    }
+
+
+def _quote_grid(page: Page, quote: Quote, lines: list[QuoteLine]) -> dict[str, Any]:
+    """The quote's lines in the *Products* grid of the opportunity (editable for a draft)."""
+    return {
+        "action": f"/quotes/{quote.id}/lines",
+        "version": quote.version,
+        "rows": line_rows(page, lines, quote.currency),
+        "blank_rows": BLANK_ROWS,
+        "products": grid_products(page, quote.price_list_id, lines),
+        "totals": _totals(page.i18n, quote),
     }
 
 

@@ -39,6 +39,8 @@ LINE_FIELDS = (
     "price_per_unit",
     "manual_discount",
     "tax",
+    "unit_id",
+    "description",
 )
 
 
@@ -69,11 +71,15 @@ async def save_lines(page: PageDep, opportunity_id: str, form: FormDep) -> Respo
 
 def grid_rows(form: FormData) -> list[dict[str, Any]]:
     """The grid's rows from its repeated fields; a row without product or name is blank."""
-    columns = {name: [str(v).strip() for v in form.getlist(name)] for name in LINE_FIELDS}
+    names = (*LINE_FIELDS, "line_product")
+    columns = {name: [str(v).strip() for v in form.getlist(name)] for name in names}
     count = max(len(values) for values in columns.values())
     rows = []
     for n in range(count):
         row = {name: (values[n] if n < len(values) else "") for name, values in columns.items()}
+        # A line keeps its unit while it keeps its product; another product takes its own.
+        if row.pop("line_product") != row["product_id"]:
+            row["unit_id"] = ""
         if row["product_id"] or row["write_in_name"]:
             rows.append({name: value for name, value in row.items() if value != ""})
     return rows
@@ -120,6 +126,24 @@ async def preview(page: PageDep, quote_id: str) -> Response:
     document = sending.quote_document(page.session, actor=page.actor, quote_id=parse_id(quote_id))
     headers = {"Cache-Control": "private, no-cache"}
     return Response(render_preview(document), media_type="image/png", headers=headers)
+
+
+@router.post("/quotes/{quote_id}/lines")
+async def save_quote_lines(page: PageDep, quote_id: str, form: FormDep) -> Response:
+    """A draft's grid, every line at once, as ``PUT /api/v1/quotes/{id}/lines`` does; an
+    active or closed quote is refused by the service (409) and the message shown."""
+    record_id = parse_id(quote_id)
+    back = f"{_quote_url(record_id)}#lines-title"
+    with refusals(page.i18n, back):
+        data = forms.validated(LinesReplace, {"lines": grid_rows(form)}, page.i18n, _labels(page))
+        quote_service.replace_quote_lines(
+            page.session,
+            actor=page.actor,
+            quote_id=record_id,
+            data=data,
+            if_match=forms.version(form),
+        )
+    return redirect(page, back, page.i18n.gettext("Saved."))
 
 
 @router.post("/quotes/{quote_id}/details")
