@@ -1,6 +1,7 @@
-"""In headless Chromium, in French: a quote created from an opportunity's *Quotes* tab,
-activated on its page and its PDF downloaded; and axe finds no serious or critical violation
-on the *Products* and *Quotes* tabs, the quote page and the catalogue pages."""
+"""In headless Chromium, in French: a quote created from an opportunity's *Quotes* tab, a line's
+quantity changed in its grid, activated on its page and its PDF downloaded; and axe finds no
+serious or critical violation on the *Products* and *Quotes* tabs, the quote pages (draft and
+active) and the catalogue pages."""
 
 from __future__ import annotations
 
@@ -61,6 +62,13 @@ def test_a_quote_created_activated_and_downloaded_in_french(
         assert page.get_by_text("Devis créé.").is_visible()
         number = re.search(r"QUO-\d{6}", page.locator("h1").inner_text())
         assert number is not None
+        assert "15 924,00 €" in quote_total(page)
+
+        # 14 laptops instead of 12: 14 × 1 234,50 − 5 % − 14,30 + 1 000 of tax, and the rest.
+        page.get_by_label("Quantité, ligne 1", exact=True).fill("14")
+        page.get_by_role("button", name="Enregistrer les lignes").click()
+        page.get_by_text("Enregistré.").wait_for()
+        assert "18 269,55 €" in quote_total(page)
 
         page.get_by_role("button", name="Activer").click()
         page.get_by_text("Devis activé.").wait_for()
@@ -75,10 +83,16 @@ def test_a_quote_created_activated_and_downloaded_in_french(
         download.value.save_as(target)
         text = pdf_text(target.read_bytes())
         assert number.group(0) in text
-        assert "15 924,00 €" in text
+        assert "18 269,55 €" in text
         assert "Brouillon" not in text
     finally:
         page.context.close()
+
+
+def quote_total(page: Any) -> str:
+    """The grid's last total (the quote's), every run of white space as one space."""
+    shown = page.locator("#lines-title ~ * tfoot tr").last.inner_text()
+    return re.sub(r"[\s\u00a0\u202f]+", " ", str(shown))
 
 
 def serious_violations(page: Any) -> list[str]:
@@ -88,6 +102,11 @@ def serious_violations(page: Any) -> list[str]:
         for found in results.response["violations"]
         if found.get("impact") in SERIOUS
     ]
+
+
+def links(page: Any, prefix: str) -> list[str]:
+    found = page.locator(f"a[href^='{prefix}']").evaluate_all("all => all.map(a => a.pathname)")
+    return sorted(set(found))
 
 
 @pytest.mark.parametrize("language", ["en", "fr"])
@@ -100,8 +119,12 @@ def test_the_quote_pages_have_no_serious_accessibility_violation(
         found: dict[str, list[str]] = {}
         paths = [f"/opportunities/{deal}?tab=products", f"/opportunities/{deal}?tab=quotes"]
         page.goto(paths[-1])
-        quote = page.locator("a[href^='/quotes/']").first.get_attribute("href")
-        paths += [quote, "/catalog/products", "/catalog/price-lists"]
+        paths += links(page, "/quotes/")  # the draft's editable grid, and any active quote
+        paths += ["/catalog/products", "/catalog/families", "/catalog/price-lists"]
+        page.goto("/catalog/products")
+        paths += links(page, "/catalog/products/")[:1]
+        page.goto("/catalog/price-lists")
+        paths += links(page, "/catalog/price-lists/")[:1]
         for path in paths:
             page.goto(path)
             found[path] = serious_violations(page)
