@@ -34,6 +34,7 @@ bench: $(STAMP)
 	$(BIN)/python bench/quotes.py
 	$(BIN)/python bench/quote_documents.py
 	$(BIN)/python bench/dataverse.py
+	$(BIN)/python bench/imports.py
 
 # Every report at 1M opportunities (SQLite) and 10M (PostgreSQL) beside the raw GROUP BY, and the
 # dashboard's and board's page times; the data sets are generated once, then reused.
