@@ -25,8 +25,10 @@ typecheck: $(STAMP)
 test: lint typecheck
 	$(BIN)/pytest -n auto --durations=10
 
-# One sequential client per operation (api.py), then concurrent clients on 1 and 2 workers
-# (load.py), then webhook delivery by 1 and 2 workers (webhooks.py, PostgreSQL).
+# One sequential client per operation beside the bare FastAPI app (api.py), concurrent clients
+# on 1 and 2 workers (load.py), webhook delivery by 1 and 2 workers (webhooks.py), quotes and
+# their documents (quotes.py, quote_documents.py), the Dataverse face (dataverse.py), and the
+# import of a CSV of opportunities beside a raw executemany or COPY of its rows (imports.py).
 bench: $(STAMP)
 	$(BIN)/python bench/api.py
 	$(BIN)/python bench/load.py
