@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from oppflow.clock import utcnow
 from oppflow.db import unit_of_work
 from oppflow.imports import runner
+from oppflow.imports.service import import_rows
 from oppflow.models import ImportJob
 from tests.helpers import create_user, login, signed_in
 
@@ -264,3 +265,63 @@ def test_a_job_left_running_by_a_killed_worker_is_marked_failed(
     assert runner.claim(factory) is None
     failed = client.get(f"/api/v1/imports/{job['id']}", headers=headers).json()
     assert (failed["status"], failed["error"]) == ("failed", runner.ABANDONED)
+
+
+def test_the_worker_streams_the_problems_to_the_report_instead_of_keeping_them(
+    client: TestClient, factory: sessionmaker[Session], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    headers = signed_in(client, factory)
+    job = queued(client, headers)
+    results: list[Any] = []
+
+    def kept(*args: Any, **kwargs: Any) -> Any:
+        results.append(import_rows(*args, **kwargs))
+        return results[-1]
+
+    monkeypatch.setattr(runner, "import_rows", kept)
+    runner.run_next(factory)
+    # Memory stays bounded: the problems went to the report as found, none held in the result.
+    assert (results[0].refused, results[0].problems) == (2, [])
+    assert len(report_rows(client, headers, job["id"])) == 3
+
+
+OPPORTUNITIES = (
+    "opportunityid,name,estimatedvalue,account name,contact email,stepname,customerneed,"
+    "proposedsolution,statecode,actualvalue,actualclosedate\n"
+    "O-1,Leasing,48000,Fabrikam,ng@fabrikam.example,Develop,,,,,\n"
+    "O-2,Servers,9000,Fabrikam,ng@fabrikam.example,Propose,Servers,,,,\n"
+    "O-3,Won deal,1000,Fabrikam,ng@fabrikam.example,Propose,Need,Answer,won,900,2026-03-01\n"
+)
+
+
+def test_an_opportunities_job_places_each_at_its_stage_through_the_gates(
+    client: TestClient, factory: sessionmaker[Session]
+) -> None:
+    headers = signed_in(client, factory)
+    account = client.post("/api/v1/accounts", json={"name": "Fabrikam"}, headers=headers).json()
+    body = {"last_name": "Ng", "email": "ng@fabrikam.example", "account_id": account["id"]}
+    assert client.post("/api/v1/contacts", json=body, headers=headers).status_code == 201
+    job = queued(client, headers, text=OPPORTUNITIES, table="opportunities")
+    assert job["mapping"]["stepname"] == "stage"
+    runner.run_next(factory)
+    done = client.get(f"/api/v1/imports/{job['id']}", headers=headers).json()
+    assert (done["status"], done["created"], done["refused"]) == ("done", 2, 1)
+    rows = report_rows(client, headers, job["id"])
+    assert rows[1][:3] == ["2", "stage", "Propose"]
+    assert "Develop needs Proposed Solution first" in rows[1][3]
+    items = client.get("/api/v1/opportunities", headers=headers).json()["items"]
+    placed = {item["name"]: (item["active_stage"], item["state"]) for item in items}
+    assert placed == {"Leasing": ("develop", "open"), "Won deal": ("propose", "won")}
+
+
+def test_history_is_refused_at_upload_for_a_non_administrator(
+    client: TestClient, factory: sessionmaker[Session]
+) -> None:
+    headers = signed_in(client, factory)
+    text = "opportunity_external_id,stage,changed_at\nO-1,develop,2026-01-02\n"
+    answer = upload(client, headers, text, table="history")
+    assert answer.status_code == 403, answer.text
+    assert "administrators" in answer.json()["detail"]
+    assert client.get("/api/v1/imports", headers=headers).json()["items"] == []
+    admin = signed_in(client, factory, "root", roles=["system-administrator"])
+    assert upload(client, admin, text, table="history").status_code == 202

@@ -16,7 +16,7 @@ from sqlalchemy import select
 
 from oppflow.db import unit_of_work
 from oppflow.events.worker import start_thread
-from oppflow.models import Account, ImportMapping
+from oppflow.models import Account, ImportMapping, Opportunity
 from tests.web.conftest import Live, open_page
 from tests.web.support import PASSWORD, make_user
 
@@ -140,3 +140,40 @@ def test_without_javascript_the_saved_mapping_is_reused_and_the_page_refreshes_i
     finally:
         context.close()
     assert accounts(live)["Contoso"] == ("Paris", None)
+
+
+def test_opportunities_imported_through_the_page_reach_their_stage_history_for_admins_only(
+    browser: Any, live: Live, worker: None, tmp_path: Path
+) -> None:
+    source = tmp_path / "opportunites.csv"
+    source.write_text(
+        "Sujet;Montant;Étape\nFlotte;48000;Qualifier\nServeurs;9000;Proposer\n", encoding="utf-8"
+    )
+    page = open_page(browser, live, "fr")
+    try:
+        log_in(page)
+        page.goto("/imports")
+        offered = page.locator("#i-table option").evaluate_all("(all) => all.map(o => o.value)")
+        # History rewrites the past: a salesperson is not offered it (and is refused it).
+        assert offered == ["accounts", "contacts", "leads", "opportunities"]
+        page.get_by_label("Importer dans", exact=True).select_option("opportunities")
+        page.get_by_label("Fichier", exact=True).set_input_files(str(source))
+        page.get_by_role("button", name="Envoyer et associer les colonnes").click()
+        page.wait_for_url(re.compile(r"/imports/[0-9a-f-]{36}/mapping$"))
+        # The fields are named in the page's language, the API name beside.
+        page.get_by_label("Sujet", exact=True).select_option(label="Nom (name)")
+        page.get_by_label("Montant", exact=True).select_option(
+            label="Revenu estimé (estimated_value)"
+        )
+        page.get_by_label("Étape", exact=True).select_option(label="Phase (stage)")
+        page.get_by_role("button", name="Lancer l’import").click()
+        page.wait_for_url(re.compile(r"/imports/[0-9a-f-]{36}$"))
+        page.get_by_text("Terminé").wait_for(timeout=30_000)
+        assert page.locator("[data-import-created]").inner_text() == "1"
+        assert page.locator("[data-import-refused]").inner_text() == "1"
+    finally:
+        page.context.close()
+    with unit_of_work(live.factory, read_only=True) as session:
+        placed = session.execute(select(Opportunity.name, Opportunity.active_stage)).all()
+    # Serveurs would skip Qualify's required steps: refused whole, as the engine refuses it.
+    assert [tuple(row) for row in placed] == [("Flotte", "qualify")]

@@ -71,6 +71,7 @@ ACCEPTED: Responses = {
         "headers": {"Location": {"required": True, "schema": {"type": "string"}}},
     },
     **problems(400, 401, 415),
+    403: problem(403, "History (dated stage changes) is imported by administrators only."),
     413: problem(413, "The file is larger than OPPFLOW_MAX_UPLOAD_BYTES (25 MB by default)."),
     422: problem(
         422,

@@ -21,7 +21,7 @@ from oppflow.imports.mapping import SYNONYMS, auto_mapping
 from oppflow.imports.reading import UnreadableFile, read_rows
 from oppflow.imports.repository import ImportRepository
 from oppflow.imports.schemas import MAX_COLUMNS, MappingCreate
-from oppflow.imports.service import CREATORS
+from oppflow.imports.service import CREATORS, require_allowed
 from oppflow.models import ImportJob, ImportMapping
 from oppflow.related.storage import Blob, FileStore
 from oppflow.security.actor import Actor
@@ -34,6 +34,11 @@ STARTABLE = ("draft",)
 def tables() -> list[str]:
     """The tables a file can be imported into: those with a creator and known fields."""
     return sorted(table for table in CREATORS if table in SYNONYMS)
+
+
+def tables_for(actor: Actor) -> list[str]:
+    """The tables ``actor`` may import into (history is for administrators)."""
+    return [table for table in tables() if table != "history" or actor.is_admin]
 
 
 def fields_of(table: str) -> list[str]:
@@ -127,6 +132,8 @@ def create_job(
     """Keep the uploaded file and record its job: queued for the worker, or a draft whose
     mapping the page will ask for (``queue=False``)."""
     check_table(request.table)
+    # Refused now, not when the worker runs the job: its owner hears it at once.
+    require_allowed(actor, request.table)
     check_text(blob.head)
     headers = headers_of(blob.path)
     columns = _chosen_columns(session, actor, request, headers)

@@ -12,10 +12,11 @@ from __future__ import annotations
 import logging
 import tempfile
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, TextIO
 
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -24,7 +25,7 @@ from oppflow.clock import utcnow
 from oppflow.db import unit_of_work
 from oppflow.errors import OppflowError
 from oppflow.imports.reading import UnreadableFile, read_rows
-from oppflow.imports.report import RowProblem, write_report
+from oppflow.imports.report import RowProblem, problem_writer
 from oppflow.imports.repository import JobQueue
 from oppflow.imports.service import BATCH_SIZE, ImportResult, import_rows
 from oppflow.models import User
@@ -85,22 +86,29 @@ def claim(factory: sessionmaker[Session]) -> Claimed | None:
 def run(factory: sessionmaker[Session], claimed: Claimed, store: FileStore) -> None:
     path = store.open_path(claimed.file_sha256)
     _set(factory, claimed.id, rows_total=_count(path), lease_until=utcnow() + LEASE)
-    result = _import(factory, claimed, path)
-    report = _keep_report(result.problems, store)
+    # The problems go to a temporary file as they are found, never all held in memory.
+    with tempfile.TemporaryFile("w+", encoding="utf-8", newline="") as text:
+        result = _import(factory, claimed, path, problem_writer(text))
+        report = _keep_report(text, store)
     _set(
         factory,
         claimed.id,
         status="done",
         created=result.created,
         existing=result.existing,
-        refused=len({problem.row for problem in result.problems}),
+        refused=result.refused,
         report_sha256=report,
         finished_at=utcnow(),
         lease_until=None,
     )
 
 
-def _import(factory: sessionmaker[Session], claimed: Claimed, path: Path) -> ImportResult:
+def _import(
+    factory: sessionmaker[Session],
+    claimed: Claimed,
+    path: Path,
+    on_problem: Callable[[RowProblem], None],
+) -> ImportResult:
     done = 0
 
     def progress(number: int) -> None:
@@ -122,6 +130,7 @@ def _import(factory: sessionmaker[Session], claimed: Claimed, path: Path) -> Imp
             claimed.mapping,
             dry_run=claimed.dry_run,
             on_row=progress,
+            on_problem=on_problem,
         )
     _set(factory, claimed.id, rows_done=done)
     return result
@@ -147,15 +156,13 @@ def _count(path: Path) -> int:
     return sum(1 for _row in rows)
 
 
-def _keep_report(problems: list[RowProblem], store: FileStore) -> str:
-    """Write the report (row, column, value, why) into the file store; its SHA-256."""
+def _keep_report(text: TextIO, store: FileStore) -> str:
+    """Copy the report written to ``text`` into the file store; its SHA-256."""
     writer = store.writer()
     try:
-        with tempfile.TemporaryFile("w+", encoding="utf-8", newline="") as text:
-            write_report(problems, text)
-            text.seek(0)
-            while chunk := text.read(64 * 1024):
-                writer.write(chunk.encode("utf-8"))
+        text.seek(0)
+        while chunk := text.read(64 * 1024):
+            writer.write(chunk.encode("utf-8"))
         blob = writer.finish()
     except BaseException:
         writer.discard()

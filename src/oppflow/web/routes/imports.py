@@ -27,6 +27,7 @@ from oppflow.web.context import Page, PageDep, web_router
 from oppflow.web.errors import refusals
 from oppflow.web.forms import FormDep
 from oppflow.web.i18n import N_
+from oppflow.web.import_fields import FIELD_LABELS
 from oppflow.web.render import redirect, render
 from oppflow.web.routes.opportunity import parse_id
 
@@ -50,7 +51,8 @@ LABELS = {"name": "Name", "columns": "Columns"}
 
 
 def _common(page: Page) -> dict[str, Any]:
-    tables = [(table, page.i18n.gettext(TABLES.get(table, table))) for table in jobs.tables()]
+    offered = jobs.tables_for(page.actor)
+    tables = [(table, page.i18n.gettext(TABLES.get(table, table))) for table in offered]
     return {"section": "imports", "tables": tables, "statuses": STATUSES}
 
 
@@ -94,12 +96,20 @@ async def mapping_screen(page: PageDep, job_id: str, use: str | None = None) -> 
         page,
         "imports/mapping.html",
         job=job,
-        fields=jobs.fields_of(job.table),
+        fields=_fields(page, job.table),
         chosen=chosen,
         saved=saved,
         used=use,
         **_common(page),
     )
+
+
+def _fields(page: Page, table: str) -> list[tuple[str, str]]:
+    """Each field of ``table`` with its label in the page's language."""
+    return [
+        (field, page.i18n.gettext(FIELD_LABELS.get(field, field)))
+        for field in jobs.fields_of(table)
+    ]
 
 
 def _saved_columns(page: Page, saved: list[Any], use: str | None) -> dict[str, str] | None:
