@@ -28,8 +28,9 @@ def subscribe(client: TestClient, headers: dict[str, str], url: str, **fields: A
     return answer.json()
 
 
-def drain(factory: sessionmaker[Session], until: Any, rounds: int = 400) -> None:
-    """Run the worker's steps until ``until()`` holds (bounded; retries are due in ms)."""
+def drain(factory: sessionmaker[Session], until: Any, rounds: int = 1500) -> None:
+    """Run the worker's steps until ``until()`` holds (bounded; retries are due in ms, but on
+    PostgreSQL an event waits for every older transaction on the server to end)."""
     with worker.http_client() as http:
         for _ in range(rounds):
             if until():
