@@ -21,8 +21,8 @@ from tests.crash.test_kill_server import _agree
 from tests.imports.support import account, contact, user
 from tests.served import database_url
 
-ROWS = 600
-BATCH = 25
+ROWS = 240
+BATCH = 10
 HEADER = (
     "opportunityid,name,estimatedvalue,contact email,account name,customerneed,"
     "proposedsolution,presentproposal,stepname,statecode\n"
