@@ -187,7 +187,7 @@ def count_queries(
 
     def on_execute(*args: Any) -> None:
         nonlocal statements
-        statements += args[2] != "BEGIN"
+        statements += not args[2].startswith("BEGIN")  # BEGIN or BEGIN IMMEDIATE
 
     event.listen(engine, "before_cursor_execute", on_execute)
     counts: dict[str, float] = {}
