@@ -136,16 +136,16 @@ class AnalyticsRepository(OpportunityRepository):
         """``summary``'s contributions that the actor reads: the maintained totals of the
         owners and units their depth reaches, plus, one by one, the opportunities they read
         only through a share or a sales team."""
+        conditions = self._filter_conditions(filters)
         if filters.close_from or filters.close_to:  # not kept in the totals
-            yield from self._contributions(summary, self._filter_conditions(filters))
+            scope = read_scope(self.actor, Opportunity)
+            yield from self._contributions(summary, [scope, *conditions])
             return
         depth = self.actor.depth("opportunity", "read")
         yield from self._maintained(summary, depth, filters)
-        if depth != Depth.ORGANIZATION:
-            owned = ownership_reach(
-                self.actor, depth, Opportunity.owner_id, Opportunity.owning_business_unit_id
-            )
-            yield from self._contributions(summary, [~owned, *self._filter_conditions(filters)])
+        # Beyond ownership: the few opportunities shared or on the sales team, by their ids.
+        for granted in self.grants().parts()[1:]:
+            yield from self._contributions(summary, [granted, *conditions])
 
     def _maintained(
         self, summary: totals.Summary, depth: Depth, filters: FunnelFilters
@@ -170,8 +170,10 @@ class AnalyticsRepository(OpportunityRepository):
     def _contributions(
         self, summary: totals.Summary, conditions: list[ColumnElement[bool]]
     ) -> Iterator[totals.Contribution]:
+        """The contributions of the opportunities meeting ``conditions``, which hold their
+        row-level security (all of it, or one of its parts)."""
         fields = [getattr(Opportunity, field) for field in totals.FIELDS]
-        query = self.readable().with_only_columns(*fields).where(*conditions)
+        query = select(*fields).where(*conditions)
         query = query.where(Opportunity.state.in_(summary.states))
         for row in self.session.execute(query, execution_options={"yield_per": 20_000}):
             found = totals.contribution(dict(zip(totals.FIELDS, row, strict=True)), summary)
@@ -232,8 +234,9 @@ class AnalyticsRepository(OpportunityRepository):
     def board_cards(self, filters: FunnelFilters, phase: str, limit: int) -> list[Opportunity]:
         """The first open opportunities of one phase by close date (undated last): an index
         range each, so a phase of 100,000 cards costs as little as one of ten."""
-        base = self.readable().where(
-            *self._conditions(filters), Opportunity.pipeline_phase == phase
+        scope = self.grants().scope()
+        base = select(Opportunity).where(
+            scope, *self._conditions(filters), Opportunity.pipeline_phase == phase
         )
         dated = base.where(Opportunity.estimated_close_date.is_not(None))
         order = (Opportunity.estimated_close_date, Opportunity.id)
@@ -266,13 +269,29 @@ class AnalyticsRepository(OpportunityRepository):
     def search(
         self, search: OpportunitySearch, actor_id: uuid.UUID
     ) -> tuple[list[Opportunity], int]:
-        """One page of a list view (sorted, filtered), and how many rows the view has."""
-        query = self.readable().where(*self._search_conditions(search, actor_id))
-        total = self.session.scalar(select(func.count()).select_from(query.subquery())) or 0
+        """One page of a list view (sorted, filtered), and how many rows the view has (exact).
+
+        The rows with a value in the sort column come first, in its order, then those
+        without, by id: two queries an index can answer in order (``NULLS LAST`` is not an
+        index order on SQLite, nor descending on PostgreSQL), each stopping at the page."""
+        grants = self.grants()
+        conditions = self._search_conditions(search, actor_id)
+        total = self.count(conditions, grants)
         column = SORT_COLUMNS[search.sort]
-        order = column.desc().nulls_last() if search.descending else column.asc().nulls_last()
-        page = query.order_by(order, Opportunity.id).offset((search.page - 1) * search.per_page)
-        return list(self.session.scalars(page.limit(search.per_page))), total
+        query = select(Opportunity).where(grants.scope(), *conditions)
+        start, size = (search.page - 1) * search.per_page, search.per_page
+        valued = query.where(column.is_not(None))
+        order = column.desc() if search.descending else column.asc()
+        page = valued.order_by(order, Opportunity.id).offset(start).limit(size)
+        rows: list[Opportunity] = list(self.session.scalars(page))
+        if len(rows) < size and start + len(rows) < total:
+            # Past the valued rows: skip what this page's start passed of the empty ones.
+            skip = 0
+            if not rows:
+                skip = max(0, start - self.count([*conditions, column.is_not(None)], grants))
+            empty = query.where(column.is_(None)).order_by(Opportunity.id)
+            rows += self.session.scalars(empty.offset(skip).limit(size - len(rows)))
+        return rows, total
 
     def _search_conditions(
         self, search: OpportunitySearch, actor_id: uuid.UUID
