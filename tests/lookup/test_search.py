@@ -5,9 +5,11 @@ from __future__ import annotations
 
 import uuid
 
+import pytest
 from sqlalchemy.orm import Session, sessionmaker
 
 from oppflow.db import unit_of_work
+from oppflow.lookup import repository as lookup_repository
 from oppflow.lookup import service as lookup
 from oppflow.models import Contact, User
 from oppflow.sales import service as sales_service
@@ -65,7 +67,16 @@ def test_a_salesperson_finds_only_the_accounts_they_may_read(factory: Factory) -
     assert labels(factory, "erin", "account", "contoso") == ["Contoso Erin"]
 
 
-def test_contacts_by_every_term_over_names_e_mail_and_account(factory: Factory) -> None:
+# Each contact search twice: reading only the first term's candidates, and (none allowed) the
+# contacts in name order; the same contacts either way.
+CANDIDATES = pytest.mark.parametrize("candidates", [1_000, 0], ids=["candidates", "name order"])
+
+
+@CANDIDATES
+def test_contacts_by_every_term_over_names_e_mail_and_account(
+    factory: Factory, candidates: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(lookup_repository, "CANDIDATES", candidates)
     make_user(factory, "alice")
     make_customer(factory, "alice", "Acme", "Jane Doe")
     make_customer(factory, "alice", "Globex", "Jane Smith")
@@ -88,7 +99,11 @@ def test_contacts_by_every_term_over_names_e_mail_and_account(factory: Factory) 
     assert found[0].detail == "bob@example.org"
 
 
-def test_a_contact_never_reveals_an_account_its_reader_may_not_read(factory: Factory) -> None:
+@CANDIDATES
+def test_a_contact_never_reveals_an_account_its_reader_may_not_read(
+    factory: Factory, candidates: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(lookup_repository, "CANDIDATES", candidates)
     alice = make_user(factory, "alice")
     make_user(factory, "erin", unit="East")
     account_id, contact_id = make_customer(factory, "erin", "Secret Corp", "Vic Visible")

@@ -14,8 +14,9 @@ import uuid
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, func, or_, select
+from sqlalchemy import ColumnElement, UnaryExpression, and_, func, or_, select
 from sqlalchemy.orm import Session
+from sqlalchemy.sql.operators import custom_op
 
 from oppflow.models import Account, Competitor, Contact, Opportunity, User
 from oppflow.sales.repository import (
@@ -29,6 +30,8 @@ from oppflow.security.actor import Actor
 # Above every character a name holds: 'abc' <= x < 'abc' + LAST_CHAR is "x starts with abc".
 LAST_CHAR = "\U0010ffff"
 ACCOUNT_REACH = 100
+# A contact search reads only its candidates when the first term has at most this many.
+CANDIDATES = 1_000
 
 
 def starts_with(column: Any, prefix: str, dialect: str) -> ColumnElement[bool]:
@@ -42,6 +45,17 @@ def starts_with(column: Any, prefix: str, dialect: str) -> ColumnElement[bool]:
     return and_(folded >= prefix, folded < prefix + LAST_CHAR)
 
 
+def in_index_order(column: Any, dialect: str) -> ColumnElement[Any]:
+    """``lower(column)`` as an ordering its prefix index reads in order, so that a search
+    stops at ``limit`` rows instead of sorting every match (100,000 accounts starting with
+    "b"): code point order, SQLite's binary collation; on PostgreSQL ``USING ~<~``, the order
+    of the ``text_pattern_ops`` index, which a plain ``ORDER BY`` cannot read."""
+    folded = func.lower(column)
+    if dialect == "postgresql":
+        return UnaryExpression(folded, modifier=custom_op("USING ~<~"))
+    return folded
+
+
 class LookupRepository:
     """Searches and names for pickers, scoped to ``actor``."""
 
@@ -49,6 +63,9 @@ class LookupRepository:
         self.session = session
         self.actor = actor
         self.dialect = session.get_bind().dialect.name
+
+    def _order(self, column: Any) -> ColumnElement[Any]:
+        return in_index_order(column, self.dialect)
 
     def _matching(self, terms: Sequence[str], *columns: Any) -> list[ColumnElement[bool]]:
         return [
@@ -58,36 +75,68 @@ class LookupRepository:
     def accounts(self, terms: Sequence[str], limit: int) -> list[Account]:
         query = AccountRepository(self.session, self.actor).readable()
         query = query.where(*self._matching(terms, Account.name))
-        return list(self.session.scalars(query.order_by(func.lower(Account.name)).limit(limit)))
+        return list(self.session.scalars(query.order_by(self._order(Account.name)).limit(limit)))
 
     def competitors(self, terms: Sequence[str], limit: int) -> list[Competitor]:
         query = CompetitorRepository(self.session, self.actor).readable()
         query = query.where(*self._matching(terms, Competitor.name))
-        order = func.lower(Competitor.name)
+        order = self._order(Competitor.name)
         return list(self.session.scalars(query.order_by(order).limit(limit)))
 
     def contacts(self, terms: Sequence[str], limit: int) -> list[Contact]:
         """Contacts whose first name, last name, e-mail or (readable) account starts with each
-        term ("jane acme" finds Jane of Acme), or whose account starts with all the terms."""
+        term ("jane acme" finds Jane of Acme), or whose account starts with all the terms.
+
+        In name order, read from the last name's index and stopping at ``limit``, which is
+        fast when matches are many; when the first term's candidates are few (a query that
+        matches little), only those are read, rather than every contact in name order."""
+        query = ContactRepository(self.session, self.actor).readable()
+        order = (self._order(Contact.last_name), self._order(Contact.first_name), Contact.id)
+        if not terms:
+            return list(self.session.scalars(query.order_by(*order).limit(limit)))
+        whole = " ".join(terms)
+        reach = {term: self._account_ids_starting(term) for term in dict.fromkeys([*terms, whole])}
         each_term = and_(
             *(
                 or_(
                     starts_with(Contact.first_name, term, self.dialect),
                     starts_with(Contact.last_name, term, self.dialect),
                     starts_with(Contact.email, term, self.dialect),
-                    Contact.account_id.in_(self._account_ids_starting(term)),
+                    Contact.account_id.in_(reach[term]),
                 )
                 for term in terms
             )
         )
         if len(terms) > 1:
-            each_term = or_(each_term, *self._whole_contact_query(" ".join(terms), terms[0]))
-        query = ContactRepository(self.session, self.actor).readable()
-        query = query.where(each_term) if terms else query
-        order = (func.lower(Contact.last_name), func.lower(Contact.first_name), Contact.id)
+            each_term = or_(each_term, *self._whole_contact_query(whole, terms[0], reach[whole]))
+        query = query.where(each_term)
+        candidates = self._candidates(terms[0], [*reach[terms[0]], *reach[whole]])
+        if candidates is not None:
+            query = query.where(Contact.id.in_(candidates))
         return list(self.session.scalars(query.order_by(*order).limit(limit)))
 
-    def _whole_contact_query(self, whole: str, first: str) -> list[ColumnElement[bool]]:
+    def _candidates(self, first: str, account_ids: list[uuid.UUID]) -> list[uuid.UUID] | None:
+        """The contacts any match is among, when there are at most :data:`CANDIDATES`: a
+        first, last name or e-mail starting with the first term (every match has one, or an
+        account the first term or the whole query reaches). Ids only, from the indexes, not
+        scoped: the search itself applies row-level security. None when there are more."""
+        sources = [
+            starts_with(Contact.first_name, first, self.dialect),
+            starts_with(Contact.last_name, first, self.dialect),
+            starts_with(Contact.email, first, self.dialect),
+            Contact.account_id.in_(account_ids),
+        ]
+        found: dict[uuid.UUID, None] = {}
+        for source in sources:
+            ids = list(self.session.scalars(select(Contact.id).where(source).limit(CANDIDATES + 1)))
+            found.update(dict.fromkeys(ids))
+            if len(ids) > CANDIDATES or len(found) > CANDIDATES:
+                return None
+        return list(found)
+
+    def _whole_contact_query(
+        self, whole: str, first: str, account_ids: list[uuid.UUID]
+    ) -> list[ColumnElement[bool]]:
         """The whole query starting the full name ("mary ann smi", a first name with a space;
         the first term reaches the index) or the account's name ("acme corp")."""
         full_name = func.coalesce(Contact.first_name, "") + " " + Contact.last_name
@@ -96,7 +145,7 @@ class LookupRepository:
                 starts_with(Contact.first_name, first, self.dialect),
                 starts_with(full_name, whole, self.dialect),
             ),
-            Contact.account_id.in_(self._account_ids_starting(whole)),
+            Contact.account_id.in_(account_ids),
         ]
 
     def _account_ids_starting(self, term: str) -> list[uuid.UUID]:
@@ -107,7 +156,7 @@ class LookupRepository:
         condition = starts_with(Account.name, term, self.dialect)
         query = readable.where(condition).with_only_columns(Account.id)
         return list(
-            self.session.scalars(query.order_by(func.lower(Account.name)).limit(ACCOUNT_REACH))
+            self.session.scalars(query.order_by(self._order(Account.name)).limit(ACCOUNT_REACH))
         )
 
     def users(self, terms: Sequence[str], limit: int) -> list[User]:
