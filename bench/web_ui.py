@@ -119,6 +119,8 @@ def time_pages(factory: sessionmaker[Session], repeat: int) -> list[tuple[str, l
         "page /opportunities?view=open": ("/opportunities?view=open", {}),
         "page /opportunities?view=open&per_page=200": ("/opportunities?view=open&per_page=200", {}),
         "page /opportunities/{id}": (f"/opportunities/{sample}", {}),
+        "page /leads (open)": ("/leads", {}),
+        "page /opportunities?view=all&sort=name": ("/opportunities?view=all&sort=name", {}),
         "page /board": ("/board", {}),
         "page /board?show=1-Qualify&count=200": ("/board?show=1-Qualify&count=200", {}),
         "page /profile": ("/profile", {}),

@@ -16,6 +16,8 @@ class Lead(Audited, Base):
     __table_args__ = (
         Index("ix_leads_owner_state", "owner_id", "state"),
         Index("ix_leads_created_at_id", "created_at", "id"),
+        # The list's page of one state in creation order (migration 0013).
+        Index("ix_leads_state_created_at_id", "state", "created_at", "id"),
     )
 
     id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=new_id)
