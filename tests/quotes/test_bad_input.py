@@ -115,28 +115,6 @@ def test_ten_thousand_lines_in_one_request_are_refused(
     assert state(client, headers, oid) == before
 
 
-def test_a_price_list_outside_its_dates_prices_nothing(
-    client: TestClient, scene: tuple[H, Catalogue, str]
-) -> None:
-    headers, catalogue, oid = scene
-    quote_id = state(client, headers, oid)[2]["items"][0]["id"]
-    for dates in ({"ends_on": "2020-12-31"}, {"begins_on": "2099-01-01"}):
-        changed = client.patch(
-            f"/api/v1/price-lists/{catalogue.euros}", json=dates, headers=headers
-        )
-        assert changed.status_code == 200, changed.text
-        before = state(client, headers, oid)
-        for path in (f"opportunities/{oid}/lines", f"quotes/{quote_id}/lines"):
-            answer = client.post(f"/api/v1/{path}", json=line(catalogue), headers=headers)
-            refused(answer, 422)
-            assert "Europe 2027" in answer.json()["detail"]
-        assert state(client, headers, oid) == before
-        typed = line(catalogue, price_per_unit=1000)  # a price typed on the line needs no list
-        create(client, headers, f"opportunities/{oid}/lines", **typed)
-        reset = {"ends_on": None, "begins_on": None}
-        client.patch(f"/api/v1/price-lists/{catalogue.euros}", json=reset, headers=headers)
-
-
 def test_a_price_list_of_another_currency_is_refused(
     client: TestClient, scene: tuple[H, Catalogue, str]
 ) -> None:

@@ -15,7 +15,6 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from oppflow import clock
 from oppflow.catalog.pricing import (
     ItemPrice,
     line_amounts,
@@ -25,12 +24,11 @@ from oppflow.catalog.pricing import (
 )
 from oppflow.catalog.repository import (
     PriceListItemRepository,
-    PriceListRepository,
     ProductRepository,
     UnitRepository,
 )
 from oppflow.errors import ValidationFailed
-from oppflow.models import OpportunityLine, PriceList, PriceListItem, Product, QuoteLine, Unit
+from oppflow.models import OpportunityLine, PriceListItem, Product, QuoteLine, Unit
 from oppflow.quotes.repository import LineRepository
 from oppflow.quotes.schemas import LineCreate, LineUpdate
 from oppflow.records import stamp_new
@@ -61,13 +59,9 @@ class LinePricer:
         unit_ids |= {product.default_unit_id for product in self.products.values()}
         self.units: dict[uuid.UUID, Unit] = UnitRepository(session, actor).many(unit_ids)
         self.items: dict[tuple[uuid.UUID, uuid.UUID], PriceListItem] = {}
-        self.out_of_dates: str | None = None
         if price_list_id is not None and product_ids:
             items = PriceListItemRepository(session, actor)
             self.items = items.prices_of(price_list_id, product_ids)
-            self.out_of_dates = _out_of_dates(
-                PriceListRepository(session, actor).get(price_list_id)
-            )
 
     def values(self, line: LineCreate, where: str = "") -> dict[str, Any]:
         """The columns of a priced line (all but its number and parent)."""
@@ -143,8 +137,6 @@ class LinePricer:
                 f"product_id: {product.name} is not on the price list in that unit.",
                 field="product_id",
             )
-        if self.out_of_dates is not None:
-            raise ValidationFailed(f"price_list_id: {self.out_of_dates}", field="price_list_id")
         return unit_price(
             ItemPrice(
                 pricing_method=item.pricing_method,
@@ -157,17 +149,6 @@ class LinePricer:
             ),
             self.currency,
         )
-
-
-def _out_of_dates(price_list: PriceList) -> str | None:
-    """Why ``price_list`` cannot price today (None when it can): its prices hold between
-    its dates, as in Dynamics 365; a price typed on the line needs no list."""
-    today = clock.today()
-    if price_list.begins_on is not None and today < price_list.begins_on:
-        return f"{price_list.name} prices from {price_list.begins_on.isoformat()} only."
-    if price_list.ends_on is not None and today > price_list.ends_on:
-        return f"{price_list.name} ended on {price_list.ends_on.isoformat()}."
-    return None
 
 
 def _check_kind(line: LineCreate) -> None:
