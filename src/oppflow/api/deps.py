@@ -50,7 +50,7 @@ def run_unit_in_thread(
     release."""
     factory: sessionmaker[Session] = request.app.state.session_factory
     address = client_address(request)
-    _end_request_transaction(request)
+    release_request_transaction(request)
 
     def unit() -> T:
         with unit_of_work(factory) as session:
@@ -61,9 +61,11 @@ def run_unit_in_thread(
     return run_in_threadpool(unit)
 
 
-def _end_request_transaction(request: Request) -> None:
-    """End the transaction the request's own unit holds (it has only read the caller), so
-    that it does not hold SQLite's write lock while the thread's unit waits for it."""
+def release_request_transaction(request: Request) -> None:
+    """End the transaction the request's own unit holds (it has only read the caller and
+    checked its rights) before the request waits: for a thread's unit of work, or for a body
+    that arrives slowly. On SQLite a writer's transaction holds the write lock from its first
+    statement, and nobody else may write while it waits; the next statement begins anew."""
     held: Session | None = getattr(request.state, "unit", None)
     if held is not None and held.in_transaction():
         held.commit()

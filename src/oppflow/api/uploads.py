@@ -16,6 +16,7 @@ from python_multipart.multipart import MultipartParser, parse_options_header
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 
+from oppflow.api.deps import release_request_transaction
 from oppflow.errors import PayloadTooLarge, UnsupportedMediaType, ValidationFailed
 from oppflow.related.storage import Blob, BlobWriter, FileStore
 
@@ -165,6 +166,7 @@ async def receive_upload(
     """Read a ``multipart/form-data`` body with a ``file`` part (and the optional text
     ``fields``: by default ``name``, overriding its file name) into the store's incoming
     directory."""
+    release_request_transaction(request)
     media_type, params = parse_options_header(request.headers.get("content-type", ""))
     if media_type != b"multipart/form-data" or not params.get(b"boundary"):
         raise UnsupportedMediaType("Send the file as multipart/form-data, in a part named 'file'.")

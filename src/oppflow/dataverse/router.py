@@ -10,7 +10,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Header, Request, Response
 from fastapi.responses import JSONResponse
 
-from oppflow.api.deps import ActorDep, IfMatchDep, SessionDep
+from oppflow.api.deps import ActorDep, IfMatchDep, SessionDep, release_request_transaction
 from oppflow.dataverse import actions, processes, service
 from oppflow.dataverse import filter as odata_filter
 from oppflow.dataverse.entities import EntitySet
@@ -50,6 +50,7 @@ def resource(text: str) -> tuple[EntitySet, uuid.UUID | None]:
 
 async def json_body(request: Request) -> Any:
     """The request's JSON body; another content type is a 415, malformed JSON a 400."""
+    release_request_transaction(request)
     raw = await request.body()
     if not raw:
         return {}

@@ -144,7 +144,7 @@ def _error_page_context(request: Request) -> Page | None:
     """The signed-in user, read in a unit of work of its own (the request's has rolled back),
     so an error page keeps the navigation; None when that is not possible."""
     try:
-        with unit_of_work(request.app.state.session_factory) as session:
+        with unit_of_work(request.app.state.session_factory, read_only=True) as session:
             page = signed_in_page(request, session, i18n_of(request))
             session.expunge_all()
             return page
