@@ -173,7 +173,9 @@ def test_seed_journey_in_french(page_fr: Any, live: Live) -> None:
     assert row.actual_value == Decimal(47500)
     with unit_of_work(live.factory) as session:
         kinds = session.scalars(
-            select(StageHistory.kind).where(StageHistory.opportunity_id == opportunity_id)
+            select(StageHistory.kind)
+            .where(StageHistory.opportunity_id == opportunity_id)
+            .order_by(StageHistory.seq)  # a table's rows have no order of their own
         ).all()
     assert kinds == ["start", "next", "next", "next", "finish"]
 
