@@ -4,6 +4,7 @@ worker runs: upload, progress, report)."""
 from __future__ import annotations
 
 import uuid
+from pathlib import Path
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query, Request, Response, status
@@ -185,6 +186,11 @@ async def import_report(
 ) -> FileResponse:
     """The refused rows of a finished job, as CSV (409 until it has finished)."""
     path = jobs.report_path(session, actor=actor, job_id=import_id, store=store)
+    return report_response(path, import_id)
+
+
+def report_response(path: Path, import_id: uuid.UUID) -> FileResponse:
+    """A job's report as a CSV download (the API's and the page's)."""
     return FileResponse(
         path,
         media_type="text/csv; charset=utf-8",

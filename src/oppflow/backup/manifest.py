@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-import hashlib
 import json
 from dataclasses import asdict, dataclass, field
-from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Connection, func, select, text
@@ -14,7 +12,6 @@ from oppflow.models import Base
 
 FORMAT = 1
 MANIFEST = "manifest.json"
-CHUNK = 1 << 20
 
 
 @dataclass
@@ -55,11 +52,3 @@ def row_counts(connection: Connection) -> dict[str, int]:
 def revision_of(connection: Connection) -> str | None:
     revision: str | None = connection.scalar(text("SELECT version_num FROM alembic_version"))
     return revision
-
-
-def sha256_of(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        while chunk := handle.read(CHUNK):
-            digest.update(chunk)
-    return digest.hexdigest()

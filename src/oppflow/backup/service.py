@@ -19,8 +19,8 @@ from sqlalchemy import Engine
 
 from oppflow.backup import database
 from oppflow.backup.database import BackupError
-from oppflow.backup.manifest import CHUNK, MANIFEST, Manifest, revision_of, row_counts, sha256_of
-from oppflow.related.storage import FileStore
+from oppflow.backup.manifest import MANIFEST, Manifest, revision_of, row_counts
+from oppflow.related.storage import CHUNK, FileStore, sha256_of
 
 FILES = "files/"
 _STORED = re.compile(r"^[0-9a-f]{2}/[0-9a-f]{64}$")

@@ -11,10 +11,9 @@ import typer
 from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 
-from oppflow.backup.manifest import CHUNK, sha256_of
 from oppflow.console import err, fail, out
 from oppflow.errors import OppflowError
-from oppflow.related.storage import FileStore, default_store, store_at
+from oppflow.related.storage import CHUNK, FileStore, default_store, sha256_of, store_at
 
 files_app = typer.Typer(help="The file store (local directory or S3).", no_args_is_help=True)
 

@@ -122,9 +122,9 @@ class _BulkRun:
         on_problem: Callable[[RowProblem], None] | None,
     ) -> None:
         self.session, self.actor = session, actor
-        self.dry_run, self.on_batch = dry_run, on_batch
-        # The row-by-row path, for the rows this one does not take (and its report).
-        self.rowwise = service._Run(session, actor, "opportunities", dry_run, None, on_problem)
+        # The row-by-row path, for the rows this one does not take, its report and the end of
+        # each batch (commit with the checkpoint, or roll back a dry run).
+        self.rowwise = service._Run(session, actor, "opportunities", dry_run, on_batch, on_problem)
         self.result = self.rowwise.result
         self.lookups = Lookups(LookupRepository(session, actor))
         self.rules = _Rules()
@@ -134,13 +134,7 @@ class _BulkRun:
         if batch:
             self._rows(batch)
         self.lookups.forget()
-        self.rowwise.lookups.forget()
-        if self.dry_run:
-            self.session.rollback()
-            return
-        if self.on_batch is not None:
-            self.on_batch(self.session, last_row, self.result)
-        self.session.commit()
+        self.rowwise.end_batch(last_row)
 
     def _rows(self, batch: list[tuple[int, dict[str, str]]]) -> None:
         known = _imported(self.session, [v["external_id"] for _, v in batch if "external_id" in v])

@@ -4,7 +4,6 @@ the rows that are in the database, whenever the importer died."""
 
 from __future__ import annotations
 
-import hashlib
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -15,24 +14,14 @@ from oppflow.errors import Conflict
 from oppflow.imports.run_repository import RunRepository
 from oppflow.imports.service import Checkpoint, ImportResult
 from oppflow.models import ImportRun
+from oppflow.related.storage import sha256_of
 from oppflow.security.actor import Actor
-
-CHUNK = 1024 * 1024
-
-
-def checksum(path: Path) -> str:
-    """The file's SHA-256, read in chunks (memory stays bounded)."""
-    digest = hashlib.sha256()
-    with path.open("rb") as stream:
-        while chunk := stream.read(CHUNK):
-            digest.update(chunk)
-    return digest.hexdigest()
 
 
 def begin(session: Session, actor: Actor, table: str, path: Path, *, resume: bool) -> ImportRun:
     """The run to import ``path`` into: the unfinished one when resuming (else a new one; a
     kill before the first batch committed left none), a new one otherwise."""
-    sha256 = checksum(path)
+    sha256 = sha256_of(path)
     runs = RunRepository(session, actor.user_id)
     unfinished = runs.latest(table, sha256, "running")
     if resume and unfinished is not None:

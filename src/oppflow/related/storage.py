@@ -19,6 +19,19 @@ from urllib.parse import unquote, urlsplit
 from oppflow.config import get_settings
 from oppflow.errors import NotFound, PayloadTooLarge
 
+# Files are read and copied a mebibyte at a time: memory stays bounded whatever their size.
+CHUNK = 1 << 20
+
+
+def sha256_of(path: Path) -> str:
+    """The SHA-256 of a file's bytes, the name its content is stored under."""
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        while chunk := handle.read(CHUNK):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
 _SHA256 = re.compile(r"^[0-9a-f]{64}$")
 
 

@@ -12,11 +12,11 @@ import uuid
 from typing import Annotated, Any
 
 from fastapi import Depends, Request
-from fastapi.responses import FileResponse, JSONResponse
+from fastapi.responses import JSONResponse
 from starlette.datastructures import FormData
 from starlette.responses import Response
 
-from oppflow.api.files import content_disposition
+from oppflow.api.imports import report_response
 from oppflow.api.uploads import receive_upload
 from oppflow.imports import jobs
 from oppflow.imports.schemas import JobRead, MappingCreate
@@ -168,11 +168,4 @@ async def report(page: PageDep, job_id: str, store: StoreDep) -> Response:
     """The refused rows as CSV (row, column, value, why), formula cells neutralised."""
     record_id: uuid.UUID = parse_id(job_id)
     path = jobs.report_path(page.session, actor=page.actor, job_id=record_id, store=store)
-    return FileResponse(
-        path,
-        media_type="text/csv; charset=utf-8",
-        headers={
-            "Content-Disposition": content_disposition(f"import-{record_id}-report.csv"),
-            "Cache-Control": "private, no-cache",
-        },
-    )
+    return report_response(path, record_id)

@@ -58,7 +58,7 @@ async def save_lines(page: PageDep, opportunity_id: str, form: FormDep) -> Respo
     record_id = parse_id(opportunity_id)
     back = _tab(record_id, "products")
     with refusals(page.i18n, back):
-        data = forms.validated(LinesReplace, {"lines": grid_rows(form)}, page.i18n, _labels(page))
+        data = _grid(page, form)
         opportunity_lines.replace_lines(
             page.session,
             actor=page.actor,
@@ -67,6 +67,11 @@ async def save_lines(page: PageDep, opportunity_id: str, form: FormDep) -> Respo
             if_match=forms.version(form),
         )
     return redirect(page, back, page.i18n.gettext("Saved."))
+
+
+def _grid(page: Page, form: FormData) -> LinesReplace:
+    """The Products grid's lines (an opportunity's or a draft quote's), validated."""
+    return forms.validated(LinesReplace, {"lines": grid_rows(form)}, page.i18n, _labels(page))
 
 
 def grid_rows(form: FormData) -> list[dict[str, Any]]:
@@ -135,7 +140,7 @@ async def save_quote_lines(page: PageDep, quote_id: str, form: FormDep) -> Respo
     record_id = parse_id(quote_id)
     back = f"{_quote_url(record_id)}#lines-title"
     with refusals(page.i18n, back):
-        data = forms.validated(LinesReplace, {"lines": grid_rows(form)}, page.i18n, _labels(page))
+        data = _grid(page, form)
         quote_service.replace_quote_lines(
             page.session,
             actor=page.actor,
