@@ -388,17 +388,19 @@ class StaleCutoffs:
     by_stage: dict[tuple[str, str], datetime | None]
     default: datetime | None
 
-    def late(self, moment: ColumnElement[datetime]) -> list[ColumnElement[bool]]:
+    def late(
+        self, moment: ColumnElement[datetime], where: tuple[Any, Any] | None = None
+    ) -> list[ColumnElement[bool]]:
+        """``moment`` before its stage's cutoff; the stage is the record's process and stage
+        columns, or ``where`` (those of a past instant)."""
+        process, active = where or (Opportunity.process_key, Opportunity.active_stage)
         found: list[ColumnElement[bool]] = []
         for (key, stage), cutoff in self.by_stage.items():
-            here = and_(Opportunity.process_key == key, Opportunity.active_stage == stage)
+            here = and_(process == key, active == stage)
             if cutoff is not None:
                 found.append(and_(here, moment < cutoff))
         if self.default is not None:
-            known = [
-                and_(Opportunity.process_key == key, Opportunity.active_stage == stage)
-                for key, stage in self.by_stage
-            ]
+            known = [and_(process == key, active == stage) for key, stage in self.by_stage]
             found.append(and_(~or_(*known) if known else True, moment < self.default))
         return found
 

@@ -4,6 +4,7 @@ convention it applied (ANALYTICS.md §2, §4)."""
 
 from __future__ import annotations
 
+import uuid
 from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
@@ -12,6 +13,7 @@ from sqlalchemy.orm import Session
 
 from oppflow.analytics import durations, forecasting, funnels, outcomes, totals
 from oppflow.analytics.defaults import Defaults
+from oppflow.analytics.history_repository import HistoryRepository
 from oppflow.analytics.options import (
     CalibrationOptions,
     ConversionOptions,
@@ -31,6 +33,7 @@ from oppflow.analytics.options import (
 from oppflow.analytics.repository import (
     AnalyticsRepository,
     StaleCutoffs,
+    StaleRecord,
     created_by,
     created_in,
     ever_closed,
@@ -226,28 +229,49 @@ def time_in_stage(
 
 
 def stale(session: Session, *, actor: Actor, options: ReportFilters) -> StaleReport:
-    """Open opportunities too long in their stage or idle too long, the most idle first."""
+    """Open opportunities too long in their stage or idle too long at ``as_of`` (default
+    now), the most idle first."""
     now = utcnow()
+    at = as_of(options, now)
     found = defaults(session)
     cutoffs = StaleCutoffs(
         by_stage={
-            stage: _cutoff(now, d.stale_after_days, found) for stage, d in found.stages.items()
+            stage: _cutoff(at, d.stale_after_days, found) for stage, d in found.stages.items()
         },
-        default=_cutoff(now, None, found),
+        default=_cutoff(at, None, found),
     )
-    repository = AnalyticsRepository(session, actor)
-    records, total = repository.stale(_filters_now(options), cutoffs, STALE_ROWS)
-    rows = [_stale_row(record, now, found) for record in records]
+    if at >= now:  # the records as they are now
+        repository = AnalyticsRepository(session, actor)
+        records, total = repository.stale(_filters_now(options), cutoffs, STALE_ROWS)
+    else:
+        records, total = _stale_then(session, actor, options, at, cutoffs)
+    rows = [_stale_row(record, at, found) for record in records]
     convention = _convention(
         options,
-        now,
+        at,
         default_threshold_days=found.stale_after_days,
         total=total,
         shown=len(rows),
         idle="no change, note or file",
         thresholds="stale_after_days per stage",
+        read_from="the records now" if at >= now else "the change log at as_of",
     )
     return StaleReport(convention=convention, rows=rows)
+
+
+def _stale_then(
+    session: Session, actor: Actor, options: ReportFilters, at: datetime, cutoffs: StaleCutoffs
+) -> tuple[list[StaleRecord], int]:
+    """The stale opportunities at a past instant, filtered by their owner and process then."""
+    owners: frozenset[uuid.UUID] | None = None
+    if options.business_unit_id is not None:
+        owners = AnalyticsRepository(session, actor).users_of_unit(options.business_unit_id)
+    if options.owner_id is not None:
+        owners = frozenset(
+            {options.owner_id} & owners if owners is not None else {options.owner_id}
+        )
+    repository = HistoryRepository(session, actor)
+    return repository.stale_at(at, cutoffs, STALE_ROWS, owners, options.process)
 
 
 def _cutoff(now: datetime, days: int | None, found: Defaults) -> datetime | None:
