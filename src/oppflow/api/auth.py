@@ -3,18 +3,13 @@
 from __future__ import annotations
 
 import uuid
-from functools import partial
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Form, Request, status
 from fastapi.security import HTTPAuthorizationCredentials
-from sqlalchemy.orm import Session
 
-from oppflow import audit
-from oppflow.api.deps import ActorDep, SessionDep, bearer, client_address, run_unit_in_thread
+from oppflow.api.deps import ActorDep, SessionDep, bearer, run_log_in
 from oppflow.api.responses import problem, problems
-from oppflow.errors import Unauthorized
-from oppflow.models import ApiToken
 from oppflow.security import service
 from oppflow.security.repository import UserRepository
 from oppflow.security.schemas import TokenRead, TokenResponse, UserRead
@@ -36,23 +31,8 @@ async def issue_token(
     password: Annotated[str, Form(min_length=1, max_length=256)],
 ) -> TokenResponse:
     """Exchange a user name and password for a bearer token (OAuth2 password form)."""
-    address = client_address(request)
-
-    def check_password(session: Session) -> tuple[str, ApiToken]:
-        return service.log_in(session, username=username, password=password, address=address)
-
-    try:
-        secret, token = await run_unit_in_thread(request, check_password)
-    except Unauthorized:
-        # The log-in's unit of work rolls back; the failure must still count.
-        await run_unit_in_thread(request, partial(_record_failure, username, address))
-        raise
+    secret, token = await run_log_in(request, username=username, password=password, kind="access")
     return TokenResponse(access_token=secret, expires_at=token.expires_at)
-
-
-def _record_failure(username: str, address: str | None, session: Session) -> None:
-    audit.attribute(session, None, None, address)
-    service.record_failed_log_in(session, username=username, address=address)
 
 
 @router.get("/me", responses=problems(401))

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import AsyncIterator, Awaitable, Callable
-from typing import Annotated, TypeVar
+from typing import Annotated, Literal, TypeVar
 
 from fastapi import Depends, Header, Request, Response
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
@@ -22,6 +22,7 @@ from starlette.concurrency import run_in_threadpool
 from oppflow import audit
 from oppflow.db import unit_of_work
 from oppflow.errors import PreconditionFailed, Unauthorized
+from oppflow.models import ApiToken
 from oppflow.security import service as security_service
 from oppflow.security.actor import Actor
 
@@ -59,6 +60,30 @@ def run_unit_in_thread(
             return work(session)
 
     return run_in_threadpool(unit)
+
+
+def run_log_in(
+    request: Request, *, username: str, password: str, kind: Literal["access", "session"]
+) -> Awaitable[tuple[str, ApiToken]]:
+    """A log-in in a worker thread, in three steps so that no write lock is held while the
+    password is hashed: the user and the throttle read in a read-only unit of work, the
+    password checked with no transaction open, then the outcome written (a token, or a
+    counted failure) in a short unit of work that checks the throttle again. A refusal is
+    raised once its failure is committed."""
+    factory: sessionmaker[Session] = request.app.state.session_factory
+    address = client_address(request)
+    release_request_transaction(request)
+
+    def attempt() -> tuple[str, ApiToken]:
+        with unit_of_work(factory, read_only=True) as session:
+            started = security_service.begin_log_in(session, username=username, address=address)
+        valid = security_service.password_matches(started, password)
+        with unit_of_work(factory) as session:
+            audit.attribute(session, None, None, address)
+            outcome = security_service.finish_log_in(session, started, valid=valid, kind=kind)
+        return outcome.token()
+
+    return run_in_threadpool(attempt)
 
 
 def release_request_transaction(request: Request) -> None:

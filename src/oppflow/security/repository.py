@@ -228,6 +228,14 @@ class AuditRepository:
             query = query.where(AuditEntry.address == address)
         return list(self.session.scalars(query.order_by(AuditEntry.seq)))
 
+    def lock_log_ins(self, username: str) -> None:
+        """Serialise the log-ins of one user name until this transaction ends, so that two
+        attempts never both read the failure count before either adds to it (SQLite: the
+        write transaction holds the database's write lock already)."""
+        if self.session.get_bind().dialect.name == "postgresql":
+            key = func.hashtextextended(f"oppflow log-in {username}", 0)
+            self.session.execute(select(func.pg_advisory_xact_lock(key)))
+
     def last_success(self, subject: str) -> datetime | None:
         query = select(func.max(AuditEntry.at)).where(
             AuditEntry.action == "login_success", AuditEntry.subject == subject

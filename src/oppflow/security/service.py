@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from dataclasses import dataclass
 from datetime import timedelta
 from typing import Literal
 
@@ -109,33 +110,94 @@ def create_user(session: Session, *, actor: Actor | None, data: UserCreate) -> U
     return users.add(user)
 
 
-def log_in(
-    session: Session,
-    *,
-    username: str,
-    password: str,
-    address: str | None = None,
-    kind: Literal["access", "session"] = "access",
-) -> tuple[str, ApiToken]:
-    """Check a password and issue a short-lived access token (``kind`` "session": the web
-    pages' session cookie, which :func:`authenticate_session` accepts).
+@dataclass(frozen=True)
+class LogInAttempt:
+    """What a log-in read before it checks the password: the hash it checks against (None
+    for an unknown user name, checked against a dummy hash)."""
 
-    Every failure has the same message and costs the same time (unknown users are checked
-    against a dummy hash). After too many failures in a row, any attempt answers 429 until the
-    window has passed. The caller records failures with :func:`record_failed_log_in` in a unit
-    of work of its own, since this one rolls back.
-    """
+    username: str
+    address: str | None
+    password_hash: str | None
+
+
+@dataclass(frozen=True)
+class LogInOutcome:
+    """A finished log-in: the token issued, or the refusal to raise once the unit of work
+    that counted it has committed."""
+
+    issued: tuple[str, ApiToken] | None = None
+    refusal: Unauthorized | TooManyRequests | None = None
+
+    def token(self) -> tuple[str, ApiToken]:
+        if self.issued is None:
+            raise self.refusal or Unauthorized(BAD_CREDENTIALS)
+        return self.issued
+
+
+def begin_log_in(session: Session, *, username: str, address: str | None) -> LogInAttempt:
+    """A log-in's first step, in a read-only unit of work: a throttled user name or address
+    answers 429 before any hashing, else the stored hash to check the password against."""
     check_throttle(session, username=username, address=address)
     user = UserRepository(session).find_by_username(username)
-    valid = verify_password(user.password_hash if user else None, password)
-    if user is None or not valid or not user.is_active:
-        raise Unauthorized(BAD_CREDENTIALS)
+    return LogInAttempt(username, address, user.password_hash if user else None)
+
+
+def password_matches(attempt: LogInAttempt, password: str) -> bool:
+    """The password check, outside any transaction: an argon2 hash costs tens of
+    milliseconds, and on SQLite a writer's transaction holds the database's write lock."""
+    return verify_password(attempt.password_hash, password)
+
+
+def finish_log_in(
+    session: Session,
+    attempt: LogInAttempt,
+    *,
+    valid: bool,
+    kind: Literal["access", "session"] = "access",
+) -> LogInOutcome:
+    """A log-in's last step, in a short write unit of work: count a wrong password, or issue
+    a short-lived access token (``kind`` "session": the web pages' session cookie).
+
+    Log-ins of one user name are serialised here and the throttle is checked again, so
+    attempts that passed the first check together still see each other's failures: after
+    too many failures in a row, any attempt answers 429, a right password included. Every
+    wrong password is counted, a throttled one too. Every failure has the same message and
+    costs the same time."""
+    AuditRepository(session).lock_log_ins(attempt.username)
+    try:
+        check_throttle(session, username=attempt.username, address=attempt.address)
+    except TooManyRequests as error:
+        return _refused(session, attempt, error, counted=not valid)
+    user = UserRepository(session).find_by_username(attempt.username)
+    # A hash changed since it was read means the password checked is no longer the password.
+    if user is None or not user.is_active or user.password_hash != attempt.password_hash:
+        valid = False
+    if user is None or not valid:
+        return _refused(session, attempt, Unauthorized(BAD_CREDENTIALS), counted=True)
+    return LogInOutcome(issued=_log_in_user(session, user, kind=kind))
+
+
+def _refused(
+    session: Session,
+    attempt: LogInAttempt,
+    refusal: Unauthorized | TooManyRequests,
+    *,
+    counted: bool,
+) -> LogInOutcome:
+    if counted:
+        record_failed_log_in(session, username=attempt.username, address=attempt.address)
+    return LogInOutcome(refusal=refusal)
+
+
+def _log_in_user(
+    session: Session, user: User, *, kind: Literal["access", "session"]
+) -> tuple[str, ApiToken]:
     audit.record(
         session,
         "login_success",
         table="users",
         record_id=user.id,
-        subject=username,
+        subject=user.username,
         actor_id=user.id,
     )
     minutes = get_settings().access_token_minutes
@@ -144,6 +206,8 @@ def log_in(
 
 
 def record_failed_log_in(session: Session, *, username: str, address: str | None) -> None:
+    """A wrong password or unknown user name, counted by the throttle (the unit of work is
+    attributed to ``address`` by its edge)."""
     audit.record(session, "login_failure", table="users", subject=username[:64])
 
 

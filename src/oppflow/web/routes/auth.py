@@ -2,15 +2,12 @@
 
 from __future__ import annotations
 
-from functools import partial
 from typing import Annotated
 
 from fastapi import Form, Query, Request
-from sqlalchemy.orm import Session
 from starlette.responses import Response
 
-from oppflow import audit
-from oppflow.api.deps import client_address, run_unit_in_thread
+from oppflow.api.deps import run_log_in
 from oppflow.config import get_settings
 from oppflow.errors import TooManyRequests, Unauthorized
 from oppflow.security import service as security_service
@@ -42,32 +39,17 @@ async def log_in(
     next: Next = "/",
 ) -> Response:
     """Check the password with the API's log-in service and start a session cookie."""
-    address = client_address(request)
-
-    def check_password(session: Session) -> str:
-        audit.attribute(session, None, None, address)
-        secret, _token = security_service.log_in(
-            session, username=username, password=password, address=address, kind="session"
-        )
-        return secret
-
     try:
-        secret = await run_unit_in_thread(request, check_password)
+        secret, _token = await run_log_in(
+            request, username=username, password=password, kind="session"
+        )
     except (Unauthorized, TooManyRequests) as error:
-        if isinstance(error, Unauthorized):
-            await run_unit_in_thread(request, partial(_record_failure, username, address))
         back = with_query("/login", next=safe_next(next))
         raise GoBack(back, describe(error, page.i18n), error.status) from error
     response = redirect(page, safe_next(next))
     max_age = get_settings().access_token_minutes * 60
     security.set_cookie(response, request, security.SESSION_COOKIE, secret, max_age=max_age)
     return response
-
-
-def _record_failure(username: str, address: str | None, session: Session) -> None:
-    # The log-in's unit of work rolls back; the failure must still count (as in the API).
-    audit.attribute(session, None, None, address)
-    security_service.record_failed_log_in(session, username=username, address=address)
 
 
 @router.post("/logout")
