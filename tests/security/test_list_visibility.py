@@ -11,7 +11,9 @@ from typing import Any
 
 import pytest
 
+from oppflow.analytics import lists
 from oppflow.analytics import service as analytics
+from oppflow.analytics.lists import SORT_COLUMNS
 from oppflow.analytics.schemas import FunnelFilters, OpportunitySearch
 from oppflow.db import unit_of_work
 from oppflow.security import scope
@@ -21,7 +23,7 @@ from tests.security.test_visibility import NEEDLE, place_all, readable_ids, vary
 from tests.security.world import OWNER_OF, World
 
 VIEWS = ("all", "open", "closed", "my_open", "member")
-SORTS = ("estimated_close_date", "name", "estimated_value", "created_at")
+SORTS = tuple(SORT_COLUMNS)
 
 
 def scene(world: World) -> None:
@@ -81,16 +83,25 @@ def listed(world: World, search: OpportunitySearch) -> tuple[list[str], set[int]
 
 
 @pytest.mark.parametrize("role", list(BUILTIN_ROLES), scope="module")
-def test_each_list_view_pages_exactly_the_readable_rows(world: World, role: str) -> None:
+def test_each_list_view_pages_exactly_the_readable_rows(
+    world: World, role: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Every view, sort and direction, paged across ties (phases, probabilities) and into the
+    rows without a value, both sorted whole (a small view) and read in index order state by
+    state (a large one, here every view), with the same rows in the same order."""
     scene(world)
     views = admin_views(world)
     for view in VIEWS:
         expected = expected_in_view(world, views, view)
-        for sort in SORTS:
-            for descending in (False, True):
-                search = OpportunitySearch(view=view, sort=sort, descending=descending, per_page=3)
-                ids = lists_exactly(world, search, expected)
-                assert ids == in_order(views, expected, sort, descending), (view, sort)
+        for sorted_up_to in (lists.SORTED_UP_TO, 0):
+            monkeypatch.setattr(lists, "SORTED_UP_TO", sorted_up_to)
+            for sort in SORTS:
+                for descending in (False, True):
+                    search = OpportunitySearch(
+                        view=view, sort=sort, descending=descending, per_page=3
+                    )
+                    ids = lists_exactly(world, search, expected)
+                    assert ids == in_order(views, expected, sort, descending), (view, sort)
         with_needle = {i for i in expected if NEEDLE in views[i]["name"]}
         lists_exactly(world, OpportunitySearch(view=view, q=NEEDLE, per_page=2), with_needle)
         for phase in {views[i]["pipeline_phase"] for i in expected}:
@@ -118,9 +129,10 @@ def lists_exactly(world: World, search: OpportunitySearch, expected: set[str]) -
 def in_order(
     views: dict[str, dict[str, Any]], ids: set[str], sort: str, descending: bool
 ) -> list[str]:
-    """The list's order: rows with a value by it (then by id), then rows without, by id."""
+    """The list's order: rows with a value by it, then by id, both one way (descending is the
+    valued rows backwards); then rows without a value, by id."""
     valued = sorted(i for i in ids if views[i][sort] is not None)
-    valued.sort(key=lambda i: sort_key(views[i][sort]), reverse=descending)
+    valued.sort(key=lambda i: (sort_key(views[i][sort]), i), reverse=descending)
     return valued + sorted(i for i in ids if views[i][sort] is None)
 
 

@@ -10,16 +10,16 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, and_, case, exists, func, or_, select, union_all
+from sqlalchemy import ColumnElement, and_, case, exists, func, or_, select, union_all
 from sqlalchemy.orm import aliased
 
 from oppflow.analytics import totals
 from oppflow.analytics.defaults import Defaults
+from oppflow.analytics.lists import ListRepository, owners_in
 from oppflow.analytics.options import Period
 from oppflow.analytics.schemas import (
     FunnelFilters,
     FunnelPhase,
-    OpportunitySearch,
     OutcomeTotal,
     OwnerTotal,
 )
@@ -31,31 +31,19 @@ from oppflow.models import (
     OpportunityChange,
     OpportunityClose,
     OpportunityFile,
-    SalesTeamMember,
     TotalDelta,
-    User,
 )
-from oppflow.sales.repository import OpportunityRepository
 from oppflow.security.privileges import Depth
 from oppflow.security.scope import ownership_reach, read_scope
 
 CENT = Decimal("0.01")
-SORT_COLUMNS: dict[str, Any] = {
-    "name": Opportunity.name,
-    "estimated_value": Opportunity.estimated_value,
-    "estimated_close_date": Opportunity.estimated_close_date,
-    "probability": Opportunity.probability,
-    "pipeline_phase": Opportunity.pipeline_phase,
-    "modified_at": Opportunity.modified_at,
-    "created_at": Opportunity.created_at,
-}
 
 
 def _money(value: Any) -> Decimal:
     return Decimal(value or 0).quantize(CENT)
 
 
-class AnalyticsRepository(OpportunityRepository):
+class AnalyticsRepository(ListRepository):
     def timelines(self, conditions: Sequence[ColumnElement[bool]]) -> Iterator[Timeline]:
         """The timelines of the readable opportunities meeting ``conditions``, streamed one
         opportunity at a time from the change log (memory stays bounded)."""
@@ -186,7 +174,7 @@ class AnalyticsRepository(OpportunityRepository):
         if filters.owner_id:
             found.append(model.owner_id == filters.owner_id)
         if filters.business_unit_id:
-            found.append(model.owner_id.in_(_owners_in(filters.business_unit_id)))
+            found.append(model.owner_id.in_(owners_in(filters.business_unit_id)))
         if filters.process_key:
             found.append(model.process_key == filters.process_key)
         return found
@@ -264,50 +252,7 @@ class AnalyticsRepository(OpportunityRepository):
         return found
 
     def users_of_unit(self, business_unit_id: uuid.UUID) -> frozenset[uuid.UUID]:
-        return frozenset(self.session.scalars(_owners_in(business_unit_id)))
-
-    def search(
-        self, search: OpportunitySearch, actor_id: uuid.UUID
-    ) -> tuple[list[Opportunity], int]:
-        """One page of a list view (sorted, filtered), and how many rows the view has (exact).
-
-        The rows with a value in the sort column come first, in its order, then those
-        without, by id: two queries an index can answer in order (``NULLS LAST`` is not an
-        index order on SQLite, nor descending on PostgreSQL), each stopping at the page."""
-        grants = self.grants()
-        conditions = self._search_conditions(search, actor_id)
-        total = self.count(conditions, grants)
-        column = SORT_COLUMNS[search.sort]
-        query = select(Opportunity).where(grants.scope(), *conditions)
-        start, size = (search.page - 1) * search.per_page, search.per_page
-        valued = query.where(column.is_not(None))
-        order = column.desc() if search.descending else column.asc()
-        page = valued.order_by(order, Opportunity.id).offset(start).limit(size)
-        rows: list[Opportunity] = list(self.session.scalars(page))
-        if len(rows) < size and start + len(rows) < total:
-            # Past the valued rows: skip what this page's start passed of the empty ones.
-            skip = 0
-            if not rows:
-                skip = max(0, start - self.count([*conditions, column.is_not(None)], grants))
-            empty = query.where(column.is_(None)).order_by(Opportunity.id)
-            rows += self.session.scalars(empty.offset(skip).limit(size - len(rows)))
-        return rows, total
-
-    def _search_conditions(
-        self, search: OpportunitySearch, actor_id: uuid.UUID
-    ) -> list[ColumnElement[bool]]:
-        found = self.conditions(search)
-        if search.view == "my_open":
-            found += [Opportunity.owner_id == actor_id, Opportunity.state == "open"]
-        elif search.view == "member":
-            found.append(_on_sales_team(actor_id))
-        elif search.view == "closed":
-            found.append(Opportunity.state.in_(("won", "lost")))
-        elif search.view == "open":
-            found.append(Opportunity.state == "open")
-        if search.business_unit_id:
-            found.append(Opportunity.owner_id.in_(_owners_in(search.business_unit_id)))
-        return found
+        return frozenset(self.session.scalars(owners_in(business_unit_id)))
 
     def _conditions(self, filters: FunnelFilters) -> list[ColumnElement[bool]]:
         return [Opportunity.state == "open", *self._filter_conditions(filters)]
@@ -317,7 +262,7 @@ class AnalyticsRepository(OpportunityRepository):
         if filters.owner_id:
             found.append(Opportunity.owner_id == filters.owner_id)
         if filters.business_unit_id:
-            found.append(Opportunity.owner_id.in_(_owners_in(filters.business_unit_id)))
+            found.append(Opportunity.owner_id.in_(owners_in(filters.business_unit_id)))
         if filters.process_key:
             found.append(Opportunity.process_key == filters.process_key)
         if filters.close_from:
@@ -325,16 +270,6 @@ class AnalyticsRepository(OpportunityRepository):
         if filters.close_to:
             found.append(Opportunity.estimated_close_date <= filters.close_to)
         return found
-
-
-def _owners_in(business_unit_id: uuid.UUID) -> Select[uuid.UUID]:
-    return select(User.id).where(User.business_unit_id == business_unit_id)
-
-
-def _on_sales_team(user_id: uuid.UUID) -> ColumnElement[bool]:
-    return exists().where(
-        SalesTeamMember.opportunity_id == Opportunity.id, SalesTeamMember.user_id == user_id
-    )
 
 
 def _entered_stage_at() -> ColumnElement[datetime]:

@@ -34,8 +34,14 @@ class Opportunity(Audited, Base):
         Index("ix_opportunities_state_closed_on", "state", "actual_close_date"),
         Index("ix_opportunities_owner_state", "owner_id", "state"),
         Index("ix_opportunities_created_at_id", "created_at", "id"),
-        # A list view's page by close date, read in index order (migration 0013).
+        # A list view's page in its sort's order, read in index order (migrations 0013, 0014).
         Index("ix_opportunities_state_close_id", "state", "estimated_close_date", "id"),
+        Index("ix_opportunities_state_name_id", "state", "name", "id"),
+        Index("ix_opportunities_state_value_id", "state", "estimated_value", "id"),
+        Index("ix_opportunities_state_probability_id", "state", "probability", "id"),
+        Index("ix_opportunities_state_phase_id", "state", "pipeline_phase", "id"),
+        Index("ix_opportunities_state_modified_id", "state", "modified_at", "id"),
+        Index("ix_opportunities_state_created_id", "state", "created_at", "id"),
         # Covers row-level security by ownership (unit, owner, and the id its share and sales
         # team checks need) over the open ones: a salesperson's list count reads no table row.
         Index(
