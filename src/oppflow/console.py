@@ -10,9 +10,10 @@ from typing import Annotated, Any, NoReturn
 import typer
 from pydantic import BaseModel, ValidationError
 from rich.console import Console
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
+from typer.core import TyperGroup
 
 from oppflow import audit
 from oppflow.db import unit_of_work
@@ -28,10 +29,12 @@ JsonOut = Annotated[bool, typer.Option("--json", help="Print JSON instead of a t
 
 
 @contextmanager
-def unit() -> Iterator[Session]:
-    """One unit of work for a command; product errors end the command with one line."""
+def unit(*, read_only: bool = False) -> Iterator[Session]:
+    """One unit of work for a command; product errors end the command with one line.
+    ``read_only``: a command that only reads, which on SQLite then neither takes nor waits
+    for the write lock."""
     try:
-        with unit_of_work() as session:
+        with unit_of_work(read_only=read_only) as session:
             audit.attribute(session, None, None, "cli")
             yield session
     except OppflowError as error:
@@ -44,6 +47,35 @@ def unit() -> Iterator[Session]:
         where = ".".join(str(part) for part in first["loc"])
         message = str(first["msg"]).removeprefix("Value error, ")
         fail(f"{where}: {message}" if where else message)
+
+
+class CommandGroup(TyperGroup):
+    """The ``oppflow`` command group: a database that stays locked past its wait (SQLite's
+    busy timeout, PostgreSQL's lock timeout) ends any command with one line, not a
+    traceback, whether or not the command went through :func:`unit`."""
+
+    # ctx: typer's own (vendored) click Context, which typer does not export.
+    def invoke(self, ctx: Any) -> Any:
+        try:
+            return super().invoke(ctx)
+        except OperationalError as error:
+            if not is_busy(error):
+                raise
+            fail(BUSY)
+
+
+BUSY = "the database is locked by another connection; try again when it is free"
+# PostgreSQL: lock_timeout, a serialisation failure, a deadlock.
+_BUSY_STATES = frozenset({"55P03", "40001", "40P01"})
+
+
+def is_busy(error: OperationalError) -> bool:
+    """Whether ``error`` is a lock that was not granted in time, rather than a broken
+    database or connection."""
+    if getattr(error.orig, "sqlstate", None) in _BUSY_STATES:
+        return True
+    text = str(error.orig).lower()
+    return "database is locked" in text or "database is busy" in text or "table is locked" in text
 
 
 def fail(message: str) -> NoReturn:

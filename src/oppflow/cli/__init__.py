@@ -31,7 +31,17 @@ from oppflow.cli.quotes import quote_app
 from oppflow.cli.quotes import register as register_quote_commands
 from oppflow.cli.reports import register as register_report_commands
 from oppflow.cli.webhooks import register as register_webhook_commands
-from oppflow.console import AsUser, JsonOut, as_actor, err, fail, out, print_json, unit
+from oppflow.console import (
+    AsUser,
+    CommandGroup,
+    JsonOut,
+    as_actor,
+    err,
+    fail,
+    out,
+    print_json,
+    unit,
+)
 from oppflow.db import get_engine, session_factory
 from oppflow.errors import ValidationFailed
 from oppflow.install import prepare_database
@@ -50,6 +60,7 @@ app = typer.Typer(
     help="oppflow: move sales opportunities through the phases of a pipeline.",
     no_args_is_help=True,
     pretty_exceptions_show_locals=False,
+    cls=CommandGroup,
 )
 db_app = typer.Typer(help="The database schema.", no_args_is_help=True)
 user_app = typer.Typer(help="Users.", no_args_is_help=True)
@@ -228,7 +239,7 @@ def _business_unit_id(session: Session, name: str | None) -> str | None:
 @user_app.command("list")
 def user_list() -> None:
     """Every user with roles and status."""
-    with unit() as session:
+    with unit(read_only=True) as session:
         table = Table("user", "name", "roles", "active")
         for user in UserRepository(session).list():
             table.add_row(
@@ -268,7 +279,7 @@ def token_revoke() -> None:
 @process_app.command("list")
 def process_list(as_json: JsonOut = False) -> None:
     """The processes in display order (the first active one per table is the default)."""
-    with unit() as session:
+    with unit(read_only=True) as session:
         summaries = [catalog.summary(session, p) for p in catalog.list_processes(session)]
     if as_json:
         print_json([s.model_dump() for s in summaries])
@@ -289,7 +300,7 @@ def process_list(as_json: JsonOut = False) -> None:
 @process_app.command("show")
 def process_show(key: str, language: Annotated[str, typer.Option()] = "en") -> None:
     """A process's stages and steps (required ones starred)."""
-    with unit() as session:
+    with unit(read_only=True) as session:
         process = catalog.get(session, key)
         detail = catalog.detail(session, process, language)
         definition = catalog.current_definition(session, process)
@@ -304,7 +315,7 @@ def process_show(key: str, language: Annotated[str, typer.Option()] = "en") -> N
 @process_app.command("validate")
 def process_validate(path: Path) -> None:
     """Check a YAML definition without importing it."""
-    with unit():
+    with unit(read_only=True):
         definition = catalog.validate_yaml(_read_text(path))
     out.print(f"{path}: valid ({definition.key}, {len(definition.stages)} stages)")
 
@@ -320,7 +331,7 @@ def process_import(path: Path) -> None:
 @process_app.command("export")
 def process_export(key: str) -> None:
     """Print the current version's YAML."""
-    with unit() as session:
+    with unit(read_only=True) as session:
         text = catalog.export_yaml(session, key)
     out.out(text, end="", highlight=False)
 
@@ -344,7 +355,7 @@ def opportunity_list(
     as_json: JsonOut = False,
 ) -> None:
     """Opportunities the user can read."""
-    with unit() as session:
+    with unit(read_only=True) as session:
         filters = OpportunityFilters.model_validate(
             {"state": state, "pipeline_phase": phase, "process_key": process, "q": search}
         )
@@ -374,7 +385,7 @@ def _money(value: Decimal | None) -> str:
 @opportunity_app.command("show")
 def opportunity_show(opportunity_id: uuid.UUID, user: AsUser) -> None:
     """One opportunity and its current process instance, as JSON."""
-    with unit() as session:
+    with unit(read_only=True) as session:
         actor = as_actor(session, user)
         record = OpportunityRepository(session, actor).get(opportunity_id)
         view = process_service.view(session, actor=actor, opportunity_id=opportunity_id)
@@ -511,7 +522,7 @@ def opportunity_reopen(opportunity_id: uuid.UUID, user: AsUser) -> None:
 @opportunity_app.command("history")
 def opportunity_history(opportunity_id: uuid.UUID, user: AsUser, as_json: JsonOut = False) -> None:
     """Every stage change, oldest first."""
-    with unit() as session:
+    with unit(read_only=True) as session:
         rows = process_service.history(
             session, actor=as_actor(session, user), opportunity_id=opportunity_id
         )

@@ -72,7 +72,7 @@ def _unit_id(session: Session, name: str) -> uuid.UUID:
 @unit_app.command("list")
 def unit_list() -> None:
     """The business units as a tree."""
-    with unit() as session:
+    with unit(read_only=True) as session:
         units = list_business_units(session)
     children: dict[uuid.UUID | None, list[str]] = {}
     by_id = {u.id: u for u in units}
@@ -122,7 +122,7 @@ def team_add_member(team: str, username: str) -> None:
 
 @team_app.command("list")
 def team_list() -> None:
-    with unit() as session:
+    with unit(read_only=True) as session:
         table = Table("team", "members", "roles")
         for team in TeamRepository(session).list():
             names = [UserRepository(session).get(m.user_id).username for m in team.members]
@@ -141,7 +141,7 @@ def _user_id(session: Session, username: str) -> uuid.UUID:
 
 @role_app.command("list")
 def role_list() -> None:
-    with unit() as session:
+    with unit(read_only=True) as session:
         table = Table("key", "name", "built-in")
         for role in roles.list_roles(session):
             table.add_row(role.key, role.name, "yes" if role.is_builtin else "no")
@@ -153,7 +153,7 @@ def role_show(
     key: str, markdown: Annotated[bool, typer.Option(help="As Markdown.")] = False
 ) -> None:
     """A role's privilege table: a depth per table and action."""
-    with unit() as session:
+    with unit(read_only=True) as session:
         role = roles.get_role(session, key)
         granted = {(p.table_name, p.action): Depth.parse(p.depth) for p in role.privileges}
     if markdown:
@@ -242,7 +242,7 @@ def audit_list(
     as_json: JsonOut = False,
 ) -> None:
     """The audit log, newest first, as the user may read it."""
-    with unit() as session:
+    with unit(read_only=True) as session:
         rows = audit_service.entries(
             session,
             actor=as_actor(session, user),

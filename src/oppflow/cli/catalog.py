@@ -73,7 +73,7 @@ def product_list(
     as_json: JsonOut = False,
 ) -> None:
     """Products."""
-    with unit() as session:
+    with unit(read_only=True) as session:
         filters = ProductFilters.model_validate(_given(state=state, q=search))
         repository = ProductRepository(session, as_actor(session, user))
         rows, _ = repository.page(repository.conditions(filters), limit=limit, cursor=None)
@@ -91,7 +91,7 @@ def product_list(
 @product_app.command("show")
 def product_show(product_id: uuid.UUID, user: AsUser) -> None:
     """One product, as JSON."""
-    with unit() as session:
+    with unit(read_only=True) as session:
         product = ProductRepository(session, as_actor(session, user)).get(product_id)
         print_json(ProductRead.model_validate(product).model_dump(mode="json"))
 
@@ -139,7 +139,7 @@ def product_retire(product_id: uuid.UUID, user: AsUser) -> None:
 @price_list_app.command("list")
 def price_list_list(user: AsUser, limit: Limit = 50, as_json: JsonOut = False) -> None:
     """Price lists."""
-    with unit() as session:
+    with unit(read_only=True) as session:
         repository = PriceListRepository(session, as_actor(session, user))
         rows, _ = repository.page([], limit=limit, cursor=None)
         items = [PriceListRead.model_validate(row) for row in rows]
@@ -169,7 +169,7 @@ def price_list_create(
 @price_list_app.command("show")
 def price_list_show(price_list_id: uuid.UUID, user: AsUser) -> None:
     """A price list and its items, as JSON."""
-    with unit() as session:
+    with unit(read_only=True) as session:
         actor = as_actor(session, user)
         price_list = PriceListRepository(session, actor).get(price_list_id)
         items = PriceListItemRepository(session, actor).of_list(price_list_id)

@@ -46,7 +46,7 @@ def export_table(
     ] = None,
 ) -> None:
     """Export every row of TABLE that the user may read, meeting every filter."""
-    with unit() as session:
+    with unit(read_only=True) as session:
         actor = as_actor(session, user)
         asked = ExportRequest(
             table=table,

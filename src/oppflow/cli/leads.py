@@ -42,7 +42,7 @@ def lead_list(
     as_json: JsonOut = False,
 ) -> None:
     """Leads the user can read."""
-    with unit() as session:
+    with unit(read_only=True) as session:
         filters = LeadFilters.model_validate({"state": state, "source": source, "q": search})
         repository = LeadRepository(session, as_actor(session, user))
         rows, _ = repository.page(repository.conditions(filters), limit=limit, cursor=None)
@@ -67,7 +67,7 @@ def lead_list(
 @lead_app.command("show")
 def lead_show(lead_id: uuid.UUID, user: AsUser) -> None:
     """One lead, as JSON."""
-    with unit() as session:
+    with unit(read_only=True) as session:
         lead = LeadRepository(session, as_actor(session, user)).get(lead_id)
         print_json(LeadRead.model_validate(lead).model_dump(mode="json"))
 

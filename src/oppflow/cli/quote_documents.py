@@ -25,7 +25,7 @@ def quote_pdf(
     user: AsUser,
 ) -> None:
     """Write the quote's PDF to FILE."""
-    with unit() as session:
+    with unit(read_only=True) as session:
         document, pdf = sending.quote_pdf(session, actor=as_actor(session, user), quote_id=quote_id)
     if str(file) == "-":
         typer.get_binary_stream("stdout").write(pdf)

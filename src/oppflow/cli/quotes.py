@@ -105,7 +105,7 @@ def quote_list(
     as_json: JsonOut = False,
 ) -> None:
     """Quotes the user can read."""
-    with unit() as session:
+    with unit(read_only=True) as session:
         filters = QuoteFilters.model_validate({"state": state, "opportunity_id": opportunity})
         repository = QuoteRepository(session, as_actor(session, user))
         rows, _ = repository.page(repository.conditions(filters), limit=limit, cursor=None)
@@ -124,7 +124,7 @@ def quote_list(
 @quote_app.command("show")
 def quote_show(quote_id: uuid.UUID, user: AsUser) -> None:
     """A quote and its lines, as JSON."""
-    with unit() as session:
+    with unit(read_only=True) as session:
         actor = as_actor(session, user)
         shown = QuoteRead.model_validate(
             service.get_quote(session, actor=actor, quote_id=quote_id)

@@ -95,7 +95,7 @@ def report(
         "details": details,
     }  # fmt: skip
     model, compute = REPORTS[name]
-    with unit() as session:
+    with unit(read_only=True) as session:
         options = model.model_validate({k: v for k, v in given.items() if v is not None})
         answer = compute(session, actor=as_actor(session, user), options=options)
     _print(answer, output, name.value)

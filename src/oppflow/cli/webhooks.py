@@ -87,7 +87,7 @@ def create(
 @webhooks_app.command("list")
 def list_command(json_out: JsonOut = False) -> None:
     """Every subscription (without secrets)."""
-    with unit() as session:
+    with unit(read_only=True) as session:
         items = webhooks.list_all(session, actor=None)
     if json_out:
         print_json({"items": [item.model_dump(mode="json") for item in items]})
@@ -139,7 +139,7 @@ def deliveries(
     json_out: JsonOut = False,
 ) -> None:
     """The delivery log of a subscription, newest first."""
-    with unit() as session:
+    with unit(read_only=True) as session:
         found = webhooks.deliveries(
             session, actor=None, subscription_id=subscription_id, limit=limit
         )

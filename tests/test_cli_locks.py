@@ -1,0 +1,87 @@
+"""The CLI and a busy database: commands that only read run while another connection holds
+the write lock (on SQLite a writer's transaction holds it from its first statement), and a
+command that cannot get a lock in time ends with one line and a non-zero exit, not a
+traceback."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+from sqlalchemy import Engine, text, update
+from sqlalchemy.orm import Session, sessionmaker
+from typer.testing import CliRunner
+
+from oppflow.cli import app
+from oppflow.config import get_settings
+from oppflow.console import BUSY
+from oppflow.db import get_engine, session_factory, unit_of_work
+from oppflow.models import SecurityEpoch
+from tests.helpers import create_user
+
+runner = CliRunner()
+
+READING = [
+    ["user", "list"],
+    ["process", "list"],
+    ["process", "show", "opportunity-sales-process"],
+    ["process", "export", "opportunity-sales-process"],
+    ["opportunity", "list"],
+    ["lead", "list"],
+    ["product", "list"],
+    ["price-list", "list"],
+    ["quote", "list"],
+    ["report", "funnel"],
+    ["report", "stale"],
+    ["export", "opportunities"],
+    ["business-unit", "list"],
+    ["team", "list"],
+    ["role", "list"],
+    ["role", "show", "salesperson"],
+    ["audit"],
+    ["webhooks", "list"],
+]
+
+
+@pytest.fixture
+def configured(
+    engine: Engine, factory: sessionmaker[Session], monkeypatch: pytest.MonkeyPatch
+) -> Iterator[sessionmaker[Session]]:
+    """The CLI's database is the test database, with an administrator, root."""
+    create_user(factory, "root", roles=["system-administrator"])
+    monkeypatch.setenv("OPPFLOW_DATABASE_URL", engine.url.render_as_string(hide_password=False))
+    monkeypatch.setenv("OPPFLOW_USER", "root")
+    caches = (get_settings, get_engine, session_factory)
+    for cache in caches:
+        cache.cache_clear()
+    yield factory
+    get_engine().dispose()
+    for cache in caches:
+        cache.cache_clear()
+
+
+@pytest.fixture
+def writing(configured: sessionmaker[Session]) -> Iterator[Session]:
+    """Another connection in the middle of a write (on SQLite it holds the write lock)."""
+    with unit_of_work(configured) as session:
+        session.execute(update(SecurityEpoch).values(value=SecurityEpoch.value + 1))
+        yield session
+
+
+@pytest.mark.parametrize("command", READING, ids=" ".join)
+def test_a_reading_command_runs_while_another_connection_writes(
+    writing: Session, command: list[str]
+) -> None:
+    result = runner.invoke(app, command)
+    # each failed as "database is locked" (a traceback) after the busy timeout
+    assert result.exit_code == 0, result.output + repr(result.exception)
+
+
+def test_a_locked_database_is_one_line_and_a_non_zero_exit(writing: Session) -> None:
+    if writing.get_bind().dialect.name == "postgresql":
+        # PostgreSQL locks rows and tables, not the database: take the one the command needs
+        writing.execute(text("LOCK TABLE business_units IN ACCESS EXCLUSIVE MODE"))
+    result = runner.invoke(app, ["business-unit", "create", "Lyon"])
+    assert result.exit_code == 1, repr(result.exception)
+    assert result.stderr == f"error: {BUSY}\n"
+    assert "Traceback" not in result.output
