@@ -6,7 +6,8 @@ owned round-robin by the generator's salespeople). Times, as the administrator a
 salesperson: the lookup service's account and contact searches in-process (each in its own unit
 of work, as a request is), then over HTTP (Starlette's TestClient, after a log-in): the pickers'
 JSON, the opportunity list, an opportunity page, the board and a column shown to 200 cards, the
-administration pages and the profile. Medians of ``--repeat`` calls after one untimed call.
+administration pages and the profile; and every list view × sort × direction in-process
+(``--only lists`` for these alone). Medians of ``--repeat`` calls after one untimed call.
 Prints numbers; asserts nothing (targets: searches under 100 ms, pages under 300 ms).
 
     .venv/bin/python bench/web_ui.py --opportunities 1000000 --accounts 100000 --database sqlite
@@ -36,13 +37,21 @@ from analytics import (
 )
 from common import commit_label, console
 from oppflow import migrate
+from oppflow.analytics import service as analytics
+from oppflow.analytics.schemas import ListView, OpportunitySearch, SortKey
 from oppflow.api.app import create_app
 from oppflow.db import make_engine, unit_of_work
 from oppflow.lookup import service as lookup
 from oppflow.models import Account, Opportunity, User
+from oppflow.security.actor import Actor
 
 PREFIX = "Bench account"
 SEARCHES = ("b", "bench account 04", "bench account 042424", "zzz")
+LIST_VIEWS: tuple[ListView, ...] = ("open", "closed", "all", "my_open", "member")
+LIST_SORTS: tuple[SortKey, ...] = (
+    "estimated_close_date", "name", "estimated_value", "probability", "pipeline_phase",
+    "modified_at", "created_at",
+)  # fmt: skip
 CHUNK = 10_000
 VACUUMED = (
     "opportunities", "accounts", "contacts", "users", "record_shares", "opportunity_sales_team",
@@ -121,6 +130,7 @@ def time_pages(factory: sessionmaker[Session], repeat: int) -> list[tuple[str, l
         "page /opportunities/{id}": (f"/opportunities/{sample}", {}),
         "page /leads (open)": ("/leads", {}),
         "page /opportunities?view=all&sort=name": ("/opportunities?view=all&sort=name", {}),
+        "page /opportunities?view=closed&sort=name": ("/opportunities?view=closed&sort=name", {}),
         "page /board": ("/board", {}),
         "page /board?show=1-Qualify&count=200": ("/board?show=1-Qualify&count=200", {}),
         "page /profile": ("/profile", {}),
@@ -139,11 +149,34 @@ def time_pages(factory: sessionmaker[Session], repeat: int) -> list[tuple[str, l
     return list(found.items())
 
 
+def _list_page(
+    factory: sessionmaker[Session], actor: Actor, search: OpportunitySearch
+) -> Callable[[], Any]:
+    def call() -> Any:
+        with unit_of_work(factory) as session:
+            return analytics.search_opportunities(session, actor=actor, search=search)
+
+    return call
+
+
+def time_lists(factory: sessionmaker[Session], repeat: int) -> list[tuple[str, list[float]]]:
+    """The first page (25 rows) of every list view, sort and direction, in-process."""
+    actors = [_actor(factory, username) for _, username in USERS]
+    rows = []
+    for view in LIST_VIEWS:
+        for sort in LIST_SORTS:
+            for descending in (False, True):
+                search = OpportunitySearch(view=view, sort=sort, descending=descending)
+                times = [median_seconds(_list_page(factory, a, search), repeat) for a in actors]
+                rows.append((f"list {view} by {sort}{' desc' if descending else ''}", times))
+    return rows
+
+
 def _getter(client: TestClient, url: str, headers: dict[str, str]) -> Callable[[], Any]:
     return lambda: _ok(client, url, headers)
 
 
-def run_one(kind: str, url: str, accounts: int, repeat: int) -> None:
+def run_one(kind: str, url: str, accounts: int, repeat: int, only: str) -> None:
     engine = make_engine(url)
     migrate.upgrade(engine)  # a data set cached before this issue's migration gets it
     factory = sessionmaker(bind=engine, expire_on_commit=False)
@@ -159,7 +192,10 @@ def run_one(kind: str, url: str, accounts: int, repeat: int) -> None:
     table.add_column("what")
     for label, _ in USERS:
         table.add_column(f"{label} (ms)", justify="right")
-    for name, times in [*time_searches(factory, repeat), *time_pages(factory, repeat)]:
+    timed = time_lists(factory, repeat)
+    if only != "lists":
+        timed = [*time_searches(factory, repeat), *time_pages(factory, repeat), *timed]
+    for name, times in timed:
         table.add_row(name, *(f"{seconds * 1000:,.1f}" for seconds in times))
     console.print(table)
     engine.dispose()
@@ -172,6 +208,7 @@ def main() -> None:
     parser.add_argument("--database", choices=("sqlite", "postgres", "both"), default="both")
     parser.add_argument("--repeat", type=int, default=5)
     parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument("--only", choices=("all", "lists"), default="all")
     parser.add_argument("--cache-dir", type=Path, default=Path.home() / ".cache" / "oppflow-bench")
     args = parser.parse_args()
     kinds = ("sqlite", "postgres") if args.database == "both" else (args.database,)
@@ -181,7 +218,7 @@ def main() -> None:
         else:
             url = postgres_dataset(args.opportunities, args.seed)
         if url is not None:
-            run_one(kind, url, args.accounts, args.repeat)
+            run_one(kind, url, args.accounts, args.repeat, args.only)
 
 
 if __name__ == "__main__":

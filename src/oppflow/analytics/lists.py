@@ -11,11 +11,14 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, select, union_all
+from sqlalchemy import ColumnElement, FunctionElement, Select, false, func, select, union_all
+from sqlalchemy.ext.compiler import compiles
+from sqlalchemy.sql.compiler import SQLCompiler
 
 from oppflow.analytics.schemas import OpportunitySearch
 from oppflow.models import Opportunity, SalesTeamMember, User
 from oppflow.sales.repository import OpportunityRepository
+from oppflow.security.scope import GRANTED_SLICE, Grants
 
 SORT_COLUMNS: dict[str, Any] = {
     "name": Opportunity.name,
@@ -32,9 +35,11 @@ VIEW_STATES: dict[str, tuple[str, ...]] = {
     "open": ("open",),
     "closed": ("won", "lost"),
 }
-# A view of this many rows or fewer is sorted whole: the planner starts from its few rows (an
-# owner's, a sales team's, a filter's) where walking a state's index range in order could pass
-# over most of the range to find them. Sorting 20,000 rows costs about 15 ms (docs/performance.md).
+# A view that starts from an owner's rows (my open ones, a filter on the owner) or from a sales
+# team's, with this many rows or fewer, is sorted whole: the planner reads those rows by their
+# index and sorts them, where walking a state's range in the list's order could pass over most
+# of the range to find them. Any other view is walked: where its rows are found only by testing
+# each row of the state (a business unit's, a filter's), sorting would read the whole range.
 SORTED_UP_TO = 20_000
 
 
@@ -44,10 +49,52 @@ class Order:
 
     columns: tuple[Any, ...]
     descending: bool
+    unindexed: bool = False
 
     def over(self, columns: Sequence[Any]) -> list[ColumnElement[Any]]:
         """These columns (the order's own, or those of a subquery selecting them) in order."""
+        if self.unindexed:
+            columns = [Unindexed(column) for column in columns]
         return [column.desc() if self.descending else column.asc() for column in columns]
+
+
+class Unindexed(FunctionElement[Any]):
+    """An expression no index may answer (a condition, a column to sort by), so that the
+    planner starts from the view's few rows (an owner's, a sales team's) and sorts them.
+    SQLite, without statistics, would rather walk an index in the ORDER BY's order, or take a
+    business unit's rows by a multi-index ``OR`` and test each; its unary ``+`` turns an
+    expression's indexes off. PostgreSQL weighs them with its statistics: bare there."""
+
+    name = "unindexed"
+    inherit_cache = True
+
+
+@compiles(Unindexed)
+def _bare(element: Unindexed, compiler: SQLCompiler, **kw: Any) -> str:
+    return "(" + str(compiler.process(element.clauses, **kw)) + ")"
+
+
+@compiles(Unindexed, "sqlite")
+def _plus(element: Unindexed, compiler: SQLCompiler, **kw: Any) -> str:
+    return "+(" + str(compiler.process(element.clauses, **kw)) + ")"
+
+
+@dataclass(frozen=True)
+class Reading:
+    """How one list view's rows are read: the view's conditions, row-level security, and
+    the states whose index ranges are walked in order (None: the view is sorted whole)."""
+
+    view: list[ColumnElement[bool]]
+    grants: Grants
+    states: tuple[str, ...] | None
+
+    def key(self, column: Any) -> Any:
+        """``column`` as the page's queries use it: unindexed when the view is sorted whole."""
+        return Unindexed(column) if self.states is None else column
+
+    def parts(self) -> list[ColumnElement[bool]]:
+        """Row-level security's disjoint parts, each as :meth:`key` uses columns."""
+        return [self.key(part) for part in self.grants.parts()]
 
 
 class ListRepository(OpportunityRepository):
@@ -58,39 +105,58 @@ class ListRepository(OpportunityRepository):
 
         The rows with a value in the sort column come first, by it and then by id (both one
         way), then those without, by id: each an order of the (state, column, id) index, read
-        to the page's end only."""
-        grants = self.grants()
-        view = self._search_conditions(search, actor_id)
-        total = self.count(view, grants)
-        start, size = (search.page - 1) * search.per_page, search.per_page
+        to the page's end only. A view that starts from a few rows sorts them instead."""
+        view, grants = self._search_conditions(search, actor_id), self.grants()
+        few = _starts_from_few(search)
+        reading = Reading(view, grants, None if few else self._walked_states(search))
+        total = self._count(reading, [])
+        start = (search.page - 1) * search.per_page
         if start >= total:
             return [], total
-        column = SORT_COLUMNS[search.sort]
-        states = self._walked_states(search, total)
-        readable = [grants.scope(), *view]
-        valued = Order((column, Opportunity.id), search.descending)
-        ids = self._ids([*readable, column.is_not(None)], valued, states, start, size)
+        if few and total > SORTED_UP_TO:
+            reading = Reading(view, grants, self._walked_states(search))
+        ids = self._page(reading, search, start, total)
+        return self._loaded(ids), total
+
+    def _page(
+        self, reading: Reading, search: OpportunitySearch, start: int, total: int
+    ) -> list[uuid.UUID]:
+        """The ids of the page from ``start``: the valued rows, then those without a value."""
+        column, size = SORT_COLUMNS[search.sort], search.per_page
+        sorted_whole = reading.states is None
+        valued = Order((column, Opportunity.id), search.descending, sorted_whole)
+        has_value = reading.key(column).is_not(None)
+        ids = self._ids(reading, [has_value], valued, start, size)
         if len(ids) < size and start + len(ids) < total:
             # Past the valued rows: skip what this page's start passed of the empty ones.
             skip = 0
             if not ids:
-                skip = max(0, start - self.count([*view, column.is_not(None)], grants))
-            empty = Order((Opportunity.id,), False)
-            ids += self._ids([*readable, column.is_(None)], empty, states, skip, size - len(ids))
-        return self._loaded(ids), total
+                skip = max(0, start - self._count(reading, [has_value]))
+            empty = Order((Opportunity.id,), False, sorted_whole)
+            no_value = reading.key(column).is_(None)
+            ids += self._ids(reading, [no_value], empty, skip, size - len(ids))
+        return ids
+
+    def _count(self, reading: Reading, conditions: list[ColumnElement[bool]]) -> int:
+        """How many rows of the view meet ``conditions``: the sum over row-level security's
+        disjoint parts (decision 0023)."""
+        query = select(func.count()).select_from(Opportunity).where(*reading.view, *conditions)
+        return sum(self.session.scalar(query.where(part)) or 0 for part in reading.parts())
 
     def _ids(
         self,
-        conditions: Sequence[ColumnElement[bool]],
+        reading: Reading,
+        conditions: list[ColumnElement[bool]],
         order: Order,
-        states: tuple[str, ...] | None,
         offset: int,
         limit: int,
     ) -> list[uuid.UUID]:
-        """The ids of the rows ``offset`` to ``offset + limit`` meeting ``conditions`` in
-        ``order``: sorted whole (``states`` None), read from one state's index range, or
+        """The ids of the rows ``offset`` to ``offset + limit`` of the view meeting
+        ``conditions``, in ``order``: sorted whole, read from one state's index range, or
         merged from the first ``offset + limit`` of each state's."""
-        keys = select(*order.columns).where(*conditions)
+        scope = reading.key(reading.grants.scope())
+        keys = select(*order.columns).where(scope, *reading.view, *conditions)
+        states = reading.states
         if states is None or len(states) <= 1:
             query = keys.where(*_in_states(states)).order_by(*order.over(order.columns))
             # The id is the order's last column.
@@ -101,7 +167,7 @@ class ListRepository(OpportunityRepository):
         ]
         merged = union_all(*(select(r.limit(offset + limit).subquery()) for r in ranges))
         found = merged.subquery()
-        query = select(found.c.id).order_by(*order.over(list(found.c)))
+        query = select(list(found.c)[-1]).order_by(*order.over(list(found.c)))
         return list(self.session.scalars(query.offset(offset).limit(limit)))
 
     def _loaded(self, ids: list[uuid.UUID]) -> list[Opportunity]:
@@ -112,11 +178,8 @@ class ListRepository(OpportunityRepository):
         found = {row.id: row for row in rows}
         return [found[key] for key in ids]
 
-    def _walked_states(self, search: OpportunitySearch, total: int) -> tuple[str, ...] | None:
-        """The states whose index ranges a page is read from, in order; None when the view
-        is small enough to sort whole."""
-        if total <= SORTED_UP_TO:
-            return None
+    def _walked_states(self, search: OpportunitySearch) -> tuple[str, ...]:
+        """The states whose index ranges a page is read from, in order."""
         states = VIEW_STATES.get(search.view) or self._states_present()
         if search.state:
             states = tuple(state for state in states if state == search.state)
@@ -140,11 +203,27 @@ class ListRepository(OpportunityRepository):
         if search.view == "my_open":
             found.append(Opportunity.owner_id == actor_id)
         elif search.view == "member":
-            found.append(Opportunity.id.in_(on_sales_team_of(actor_id)))
+            found.append(self._on_sales_team(actor_id))
         found += _in_states(VIEW_STATES.get(search.view))
         if search.business_unit_id:
             found.append(Opportunity.owner_id.in_(owners_in(search.business_unit_id)))
         return found
+
+    def _on_sales_team(self, user_id: uuid.UUID) -> ColumnElement[bool]:
+        """The opportunities whose sales team the user is on, their ids read first (as the
+        granted ids are, decision 0023): SQLite starts from a list of ids, where it tests an
+        ``IN`` subquery against each row its depth reaches by ownership."""
+        teamed = select(SalesTeamMember.opportunity_id).where(SalesTeamMember.user_id == user_id)
+        ids = list(self.session.scalars(teamed.limit(GRANTED_SLICE + 1)))
+        if not ids:
+            return false()  # a constant: no row is tested (an empty IN would test each)
+        return Opportunity.id.in_(teamed if len(ids) > GRANTED_SLICE else ids)
+
+
+def _starts_from_few(search: OpportunitySearch) -> bool:
+    """Whether the view's rows are found by an index of their own: an owner's, or the sales
+    team's ids (see :data:`SORTED_UP_TO`)."""
+    return search.view in ("my_open", "member") or search.owner_id is not None
 
 
 def _in_states(states: tuple[str, ...] | None) -> list[ColumnElement[bool]]:
@@ -157,9 +236,3 @@ def _in_states(states: tuple[str, ...] | None) -> list[ColumnElement[bool]]:
 
 def owners_in(business_unit_id: uuid.UUID) -> Select[uuid.UUID]:
     return select(User.id).where(User.business_unit_id == business_unit_id)
-
-
-def on_sales_team_of(user_id: uuid.UUID) -> Select[uuid.UUID]:
-    """The opportunities whose sales team ``user_id`` is on: a planner starts from these few
-    (an ``IN``), where a correlated ``EXISTS`` is checked row by row."""
-    return select(SalesTeamMember.opportunity_id).where(SalesTeamMember.user_id == user_id)
