@@ -9,6 +9,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from oppflow.db import unit_of_work
 from oppflow.imports.mapping import auto_mapping
+from oppflow.imports.opportunities import may_backdate
 from oppflow.imports.reading import read_rows
 from oppflow.imports.service import ImportResult, import_rows
 from oppflow.models import Account, Contact
@@ -74,7 +75,7 @@ def run_import(
     headers, rows = read_rows(path)
     with unit_of_work(factory) as session:
         actor = security_service.actor_by_username(session, username)
-        mapping = auto_mapping(table, headers)
+        mapping = auto_mapping(table, headers, may_backdate=may_backdate(actor))
         return import_rows(session, actor, table, rows, mapping, **options)  # type: ignore[arg-type]
 
 

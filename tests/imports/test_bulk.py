@@ -21,6 +21,7 @@ from oppflow.analytics import totals
 from oppflow.db import unit_of_work
 from oppflow.imports import bulk, runs
 from oppflow.imports.mapping import auto_mapping
+from oppflow.imports.opportunities import may_backdate
 from oppflow.imports.reading import read_rows
 from oppflow.imports.service import ImportResult, import_rows
 from oppflow.models import ImportRun, Opportunity
@@ -70,7 +71,7 @@ def _run(
     headers, rows = read_rows(path)
     with unit_of_work(factory) as session:
         actor = actor_by_username(session, "alice")
-        mapping = auto_mapping("opportunities", headers)
+        mapping = auto_mapping("opportunities", headers, may_backdate=may_backdate(actor))
         return importer(session, actor, rows, mapping, **options)
 
 
@@ -245,7 +246,7 @@ def _resumable(
                 session,
                 actor,
                 rows,
-                auto_mapping("opportunities", headers),
+                auto_mapping("opportunities", headers, may_backdate=may_backdate(actor)),
                 on_row=stop,
                 skip=run.rows_done,
                 batch_size=5,

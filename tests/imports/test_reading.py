@@ -80,7 +80,7 @@ def test_dataverse_salesforce_and_api_headers_map_themselves() -> None:
         "stage",
         "Colour",
     ]
-    mapping = auto_mapping("opportunities", headers)
+    mapping = auto_mapping("opportunities", headers, may_backdate=False)
     assert mapping == {
         "Opportunity Name": "name",
         "estimatedvalue": "estimated_value",

@@ -64,7 +64,7 @@ def _import(
     with unit_of_work(factory) as session:
         actor = actor_by_username(session, "alice")
         run = runs.begin(session, actor, "opportunities", path, resume=False)
-        mapping = auto_mapping("opportunities", headers)
+        mapping = auto_mapping("opportunities", headers, may_backdate=False)
         checkpoint = runs.checkpoint(run)
         import_rows(
             session, actor, "opportunities", rows, mapping, on_row=on_row, batch_size=batch,

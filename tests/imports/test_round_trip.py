@@ -90,10 +90,10 @@ def _users(factory: sessionmaker[Session]) -> None:
     user(factory, "bob")
 
 
-def export(factory: sessionmaker[Session], table: str) -> str:
-    """The table's CSV export, as the administrator reads it, through the export service."""
+def export(factory: sessionmaker[Session], table: str, username: str = "root") -> str:
+    """The table's CSV export, as ``username`` reads it, through the export service."""
     with unit_of_work(factory) as session:
-        actor = security_service.actor_by_username(session, "root")
+        actor = security_service.actor_by_username(session, username)
     plan = exports.plan(actor, exports.ExportRequest(table=table))
     return "".join(exports.stream(plan, lambda: unit_of_work(factory, read_only=True)))
 
@@ -202,3 +202,46 @@ def _fields(found: Snapshot) -> dict[str, dict[str, dict[str, Any]]]:
         }
         for table, records in found.items()
     }
+
+
+ALICES = {
+    "accounts": "name,city,owner\nFabrikam,Lyon,alice\n",
+    "opportunities": (
+        "name,estimatedvalue,accountname,owner,stepname,customerneed,proposedsolution,statecode,"
+        "actualvalue,actualclosedate\n"
+        "Fleet renewal,12000.50,Fabrikam,alice,,,,,,\n"
+        "Leasing,48000,Fabrikam,alice,,Fleet,,,,\n"
+        "Won deal,1000,Fabrikam,alice,,,,won,900,2026-03-01\n"
+    ),
+}
+
+
+def test_a_salesperson_reimports_their_own_export(
+    factory: sessionmaker[Session], request: pytest.FixtureRequest, tmp_path: Path
+) -> None:
+    """Issue 12: the export's created_at column refused every row of a non-administrator."""
+    _users(factory)
+    for table, text in ALICES.items():
+        made = run_import(factory, "alice", table, tmp_path / f"{table}.csv", text)
+        assert (made.created, made.problems) == (text.count("\n") - 1, []), table
+    before = snapshot(factory)
+    exported = {table: export(factory, table, "alice") for table in ALICES}
+    assert "created_at" in exported["opportunities"].partition("\n")[0]
+
+    # Into the same database: the rows are its own records, so nothing is created again.
+    for table in ALICES:
+        again = run_import(factory, "alice", table, tmp_path / f"{table}-x.csv", exported[table])
+        assert (again.created, again.existing, again.problems) == (
+            0,
+            1 + 2 * (table != "accounts"),
+            [],
+        )
+    assert snapshot(factory) == before
+
+    # Into a fresh database: the same records, created now (a salesperson does not backdate).
+    with fresh_database(factory, request, tmp_path / "fresh") as fresh:
+        _users(fresh)
+        for table in ALICES:
+            moved = run_import(fresh, "alice", table, tmp_path / f"{table}-y.csv", exported[table])
+            assert (moved.created, moved.problems) == (len(before[table]), []), table
+        assert _fields(snapshot(fresh)) == _fields(before)

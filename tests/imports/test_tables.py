@@ -11,7 +11,9 @@ from pathlib import Path
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
+from oppflow.db import unit_of_work
 from oppflow.imports.report import RowProblem
+from oppflow.imports.service import import_rows
 from oppflow.models import (
     Account,
     AuditEntry,
@@ -24,6 +26,7 @@ from oppflow.models import (
     StageHistory,
     User,
 )
+from oppflow.security.service import actor_by_username
 from tests.imports.support import account, contact, run_import, user
 
 
@@ -187,7 +190,17 @@ def test_past_creation_dates_are_for_administrators_and_date_the_history(
     text = (
         "opportunityid,name,createdon\nO-1,Old deal,2024-01-15T09:30:00Z\nO-2,Future,2999-01-01\n"
     )
-    refused = run_import(factory, "alice", "opportunities", tmp_path / "a.csv", text)
+    # A salesperson's file (an export of theirs) is imported, its creation dates left out.
+    mine = run_import(
+        factory, "alice", "opportunities", tmp_path / "a.csv", text.replace("O-", "A-")
+    )
+    assert (mine.created, mine.problems) == (2, [])
+    # Asked for by name, backdating stays for administrators.
+    with unit_of_work(factory) as session:
+        actor = actor_by_username(session, "alice")
+        columns = {"opportunityid": "external_id", "name": "name", "createdon": "created_at"}
+        rows = [{"opportunityid": "E-1", "name": "Old deal", "createdon": "2024-01-15"}]
+        refused = import_rows(session, actor, "opportunities", rows, columns)
     assert refused.created == 0
     assert refused.problems[0].why == "only administrators import past creation dates"
     result = run_import(factory, "admin", "opportunities", tmp_path / "b.csv", text)
@@ -195,12 +208,26 @@ def test_past_creation_dates_are_for_administrators_and_date_the_history(
     assert result.problems[0].why == "this date is in the future"
     born = datetime(2024, 1, 15, 9, 30, tzinfo=UTC)
     with factory() as session:
-        opportunity = session.scalars(select(Opportunity)).one()
-        history_at = session.scalar(select(StageHistory.at))
-        started = session.scalar(select(ProcessInstance.active_stage_started_at))
+        opportunity = session.scalars(
+            select(Opportunity).where(Opportunity.external_id == "O-1")
+        ).one()
+        history_at = session.scalar(
+            select(StageHistory.at).where(StageHistory.opportunity_id == opportunity.id)
+        )
+        started = session.scalar(
+            select(ProcessInstance.active_stage_started_at).where(
+                ProcessInstance.opportunity_id == opportunity.id
+            )
+        )
         changes = session.execute(
-            select(OpportunityChange.effective_at, OpportunityChange.recorded_at)
+            select(OpportunityChange.effective_at, OpportunityChange.recorded_at).where(
+                OpportunityChange.opportunity_id == opportunity.id
+            )
         ).all()
+        mine_born = session.scalars(
+            select(Opportunity.created_at).where(Opportunity.external_id.like("A-%"))
+        ).all()
+    assert all(at.year > 2024 for at in mine_born)
     assert opportunity.created_at == history_at == started == born
     assert {effective for effective, _ in changes} == {born}
     # oppflow learned them now: "as we knew it then" reports do not see them in 2024.

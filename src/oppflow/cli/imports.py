@@ -18,6 +18,7 @@ from rich.progress import Progress
 from oppflow.console import AsUser, as_actor, err, fail, out, unit
 from oppflow.imports import bulk, runs
 from oppflow.imports.mapping import auto_mapping
+from oppflow.imports.opportunities import may_backdate
 from oppflow.imports.reading import UnreadableFile, read_rows
 from oppflow.imports.report import RowProblem, problem_writer
 from oppflow.imports.service import (
@@ -28,6 +29,7 @@ from oppflow.imports.service import (
     require_allowed,
 )
 from oppflow.models import ImportRun
+from oppflow.security.actor import Actor
 
 
 def register(app: typer.Typer) -> None:
@@ -62,13 +64,10 @@ def import_file(
     if resume and dry_run:
         fail("--resume carries on a real import; it cannot go with --dry-run")
     headers, rows = _read(file)
-    mapping = auto_mapping(table, headers)
-    ignored = [header for header in headers if header not in mapping]
-    if ignored:
-        err.print(f"ignored columns: {', '.join(ignored)}", highlight=False)
     with unit() as session, _problems(report) as on_problem:
         actor = as_actor(session, user)
         require_allowed(actor, table)
+        mapping = _mapping(table, headers, actor)
         run = None if dry_run else runs.begin(session, actor, table, file, resume=resume)
         with Progress(console=err, transient=True) as progress:
             task = progress.add_task(f"importing {table}", total=None)
@@ -102,6 +101,14 @@ def _importer(table: str, file: Path, use_bulk: bool | None) -> Callable[..., Im
     return lambda session, actor, rows, mapping, **options: import_rows(
         session, actor, table, rows, mapping, **options
     )
+
+
+def _mapping(table: str, headers: list[str], actor: Actor) -> dict[str, str]:
+    mapping = auto_mapping(table, headers, may_backdate=may_backdate(actor))
+    ignored = [header for header in headers if header not in mapping]
+    if ignored:
+        err.print(f"ignored columns: {', '.join(ignored)}", highlight=False)
+    return mapping
 
 
 def _every_thousand(update: Callable[[int], None]) -> Callable[[int], None]:

@@ -22,7 +22,7 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import Table, select, text
+from sqlalchemy import Table, text
 from sqlalchemy.orm import Session
 
 from oppflow import audit
@@ -36,6 +36,7 @@ from oppflow.imports.lookups import Lookups
 from oppflow.imports.mapping import apply_mapping
 from oppflow.imports.opportunities import EXTRAS, OUTCOMES, stage_named
 from oppflow.imports.report import RowProblem
+from oppflow.imports.repository import already_there
 from oppflow.imports.rows import RowRefused
 from oppflow.imports.service import REFUSALS, Checkpoint, ImportResult
 from oppflow.lookup.repository import LookupRepository
@@ -137,7 +138,8 @@ class _BulkRun:
         self.rowwise.end_batch(last_row)
 
     def _rows(self, batch: list[tuple[int, dict[str, str]]]) -> None:
-        known = _imported(self.session, [v["external_id"] for _, v in batch if "external_id" in v])
+        names = [v["external_id"] for _, v in batch if "external_id" in v]
+        known = already_there(self.session, Opportunity, names)
         placed: list[Placed] = []
         for number, values in batch:
             external_id = values.get("external_id")
@@ -302,15 +304,6 @@ def _startable(session: Session, key: str | None) -> tuple[Any, ProcessDefinitio
         else catalog.default_process(session, "opportunity")
     )
     return process, startable(session, process)
-
-
-def _imported(session: Session, external_ids: list[str]) -> set[str]:
-    """Those of ``external_ids`` already in the table, in one query (whoever may read them:
-    an external id names one record of the source system, as in the row-by-row path)."""
-    if not external_ids:
-        return set()
-    query = select(Opportunity.external_id).where(Opportunity.external_id.in_(external_ids))
-    return {found for found in session.scalars(query) if found is not None}
 
 
 def _tx_id(session: Session) -> int:

@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session
 
 from oppflow.errors import Conflict, NotFound, ValidationFailed
 from oppflow.imports.mapping import SYNONYMS, auto_mapping
+from oppflow.imports.opportunities import may_backdate
 from oppflow.imports.reading import UnreadableFile, read_rows
 from oppflow.imports.repository import ImportRepository
 from oppflow.imports.schemas import MAX_COLUMNS, MappingCreate
@@ -187,7 +188,7 @@ def _chosen_columns(
         return dict(saved.columns)
     if request.columns is not None:
         return check_columns(request.table, request.columns)
-    return auto_mapping(request.table, headers)
+    return auto_mapping(request.table, headers, may_backdate=may_backdate(actor))
 
 
 def parse_columns(text: str) -> dict[str, str]:

@@ -108,7 +108,13 @@ def _key(header: str) -> str:
     return " ".join(header.strip().lower().replace("_", " ").split())
 
 
-def auto_mapping(table: str, headers: Iterable[str]) -> dict[str, str]:
+# Fields that date a record's creation in the past, which only an administrator's import may
+# do (imports/opportunities.born_at): for anyone else a file's creation dates (our own export's
+# created_at, Dataverse's createdon) stay unmapped, so they do not refuse every row.
+BACKDATING = frozenset({"created_at"})
+
+
+def auto_mapping(table: str, headers: Iterable[str], *, may_backdate: bool) -> dict[str, str]:
     """header -> API field, for the headers recognised; first header wins a field.
 
     So in our own exports (decision 0021) ``id``, the first column, becomes the external id,
@@ -116,6 +122,8 @@ def auto_mapping(table: str, headers: Iterable[str]) -> dict[str, str]:
     (a contact's ``account_id``) name it by that id. ``owner_id`` is not mapped: user ids
     differ between databases, so the ``owner`` column (a user name) says who owns it."""
     known = _names(table)
+    if not may_backdate:
+        known = {name: field for name, field in known.items() if field not in BACKDATING}
     mapping: dict[str, str] = {}
     for header in headers:
         field = known.get(_key(header))

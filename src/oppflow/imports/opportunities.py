@@ -49,12 +49,17 @@ def create(row: Row) -> Opportunity:
     return opportunity
 
 
+def may_backdate(actor: Actor) -> bool:
+    """Whether ``actor``'s imports may date a record's creation in the past: administrators
+    only, since it dates the record's history (and the analytics) in the past."""
+    return actor.is_admin
+
+
 def born_at(actor: Actor, text: str | None) -> datetime | None:
-    """When the record was created in the system it comes from; administrators only, since
-    it dates the record's history (and the analytics) in the past."""
+    """When the record was created in the system it comes from (:func:`may_backdate`)."""
     if text is None:
         return None
-    if not actor.is_admin:
+    if not may_backdate(actor):
         raise RowRefused("created_at", text, "only administrators import past creation dates")
     return past_instant("created_at", text)
 

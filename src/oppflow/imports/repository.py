@@ -4,6 +4,7 @@ administrator reads everyone's; another's answers 404, as any record out of reac
 from __future__ import annotations
 
 import uuid
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any, TypeVar
 
@@ -11,10 +12,34 @@ from sqlalchemy import Select, or_, select, update
 from sqlalchemy.orm import Session
 
 from oppflow.errors import NotFound
-from oppflow.models import ImportJob, ImportMapping
+from oppflow.models import Account, Contact, ImportJob, ImportMapping, Lead, Opportunity
 from oppflow.security.actor import Actor
 
 Owned = TypeVar("Owned", ImportMapping, ImportJob)
+Imported = type[Account] | type[Contact] | type[Lead] | type[Opportunity]
+
+
+def already_there(session: Session, model: Imported, names: Sequence[str]) -> set[str]:
+    """Those of ``names`` (a file's external ids) that name a record of ``model`` already,
+    whoever may read it: by its external id, or by its id, when the file is an export of
+    this database (an exported ``id`` is read as the external id: decision 0021)."""
+    if not names:
+        return set()
+    ids = {parsed: name for name in names if (parsed := _uuid_or_none(name)) is not None}
+    query = select(model.id, model.external_id).where(
+        or_(model.external_id.in_(names), model.id.in_(ids))
+    )
+    found: set[str | None] = set()
+    for record_id, external_id in session.execute(query):
+        found |= {external_id, ids.get(record_id)}
+    return {name for name in names if name in found}
+
+
+def _uuid_or_none(text: str) -> uuid.UUID | None:
+    try:
+        return uuid.UUID(text)
+    except ValueError:
+        return None
 
 
 class ImportRepository:

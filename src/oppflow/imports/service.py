@@ -10,7 +10,6 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from pydantic import ValidationError
-from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -20,6 +19,7 @@ from oppflow.imports.lookups import Lookups
 from oppflow.imports.mapping import apply_mapping
 from oppflow.imports.records import CREATORS, MODELS, Creator
 from oppflow.imports.report import RowProblem
+from oppflow.imports.repository import already_there
 from oppflow.imports.rows import AlreadyImported, Row, RowRefused
 from oppflow.lookup.repository import LookupRepository
 from oppflow.security.actor import Actor
@@ -42,7 +42,8 @@ REFUSALS = (ValidationError, OppflowError, RowRefused, IntegrityError)
 @dataclass
 class ImportResult:
     created: int = 0
-    # Rows whose external id is already imported: importing a file twice creates nothing new.
+    # Rows whose external id is already imported, or that name a record of this database by
+    # its id (its own export): importing a file twice creates nothing new.
     existing: int = 0
     refused: int = 0
     # Kept only when no on_problem callback takes them (see import_rows).
@@ -148,9 +149,7 @@ class _Run:
 
 def _imported(session: Session, table: str, external_id: str) -> bool:
     # Unique across the table, whoever may read the record: the id names one record of the source.
-    model = MODELS[table]
-    found = session.scalar(select(model.id).where(model.external_id == external_id))
-    return found is not None
+    return bool(already_there(session, MODELS[table], [external_id]))
 
 
 def _problems(number: int, values: Mapping[str, Any], error: Exception) -> list[RowProblem]:
