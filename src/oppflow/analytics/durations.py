@@ -15,6 +15,8 @@ from oppflow.analytics.scope import Scope
 from oppflow.analytics.timeline import Stint, Timeline
 
 MICROSECONDS_A_DAY = Decimal(86_400_000_000)
+# The fields a stint is made of (the report's stream holds only their rows).
+STINT_FIELDS = ("process_key", "active_stage", "state")
 
 
 @dataclass(frozen=True)

@@ -33,6 +33,8 @@ ROLLUPS: dict[str, dict[str, tuple[str, ...]]] = {
     },
 }
 NO_DATE = "none"
+# The fields the waterfall reads (its stream holds only their rows).
+WATERFALL_FIELDS = ("state", "estimated_close_date", "estimated_value")
 
 
 @dataclass

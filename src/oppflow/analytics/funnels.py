@@ -18,6 +18,12 @@ from oppflow.analytics.scope import Scope
 from oppflow.analytics.timeline import PhaseEntry, PhaseExit, State, Timeline, phase_number
 
 CENT = Decimal("0.01")
+# The fields each report reads (its stream holds only their rows).
+FLOW_FIELDS = ("pipeline_phase", "state")
+SNAPSHOT_FIELDS = (
+    "state", "pipeline_phase", "process_key", "active_stage", "estimated_value", "probability",
+    "estimated_close_date",
+)  # fmt: skip
 
 
 @dataclass

@@ -7,21 +7,63 @@ live apart from it so that the list and board queries there and these can change
 from __future__ import annotations
 
 import uuid
-from collections.abc import Collection
-from datetime import datetime
+from collections.abc import Collection, Iterator, Sequence
+from datetime import UTC, datetime
+from operator import itemgetter
 from typing import Any
 
-from sqlalchemy import ColumnElement, ScalarSelect, Select, case, func, or_, select
+from sqlalchemy import (
+    ColumnElement,
+    ScalarSelect,
+    Select,
+    String,
+    case,
+    func,
+    or_,
+    select,
+    type_coerce,
+)
 
+from oppflow.analytics.durations import STINT_FIELDS
+from oppflow.analytics.options import Period
 from oppflow.analytics.repository import StaleCutoffs, StaleRecord, perhaps_open_at
+from oppflow.analytics.timeline import Change, Timeline, decode
 from oppflow.models import Note, Opportunity, OpportunityChange, OpportunityFile
 from oppflow.sales.repository import OpportunityRepository
 from oppflow.security.scope import read_scope
 
-STINT_FIELDS = ("process_key", "active_stage", "state")
-
 
 class HistoryRepository(OpportunityRepository):
+    def timelines(
+        self, conditions: Sequence[ColumnElement[bool]], fields: Collection[str] | None = None
+    ) -> Iterator[Timeline]:
+        """The timelines of the readable opportunities meeting ``conditions``, streamed one
+        opportunity at a time; with ``fields``, only those fields' rows.
+
+        A report passes the fields it reads, ``state`` among them: an opportunity counts only
+        where a state row stands, so a timeline that starts at its first such row (not at its
+        birth) answers the same. Rows come in the covering index's order (field by field) and
+        are put in time order per opportunity; their columns are read as the driver gives
+        them and converted once per opportunity or per distinct instant."""
+        query = _log_rows(
+            select(Opportunity.id).where(read_scope(self.actor, Opportunity), *conditions), fields
+        )
+        # Core, not the ORM's result: nothing here is an entity.
+        connection = self.session.connection()
+        rows = connection.execution_options(yield_per=50_000).execute(query)
+        reader = _Reader(self.session.get_bind().dialect.name == "sqlite")
+        current: Any = None
+        found: list[Any] = []
+        for batch in rows.partitions():
+            for row in batch:
+                if row[0] != current:
+                    if found:
+                        yield reader.timeline(current, found)
+                    current, found = row[0], []
+                found.append(row)
+        if found:
+            yield reader.timeline(current, found)
+
     def stale_at(
         self,
         moment: datetime,
@@ -48,6 +90,85 @@ class HistoryRepository(OpportunityRepository):
         total = self.session.scalar(select(func.count()).select_from(query.subquery())) or 0
         page = query.order_by(then.c.active_at, then.c.id).limit(limit)
         return [_stale_record(row) for row in self.session.execute(page)], total
+
+
+def changed_in(period: Period, fields: tuple[str, ...]) -> list[ColumnElement[bool]]:
+    """A change of one of ``fields`` dated in ``period``: the opportunities read from the
+    period's rows (the period index), not each opportunity tested for such a row."""
+    log = OpportunityChange
+    changed = select(log.opportunity_id).where(
+        log.field.in_(fields), log.effective_at >= period.start, log.effective_at < period.end
+    )
+    return [Opportunity.id.in_(changed)]
+
+
+def _log_rows(
+    wanted: Select[Any], fields: Collection[str] | None
+) -> Select[str, str, str | None, str, str, int]:
+    """The log rows of the ``wanted`` opportunities in the covering index's order, their
+    columns typed as plain values so that the driver's own (text on SQLite) come through
+    unconverted. The opportunities first, then their rows by the index: a join would let the
+    planner test the conditions once per log row."""
+    log = OpportunityChange
+    query = select(
+        type_coerce(log.opportunity_id, String),
+        log.field,
+        log.new_value,
+        type_coerce(log.effective_at, String),
+        type_coerce(log.recorded_at, String),
+        log.seq,
+    ).where(log.opportunity_id.in_(wanted))
+    if fields is not None:
+        query = query.where(log.field.in_(sorted(fields)))
+    return query.order_by(log.opportunity_id, log.field, log.effective_at, log.seq)
+
+
+class _Reader:
+    """Converts the driver's values: on SQLite ids come as hex text and instants as ISO text
+    in UTC; on PostgreSQL psycopg has made them UUIDs and aware datetimes already."""
+
+    def __init__(self, sqlite: bool) -> None:
+        self.sqlite = sqlite
+        self.last_text: Any = None
+        self.last_moment: datetime | None = None
+        self.decoded: dict[tuple[str, str], Any] = {}
+
+    def timeline(self, key: Any, rows: list[Any]) -> Timeline:
+        """One opportunity's rows, in (effective_at, seq) order: ISO text on SQLite sorts as
+        the instants it writes (SQLite's own ORDER BY compares that text too)."""
+        rows.sort(key=_IN_TIME_ORDER)
+        changes = []
+        for _key, field, text, effective, recorded, _seq in rows:
+            at = self.moment(effective)
+            known = at if recorded == effective else self.moment(recorded)
+            changes.append(Change(field, self.value(field, text), at, known))
+        identifier = key if isinstance(key, uuid.UUID) else uuid.UUID(str(key))
+        return Timeline(identifier, changes)
+
+    def moment(self, value: Any) -> datetime:
+        # The rows of one flush share an instant: parse it once.
+        if value == self.last_text and self.last_moment is not None:
+            return self.last_moment
+        found = value if isinstance(value, datetime) else datetime.fromisoformat(value)
+        found = found.replace(tzinfo=UTC) if found.tzinfo is None else found.astimezone(UTC)
+        self.last_text, self.last_moment = value, found
+        return found
+
+    def value(self, field: str, text: str | None) -> Any:
+        # Owners, stages, phases and states repeat: decode each once.
+        if text is None or field in _UNSHARED:
+            return decode(field, text)
+        key = (field, text)
+        found = self.decoded.get(key, _MISSING)
+        if found is _MISSING:
+            found = self.decoded[key] = decode(field, text)
+        return found
+
+
+_IN_TIME_ORDER = itemgetter(3, 5)  # effective_at, seq
+_MISSING = object()
+# Fields whose values rarely repeat: a cache of them would only grow.
+_UNSHARED = frozenset({"estimated_value", "actual_value"})
 
 
 def _state_at(moment: datetime) -> Select[Any]:

@@ -9,6 +9,9 @@ from datetime import datetime
 from oppflow.analytics.defaults import Defaults
 from oppflow.analytics.timeline import State, Timeline
 
+# The fields the filters read, which every report's stream must hold.
+FILTER_FIELDS = ("owner_id", "process_key", "state")
+
 
 @dataclass(frozen=True)
 class Scope:

@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 
 from oppflow.analytics import durations, forecasting, funnels, outcomes, totals
 from oppflow.analytics.defaults import Defaults
-from oppflow.analytics.history_repository import HistoryRepository
+from oppflow.analytics.history_repository import HistoryRepository, changed_in
 from oppflow.analytics.options import (
     CalibrationOptions,
     ConversionOptions,
@@ -38,7 +38,6 @@ from oppflow.analytics.repository import (
     created_in,
     ever_closed,
     ever_dated_in,
-    moved_in,
     perhaps_open_at,
 )
 from oppflow.analytics.schemas import (
@@ -59,7 +58,7 @@ from oppflow.analytics.schemas import (
     WaterfallReport,
     WinLossReport,
 )
-from oppflow.analytics.scope import Scope
+from oppflow.analytics.scope import FILTER_FIELDS, Scope
 from oppflow.clock import today, utcnow
 from oppflow.config import get_settings
 from oppflow.errors import ValidationFailed
@@ -161,7 +160,8 @@ def _snapshot(
     scope = _scope(session, actor, options, at)
     if options.known == "recorded":
         scope = Scope(**{**scope.__dict__, "known_at": at})
-    timelines = AnalyticsRepository(session, actor).timelines(perhaps_open_at(at))
+    fields = (*funnels.SNAPSHOT_FIELDS, *FILTER_FIELDS)
+    timelines = HistoryRepository(session, actor).timelines(perhaps_open_at(at), fields)
     phases = funnels.snapshot(timelines, scope, options.close_from, options.close_to)
     return Funnel(convention=convention, phases=phases)
 
@@ -173,7 +173,7 @@ def _cohort(
     entered = options.cohort == "entered"
     prefilter = created_by(window.end) if entered else created_in(window)
     scope = _scope(session, actor, options, at)
-    timelines = AnalyticsRepository(session, actor).timelines(prefilter)
+    timelines = HistoryRepository(session, actor).timelines(prefilter)
     phases = funnels.cohort(timelines, scope, window, mode=options.mode, entered=entered)
     convention = _convention(
         options,
@@ -202,7 +202,9 @@ def flow(session: Session, *, actor: Actor, options: ReportFilters) -> FlowRepor
     at = as_of(options, utcnow())
     window = period(options, last_days(at, COHORT_DAYS))
     scope = _scope(session, actor, options, at)
-    timelines = AnalyticsRepository(session, actor).timelines(moved_in(window))
+    fields = (*funnels.FLOW_FIELDS, *FILTER_FIELDS)
+    repository = HistoryRepository(session, actor)
+    timelines = repository.timelines(changed_in(window, funnels.FLOW_FIELDS), fields)
     convention = _convention(options, at, period=window, filters_apply_at="as_of")
     return FlowReport(convention=convention, rows=funnels.flow(timelines, scope, window))
 
@@ -214,8 +216,9 @@ def time_in_stage(
     at = as_of(options, utcnow())
     window = period(options, last_days(at, COHORT_DAYS))
     scope = _scope(session, actor, options, at)
-    fields = ("process_key", "active_stage", "state")
-    timelines = AnalyticsRepository(session, actor).timelines(moved_in(window, fields))
+    fields = (*durations.STINT_FIELDS, *FILTER_FIELDS)
+    repository = HistoryRepository(session, actor)
+    timelines = repository.timelines(changed_in(window, durations.STINT_FIELDS), fields)
     rows = durations.time_in_stage(timelines, scope, window, measure=options.measure)
     convention = _convention(
         options,
@@ -343,7 +346,8 @@ def waterfall(session: Session, *, actor: Actor, options: WaterfallOptions) -> W
         raise ValidationFailed("'start' must not come after 'as_of'.", field="start")
     scope = _scope(session, actor, options, at)
     prefilter = [*created_by(at), *ever_dated_in("estimated_close_date", close)]
-    timelines = AnalyticsRepository(session, actor).timelines(prefilter)
+    fields = (*forecasting.WATERFALL_FIELDS, *FILTER_FIELDS)
+    timelines = HistoryRepository(session, actor).timelines(prefilter, fields)
     rows = forecasting.waterfall(timelines, scope, close, start, details=options.details)
     convention = _convention(
         options,
@@ -357,14 +361,17 @@ def waterfall(session: Session, *, actor: Actor, options: WaterfallOptions) -> W
 
 def win_loss(session: Session, *, actor: Actor, options: ReportFilters) -> WinLossReport:
     """Win rates, cycles, velocity and loss reasons over the deals closed in ``[from, to)``."""
-    at = as_of(options, utcnow())
+    now = utcnow()
+    at = as_of(options, now)
     window = period(options, quarter_around(at, zone_of(options)))
     scope = _scope(session, actor, options, at)
     repository = AnalyticsRepository(session, actor)
-    timelines = repository.timelines(ever_dated_in("actual_close_date", window))
+    timelines = HistoryRepository(session, actor).timelines(
+        ever_dated_in("actual_close_date", window)
+    )
     closed = outcomes.closed_in(timelines, scope, window)
     lost_ids = [c.timeline.opportunity_id for c in closed if not c.won]
-    open_count = _open_count(session, actor, options, at)
+    open_count = _open_count(session, actor, options, at, now)
     found = outcomes.win_loss(closed, open_count, repository.competitors_of_losses(lost_ids))
     convention = _convention(
         options,
@@ -383,8 +390,12 @@ def win_loss(session: Session, *, actor: Actor, options: ReportFilters) -> WinLo
     )
 
 
-def _open_count(session: Session, actor: Actor, options: ReportFilters, at: datetime) -> int:
-    snapshot = _snapshot(session, actor, FunnelOptions(**_filters_of(options)), at, utcnow())
+def _open_count(
+    session: Session, actor: Actor, options: ReportFilters, at: datetime, now: datetime
+) -> int:
+    # The same ``now`` as the report's: without as_of, the open deals come from the
+    # maintained totals (a later clock would read the log as of an instant just past).
+    snapshot = _snapshot(session, actor, FunnelOptions(**_filters_of(options)), at, now)
     return sum(phase.count for phase in snapshot.phases)
 
 
@@ -404,7 +415,7 @@ def calibration(
     )
     scope = _scope(session, actor, options, at)
     prefilter = ever_dated_in("actual_close_date", window) if window else ever_closed()
-    timelines = AnalyticsRepository(session, actor).timelines(prefilter)
+    timelines = HistoryRepository(session, actor).timelines(prefilter)
     closed = outcomes.closed_in(timelines, scope, window)
     found = outcomes.calibration(closed, scope)
     convention = _convention(

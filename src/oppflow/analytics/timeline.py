@@ -12,7 +12,7 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
-from typing import Any, Literal
+from typing import Any, Literal, NamedTuple
 
 _DECODERS: dict[str, Callable[[str], Any]] = {
     "estimated_value": Decimal,
@@ -40,8 +40,8 @@ def phase_number(phase: str | None) -> int:
     return int(head) if head.isdigit() else 0
 
 
-@dataclass(frozen=True, slots=True)
-class Change:
+class Change(NamedTuple):
+    # A tuple: a report at size builds millions of them.
     field: str
     value: Any
     at: datetime
@@ -120,16 +120,34 @@ class Timeline:
 
     def phase_moves(self, until: datetime) -> Iterator[PhaseEntry | PhaseExit]:
         """Entries into and exits from pipeline phases while open, in time order."""
-        for at, before, after in self.instants(until):
-            was_in = before["pipeline_phase"] if before.is_open else None
-            now_in = after["pipeline_phase"] if after.is_open else None
+        # As over :meth:`instants`, following only the phase and the state.
+        phase: Any = None
+        state: Any = None
+        for at, group in self._groups(until):
+            was_in = phase if state == "open" else None
+            before = state
+            for change in group:
+                if change.field == "pipeline_phase":
+                    phase = change.value
+                elif change.field == "state":
+                    state = change.value
+            now_in = phase if state == "open" else None
             if was_in == now_in:
                 continue
             if was_in is not None:
-                yield PhaseExit(was_in, at, _exit_kind(was_in, now_in, after))
+                yield PhaseExit(was_in, at, _exit_kind(was_in, now_in, state))
             if now_in is not None:
-                reopened = not before.is_open and before["state"] is not None
-                yield PhaseEntry(now_in, at, reopened)
+                yield PhaseEntry(now_in, at, before != "open" and before is not None)
+
+    def _groups(self, until: datetime) -> Iterator[tuple[datetime, Sequence[Change]]]:
+        """The changes up to ``until``, one group per instant (the changes of one flush)."""
+        changes = self.changes
+        index, count = 0, len(changes)
+        while index < count and changes[index].at <= until:
+            at, start = changes[index].at, index
+            while index < count and changes[index].at == at:
+                index += 1
+            yield at, changes[start:index]
 
     def phases_entered(self, until: datetime) -> list[str]:
         """The phases entered, in order (a phase entered twice appears twice)."""
@@ -139,8 +157,14 @@ class Timeline:
         """Stays in each stage while open, up to ``until`` (the last one open if still there)."""
         found: list[Stint] = []
         current: Stint | None = None
-        for at, _before, after in self.instants(until):
-            where = (after["process_key"], after["active_stage"]) if after.is_open else None
+        values: dict[str, Any] = {"process_key": None, "active_stage": None, "state": None}
+        for at, group in self._groups(until):
+            for change in group:
+                if change.field in values:
+                    values[change.field] = change.value
+            where = None
+            if values["state"] == "open":
+                where = (values["process_key"], values["active_stage"])
             if current is not None and where == (current.process_key, current.stage):
                 continue
             if current is not None:
@@ -153,15 +177,20 @@ class Timeline:
     def closed_at(self, until: datetime) -> datetime | None:
         """When the opportunity was last closed (won or lost), if it is closed at ``until``."""
         closed: datetime | None = None
-        for at, before, after in self.instants(until):
-            if before.is_open and not after.is_open:
+        state: Any = None
+        for at, group in self._groups(until):
+            before = state
+            for change in group:
+                if change.field == "state":
+                    state = change.value
+            if before == "open" and state != "open":
                 closed = at
-            elif after.is_open:
+            elif state == "open":
                 closed = None
         return closed
 
 
-def _exit_kind(was_in: str, now_in: str | None, after: State) -> Exit:
+def _exit_kind(was_in: str, now_in: str | None, state: Any) -> Exit:
     if now_in is None:
-        return "won" if after["state"] == "won" else "lost"
+        return "won" if state == "won" else "lost"
     return "next" if phase_number(now_in) >= phase_number(was_in) else "back"

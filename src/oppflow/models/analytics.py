@@ -22,7 +22,19 @@ class OpportunityChange(Base):
     __tablename__ = "opportunity_changes"
     __table_args__ = (
         Index("ix_opportunity_changes_timeline", "opportunity_id", "effective_at", "seq"),
-        Index("ix_opportunity_changes_field", "opportunity_id", "field", "effective_at"),
+        # Every column a report streams, so an opportunity's rows of some fields are read
+        # from the index alone (migration 0015).
+        Index(
+            "ix_opportunity_changes_covering",
+            "opportunity_id",
+            "field",
+            "effective_at",
+            "seq",
+            "new_value",
+            "recorded_at",
+        ),
+        # What changed in a period: a report over one starts from it.
+        Index("ix_opportunity_changes_period", "field", "effective_at", "opportunity_id"),
     )
 
     seq: Mapped[int] = mapped_column(SEQUENCE_ID, primary_key=True, autoincrement=True)
