@@ -4,18 +4,33 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Callable, Sequence
+from functools import cache
 from typing import Any, ClassVar, Generic, TypeVar
 
-from sqlalchemy import ColumnElement, Executable, Select, and_, bindparam, func, or_, select
+from pydantic import BaseModel, TypeAdapter
+from sqlalchemy import (
+    ColumnElement,
+    Executable,
+    Select,
+    and_,
+    bindparam,
+    func,
+    or_,
+    select,
+    type_coerce,
+)
 from sqlalchemy.orm import Session
+from sqlalchemy.types import NullType
 
 from oppflow.errors import NotFound
+from oppflow.models.base import UTCDateTime
 from oppflow.schemas import decode_cursor, encode_cursor
 from oppflow.security.actor import Actor
 from oppflow.security.scope import Grants, granted, read_scope
 
 M = TypeVar("M", bound=Any)
 S = TypeVar("S", bound=Executable)
+A = TypeVar("A", bound=BaseModel)
 
 MAX_PAGE = 200
 
@@ -25,6 +40,24 @@ def contains(column: Any, text: str) -> ColumnElement[bool]:
     escaped = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
     condition: ColumnElement[bool] = column.ilike(f"%{escaped}%", escape="\\")
     return condition
+
+
+def answer_columns(model: type[Any], schema: type[BaseModel]) -> list[ColumnElement[Any]]:
+    """The columns of ``model`` that ``schema`` answers with, read as the driver gives them:
+    the schema parses UUIDs, decimals, dates and booleans itself (in pydantic's Rust core),
+    so SQLAlchemy's per-value conversions in Python would only be done twice. Timestamps keep
+    their conversion, which makes SQLite's naive values UTC-aware."""
+    table = model.__table__
+    columns = [table.c[name] for name in schema.model_fields]
+    return [
+        column if isinstance(column.type, UTCDateTime) else type_coerce(column, NullType())
+        for column in columns
+    ]
+
+
+@cache
+def answers_of(schema: type[A]) -> TypeAdapter[list[A]]:
+    return TypeAdapter(list[schema])  # type: ignore[valid-type]
 
 
 class RecordRepository(Generic[M]):
@@ -66,6 +99,48 @@ class RecordRepository(Generic[M]):
             raise NotFound(f"No {self.label} {record_id}.")
         return record
 
+    def get_answer(self, record_id: uuid.UUID, schema: type[A]) -> A:
+        """The record as ``schema`` answers it, read without loading the ORM object (for
+        answers that change nothing); NotFound as :meth:`get`."""
+        statement = self.prebuilt(
+            f"get {schema.__qualname__}",
+            lambda: self._answer_query(schema).where(self.model.id == bindparam("record_id")),
+        )
+        row = self.session.execute(statement, {"record_id": record_id}).mappings().first()
+        if row is None:
+            raise NotFound(f"No {self.label} {record_id}.")
+        answer: A = answers_of(schema).validate_python([row])[0]
+        return answer
+
+    def page_answers(
+        self,
+        schema: type[A],
+        conditions: Sequence[ColumnElement[bool]],
+        *,
+        limit: int,
+        cursor: str | None,
+    ) -> tuple[list[A], str | None]:
+        """:meth:`page`, each record as ``schema`` answers it, without the ORM objects."""
+        query = self._in_creation_order(self._answer_query(schema).where(*conditions), cursor)
+        rows = self.session.execute(query.limit(limit + 1)).mappings().all()
+        answers = answers_of(schema).validate_python(rows[:limit])
+        if len(rows) <= limit:
+            return answers, None
+        last = vars(answers[-1])  # the schema's fields, already converted
+        return answers, encode_cursor(last["created_at"], last["id"])
+
+    def _answer_query(self, schema: type[BaseModel]) -> Select[Any]:
+        columns = answer_columns(self.model, schema)
+        return select(*columns).where(read_scope(self.actor, self.model))
+
+    def _in_creation_order(self, query: Select[Any], cursor: str | None) -> Select[Any]:
+        """``query`` in creation order, resuming after ``cursor``."""
+        created, key = self.model.created_at, self.model.id
+        if cursor:
+            at, last_id = decode_cursor(cursor)
+            query = query.where(or_(created > at, and_(created == at, key > last_id)))
+        return query.order_by(created, key)
+
     def _by_id(self) -> Select[tuple[M]]:
         """The scoped select by id, with the id as a bound parameter."""
         return self.prebuilt(
@@ -86,13 +161,8 @@ class RecordRepository(Generic[M]):
         self, conditions: Sequence[ColumnElement[bool]], *, limit: int, cursor: str | None
     ) -> tuple[list[M], str | None]:
         """One page in creation order, resuming after ``cursor``; and the next page's cursor."""
-        query = self.readable().where(*conditions)
-        if cursor:
-            at, last_id = decode_cursor(cursor)
-            created, key = self.model.created_at, self.model.id
-            query = query.where(or_(created > at, and_(created == at, key > last_id)))
-        query = query.order_by(self.model.created_at, self.model.id).limit(limit + 1)
-        rows = list(self.session.scalars(query))
+        query = self._in_creation_order(self.readable().where(*conditions), cursor)
+        rows = list(self.session.scalars(query.limit(limit + 1)))
         if len(rows) <= limit:
             return rows, None
         last = rows[limit - 1]

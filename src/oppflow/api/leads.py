@@ -101,8 +101,10 @@ async def list_leads(
     """Leads the caller can read, oldest first, filtered by state, status reason, owner, source
     or text (``q``: topic, names, company, e-mail)."""
     repository = LeadRepository(session, actor)
-    rows, next_cursor = repository.page(repository.conditions(filters), limit=limit, cursor=cursor)
-    return Page(items=[LeadRead.model_validate(r) for r in rows], next_cursor=next_cursor)
+    items, next_cursor = repository.page_answers(
+        LeadRead, repository.conditions(filters), limit=limit, cursor=cursor
+    )
+    return Page(items=items, next_cursor=next_cursor)
 
 
 @router.post("", status_code=status.HTTP_201_CREATED, responses=CREATE)
@@ -122,7 +124,9 @@ async def get_lead(
     session: SessionDep, actor: ActorDep, lead_id: uuid.UUID, response: Response
 ) -> LeadRead:
     """One lead; its ``ETag`` is the version to send back in ``If-Match``."""
-    return _read(response, LeadRepository(session, actor).get(lead_id))
+    lead = LeadRepository(session, actor).get_answer(lead_id, LeadRead)
+    set_etag(response, lead.version)
+    return lead
 
 
 @router.patch("/{lead_id}", responses=CLOSED_RESPONSES)

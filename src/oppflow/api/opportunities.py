@@ -50,8 +50,10 @@ async def list_opportunities(
     """Opportunities the caller can read, oldest first, filtered by state, owner, phase,
     process or text in the name (``q``)."""
     repository = OpportunityRepository(session, actor)
-    rows, next_cursor = repository.page(repository.conditions(filters), limit=limit, cursor=cursor)
-    return Page(items=[OpportunityRead.model_validate(r) for r in rows], next_cursor=next_cursor)
+    items, next_cursor = repository.page_answers(
+        OpportunityRead, repository.conditions(filters), limit=limit, cursor=cursor
+    )
+    return Page(items=items, next_cursor=next_cursor)
 
 
 @router.post("", status_code=status.HTTP_201_CREATED, responses=CREATE_ON_PROCESS)
@@ -72,9 +74,9 @@ async def get_opportunity(
     session: SessionDep, actor: ActorDep, opportunity_id: uuid.UUID, response: Response
 ) -> OpportunityRead:
     """One opportunity; its ``ETag`` is the version to send back in ``If-Match``."""
-    opportunity = OpportunityRepository(session, actor).get(opportunity_id)
+    opportunity = OpportunityRepository(session, actor).get_answer(opportunity_id, OpportunityRead)
     set_etag(response, opportunity.version)
-    return OpportunityRead.model_validate(opportunity)
+    return opportunity
 
 
 @router.patch("/{opportunity_id}", responses=CHANGE)

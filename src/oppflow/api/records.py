@@ -56,8 +56,10 @@ def record_router(
         if q:
             column = getattr(repository.model, search_column)
             conditions.append(contains(column, q))
-        rows, next_cursor = repository(session, actor).page(conditions, limit=limit, cursor=cursor)
-        return Page(items=[read_schema.model_validate(r) for r in rows], next_cursor=next_cursor)
+        items, next_cursor = repository(session, actor).page_answers(
+            read_schema, conditions, limit=limit, cursor=cursor
+        )
+        return Page(items=items, next_cursor=next_cursor)
 
     @router.post(
         "",
@@ -79,9 +81,9 @@ def record_router(
     async def get_record(
         session: SessionDep, actor: ActorDep, record_id: uuid.UUID, response: Response
     ) -> read_schema:  # type: ignore[valid-type]
-        record = repository(session, actor).get(record_id)
-        set_etag(response, record.version)
-        return read_schema.model_validate(record)
+        record = repository(session, actor).get_answer(record_id, read_schema)
+        set_etag(response, record.version)  # type: ignore[attr-defined]
+        return record
 
     @router.patch("/{record_id}", summary=f"Change a {label}", responses=CHANGE)
     async def update_record(
