@@ -38,6 +38,10 @@ class Settings(BaseSettings):
     # variables). files_dir is then this host's cache of the immutable contents.
     files_url: str = ""
     s3_endpoint_url: str = ""
+    # Import jobs finished this many days ago are deleted with their upload and report (by the
+    # worker, hourly, and `oppflow files prune`), unless an attachment or a kept job shares
+    # the content; 0 keeps them for ever.
+    file_retention_days: int = Field(default=30, ge=0, le=36500)
     # An open opportunity is stale after this many days in its stage, or idle, unless its
     # stage says otherwise (stale_after_days in the process YAML; 0 = never).
     stale_after_days: int = Field(default=30, ge=0, le=3650)

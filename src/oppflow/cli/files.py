@@ -1,7 +1,8 @@
 """``oppflow files migrate --to URL``: copy every stored content from the configured store
 (``OPPFLOW_FILES_URL`` or ``OPPFLOW_FILES_DIR``) to another, local or S3-compatible, checking
 each content against its SHA-256; what the target has already is skipped, so a run that was
-interrupted is simply run again."""
+interrupted is simply run again. ``oppflow files prune``: delete the import jobs past their
+retention, with their files (``imports/retention.py``)."""
 
 from __future__ import annotations
 
@@ -11,8 +12,11 @@ import typer
 from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 
+from oppflow.config import get_settings
 from oppflow.console import err, fail, out
+from oppflow.db import session_factory
 from oppflow.errors import OppflowError
+from oppflow.imports import retention
 from oppflow.related.storage import CHUNK, FileStore, default_store, sha256_of, store_at
 
 files_app = typer.Typer(help="The file store (local directory or S3).", no_args_is_help=True)
@@ -34,6 +38,22 @@ def migrate(
     except (OppflowError, ValueError, OSError) as exc:
         fail(escape(str(getattr(exc, "detail", exc))))
     out.print(f"{copied} copied, {len(wanted) - copied} already there: {target.url}")
+
+
+@files_app.command("prune")
+def prune(
+    days: Annotated[
+        int | None,
+        typer.Option(min=0, help="Keep this many days (default OPPFLOW_FILE_RETENTION_DAYS)."),
+    ] = None,
+) -> None:
+    """Delete import jobs finished more than DAYS ago, with their uploads and reports."""
+    kept = get_settings().file_retention_days if days is None else days
+    try:
+        pruned = retention.prune(session_factory(), default_store(), days=kept)
+    except (OppflowError, OSError) as exc:
+        fail(escape(str(getattr(exc, "detail", exc))))
+    out.print(f"{pruned.jobs} import jobs and {pruned.files} stored files deleted")
 
 
 def _copy_all(source: FileStore, target: FileStore, wanted: list[str]) -> int:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 
 import httpx
 from sqlalchemy.exc import OperationalError
@@ -17,11 +18,15 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from oppflow.config import get_settings
 from oppflow.db import unit_of_work
+from oppflow.errors import OppflowError
 from oppflow.events import delivery
+from oppflow.imports import retention
 from oppflow.imports import runner as import_runner
+from oppflow.related.storage import default_store
 
 log = logging.getLogger("oppflow.webhooks")
 CLAIM_BATCH = 10
+PRUNE_EVERY_SECONDS = 3600.0
 
 
 def http_client() -> httpx.Client:
@@ -54,18 +59,35 @@ def run(
     poll_seconds: float = 1.0,
     batch: int = CLAIM_BATCH,
 ) -> None:
-    """Deliver until ``stop`` is set, waiting ``poll_seconds`` whenever nothing is due."""
+    """Deliver until ``stop`` is set, waiting ``poll_seconds`` whenever nothing is due; prune
+    the import jobs' files past their retention at the start and hourly."""
+    next_prune = time.monotonic()
     with http_client() as client:
         while not stop.is_set():
             try:
                 sent = run_once(factory, client, batch)
                 # An import runs to its end here: the webhooks wait for it on this worker.
                 sent += import_runner.run_next(factory)
+                if time.monotonic() >= next_prune:
+                    next_prune = time.monotonic() + PRUNE_EVERY_SECONDS
+                    prune_files(factory)
             except OperationalError as exc:  # a lock timeout, a restarting server: try again
                 log.warning("webhook worker: %s", exc)
                 sent = 0
             if not sent:
                 stop.wait(poll_seconds)
+
+
+def prune_files(factory: sessionmaker[Session]) -> None:
+    """The import jobs' files past ``OPPFLOW_FILE_RETENTION_DAYS`` (imports/retention.py); an
+    object store that does not answer is tried again next time, the worker goes on."""
+    try:
+        pruned = retention.prune(factory, default_store(), days=get_settings().file_retention_days)
+    except (OppflowError, OSError) as exc:
+        log.warning("pruning the import files: %s", exc)
+        return
+    if pruned.jobs:
+        log.info("pruned %d import jobs, %d stored files", pruned.jobs, pruned.files)
 
 
 def start_thread(factory: sessionmaker[Session]) -> tuple[threading.Thread, threading.Event]:

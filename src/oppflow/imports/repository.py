@@ -4,11 +4,11 @@ administrator reads everyone's; another's answers 404, as any record out of reac
 from __future__ import annotations
 
 import uuid
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from datetime import datetime
 from typing import Any, TypeVar
 
-from sqlalchemy import Select, or_, select, update
+from sqlalchemy import Select, delete, or_, select, update
 from sqlalchemy.orm import Session
 
 from oppflow.errors import NotFound
@@ -112,6 +112,32 @@ class JobQueue:
 
     def set(self, job_id: uuid.UUID, **values: Any) -> None:
         self.session.execute(update(ImportJob).where(ImportJob.id == job_id).values(**values))
+
+    def delete_finished_before(self, cutoff: datetime, limit: int) -> tuple[int, frozenset[str]]:
+        """Delete up to ``limit`` jobs done or failed before ``cutoff`` (those another worker
+        is deleting skipped on PostgreSQL): how many, and the contents of their files and
+        reports."""
+        query = select(ImportJob.id, ImportJob.file_sha256, ImportJob.report_sha256).where(
+            ImportJob.status.in_(("done", "failed")), ImportJob.finished_at < cutoff
+        )
+        query = query.order_by(ImportJob.finished_at).limit(limit)
+        if self.session.get_bind().dialect.name == "postgresql":
+            query = query.with_for_update(skip_locked=True)
+        rows = self.session.execute(query).all()
+        if rows:
+            self.session.execute(delete(ImportJob).where(ImportJob.id.in_([r.id for r in rows])))
+        contents = frozenset(s for r in rows for s in (r.file_sha256, r.report_sha256) if s)
+        return len(rows), contents
+
+    def contents_in_use(self, contents: Collection[str]) -> frozenset[str]:
+        """Those of ``contents`` that a job still refers to, as its upload or its report."""
+        if not contents:
+            return frozenset()
+        query = select(ImportJob.file_sha256, ImportJob.report_sha256).where(
+            or_(ImportJob.file_sha256.in_(contents), ImportJob.report_sha256.in_(contents))
+        )
+        found = frozenset(sha for row in self.session.execute(query) for sha in row if sha)
+        return found.intersection(contents)
 
     def fail_abandoned(self, now: datetime, why: str) -> int:
         """Mark failed the running jobs whose worker stopped renewing their lease."""

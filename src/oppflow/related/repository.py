@@ -8,6 +8,7 @@ their own as well, so a file id alone never reaches the content of an unreadable
 from __future__ import annotations
 
 import uuid
+from collections.abc import Collection
 
 from sqlalchemy import Select, func, or_, select
 from sqlalchemy.orm import Session
@@ -123,6 +124,14 @@ class NoteRepository:
     def delete(self, note: Note) -> None:
         self.session.delete(note)
         self.session.flush()
+
+
+def contents_attached(session: Session, contents: Collection[str]) -> set[str]:
+    """Those of ``contents`` that a file of any opportunity has (whoever may read it)."""
+    if not contents:
+        return set()
+    query = select(OpportunityFile.sha256).where(OpportunityFile.sha256.in_(contents))
+    return set(session.scalars(query.distinct()))
 
 
 class FileRepository(RecordRepository[OpportunityFile]):

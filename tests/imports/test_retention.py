@@ -1,0 +1,158 @@
+"""The retention of import jobs' files, on SQLite and PostgreSQL, on disk and on S3 (moto's
+server): jobs finished more than OPPFLOW_FILE_RETENTION_DAYS ago are deleted with their
+upload and report, but a content an opportunity's file or a kept job shares stays; the worker
+and ``oppflow files prune`` run it."""
+
+from __future__ import annotations
+
+import threading
+import uuid
+from collections.abc import Iterator
+from datetime import timedelta
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy import Engine, select, update
+from sqlalchemy.orm import Session, sessionmaker
+from typer.testing import CliRunner
+
+from oppflow.cli import app
+from oppflow.clock import utcnow
+from oppflow.config import get_settings
+from oppflow.db import get_engine, session_factory, unit_of_work
+from oppflow.events import worker
+from oppflow.imports import retention, runner
+from oppflow.models import ImportJob
+from oppflow.related.storage import FileStore, default_store
+from tests.helpers import create_opportunity, signed_in
+from tests.imports.test_jobs import queued
+from tests.related.test_files import upload
+from tests.storage.test_s3 import on_s3, s3_endpoint  # noqa: F401 - fixtures
+
+runner_cli = CliRunner()
+
+
+def accounts(*names: str) -> str:
+    """A file of accounts (a row without a name is refused, so the report has a line)."""
+    return "name,city\n" + "".join(f"{name},Lyon\n" for name in names)
+
+
+@pytest.fixture(params=["disk", "s3"])
+def store(request: pytest.FixtureRequest) -> FileStore:
+    if request.param == "s3":
+        request.getfixturevalue("on_s3")
+    return default_store()
+
+
+def finished(client: TestClient, headers: dict[str, str], text: str, factory: Any) -> Any:
+    job = queued(client, headers, text=text)
+    assert runner.run_next(factory) is True
+    return client.get(f"/api/v1/imports/{job['id']}", headers=headers).json()
+
+
+def age(factory: sessionmaker[Session], job: dict[str, Any], days: int) -> None:
+    with unit_of_work(factory) as session:
+        at = utcnow() - timedelta(days=days)
+        session.execute(
+            update(ImportJob).where(ImportJob.id == uuid.UUID(job["id"])).values(finished_at=at)
+        )
+
+
+def contents(factory: sessionmaker[Session], job: dict[str, Any]) -> tuple[str, str | None]:
+    with unit_of_work(factory, read_only=True) as session:
+        found = session.get(ImportJob, uuid.UUID(job["id"]))
+        assert found is not None
+        return found.file_sha256, found.report_sha256
+
+
+def job_ids(factory: sessionmaker[Session]) -> set[str]:
+    with unit_of_work(factory, read_only=True) as session:
+        return {str(found) for found in session.scalars(select(ImportJob.id))}
+
+
+def test_old_jobs_go_with_their_files_but_shared_contents_stay(
+    client: TestClient, factory: sessionmaker[Session], store: FileStore
+) -> None:
+    headers = signed_in(client, factory, roles=["sales-manager"])
+    shared, twin = accounts("Attached", "Also attached"), accounts("Twin")
+    deal = create_opportunity(client, headers)
+    attached = upload(client, headers, deal["id"], "accounts.csv", shared.encode(), "text/csv")
+    assert attached.status_code == 201, attached.text
+
+    # (refused at another row than the recent one's: reports of the same rows are one content)
+    old = finished(client, headers, accounts("Old", "Older", ""), factory)
+    old_file, old_report = contents(factory, old)
+    assert old_report is not None
+    like_attachment = finished(client, headers, shared, factory)
+    twin_old = finished(client, headers, twin, factory)
+    recent = finished(client, headers, accounts("Recent", ""), factory)
+    for job, days in ((old, 40), (like_attachment, 31), (twin_old, 40), (recent, 29)):
+        age(factory, job, days)
+    twin_live = queued(client, headers, text=twin)  # the same bytes, not yet run
+    recent_files = contents(factory, recent)
+
+    pruned = retention.prune(factory, store, days=30)
+
+    assert job_ids(factory) == {recent["id"], twin_live["id"]}
+    # the old upload, its report, and the empty report of the two without a refused row
+    assert pruned == retention.Pruned(jobs=3, files=3)
+    assert not store.has(old_file)
+    assert not store.has(old_report)
+    assert all(store.has(sha) for sha in recent_files if sha)
+    record = attached.json()
+    assert store.has(record["sha256"])
+    kept = client.get(f"/api/v1/files/{record['id']}/content", headers=headers)
+    assert kept.content == shared.encode()
+    assert runner.run_next(factory) is True  # the live twin still finds its upload
+    again = client.get(f"/api/v1/imports/{twin_live['id']}", headers=headers).json()
+    assert again["status"] == "done", again
+    assert retention.prune(factory, store, days=30) == retention.Pruned(0, 0)
+    assert retention.prune(factory, store, days=0) == retention.Pruned(0, 0)  # keep for ever
+
+
+@pytest.fixture
+def configured(engine: Engine, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """The CLI's and the worker's settings name the test database."""
+    monkeypatch.setenv("OPPFLOW_DATABASE_URL", engine.url.render_as_string(hide_password=False))
+    caches = (get_settings, get_engine, session_factory)
+    for cache in caches:
+        cache.cache_clear()
+    yield
+    get_engine().dispose()
+    for cache in caches:
+        cache.cache_clear()
+
+
+def test_files_prune_and_the_worker_delete_the_jobs_past_retention(
+    client: TestClient, factory: sessionmaker[Session], configured: None
+) -> None:
+    headers = signed_in(client, factory)
+    first = finished(client, headers, accounts("First", "", ""), factory)
+    second = finished(client, headers, accounts("Second", ""), factory)
+    age(factory, first, 40)
+    age(factory, second, 10)
+
+    result = runner_cli.invoke(app, ["files", "prune"])
+    assert result.exit_code == 0, result.output
+    assert result.stdout == "1 import jobs and 2 stored files deleted\n"
+    assert job_ids(factory) == {second["id"]}
+    result = runner_cli.invoke(app, ["files", "prune", "--days", "5"])
+    assert result.stdout == "1 import jobs and 2 stored files deleted\n"
+
+    third = finished(client, headers, accounts("Third", ""), factory)
+    age(factory, third, 40)
+    stop = threading.Event()
+    thread = threading.Thread(
+        target=worker.run, args=(factory, stop), kwargs={"poll_seconds": 0.05}
+    )
+    thread.start()  # it prunes as it starts
+    try:
+        for _ in range(200):
+            if not job_ids(factory):
+                break
+            stop.wait(0.05)
+    finally:
+        stop.set()
+        thread.join(timeout=30)
+    assert job_ids(factory) == set()
