@@ -99,6 +99,18 @@ class RecordRepository(Generic[M]):
             raise NotFound(f"No {self.label} {record_id}.")
         return record
 
+    def require_readable(self, record_id: uuid.UUID) -> None:
+        """NotFound as :meth:`get` unless the record exists within the caller's scope; reads
+        only its id (a reference in a request body is checked, not used)."""
+        statement = self.prebuilt(
+            "readable id",
+            lambda: select(self.model.id)
+            .where(read_scope(self.actor, self.model))
+            .where(self.model.id == bindparam("record_id")),
+        )
+        if self.session.scalar(statement, {"record_id": record_id}) is None:
+            raise NotFound(f"No {self.label} {record_id}.")
+
     def get_answer(self, record_id: uuid.UUID, schema: type[A]) -> A:
         """The record as ``schema`` answers it, read without loading the ORM object (for
         answers that change nothing); NotFound as :meth:`get`."""

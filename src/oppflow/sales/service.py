@@ -63,7 +63,7 @@ def check_references(session: Session, actor: Actor, values: dict[str, Any]) -> 
     for field, repository in repositories.items():
         if values.get(field) is not None:
             try:
-                repository(session, actor).get(values[field])
+                repository(session, actor).require_readable(values[field])
             except NotFound as error:
                 raise ValidationFailed(f"{field}: {error.detail}", field=field) from error
 
