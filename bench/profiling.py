@@ -197,7 +197,8 @@ def profile_one(
     headers = {"Authorization": f"Bearer {seeded.token}"}
     with (
         profiled_server(url, workdir, args.interval) as base_url,
-        httpx.Client(base_url=base_url, headers=headers) as client,
+        # Writing a profile's call tree takes seconds, more on a loaded machine.
+        httpx.Client(base_url=base_url, headers=headers, timeout=300) as client,
     ):
         for index in range(WARMUP):
             checked(send(client, index))
