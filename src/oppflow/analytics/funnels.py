@@ -20,6 +20,9 @@ from oppflow.analytics.timeline import PhaseEntry, PhaseExit, State, Timeline, p
 CENT = Decimal("0.01")
 # The fields each report reads (its stream holds only their rows).
 FLOW_FIELDS = ("pipeline_phase", "state")
+COHORT_FIELDS = (
+    "pipeline_phase", "state", "process_key", "active_stage", "estimated_value", "probability",
+)  # fmt: skip
 SNAPSHOT_FIELDS = (
     "state", "pipeline_phase", "process_key", "active_stage", "estimated_value", "probability",
     "estimated_close_date",

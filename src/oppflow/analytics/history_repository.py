@@ -35,23 +35,30 @@ from oppflow.security.scope import read_scope
 
 class HistoryRepository(OpportunityRepository):
     def timelines(
-        self, conditions: Sequence[ColumnElement[bool]], fields: Collection[str] | None = None
+        self,
+        conditions: Sequence[ColumnElement[bool]],
+        fields: Collection[str] | None = None,
+        *,
+        born: bool = False,
     ) -> Iterator[Timeline]:
         """The timelines of the readable opportunities meeting ``conditions``, streamed one
         opportunity at a time; with ``fields``, only those fields' rows.
 
         A report passes the fields it reads, ``state`` among them: an opportunity counts only
-        where a state row stands, so a timeline that starts at its first such row (not at its
-        birth) answers the same. Rows come in the covering index's order (field by field) and
-        are put in time order per opportunity; their columns are read as the driver gives
-        them and converted once per opportunity or per distinct instant."""
-        query = _log_rows(
-            select(Opportunity.id).where(read_scope(self.actor, Opportunity), *conditions), fields
-        )
+        where a state row stands, so a timeline that starts at its first such row answers
+        the same; one that reads the birth itself (a cohort, a sales cycle) asks ``born``,
+        and each timeline then starts at its first row of any field. Rows come in the
+        covering index's order (field by field) and are put in time order per opportunity;
+        their columns are read as the driver gives them and converted once per opportunity
+        or per distinct instant."""
+        wanted = select(Opportunity.id).where(read_scope(self.actor, Opportunity), *conditions)
         # Core, not the ORM's result: nothing here is an entity.
-        connection = self.session.connection()
-        rows = connection.execution_options(yield_per=50_000).execute(query)
-        reader = _Reader(self.session.get_bind().dialect.name == "sqlite")
+        connection = self.session.connection().execution_options(yield_per=50_000)
+        births = None
+        if born and fields is not None:
+            births = _Births(connection.execute(_births(wanted)).partitions())
+        rows = connection.execute(_log_rows(wanted, fields))
+        reader = _Reader(births)
         current: Any = None
         found: list[Any] = []
         for batch in rows.partitions():
@@ -123,12 +130,42 @@ def _log_rows(
     return query.order_by(log.opportunity_id, log.field, log.effective_at, log.seq)
 
 
+def _births(wanted: Select[Any]) -> Select[str, str]:
+    """Each wanted opportunity's first instant (its birth), in the order of :func:`_log_rows`."""
+    log = OpportunityChange
+    return (
+        select(
+            type_coerce(log.opportunity_id, String), type_coerce(func.min(log.effective_at), String)
+        )
+        .where(log.opportunity_id.in_(wanted))
+        .group_by(log.opportunity_id)
+        .order_by(log.opportunity_id)
+    )
+
+
+class _Births:
+    """The births, read alongside the log rows (both in opportunity order). Another
+    transaction's commit between the two reads (PostgreSQL reads each statement's own
+    snapshot) can leave an opportunity out of one: it then starts at its first row read."""
+
+    def __init__(self, batches: Iterator[Sequence[Any]]) -> None:
+        self.rows = (row for batch in batches for row in batch)
+        self.next: Any = next(self.rows, None)
+
+    def of(self, key: Any) -> Any | None:
+        while self.next is not None and self.next[0] < key:
+            self.next = next(self.rows, None)
+        if self.next is not None and self.next[0] == key:
+            return self.next[1]
+        return None
+
+
 class _Reader:
     """Converts the driver's values: on SQLite ids come as hex text and instants as ISO text
     in UTC; on PostgreSQL psycopg has made them UUIDs and aware datetimes already."""
 
-    def __init__(self, sqlite: bool) -> None:
-        self.sqlite = sqlite
+    def __init__(self, births: _Births | None) -> None:
+        self.births = births
         self.last_text: Any = None
         self.last_moment: datetime | None = None
         self.decoded: dict[tuple[str, str], Any] = {}
@@ -143,7 +180,10 @@ class _Reader:
             known = at if recorded == effective else self.moment(recorded)
             changes.append(Change(field, self.value(field, text), at, known))
         identifier = key if isinstance(key, uuid.UUID) else uuid.UUID(str(key))
-        return Timeline(identifier, changes)
+        born = self.births.of(key) if self.births is not None else None
+        if born is None:
+            return Timeline(identifier, changes)
+        return Timeline(identifier, changes, min(self.moment(born), changes[0].at))
 
     def moment(self, value: Any) -> datetime:
         # The rows of one flush share an instant: parse it once.

@@ -20,6 +20,13 @@ from oppflow.analytics.timeline import State, Timeline, phase_number
 PRIOR_WEIGHT = 10
 ENOUGH_HISTORY = 20
 PREDICTION_LEAD = timedelta(days=30)
+# The fields each report reads (its stream holds only their rows, and the birth).
+CALIBRATION_FIELDS = (
+    "state", "actual_close_date", "pipeline_phase", "probability", "process_key", "active_stage",
+)  # fmt: skip
+WIN_LOSS_FIELDS = (
+    *CALIBRATION_FIELDS, "actual_value", "estimated_value", "status_reason",
+)  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -127,8 +134,9 @@ def calibration(closed: list[Closed], scope: Scope) -> Calibration:
     """Per phase, the shrunk empirical win rate of the closed deals that reached it; and the
     Brier score and reliability of each deal's probability 30 days before its close."""
     rows = []
+    reached_by = [(c, set(c.phases_reached())) for c in closed]  # walked once per deal
     for phase in scope.defaults.phases(scope.process):
-        reached = [c for c in closed if phase in c.phases_reached()]
+        reached = [c for c, phases in reached_by if phase in phases]
         won = sum(c.won for c in reached)
         default = scope.defaults.phase_probability(phase, scope.process)
         prior = Decimal(default if default is not None else 50) / 100

@@ -173,7 +173,8 @@ def _cohort(
     entered = options.cohort == "entered"
     prefilter = created_by(window.end) if entered else created_in(window)
     scope = _scope(session, actor, options, at)
-    timelines = HistoryRepository(session, actor).timelines(prefilter)
+    fields = (*funnels.COHORT_FIELDS, *FILTER_FIELDS)
+    timelines = HistoryRepository(session, actor).timelines(prefilter, fields, born=True)
     phases = funnels.cohort(timelines, scope, window, mode=options.mode, entered=entered)
     convention = _convention(
         options,
@@ -315,7 +316,7 @@ def forecast(session: Session, *, actor: Actor, options: ForecastOptions) -> For
         rows = _forecast_now(session, actor, options)
     else:
         scope = _scope(session, actor, options, at)
-        timelines = AnalyticsRepository(session, actor).timelines(created_by(at))
+        timelines = HistoryRepository(session, actor).timelines(created_by(at))
         rows = forecasting.forecast(timelines, scope, window, rollup=options.rollup)
     convention = _convention(
         options,
@@ -366,9 +367,9 @@ def win_loss(session: Session, *, actor: Actor, options: ReportFilters) -> WinLo
     window = period(options, quarter_around(at, zone_of(options)))
     scope = _scope(session, actor, options, at)
     repository = AnalyticsRepository(session, actor)
-    timelines = HistoryRepository(session, actor).timelines(
-        ever_dated_in("actual_close_date", window)
-    )
+    fields = (*outcomes.WIN_LOSS_FIELDS, *FILTER_FIELDS)
+    prefilter = ever_dated_in("actual_close_date", window)
+    timelines = HistoryRepository(session, actor).timelines(prefilter, fields, born=True)
     closed = outcomes.closed_in(timelines, scope, window)
     lost_ids = [c.timeline.opportunity_id for c in closed if not c.won]
     open_count = _open_count(session, actor, options, at, now)
@@ -415,7 +416,8 @@ def calibration(
     )
     scope = _scope(session, actor, options, at)
     prefilter = ever_dated_in("actual_close_date", window) if window else ever_closed()
-    timelines = HistoryRepository(session, actor).timelines(prefilter)
+    fields = (*outcomes.CALIBRATION_FIELDS, *FILTER_FIELDS)
+    timelines = HistoryRepository(session, actor).timelines(prefilter, fields, born=True)
     closed = outcomes.closed_in(timelines, scope, window)
     found = outcomes.calibration(closed, scope)
     convention = _convention(

@@ -87,10 +87,17 @@ class Stint:
 
 
 class Timeline:
-    def __init__(self, opportunity_id: uuid.UUID, changes: Sequence[Change]) -> None:
+    def __init__(
+        self,
+        opportunity_id: uuid.UUID,
+        changes: Sequence[Change],
+        born_at: datetime | None = None,
+    ) -> None:
+        """``born_at``: the first instant of the whole log, when ``changes`` hold only some
+        fields' rows (default: the first change's)."""
         self.opportunity_id = opportunity_id
         self.changes = changes
-        self.born_at = changes[0].at if changes else None
+        self.born_at = born_at or (changes[0].at if changes else None)
 
     def state_at(self, moment: datetime, known_at: datetime | None = None) -> State | None:
         """The values at ``moment`` (None before the opportunity existed); with ``known_at``,
