@@ -23,7 +23,6 @@ from oppflow.analytics.schemas import (
     OutcomeTotal,
     OwnerTotal,
 )
-from oppflow.analytics.timeline import Change, Timeline, decode
 from oppflow.models import (
     Competitor,
     Note,
@@ -44,36 +43,6 @@ def _money(value: Any) -> Decimal:
 
 
 class AnalyticsRepository(ListRepository):
-    def timelines(self, conditions: Sequence[ColumnElement[bool]]) -> Iterator[Timeline]:
-        """The timelines of the readable opportunities meeting ``conditions``, streamed one
-        opportunity at a time from the change log (memory stays bounded)."""
-        change = OpportunityChange
-        wanted = select(Opportunity.id).where(read_scope(self.actor, Opportunity), *conditions)
-        # The opportunities first, then their rows by the timeline index: a join would let
-        # the planner test the conditions once per log row.
-        query = (
-            select(
-                change.opportunity_id,
-                change.field,
-                change.new_value,
-                change.effective_at,
-                change.recorded_at,
-            )
-            .where(change.opportunity_id.in_(wanted))
-            .order_by(change.opportunity_id, change.effective_at, change.seq)
-        )
-        rows = self.session.execute(query, execution_options={"yield_per": 20_000})
-        current: uuid.UUID | None = None
-        changes: list[Change] = []
-        for opportunity_id, field, text, at, recorded_at in rows:
-            if opportunity_id != current:
-                if changes:
-                    yield Timeline(current, changes)  # type: ignore[arg-type]
-                current, changes = opportunity_id, []
-            changes.append(Change(field, decode(field, text), at, recorded_at))
-        if changes:
-            yield Timeline(current, changes)  # type: ignore[arg-type]
-
     def funnel(self, filters: FunnelFilters, defaults: Defaults) -> list[FunnelPhase]:
         """Open opportunities grouped by pipeline phase now: count, value and weighted value
         (a missing probability weighs as its stage's default)."""
@@ -364,20 +333,6 @@ def perhaps_open_at(moment: datetime) -> list[ColumnElement[bool]]:
         or_(_LOG.effective_at > moment, _LOG.recorded_at > moment),
     )
     return [*created_by(moment), or_(Opportunity.state == "open", changed_since)]
-
-
-def moved_in(
-    period: Period, fields: tuple[str, ...] = ("pipeline_phase", "state")
-) -> list[ColumnElement[bool]]:
-    """A change of one of ``fields`` (by default a phase or state change) dated in ``period``."""
-    return [
-        exists().where(
-            _LOG.opportunity_id == Opportunity.id,
-            _LOG.field.in_(fields),
-            _LOG.effective_at >= period.start,
-            _LOG.effective_at < period.end,
-        )
-    ]
 
 
 def ever_dated_in(field: str, period: Period) -> list[ColumnElement[bool]]:
