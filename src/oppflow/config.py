@@ -33,6 +33,9 @@ class Settings(BaseSettings):
     # <data_dir>/files), each upload at most this many bytes (413 beyond).
     files_dir: Path | None = None
     max_upload_bytes: int = 25 * 1024 * 1024
+    # An import's file (API or page) may be larger than an attachment: a million rows of CSV
+    # pass 100 MB. It is received as a stream, into the file store, whatever its size.
+    max_import_bytes: int = Field(default=1024 * 1024 * 1024, ge=1)
     # Or on S3-compatible object storage, shared by every host: s3://bucket/prefix (the
     # endpoint of a store other than AWS in s3_endpoint_url; credentials from the usual AWS
     # variables). files_dir is then this host's cache of the immutable contents.

@@ -73,7 +73,7 @@ ACCEPTED: Responses = {
     },
     **problems(400, 401, 415),
     403: problem(403, "History (dated stage changes) is imported by administrators only."),
-    413: problem(413, "The file is larger than OPPFLOW_MAX_UPLOAD_BYTES (25 MB by default)."),
+    413: problem(413, "The file is larger than OPPFLOW_MAX_IMPORT_BYTES (1 GiB by default)."),
     422: problem(
         422,
         "No file or table, a file that is neither CSV with a header nor JSON lines, an unknown "
@@ -149,7 +149,7 @@ async def create_import(
 ) -> JobRead:
     """Upload a file to import as the caller; the worker runs it (``oppflow worker``, or the
     server's own thread on SQLite). Follow the job at Location; its report comes at the end."""
-    upload = await receive_upload(request, store, FIELDS)
+    upload = await receive_upload(request, store, FIELDS, limit=jobs.max_upload_bytes())
     try:
         job = jobs.create_job(
             session,

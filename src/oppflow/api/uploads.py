@@ -53,6 +53,7 @@ class _Receiver:
     """The parser's callbacks: which part is being read, and where its bytes go."""
 
     store: FileStore
+    limit: int
     allowed: Mapping[str, int] = field(default_factory=lambda: NAME_ONLY)
     parts: int = 0
     headers: dict[bytes, bytes] = field(default_factory=dict)
@@ -101,7 +102,7 @@ class _Receiver:
         if name == "file" and b"filename" in options:
             if self.writer is not None or self.blob is not None:
                 raise ValidationFailed("file: send one file per upload.", field="file")
-            self.current, self.writer = "file", self.store.writer()
+            self.current, self.writer = "file", self.store.writer(self.limit)
             self.filename = _text(options[b"filename"])
             declared = self.headers.get(b"content-type")
             self.content_type = _text(declared) if declared else None
@@ -119,11 +120,8 @@ class _Receiver:
     def on_part_data(self, data: bytes, start: int, end: int) -> None:
         if self.current == "file":
             self.received += end - start
-            if self.received > self.store.max_bytes:
-                raise PayloadTooLarge(
-                    f"The file is larger than the limit of {self.store.max_bytes} bytes.",
-                    limit=self.store.max_bytes,
-                )
+            if self.received > self.limit:
+                raise _too_large(self.limit)
             self.pending.append(data[start:end])
         elif self.current in self.values:
             value = self.values[self.current]
@@ -160,22 +158,30 @@ class _Receiver:
         return Upload(self.blob, name or self.filename, self.content_type, fields)
 
 
+def _too_large(limit: int) -> PayloadTooLarge:
+    return PayloadTooLarge(f"The file is larger than the limit of {limit} bytes.", limit=limit)
+
+
 async def receive_upload(
-    request: Request, store: FileStore, fields: Mapping[str, int] = NAME_ONLY
+    request: Request,
+    store: FileStore,
+    fields: Mapping[str, int] = NAME_ONLY,
+    *,
+    limit: int | None = None,
 ) -> Upload:
     """Read a ``multipart/form-data`` body with a ``file`` part (and the optional text
     ``fields``: by default ``name``, overriding its file name) into the store's incoming
-    directory."""
+    directory; a file over ``limit`` bytes (the store's limit by default) is refused as soon
+    as it passes it."""
+    limit = limit or store.max_bytes
     release_request_transaction(request)
     media_type, params = parse_options_header(request.headers.get("content-type", ""))
     if media_type != b"multipart/form-data" or not params.get(b"boundary"):
         raise UnsupportedMediaType("Send the file as multipart/form-data, in a part named 'file'.")
     length = request.headers.get("content-length", "")
-    if length.isdigit() and int(length) > store.max_bytes + FRAMING_BYTES:
-        raise PayloadTooLarge(
-            f"The file is larger than the limit of {store.max_bytes} bytes.", limit=store.max_bytes
-        )
-    receiver = _Receiver(store, fields)
+    if length.isdigit() and int(length) > limit + FRAMING_BYTES:
+        raise _too_large(limit)
+    receiver = _Receiver(store, limit, fields)
     parser = MultipartParser(params[b"boundary"], receiver.callbacks())
     try:
         async for chunk in request.stream():

@@ -20,7 +20,7 @@ from sqlalchemy import Engine
 from oppflow.backup import database
 from oppflow.backup.database import BackupError
 from oppflow.backup.manifest import MANIFEST, Manifest, revision_of, row_counts
-from oppflow.related.storage import CHUNK, FileStore, sha256_of
+from oppflow.related.storage import CHUNK, NO_LIMIT, FileStore, sha256_of
 
 FILES = "files/"
 _STORED = re.compile(r"^[0-9a-f]{2}/[0-9a-f]{64}$")
@@ -157,7 +157,7 @@ def _restore_file(
         raise BackupError(f"The archive holds an unexpected member {member.name!r}.")
     source = tar.extractfile(member)
     assert source is not None  # a regular file
-    writer = store.writer()
+    writer = store.writer(NO_LIMIT)  # checked against the manifest's checksum instead
     while chunk := source.read(CHUNK):
         writer.write(chunk)
     blob = writer.finish()

@@ -17,7 +17,14 @@ from oppflow.console import err, fail, out
 from oppflow.db import session_factory
 from oppflow.errors import OppflowError
 from oppflow.imports import retention
-from oppflow.related.storage import CHUNK, FileStore, default_store, sha256_of, store_at
+from oppflow.related.storage import (
+    CHUNK,
+    NO_LIMIT,
+    FileStore,
+    default_store,
+    sha256_of,
+    store_at,
+)
 
 files_app = typer.Typer(help="The file store (local directory or S3).", no_args_is_help=True)
 
@@ -73,7 +80,7 @@ def _copy(source: FileStore, target: FileStore, sha256: str) -> None:
     path = source.open_path(sha256)
     if sha256_of(path) != sha256:
         raise ValueError(f"the stored file {sha256} does not match its checksum")
-    writer = target.writer()
+    writer = target.writer(NO_LIMIT)
     with path.open("rb") as content:
         while chunk := content.read(CHUNK):
             writer.write(chunk)

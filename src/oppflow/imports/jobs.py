@@ -16,6 +16,7 @@ from pathlib import Path
 
 from sqlalchemy.orm import Session
 
+from oppflow.config import get_settings
 from oppflow.errors import Conflict, NotFound, ValidationFailed
 from oppflow.imports.mapping import SYNONYMS, auto_mapping
 from oppflow.imports.opportunities import may_backdate
@@ -44,6 +45,12 @@ def tables_for(actor: Actor) -> list[str]:
 
 def fields_of(table: str) -> list[str]:
     return list(SYNONYMS[check_table(table)])
+
+
+def max_upload_bytes() -> int:
+    """The largest import file an upload may carry (``OPPFLOW_MAX_IMPORT_BYTES``): beyond an
+    attachment's limit, since a file of a million rows passes 100 MB."""
+    return get_settings().max_import_bytes
 
 
 def check_table(table: str) -> str:

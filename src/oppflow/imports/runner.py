@@ -29,7 +29,7 @@ from oppflow.imports.report import RowProblem, problem_writer
 from oppflow.imports.repository import JobQueue
 from oppflow.imports.service import BATCH_SIZE, ImportResult, import_rows
 from oppflow.models import User
-from oppflow.related.storage import FileStore, default_store
+from oppflow.related.storage import NO_LIMIT, FileStore, default_store
 from oppflow.security.service import actor_for
 
 log = logging.getLogger("oppflow.imports")
@@ -158,7 +158,7 @@ def _count(path: Path) -> int:
 
 def _keep_report(text: TextIO, store: FileStore) -> str:
     """Copy the report written to ``text`` into the file store; its SHA-256."""
-    writer = store.writer()
+    writer = store.writer(NO_LIMIT)
     try:
         text.seek(0)
         while chunk := text.read(64 * 1024):

@@ -58,8 +58,8 @@ class S3FileStore(FileStore):
         name = f"{sha256[:2]}/{sha256}"
         return f"{self.prefix}/{name}" if self.prefix else name
 
-    def writer(self) -> BlobWriter:
-        return BlobWriter(self.root / "incoming", self.max_bytes)
+    def writer(self, limit: int | None = None) -> BlobWriter:
+        return BlobWriter(self.root / "incoming", limit or self.max_bytes)
 
     def keep(self, blob: Blob) -> Path:
         if not self.has(blob.sha256):

@@ -21,6 +21,9 @@ from oppflow.errors import NotFound, PayloadTooLarge
 
 # Files are read and copied a mebibyte at a time: memory stays bounded whatever their size.
 CHUNK = 1 << 20
+# The limit of a writer of contents that are not an upload: accepted once already (a copy
+# between stores, a restore) or made by oppflow (an import's report).
+NO_LIMIT = 1 << 62
 
 
 def sha256_of(path: Path) -> str:
@@ -88,8 +91,10 @@ class FileStore:
         self.root = root
         self.max_bytes = max_bytes
 
-    def writer(self) -> BlobWriter:
-        return BlobWriter(self.root / "incoming", self.max_bytes)
+    def writer(self, limit: int | None = None) -> BlobWriter:
+        """Where an upload is received: at most ``limit`` bytes (the store's own limit by
+        default)."""
+        return BlobWriter(self.root / "incoming", limit or self.max_bytes)
 
     def path_of(self, sha256: str) -> Path:
         if not _SHA256.match(sha256):

@@ -67,7 +67,9 @@ async def import_home(page: PageDep) -> Response:
 async def upload(request: Request, page: PageDep, store: StoreDep) -> Response:
     """Keep the file as a draft job, then show its mapping screen."""
     with refusals(page.i18n, "/imports"):
-        received = await receive_upload(request, store, {"table": 40})
+        received = await receive_upload(
+            request, store, {"table": 40}, limit=jobs.max_upload_bytes()
+        )
         try:
             job = jobs.create_job(
                 page.session,
