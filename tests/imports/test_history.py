@@ -101,3 +101,57 @@ def test_only_administrators_import_history(
         run_import(imported, "alice", "history", tmp_path / "h.csv", HISTORY)
     with imported() as session:
         assert len(session.scalars(select(StageHistory)).all()) == 1
+
+
+CLOSING = (
+    "opportunityid,stepname,createdon,statecode,actualvalue,statuscode\n"
+    "O-1,Develop,2024-02-01,,,\n"
+    "O-1,,2024-01-15,won,900,\n"
+    "O-2,Propose,2024-03-01,lost,,out_sold\n"
+    "O-1,,2024-03-01,won,900,\n"
+    "O-1,Propose,2024-04-01,,,\n"
+    "O-3,,2024-04-01,,,\n"
+)
+
+
+def test_a_history_row_closes_the_opportunity_on_its_date(
+    imported: sessionmaker[Session], tmp_path: Path
+) -> None:
+    source = "opportunityid,name,createdon\nO-2,Other deal,2024-01-01\nO-3,Third,2024-01-01\n"
+    assert run_import(imported, "admin", "opportunities", tmp_path / "o.csv", source).created == 2
+    result = run_import(imported, "admin", "history", tmp_path / "h.csv", CLOSING)
+    assert (result.created, result.refused) == (3, 3)
+    assert [(p.row, p.column, p.value, p.why) for p in result.problems] == [
+        (
+            2,
+            "changed_at",
+            "2024-01-15",
+            "This change is dated before the opportunity's last stage change.",
+        ),
+        (5, "", "", "The opportunity is won; reopen it to move its stage."),
+        (6, "stage", "", "required (or a state won or lost)"),
+    ]
+    with imported() as session:
+        found = {o.external_id: o for o in session.scalars(select(Opportunity))}
+        states = session.execute(
+            select(
+                Opportunity.external_id, OpportunityChange.new_value, OpportunityChange.effective_at
+            )
+            .join(Opportunity, Opportunity.id == OpportunityChange.opportunity_id)
+            .where(OpportunityChange.field == "state", OpportunityChange.old_value.is_not(None))
+        ).all()
+    won, lost = found["O-1"], found["O-2"]
+    assert (won.state, won.actual_value, won.actual_close_date.isoformat()) == (
+        "won",
+        900,
+        "2024-03-01",
+    )
+    assert (lost.state, lost.status_reason, lost.active_stage) == ("lost", "out_sold", "propose")
+    assert lost.actual_close_date.isoformat() == "2024-03-01"
+    # The change log dates each close at its row's date, for the reports over history.
+    assert sorted(tuple(row) for row in states) == [
+        ("O-1", "won", day(3, 1)),
+        ("O-2", "lost", day(3, 1)),
+    ]
+    again = run_import(imported, "admin", "history", tmp_path / "h.csv", CLOSING)
+    assert (again.created, again.existing, again.refused) == (0, 3, 3)

@@ -100,6 +100,11 @@ SYNONYMS: dict[str, dict[str, tuple[str, ...]]] = {
         "opportunity_external_id": ("opportunityid", "opportunity id", "opportunity"),
         "stage": ("stagename", "stage name", "stepname", "to stage"),
         "changed_at": ("changed on", "createdon", "created date", "date"),
+        # A row that closes the opportunity, as an opportunity's row does.
+        "state": ("statecode", "status"),
+        "status_reason": ("statuscode", "status reason"),
+        "actual_revenue": ("actualvalue", "actual_value", "actual revenue"),
+        "actual_close_date": ("actualclosedate", "actual close date"),
     },
 }
 

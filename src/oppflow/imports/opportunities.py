@@ -35,7 +35,7 @@ OUTCOMES = {"open": None, "0": None, "won": "won", "1": "won", "lost": "lost", "
 def create(row: Row) -> Opportunity:
     values = row.lookups.resolve(row.values)
     extras = {key: str(values.pop(key)) for key in EXTRAS if key in values}
-    outcome = _outcome(extras.get("state"))
+    outcome = outcome_of(extras.get("state"))
     at = born_at(row.actor, extras.get("created_at"))
     data = OpportunityCreate.model_validate(values)
     with _dated(row.session, at):
@@ -45,7 +45,7 @@ def create(row: Row) -> Opportunity:
         if "stage" in extras:
             place_at_stage(row.session, row.actor, opportunity, extras["stage"], at)
         if outcome is not None:
-            _close(row.session, row.actor, opportunity, outcome, extras)
+            close(row.session, row.actor, opportunity, outcome, extras)
     return opportunity
 
 
@@ -123,7 +123,8 @@ def _next(
         raise RowRefused("stage", text, why) from None
 
 
-def _outcome(text: str | None) -> str | None:
+def outcome_of(text: str | None) -> str | None:
+    """A file's ``state``: None for open (or none given), else won or lost."""
     if text is None:
         return None
     if text.strip().casefold() not in OUTCOMES:
@@ -131,9 +132,11 @@ def _outcome(text: str | None) -> str | None:
     return OUTCOMES[text.strip().casefold()]
 
 
-def _close(
+def close(
     session: Session, actor: Actor, opportunity: Opportunity, outcome: str, extras: dict[str, str]
 ) -> None:
+    """Close as won or lost through the sales service, with the file's actual revenue, close
+    date and status reason; a refusal names the column at fault."""
     body: dict[str, Any] = {"close_date": extras.get("actual_close_date")}
     try:
         if outcome == "won":
