@@ -27,7 +27,7 @@ def already_there(session: Session, model: Imported, names: Sequence[str]) -> se
         return set()
     ids = {parsed: name for name in names if (parsed := _uuid_or_none(name)) is not None}
     query = select(model.id, model.external_id).where(
-        or_(model.external_id.in_(names), model.id.in_(ids))
+        or_(model.external_id.in_(names), model.id.in_(list(ids)))
     )
     found: set[str | None] = set()
     for record_id, external_id in session.execute(query):
