@@ -6,7 +6,7 @@ import uuid
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import date
 from decimal import Decimal
 
 from oppflow.analytics.defaults import Defaults
@@ -115,25 +115,29 @@ class Line:
     value: Decimal = Decimal(0)
     ids: list[uuid.UUID] = field(default_factory=list)
 
-    def add(self, timeline: Timeline, value: Decimal) -> None:
+    def add(self, opportunity_id: uuid.UUID, value: Decimal) -> None:
         self.count += 1
         self.value += value
-        self.ids.append(timeline.opportunity_id)
+        self.ids.append(opportunity_id)
 
 
 def waterfall(
-    timelines: Iterable[Timeline], scope: Scope, close: Period, start: datetime, *, details: bool
+    states: Iterable[tuple[uuid.UUID, State, State]],
+    scope: Scope,
+    close: Period,
+    *,
+    details: bool,
 ) -> list[WaterfallRow]:
     """Beginning + new + increased − decreased − pulled out − pushed out − won − lost = ending,
-    for the close period ``close`` between ``start`` and ``as_of``: each opportunity is
-    compared at the two instants, so the identity holds exactly."""
+    for the close period ``close`` between the start and ``as_of``: each opportunity is
+    compared at the two instants (its state at each, as ``Timeline.state_at`` gives it), so
+    the identity holds exactly. The filters apply to its state at ``as_of``."""
     lines = {name: Line() for name in WATERFALL_LINES}
-    for timeline in timelines:
-        if scope.state(timeline) is None:
-            continue
-        at_end = timeline.state_at(scope.as_of)
-        before = _in_period(timeline.state_at(start), close)
-        _classify(lines, timeline, before, _in_period(at_end, close), at_end, close)
+    for opportunity_id, at_start, at_end in states:
+        before = _in_period(at_start, close)
+        after = _in_period(at_end, close)
+        if (before is not None or after is not None) and scope.admits(at_end):
+            _classify(lines, opportunity_id, before, after, at_end, close)
     return [
         WaterfallRow(
             line=name,
@@ -153,7 +157,7 @@ def _in_period(state: State | None, close: Period) -> State | None:
 
 def _classify(
     lines: dict[str, Line],
-    timeline: Timeline,
+    opportunity_id: uuid.UUID,
     before: State | None,
     after: State | None,
     at_end: State | None,
@@ -162,18 +166,18 @@ def _classify(
     if before is None and after is None:
         return
     if after is not None:
-        lines["ending"].add(timeline, _value(after, False))
+        lines["ending"].add(opportunity_id, _value(after, False))
     if before is None:
-        lines["new"].add(timeline, _value(after, False))  # type: ignore[arg-type]
+        lines["new"].add(opportunity_id, _value(after, False))  # type: ignore[arg-type]
         return
     old = _value(before, False)
-    lines["beginning"].add(timeline, old)
+    lines["beginning"].add(opportunity_id, old)
     if after is not None:
         change = _value(after, False) - old
         if change:
-            lines["increased" if change > 0 else "decreased"].add(timeline, abs(change))
+            lines["increased" if change > 0 else "decreased"].add(opportunity_id, abs(change))
         return
-    lines[_left_by(at_end, close)].add(timeline, old)
+    lines[_left_by(at_end, close)].add(opportunity_id, old)
 
 
 def _left_by(state: State | None, close: Period) -> str:

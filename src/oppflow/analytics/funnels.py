@@ -50,16 +50,17 @@ class PhaseTotal:
 
 
 def snapshot(
-    timelines: Iterable[Timeline],
+    states: Iterable[State],
     scope: Scope,
     close_from: date | None = None,
     close_to: date | None = None,
 ) -> list[FunnelPhase]:
-    """Opportunities open at ``as_of``, by their phase then, with their values then."""
+    """Opportunities open at ``as_of``, by their phase then, with their values then: from
+    each opportunity's state at ``as_of`` (``Scope.state`` of its timeline, or the same
+    values read in SQL)."""
     totals: dict[str, PhaseTotal] = defaultdict(PhaseTotal)
-    for timeline in timelines:
-        state = scope.state(timeline)
-        if state is None or not state.is_open:
+    for state in states:
+        if not state.is_open or not scope.admits(state):
             continue
         closing = state["estimated_close_date"]
         if close_from and (closing is None or closing < close_from):

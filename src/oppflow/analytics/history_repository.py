@@ -27,7 +27,7 @@ from sqlalchemy import (
 from oppflow.analytics.durations import STINT_FIELDS
 from oppflow.analytics.options import Period
 from oppflow.analytics.repository import StaleCutoffs, StaleRecord, perhaps_open_at
-from oppflow.analytics.timeline import Change, Timeline, decode
+from oppflow.analytics.timeline import Change, State, Timeline, decode
 from oppflow.models import Note, Opportunity, OpportunityChange, OpportunityFile
 from oppflow.sales.repository import OpportunityRepository
 from oppflow.security.scope import read_scope
@@ -71,6 +71,46 @@ class HistoryRepository(OpportunityRepository):
         if found:
             yield reader.timeline(current, found)
 
+    def states_at(
+        self, moment: datetime, known_at: datetime | None, fields: Collection[str]
+    ) -> Iterator[State]:
+        """The states at ``moment`` of the readable opportunities open then: each field's
+        value read in SQL from its rows by then (with ``known_at``, only those recorded by
+        then), the last by (effective_at, seq) as ``Timeline.state_at`` takes it."""
+        values = [_value_at(f, moment, known_at).label(f) for f in dict.fromkeys(fields)]
+        found = select(*values).where(read_scope(self.actor, Opportunity), *perhaps_open_at(moment))
+        then = found.subquery()
+        query = select(*then.c).where(then.c.state == "open")
+        reader = _Reader(None)
+        names = list(then.c.keys())
+        connection = self.session.connection().execution_options(yield_per=50_000)
+        for batch in connection.execute(query).partitions():
+            for row in batch:
+                yield reader.state(names, row)
+
+    def states_at_both(
+        self,
+        start: datetime,
+        end: datetime,
+        fields: Collection[str],
+        conditions: Sequence[ColumnElement[bool]],
+    ) -> Iterator[tuple[uuid.UUID, State, State]]:
+        """Each readable opportunity meeting ``conditions``, with its state at ``start`` and at
+        ``end`` (each field's value read in SQL, as :meth:`states_at` reads it)."""
+        names = list(dict.fromkeys(fields))
+        values = [_value_at(f, start).label(f"{f}@start") for f in names]
+        values += [_value_at(f, end).label(f"{f}@end") for f in names]
+        query = select(type_coerce(Opportunity.id, String), *values).where(
+            read_scope(self.actor, Opportunity), *conditions
+        )
+        reader = _Reader(None)
+        connection = self.session.connection().execution_options(yield_per=50_000)
+        for batch in connection.execute(query).partitions():
+            for key, *texts in batch:
+                identifier = key if isinstance(key, uuid.UUID) else uuid.UUID(str(key))
+                at_start = reader.state(names, texts[: len(names)])
+                yield identifier, at_start, reader.state(names, texts[len(names) :])
+
     def stale_at(
         self,
         moment: datetime,
@@ -85,7 +125,9 @@ class HistoryRepository(OpportunityRepository):
         found = _state_at(moment).where(
             read_scope(self.actor, Opportunity), *perhaps_open_at(moment)
         )
-        then = found.subquery()
+        # Materialized: each opportunity's values at ``moment`` are read once, where the
+        # conditions and the columns below would each read them again.
+        then = found.cte("stale_then").prefix_with("MATERIALIZED")
         stage = (then.c.process_key, then.c.active_stage)
         late = or_(*cutoffs.late(then.c.entered_at, stage), *cutoffs.late(then.c.active_at, stage))
         conditions: list[ColumnElement[bool]] = [then.c.state == "open", late]
@@ -93,10 +135,13 @@ class HistoryRepository(OpportunityRepository):
             conditions.append(then.c.owner_id.in_([str(owner) for owner in owners]))
         if process is not None:
             conditions.append(then.c.process_key == process)
-        query = select(*then.c).where(*conditions)
-        total = self.session.scalar(select(func.count()).select_from(query.subquery())) or 0
-        page = query.order_by(then.c.active_at, then.c.id).limit(limit)
-        return [_stale_record(row) for row in self.session.execute(page)], total
+        # The total beside each row (a window over every stale row, before the limit): the
+        # states at ``moment`` are read once, not once more to count them.
+        total = func.count().over().label("total")
+        page = select(*then.c, total).where(*conditions)
+        page = page.order_by(then.c.active_at, then.c.id).limit(limit)
+        rows = self.session.execute(page).all()
+        return [_stale_record(row) for row in rows], rows[0].total if rows else 0
 
 
 def changed_in(period: Period, fields: tuple[str, ...]) -> list[ColumnElement[bool]]:
@@ -194,6 +239,9 @@ class _Reader:
         self.last_text, self.last_moment = value, found
         return found
 
+    def state(self, names: Sequence[str], texts: Sequence[str | None]) -> State:
+        return State({n: self.value(n, t) for n, t in zip(names, texts, strict=True)})
+
     def value(self, field: str, text: str | None) -> Any:
         # Owners, stages, phases and states repeat: decode each once.
         if text is None or field in _UNSHARED:
@@ -227,16 +275,17 @@ def _state_at(moment: datetime) -> Select[Any]:
     )
 
 
-def _value_at(field: str, moment: datetime) -> ScalarSelect[Any]:
-    """The field's value at ``moment``: its row with the greatest (effective_at, seq) by then."""
+def _value_at(field: str, moment: datetime, known_at: datetime | None = None) -> ScalarSelect[Any]:
+    """The field's value at ``moment``: its row with the greatest (effective_at, seq) by then
+    (among those recorded by ``known_at``, if given); one seek in the covering index."""
     log = OpportunityChange
-    return (
-        select(log.new_value)
-        .where(log.opportunity_id == Opportunity.id, log.field == field, log.effective_at <= moment)
-        .order_by(log.effective_at.desc(), log.seq.desc())
-        .limit(1)
-        .scalar_subquery()
+    query = select(log.new_value).where(
+        log.opportunity_id == Opportunity.id, log.field == field, log.effective_at <= moment
     )
+    if known_at is not None:
+        query = query.where(log.recorded_at <= known_at)
+    order = (log.effective_at.desc(), log.seq.desc())
+    return query.order_by(*order).limit(1).scalar_subquery()
 
 
 def _last_change(moment: datetime, fields: tuple[str, ...] | None = None) -> ScalarSelect[Any]:

@@ -38,7 +38,6 @@ from oppflow.analytics.repository import (
     created_in,
     ever_closed,
     ever_dated_in,
-    perhaps_open_at,
 )
 from oppflow.analytics.schemas import (
     CalibrationReport,
@@ -158,11 +157,10 @@ def _snapshot(
             convention=convention, phases=funnel(session, actor=actor, filters=filters).phases
         )
     scope = _scope(session, actor, options, at)
-    if options.known == "recorded":
-        scope = Scope(**{**scope.__dict__, "known_at": at})
+    known_at = at if options.known == "recorded" else None
     fields = (*funnels.SNAPSHOT_FIELDS, *FILTER_FIELDS)
-    timelines = HistoryRepository(session, actor).timelines(perhaps_open_at(at), fields)
-    phases = funnels.snapshot(timelines, scope, options.close_from, options.close_to)
+    states = HistoryRepository(session, actor).states_at(at, known_at, fields)
+    phases = funnels.snapshot(states, scope, options.close_from, options.close_to)
     return Funnel(convention=convention, phases=phases)
 
 
@@ -348,8 +346,8 @@ def waterfall(session: Session, *, actor: Actor, options: WaterfallOptions) -> W
     scope = _scope(session, actor, options, at)
     prefilter = [*created_by(at), *ever_dated_in("estimated_close_date", close)]
     fields = (*forecasting.WATERFALL_FIELDS, *FILTER_FIELDS)
-    timelines = HistoryRepository(session, actor).timelines(prefilter, fields)
-    rows = forecasting.waterfall(timelines, scope, close, start, details=options.details)
+    states = HistoryRepository(session, actor).states_at_both(start, at, fields, prefilter)
+    rows = forecasting.waterfall(states, scope, close, details=options.details)
     convention = _convention(
         options,
         at,
