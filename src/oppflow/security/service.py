@@ -170,9 +170,9 @@ def finish_log_in(
         return _refused(session, attempt, error, counted=not valid)
     user = UserRepository(session).find_by_username(attempt.username)
     # A hash changed since it was read means the password checked is no longer the password.
-    if user is None or not user.is_active or user.password_hash != attempt.password_hash:
-        valid = False
-    if user is None or not valid:
+    if user is None or not (
+        valid and user.is_active and user.password_hash == attempt.password_hash
+    ):
         return _refused(session, attempt, Unauthorized(BAD_CREDENTIALS), counted=True)
     return LogInOutcome(issued=_log_in_user(session, user, kind=kind))
 
