@@ -52,9 +52,11 @@ class HeldChecks:
             assert self.arrived.acquire(timeout=WAIT), "a log-in never reached its check"
 
 
-def _attempt(client: TestClient, password: str, answers: list[int]) -> threading.Thread:
+def _attempt(
+    client: TestClient, password: str, answers: list[int], username: str = "alice"
+) -> threading.Thread:
     def post() -> None:
-        form = {"username": "alice", "password": password}
+        form = {"username": username, "password": password}
         answers.append(client.post("/api/v1/auth/token", data=form).status_code)
 
     thread = threading.Thread(target=post)
@@ -110,3 +112,26 @@ def test_overlapping_attempts_count_every_failure_and_see_each_other(
     # The right password, checked while the others failed, is refused by the second check.
     assert right == [429]
     assert _count(factory, "login_success") == 0
+
+
+def test_overlapping_attempts_from_one_address_see_each_other(
+    client: TestClient,
+    factory: sessionmaker[Session],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Different user names from one address: the address's limit holds as well."""
+    monkeypatch.setenv("OPPFLOW_LOGIN_MAX_FAILURES_PER_ADDRESS", "3")
+    get_settings.cache_clear()
+    held, answers = HeldChecks(monkeypatch), list[int]()
+    names = ["ann", "ben", "cat", "dan"]
+    threads = [_attempt(client, WRONG, answers, username=name) for name in names]
+    try:
+        held.wait_for(len(names))
+    finally:
+        held.gates[WRONG].set()
+        for thread in threads:
+            thread.join(timeout=WAIT)
+        monkeypatch.delenv("OPPFLOW_LOGIN_MAX_FAILURES_PER_ADDRESS")
+        get_settings.cache_clear()
+    assert sorted(answers) == [401, 401, 401, 429]
+    assert _count(factory, "login_failure") == len(names)

@@ -228,13 +228,17 @@ class AuditRepository:
             query = query.where(AuditEntry.address == address)
         return list(self.session.scalars(query.order_by(AuditEntry.seq)))
 
-    def lock_log_ins(self, username: str) -> None:
-        """Serialise the log-ins of one user name until this transaction ends, so that two
-        attempts never both read the failure count before either adds to it (SQLite: the
+    def lock_log_ins(self, username: str, address: str | None) -> None:
+        """Serialise the log-ins of one user name, then of one address, until this transaction
+        ends, so that two attempts never both read a failure count before either adds to it
+        (always in that order, so two log-ins never wait for each other's lock; SQLite: the
         write transaction holds the database's write lock already)."""
-        if self.session.get_bind().dialect.name == "postgresql":
-            key = func.hashtextextended(f"oppflow log-in {username}", 0)
-            self.session.execute(select(func.pg_advisory_xact_lock(key)))
+        if self.session.get_bind().dialect.name != "postgresql":
+            return
+        for key in (f"user {username}", f"address {address}" if address else None):
+            if key is not None:
+                hashed = func.hashtextextended(f"oppflow log-in {key}", 0)
+                self.session.execute(select(func.pg_advisory_xact_lock(hashed)))
 
     def last_success(self, subject: str) -> datetime | None:
         query = select(func.max(AuditEntry.at)).where(

@@ -158,12 +158,12 @@ def finish_log_in(
     """A log-in's last step, in a short write unit of work: count a wrong password, or issue
     a short-lived access token (``kind`` "session": the web pages' session cookie).
 
-    Log-ins of one user name are serialised here and the throttle is checked again, so
-    attempts that passed the first check together still see each other's failures: after
-    too many failures in a row, any attempt answers 429, a right password included. Every
-    wrong password is counted, a throttled one too. Every failure has the same message and
-    costs the same time."""
-    AuditRepository(session).lock_log_ins(attempt.username)
+    Log-ins of one user name and of one address are serialised here and the throttle is
+    checked again, so attempts that passed the first check together still see each other's
+    failures: after too many failures in a row, any attempt answers 429, a right password
+    included. Every wrong password is counted, a throttled one too. Every failure has the
+    same message and costs the same time."""
+    AuditRepository(session).lock_log_ins(attempt.username, attempt.address)
     try:
         check_throttle(session, username=attempt.username, address=attempt.address)
     except TooManyRequests as error:
