@@ -24,6 +24,7 @@ from oppflow.db import get_engine, session_factory, unit_of_work
 from oppflow.events import worker
 from oppflow.imports import retention, runner
 from oppflow.models import ImportJob
+from oppflow.related.s3 import StorageUnavailable
 from oppflow.related.storage import FileStore, default_store
 from tests.helpers import create_opportunity, signed_in
 from tests.imports.test_jobs import queued
@@ -109,6 +110,25 @@ def test_old_jobs_go_with_their_files_but_shared_contents_stay(
     assert again["status"] == "done", again
     assert retention.prune(factory, store, days=30) == retention.Pruned(0, 0)
     assert retention.prune(factory, store, days=0) == retention.Pruned(0, 0)  # keep for ever
+
+
+def test_a_store_that_fails_keeps_the_jobs_for_the_next_run(
+    client: TestClient, factory: sessionmaker[Session]
+) -> None:
+    headers = signed_in(client, factory)
+    job = finished(client, headers, accounts("Gone", ""), factory)
+    age(factory, job, 40)
+    down = default_store()
+
+    def unavailable(sha256: str) -> None:
+        raise StorageUnavailable(f"s3 delete {sha256[:8]}: no answer")
+
+    down.remove = unavailable  # type: ignore[method-assign]
+    with pytest.raises(StorageUnavailable):
+        retention.prune(factory, down, days=30)
+    assert job_ids(factory) == {job["id"]}  # not deleted, so its contents are not forgotten
+    assert retention.prune(factory, default_store(), days=30) == retention.Pruned(1, 2)
+    assert job_ids(factory) == set()
 
 
 @pytest.fixture

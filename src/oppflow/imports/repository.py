@@ -113,28 +113,26 @@ class JobQueue:
     def set(self, job_id: uuid.UUID, **values: Any) -> None:
         self.session.execute(update(ImportJob).where(ImportJob.id == job_id).values(**values))
 
-    def delete_finished_before(self, cutoff: datetime, limit: int) -> tuple[int, frozenset[str]]:
-        """Delete up to ``limit`` jobs done or failed before ``cutoff`` (those another worker
-        is deleting skipped on PostgreSQL): how many, and the contents of their files and
-        reports."""
-        query = select(ImportJob.id, ImportJob.file_sha256, ImportJob.report_sha256).where(
+    def finished_before(self, cutoff: datetime, limit: int) -> list[ImportJob]:
+        """Up to ``limit`` jobs done or failed before ``cutoff``, the oldest first."""
+        query = select(ImportJob).where(
             ImportJob.status.in_(("done", "failed")), ImportJob.finished_at < cutoff
         )
-        query = query.order_by(ImportJob.finished_at).limit(limit)
-        if self.session.get_bind().dialect.name == "postgresql":
-            query = query.with_for_update(skip_locked=True)
-        rows = self.session.execute(query).all()
-        if rows:
-            self.session.execute(delete(ImportJob).where(ImportJob.id.in_([r.id for r in rows])))
-        contents = frozenset(s for r in rows for s in (r.file_sha256, r.report_sha256) if s)
-        return len(rows), contents
+        return list(self.session.scalars(query.order_by(ImportJob.finished_at).limit(limit)))
 
-    def contents_in_use(self, contents: Collection[str]) -> frozenset[str]:
-        """Those of ``contents`` that a job still refers to, as its upload or its report."""
+    def delete_jobs(self, job_ids: Collection[uuid.UUID]) -> None:
+        self.session.execute(delete(ImportJob).where(ImportJob.id.in_(list(job_ids))))
+
+    def contents_in_use(
+        self, contents: Collection[str], *, besides: Collection[uuid.UUID] = ()
+    ) -> frozenset[str]:
+        """Those of ``contents`` that a job other than ``besides`` refers to, as its upload or
+        its report."""
         if not contents:
             return frozenset()
         query = select(ImportJob.file_sha256, ImportJob.report_sha256).where(
-            or_(ImportJob.file_sha256.in_(contents), ImportJob.report_sha256.in_(contents))
+            or_(ImportJob.file_sha256.in_(contents), ImportJob.report_sha256.in_(contents)),
+            ImportJob.id.not_in(list(besides)),
         )
         found = frozenset(sha for row in self.session.execute(query) for sha in row if sha)
         return found.intersection(contents)
