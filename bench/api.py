@@ -24,7 +24,15 @@ from rich.table import Table
 from sqlalchemy import Engine, event
 from sqlalchemy.orm import Session, sessionmaker
 
-from common import Seeded, console, migrate_and_seed, postgres_url, serve
+from common import (
+    SERVER_SESSIONS,
+    Seeded,
+    console,
+    migrate_and_seed,
+    postgres_url,
+    serve,
+    session_cpu_seconds,
+)
 from oppflow.api.app import create_app
 
 POSTGRES_SCHEMA = "oppflow_bench"
@@ -45,6 +53,7 @@ Send = Callable[[httpx.Client, int], httpx.Response]
 class Operation:
     name: str
     send: Send
+    server: int = 0  # the session id of the server that answers it (common.SERVER_SESSIONS)
 
 
 @dataclass
@@ -118,10 +127,15 @@ class Result:
     queries: float
     timings: list[float] = field(default_factory=list)
     elapsed: float = 0.0
+    cpu: float = 0.0  # seconds of the server's processes while it answered these requests
 
     @property
     def rate(self) -> float:
         return len(self.timings) / self.elapsed
+
+    @property
+    def cpu_ms(self) -> float:
+        return self.cpu / len(self.timings) * 1000
 
     def percentile_ms(self, percent: int) -> float:
         return statistics.quantiles(self.timings, n=100, method="inclusive")[percent - 1] * 1000
@@ -140,6 +154,7 @@ def measure(
     client: httpx.Client, operation: Operation, result: Result, requests: int, offset: int
 ) -> None:
     """``requests`` timed requests, one after the other, added to ``result``."""
+    cpu = session_cpu_seconds(operation.server)
     started = time.perf_counter()
     for index in range(offset, offset + requests):
         before = time.perf_counter()
@@ -147,6 +162,7 @@ def measure(
         result.timings.append(time.perf_counter() - before)
         checked(response)
     result.elapsed += time.perf_counter() - started
+    result.cpu += session_cpu_seconds(operation.server) - cpu
 
 
 def run_clients(
@@ -226,8 +242,11 @@ def run_database(name: str, url: str, args: argparse.Namespace, workdir: Path) -
         httpx.Client(base_url=base_url, headers=headers) as client,
         httpx.Client(base_url=bare_url) as bare,
     ):
+        for operation in ops:
+            operation.server = SERVER_SESSIONS[base_url]
         # The framework's floor, timed in the same rounds as the product's operations.
-        ops = [Operation(BARE, lambda _client, _index: bare.get("/")), *ops]
+        bare_get = Operation(BARE, lambda _client, _index: bare.get("/"), SERVER_SESSIONS[bare_url])
+        ops = [bare_get, *ops]
         load = os.getloadavg()[0]
         results = run_clients(client, ops, {**queries, BARE: 0}, args)
     report(name, results, load)
@@ -244,13 +263,16 @@ def move_ratio(results: list[Result]) -> float:
 
 def report(name: str, results: list[Result], load: float) -> None:
     """The table of one database; ``load`` is the load average when its measuring began."""
-    floor = next(result.rate for result in results if result.name == HEALTHZ)
+    healthz = next(result for result in results if result.name == HEALTHZ)
     table = Table(
         title=f"{name}: one uvicorn worker, one sequential keep-alive client",
-        caption=f"load average {load:.2f} → {os.getloadavg()[0]:.2f} on {os.cpu_count()} CPUs",
+        caption=f"load average {load:.2f} → {os.getloadavg()[0]:.2f} on {os.cpu_count()} CPUs; "
+        "CPU: the server's processes' own time per request (a database server's not counted), "
+        "steadier than req/s on a loaded machine",
     )
     table.add_column("operation", no_wrap=True)
-    for column in ("requests", "req/s", "p50 ms", "p99 ms", "× healthz", "SQL/req"):
+    columns = ("requests", "req/s", "p50 ms", "p99 ms", "× healthz", "CPU ms", "× healthz CPU")
+    for column in (*columns, "SQL/req"):
         table.add_column(column, justify="right")
     for result in results:
         table.add_row(
@@ -259,7 +281,9 @@ def report(name: str, results: list[Result], load: float) -> None:
             f"{result.rate:,.0f}",
             f"{result.percentile_ms(50):.2f}",
             f"{result.percentile_ms(99):.2f}",
-            f"{result.rate / floor:.2f}",
+            f"{result.rate / healthz.rate:.2f}",
+            f"{result.cpu_ms:.3f}",
+            f"{healthz.cpu / result.cpu:.2f}" if result.cpu else "–",
             f"{result.queries:g}",
         )
     console.print(table)

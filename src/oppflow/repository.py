@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
 from functools import cache
 from typing import Any, ClassVar, Generic, TypeVar
 
 from pydantic import BaseModel, TypeAdapter
 from sqlalchemy import (
+    BindParameter,
     ColumnElement,
     Executable,
+    Integer,
     Select,
     and_,
     bindparam,
@@ -31,15 +34,43 @@ from oppflow.security.scope import Grants, granted, read_scope
 M = TypeVar("M", bound=Any)
 S = TypeVar("S", bound=Executable)
 A = TypeVar("A", bound=BaseModel)
+# A list's filters: a request's filter model, or its values by name (None: not set).
+Filters = BaseModel | Mapping[str, Any]
 
 MAX_PAGE = 200
 
 
 def contains(column: Any, text: str) -> ColumnElement[bool]:
     """``column`` contains ``text`` (case-insensitive), with LIKE's wildcards taken literally."""
-    escaped = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-    condition: ColumnElement[bool] = column.ilike(f"%{escaped}%", escape="\\")
+    condition: ColumnElement[bool] = column.ilike(like_pattern(text), escape="\\")
     return condition
+
+
+def like_pattern(text: str) -> str:
+    """The ILIKE pattern of "contains ``text``", with LIKE's wildcards taken literally."""
+    escaped = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return f"%{escaped}%"
+
+
+@dataclass(frozen=True)
+class ListFilter:
+    """A filter of a list: its condition on a value (a literal, or a bound parameter in a
+    prebuilt page), and how a request's value becomes that value."""
+
+    condition: Callable[[Any], ColumnElement[bool]]
+    value: Callable[[Any], Any] = lambda given: given
+
+
+def equal_to(column: Any) -> ListFilter:
+    return ListFilter(lambda value: column == value)
+
+
+def text_in(*columns: Any) -> ListFilter:
+    """Text contained in any of ``columns``, case-insensitive."""
+    return ListFilter(
+        lambda pattern: or_(*(column.ilike(pattern, escape="\\") for column in columns)),
+        like_pattern,
+    )
 
 
 def answer_columns(model: type[Any], schema: type[BaseModel]) -> list[ColumnElement[Any]]:
@@ -65,6 +96,8 @@ class RecordRepository(Generic[M]):
 
     model: ClassVar[type[Any]]
     label: ClassVar[str]
+    # The filters of its lists, by the name of the request's field.
+    list_filters: ClassVar[Mapping[str, ListFilter]] = {}
 
     def __init__(self, session: Session, actor: Actor) -> None:
         self.session = session
@@ -104,9 +137,11 @@ class RecordRepository(Generic[M]):
         only its id (a reference in a request body is checked, not used)."""
         statement = self.prebuilt(
             "readable id",
-            lambda: select(self.model.id)
-            .where(read_scope(self.actor, self.model))
-            .where(self.model.id == bindparam("record_id")),
+            lambda: (
+                select(self.model.id)
+                .where(read_scope(self.actor, self.model))
+                .where(self.model.id == bindparam("record_id"))
+            ),
         )
         if self.session.scalar(statement, {"record_id": record_id}) is None:
             raise NotFound(f"No {self.label} {record_id}.")
@@ -118,28 +153,60 @@ class RecordRepository(Generic[M]):
             f"get {schema.__qualname__}",
             lambda: self._answer_query(schema).where(self.model.id == bindparam("record_id")),
         )
-        row = self.session.execute(statement, {"record_id": record_id}).mappings().first()
+        row = self.session.execute(statement, {"record_id": record_id}).first()
         if row is None:
             raise NotFound(f"No {self.label} {record_id}.")
-        answer: A = answers_of(schema).validate_python([row])[0]
+        answer: A = answers_of(schema).validate_python([row._asdict()])[0]
         return answer
 
+    def conditions(self, filters: Filters) -> list[ColumnElement[bool]]:
+        """The conditions of the list filters ``filters`` sets."""
+        return [
+            self.list_filters[name].condition(self.list_filters[name].value(value))
+            for name, value in self._set_filters(filters).items()
+        ]
+
     def page_answers(
-        self,
-        schema: type[A],
-        conditions: Sequence[ColumnElement[bool]],
-        *,
-        limit: int,
-        cursor: str | None,
+        self, schema: type[A], filters: Filters, *, limit: int, cursor: str | None
     ) -> tuple[list[A], str | None]:
-        """:meth:`page`, each record as ``schema`` answers it, without the ORM objects."""
-        query = self._in_creation_order(self._answer_query(schema).where(*conditions), cursor)
-        rows = self.session.execute(query.limit(limit + 1)).mappings().all()
-        answers = answers_of(schema).validate_python(rows[:limit])
+        """:meth:`page` of the records ``filters`` selects, each as ``schema`` answers it,
+        without the ORM objects. The statement is built once per actor and shape (which
+        filters are set, first page or not), its values bound: building it and its cache key
+        anew cost more than running it."""
+        values, cursor = self._set_filters(filters), cursor or None
+        shape = f"page {schema.__qualname__} {sorted(values)} {cursor is not None}"
+        statement = self.prebuilt(shape, lambda: self._answer_page(schema, values, cursor))
+        parameters = {
+            f"filter_{name}": self.list_filters[name].value(v) for name, v in values.items()
+        }
+        if cursor:
+            parameters["after_at"], parameters["after_id"] = decode_cursor(cursor)
+        rows = self.session.execute(statement, {**parameters, "page_limit": limit + 1}).all()
+        # Plain dicts: pydantic reads a dict in its core, any other mapping through Python.
+        answers = answers_of(schema).validate_python([row._asdict() for row in rows[:limit]])
         if len(rows) <= limit:
             return answers, None
         last = vars(answers[-1])  # the schema's fields, already converted
         return answers, encode_cursor(last["created_at"], last["id"])
+
+    def _set_filters(self, filters: Filters) -> dict[str, Any]:
+        given = dict(filters)  # a model's fields, or a mapping
+        return {name: value for name, value in given.items() if value is not None and value != ""}
+
+    def _answer_page(
+        self, schema: type[BaseModel], values: Mapping[str, Any], cursor: str | None
+    ) -> Select[Any]:
+        conditions = [
+            self.list_filters[name].condition(bindparam(f"filter_{name}")) for name in values
+        ]
+        created, key = self.model.created_at, self.model.id
+        if cursor:
+            after: BindParameter[Any] = bindparam("after_at")
+            conditions.append(
+                or_(created > after, and_(created == after, key > bindparam("after_id")))
+            )
+        query = self._answer_query(schema).where(*conditions).order_by(created, key)
+        return query.limit(bindparam("page_limit", type_=Integer()))
 
     def _answer_query(self, schema: type[BaseModel]) -> Select[Any]:
         columns = answer_columns(self.model, schema)

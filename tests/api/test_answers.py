@@ -84,3 +84,13 @@ def test_pages_walk_every_record_once_in_creation_order(client: TestClient, fact
         if cursor is None:
             break
     assert seen == made
+
+
+def test_an_empty_cursor_is_the_first_page(client: TestClient, factory: Any) -> None:
+    headers = signed_in(client, factory, roles=["sales-manager"])
+    made = create_opportunity(client, headers)
+    for path in ("opportunities", "leads", "accounts"):
+        page = client.get(f"/api/v1/{path}", params={"cursor": ""}, headers=headers)
+        assert page.status_code == 200, page.text
+    listed = client.get("/api/v1/opportunities", params={"cursor": "", "q": ""}, headers=headers)
+    assert [item["id"] for item in listed.json()["items"]] == [made["id"]]

@@ -101,9 +101,7 @@ async def list_leads(
     """Leads the caller can read, oldest first, filtered by state, status reason, owner, source
     or text (``q``: topic, names, company, e-mail)."""
     repository = LeadRepository(session, actor)
-    items, next_cursor = repository.page_answers(
-        LeadRead, repository.conditions(filters), limit=limit, cursor=cursor
-    )
+    items, next_cursor = repository.page_answers(LeadRead, filters, limit=limit, cursor=cursor)
     return Page(items=items, next_cursor=next_cursor)
 
 

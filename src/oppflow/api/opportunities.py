@@ -51,7 +51,7 @@ async def list_opportunities(
     process or text in the name (``q``)."""
     repository = OpportunityRepository(session, actor)
     items, next_cursor = repository.page_answers(
-        OpportunityRead, repository.conditions(filters), limit=limit, cursor=cursor
+        OpportunityRead, filters, limit=limit, cursor=cursor
     )
     return Page(items=items, next_cursor=next_cursor)
 

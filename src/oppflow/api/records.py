@@ -6,11 +6,10 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Response, status
 from pydantic import BaseModel
-from sqlalchemy import ColumnElement
 
 from oppflow.api.deps import ActorDep, IfMatchDep, SessionDep, set_etag
 from oppflow.api.responses import CHANGE, CREATE, DELETE, LIST, READ
-from oppflow.repository import MAX_PAGE, RecordRepository, contains
+from oppflow.repository import MAX_PAGE, RecordRepository
 from oppflow.sales import service
 from oppflow.sales.repository import AccountRepository, CompetitorRepository, ContactRepository
 from oppflow.sales.schemas import (
@@ -37,7 +36,6 @@ def record_router(
     schemas: tuple[type[BaseModel], type[BaseModel], type[BaseModel]],
     create: Callable[..., Any],
     update: Callable[..., Any],
-    search_column: str,
 ) -> APIRouter:
     """List, create, get, patch and delete for one table of plain records."""
     create_schema, update_schema, read_schema = schemas
@@ -52,12 +50,8 @@ def record_router(
         limit: Annotated[int, Query(ge=1, le=MAX_PAGE)] = 50,
         cursor: Annotated[str | None, Query(max_length=200)] = None,
     ) -> Page[read_schema]:  # type: ignore[valid-type]
-        conditions: list[ColumnElement[bool]] = []
-        if q:
-            column = getattr(repository.model, search_column)
-            conditions.append(contains(column, q))
         items, next_cursor = repository(session, actor).page_answers(
-            read_schema, conditions, limit=limit, cursor=cursor
+            read_schema, {"q": q}, limit=limit, cursor=cursor
         )
         return Page(items=items, next_cursor=next_cursor)
 
@@ -122,7 +116,6 @@ accounts = record_router(
     lambda session, actor, record_id, data, if_match: service.update_account(
         session, actor=actor, account_id=record_id, data=data, if_match=if_match
     ),
-    "name",
 )
 contacts = record_router(
     "contacts",
@@ -132,7 +125,6 @@ contacts = record_router(
     lambda session, actor, record_id, data, if_match: service.update_contact(
         session, actor=actor, contact_id=record_id, data=data, if_match=if_match
     ),
-    "last_name",
 )
 competitors = record_router(
     "competitors",
@@ -142,5 +134,4 @@ competitors = record_router(
     lambda session, actor, record_id, data, if_match: service.update_competitor(
         session, actor=actor, competitor_id=record_id, data=data, if_match=if_match
     ),
-    "name",
 )

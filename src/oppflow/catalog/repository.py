@@ -4,12 +4,11 @@ from __future__ import annotations
 
 import uuid
 
-from sqlalchemy import ColumnElement, or_, select
+from sqlalchemy import select
 
-from oppflow.catalog.schemas import ProductFilters
 from oppflow.errors import NotFound
 from oppflow.models import PriceList, PriceListItem, Product, ProductFamily, Unit, UnitGroup
-from oppflow.repository import RecordRepository, contains
+from oppflow.repository import RecordRepository, equal_to, text_in
 from oppflow.security.scope import read_scope
 
 
@@ -37,19 +36,11 @@ class ProductRepository(RecordRepository[Product]):
     model = Product
     label = "product"
 
-    @staticmethod
-    def conditions(filters: ProductFilters) -> list[ColumnElement[bool]]:
-        """SQL conditions for the list filters."""
-        found: list[ColumnElement[bool]] = []
-        if filters.state:
-            found.append(Product.state == filters.state)
-        if filters.family_id:
-            found.append(Product.family_id == filters.family_id)
-        if filters.q:
-            found.append(
-                or_(contains(Product.name, filters.q), contains(Product.product_number, filters.q))
-            )
-        return found
+    list_filters = {
+        "state": equal_to(Product.state),
+        "family_id": equal_to(Product.family_id),
+        "q": text_in(Product.name, Product.product_number),
+    }
 
     def many(self, ids: set[uuid.UUID]) -> dict[uuid.UUID, Product]:
         """The readable products among ``ids``, by id (one query for a request's lines)."""

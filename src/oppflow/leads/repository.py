@@ -5,11 +5,10 @@ from __future__ import annotations
 import uuid
 from collections.abc import Iterator
 
-from sqlalchemy import ColumnElement, func, or_
+from sqlalchemy import func
 
-from oppflow.leads.schemas import LeadFilters
 from oppflow.models import Account, Contact, Lead
-from oppflow.repository import RecordRepository, contains
+from oppflow.repository import RecordRepository, equal_to, text_in
 from oppflow.sales.repository import AccountRepository, ContactRepository
 
 
@@ -17,22 +16,14 @@ class LeadRepository(RecordRepository[Lead]):
     model = Lead
     label = "lead"
 
-    @staticmethod
-    def conditions(filters: LeadFilters) -> list[ColumnElement[bool]]:
-        """SQL conditions for the list filters."""
-        found: list[ColumnElement[bool]] = []
-        if filters.state:
-            found.append(Lead.state == filters.state)
-        if filters.status_reason:
-            found.append(Lead.status_reason == filters.status_reason)
-        if filters.owner_id:
-            found.append(Lead.owner_id == filters.owner_id)
-        if filters.source:
-            found.append(Lead.source == filters.source)
-        if filters.q:
-            columns = (Lead.topic, Lead.first_name, Lead.last_name, Lead.company_name, Lead.email)
-            found.append(or_(*(contains(column, filters.q) for column in columns)))
-        return found
+    list_filters = {
+        "state": equal_to(Lead.state),
+        "status_reason": equal_to(Lead.status_reason),
+        "owner_id": equal_to(Lead.owner_id),
+        "source": equal_to(Lead.source),
+        # The topic, the names, the company or the e-mail.
+        "q": text_in(Lead.topic, Lead.first_name, Lead.last_name, Lead.company_name, Lead.email),
+    }
 
 
 class DuplicateRepository:

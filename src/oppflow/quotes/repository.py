@@ -7,12 +7,11 @@ import uuid
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, func, select
+from sqlalchemy import Select, func, select
 
 from oppflow.errors import NotFound
 from oppflow.models import Opportunity, OpportunityLine, Quote, QuoteLine
-from oppflow.quotes.schemas import QuoteFilters
-from oppflow.repository import RecordRepository
+from oppflow.repository import RecordRepository, equal_to
 from oppflow.security.scope import through_opportunity
 
 OPEN_STATES = ("draft", "active")
@@ -31,14 +30,10 @@ class QuoteRepository(RecordRepository[Quote]):
             through_opportunity(self.actor, "quote", "read")
         )
 
-    @staticmethod
-    def conditions(filters: QuoteFilters) -> list[ColumnElement[bool]]:
-        found: list[ColumnElement[bool]] = []
-        if filters.state:
-            found.append(Quote.state == filters.state)
-        if filters.opportunity_id:
-            found.append(Quote.opportunity_id == filters.opportunity_id)
-        return found
+    list_filters = {
+        "state": equal_to(Quote.state),
+        "opportunity_id": equal_to(Quote.opportunity_id),
+    }
 
     def next_number(self) -> int:
         """The next quote number (a concurrent create taking it too fails on the unique

@@ -6,7 +6,7 @@ import uuid
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, bindparam, select
+from sqlalchemy import Select, bindparam, select
 
 from oppflow.errors import NotFound
 from oppflow.models import (
@@ -17,44 +17,38 @@ from oppflow.models import (
     OpportunityClose,
     ProcessInstance,
 )
-from oppflow.repository import RecordRepository, contains
-from oppflow.sales.schemas import OpportunityFilters
+from oppflow.repository import RecordRepository, equal_to, text_in
 
 
 class AccountRepository(RecordRepository[Account]):
     model = Account
     label = "account"
+    list_filters = {"q": text_in(Account.name)}
 
 
 class ContactRepository(RecordRepository[Contact]):
     model = Contact
     label = "contact"
+    list_filters = {"q": text_in(Contact.last_name)}
 
 
 class CompetitorRepository(RecordRepository[Competitor]):
     model = Competitor
     label = "competitor"
+    list_filters = {"q": text_in(Competitor.name)}
 
 
 class OpportunityRepository(RecordRepository[Opportunity]):
     model = Opportunity
     label = "opportunity"
 
-    @staticmethod
-    def conditions(filters: OpportunityFilters) -> list[ColumnElement[bool]]:
-        """SQL conditions for the list filters."""
-        found: list[ColumnElement[bool]] = []
-        if filters.state:
-            found.append(Opportunity.state == filters.state)
-        if filters.owner_id:
-            found.append(Opportunity.owner_id == filters.owner_id)
-        if filters.pipeline_phase:
-            found.append(Opportunity.pipeline_phase == filters.pipeline_phase)
-        if filters.process_key:
-            found.append(Opportunity.process_key == filters.process_key)
-        if filters.q:
-            found.append(contains(Opportunity.name, filters.q))
-        return found
+    list_filters = {
+        "state": equal_to(Opportunity.state),
+        "owner_id": equal_to(Opportunity.owner_id),
+        "pipeline_phase": equal_to(Opportunity.pipeline_phase),
+        "process_key": equal_to(Opportunity.process_key),
+        "q": text_in(Opportunity.name),
+    }
 
     def many(self, ids: Sequence[uuid.UUID]) -> list[Opportunity]:
         """The readable ones among ``ids``, by name."""
