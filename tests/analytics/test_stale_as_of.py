@@ -4,7 +4,6 @@ and counts only the notes written by then."""
 
 from __future__ import annotations
 
-import uuid
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -16,7 +15,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from oppflow.clock import simulated_time
 from tests.analytics import history as brute
 from tests.analytics.test_reports_property import EXAMPLES, World, _get, _iso, _reset, moments
-from tests.analytics.test_reports_property import world as world  # noqa: F401 (fixture)
+from tests.analytics.test_reports_property import world as world  # the fixture
 from tests.helpers import create_opportunity, qualify_fields, signed_in
 
 THRESHOLD = timedelta(days=30)  # every built-in stage keeps the global default
@@ -96,9 +95,10 @@ def test_stale_as_of_counts_the_notes_written_by_then(
 
     before_note = row_at(60)  # 40 days in stage and idle: the note is not written yet
     assert (before_note["days_in_stage"], before_note["days_idle"]) == (40, 40)
-    assert before_note["stale_in_stage"] and before_note["idle"]
+    assert before_note["stale_in_stage"]
+    assert before_note["idle"]
     after_note = row_at(40)  # 60 days in stage, idle for 10 since the note
     assert (after_note["days_in_stage"], after_note["days_idle"]) == (60, 10)
-    assert after_note["stale_in_stage"] and not after_note["idle"]
+    assert after_note["stale_in_stage"]
+    assert not after_note["idle"]
     assert row_at(80) is None  # 20 days old: neither
-    assert uuid.UUID(deal)
