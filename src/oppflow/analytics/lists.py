@@ -199,7 +199,8 @@ class ListRepository(OpportunityRepository):
     def _search_conditions(
         self, search: OpportunitySearch, actor_id: uuid.UUID
     ) -> list[ColumnElement[bool]]:
-        found = self.conditions(search)
+        # The list filters alone: the search's other fields (view, sort, page) are not filters.
+        found = self.conditions({name: getattr(search, name) for name in self.list_filters})
         if search.view == "my_open":
             found.append(Opportunity.owner_id == actor_id)
         elif search.view == "member":
