@@ -190,8 +190,14 @@ class RecordRepository(Generic[M]):
         return answers, encode_cursor(last["created_at"], last["id"])
 
     def _set_filters(self, filters: Filters) -> dict[str, Any]:
-        given = dict(filters)  # a model's fields, or a mapping
-        return {name: value for name, value in given.items() if value is not None and value != ""}
+        # A model's fields or a mapping; what is not a declared filter (a page's sort or view)
+        # is not this query's.
+        given = dict(filters)
+        return {
+            name: value
+            for name, value in given.items()
+            if name in self.list_filters and value is not None and value != ""
+        }
 
     def _answer_page(
         self, schema: type[BaseModel], values: Mapping[str, Any], cursor: str | None
