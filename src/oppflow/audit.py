@@ -126,7 +126,16 @@ def _shown(field: str, value: Any) -> Any:
 
 
 def _columns(record_: Audited) -> list[str]:
-    return [c.key for c in inspect(type(record_)).column_attrs if c.key not in SKIPPED_FIELDS]
+    model = type(record_)
+    if model not in _COLUMNS:
+        _COLUMNS[model] = [
+            c.key for c in inspect(model).column_attrs if c.key not in SKIPPED_FIELDS
+        ]
+    return _COLUMNS[model]
+
+
+# The audited columns of each model, by model (read once: the mapper does not change).
+_COLUMNS: dict[type[Audited], list[str]] = {}
 
 
 def _created(record_: Audited) -> dict[str, Any]:
@@ -137,7 +146,9 @@ def _created(record_: Audited) -> dict[str, Any]:
 def _updated(record_: Audited) -> dict[str, Any]:
     changes: dict[str, Any] = {}
     state = inspect(record_)
-    for key in _columns(record_):
+    # Only an attribute set since the record was loaded has a history (SQLAlchemy keeps its
+    # loaded value in committed_state); reading the others' would cost a call each.
+    for key in [key for key in _columns(record_) if key in state.committed_state]:
         history = state.attrs[key].load_history()
         old = history.deleted[0] if history.deleted else None
         new = history.added[0] if history.added else None
