@@ -11,13 +11,24 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import ColumnElement, FunctionElement, Select, false, func, select, union_all
+from sqlalchemy import (
+    ColumnElement,
+    FunctionElement,
+    Select,
+    and_,
+    false,
+    func,
+    or_,
+    select,
+    union_all,
+)
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.compiler import SQLCompiler
 
 from oppflow.analytics.schemas import OpportunitySearch
 from oppflow.models import Opportunity, SalesTeamMember, User
 from oppflow.sales.repository import OpportunityRepository
+from oppflow.security.privileges import Depth
 from oppflow.security.scope import GRANTED_SLICE, Grants
 
 SORT_COLUMNS: dict[str, Any] = {
@@ -93,8 +104,13 @@ class Reading:
         return Unindexed(column) if self.states is None else column
 
     def parts(self) -> list[ColumnElement[bool]]:
-        """Row-level security's disjoint parts, each as :meth:`key` uses columns."""
-        return [self.key(part) for part in self.grants.parts()]
+        """Row-level security's disjoint parts, each as :meth:`key` uses columns. In a walked
+        view, ownership's ``OR`` is split in two (see :func:`_ownership_split`)."""
+        parts = self.grants.parts()
+        split = _ownership_split(self.grants) if self.states and parts else None
+        if split:
+            parts = [*split, *parts[1:]]
+        return [self.key(part) for part in parts]
 
 
 class ListRepository(OpportunityRepository):
@@ -141,6 +157,8 @@ class ListRepository(OpportunityRepository):
         """How many rows of the view meet ``conditions``: the sum over row-level security's
         disjoint parts (decision 0023)."""
         query = select(func.count()).select_from(Opportunity).where(*reading.view, *conditions)
+        if reading.states:  # the states lead the indexes a count can read (all, member)
+            query = query.where(*_in_states(reading.states))
         return sum(self.session.scalar(query.where(part)) or 0 for part in reading.parts())
 
     def _ids(
@@ -219,6 +237,21 @@ class ListRepository(OpportunityRepository):
         if not ids:
             return false()  # a constant: no row is tested (an empty IN would test each)
         return Opportunity.id.in_(teamed if len(ids) > GRANTED_SLICE else ids)
+
+
+def _ownership_split(grants: Grants) -> list[ColumnElement[bool]] | None:
+    """Ownership at the business unit or parent-child depth as two disjoint parts: the units'
+    rows, then the actor's own rows outside them (no unit included). Each is a range of an
+    index, (state, unit, owner, id) or (owner, state), where the ``OR`` of the two made a count
+    test every row of the view's states (SQLite) or visit the table (PostgreSQL)."""
+    depth, actor = grants.depth, grants.actor
+    if not Depth.BUSINESS_UNIT <= depth < Depth.ORGANIZATION:
+        return None
+    unit = Opportunity.owning_business_unit_id
+    tree = depth >= Depth.PARENT_CHILD  # as ownership_reach: the tree, else the unit
+    units = list(actor.business_unit_tree) if tree else [actor.business_unit_id]
+    outside = or_(unit.is_(None), unit.not_in(units))
+    return [unit.in_(units), and_(Opportunity.owner_id == actor.user_id, outside)]
 
 
 def _starts_from_few(search: OpportunitySearch) -> bool:
