@@ -138,8 +138,8 @@ class RecordRepository(Generic[M]):
         statement = self.prebuilt(
             "readable id",
             lambda: (
-                select(self.model.id)
-                .where(read_scope(self.actor, self.model))
+                self.readable()
+                .with_only_columns(self.model.id)
                 .where(self.model.id == bindparam("record_id"))
             ),
         )
@@ -215,8 +215,9 @@ class RecordRepository(Generic[M]):
         return query.limit(bindparam("page_limit", type_=Integer()))
 
     def _answer_query(self, schema: type[BaseModel]) -> Select[Any]:
-        columns = answer_columns(self.model, schema)
-        return select(*columns).where(read_scope(self.actor, self.model))
+        # The repository's own readable(): some scope a table through another (quotes
+        # through their opportunity), with a join that the columns alone would not make.
+        return self.readable().with_only_columns(*answer_columns(self.model, schema))
 
     def _in_creation_order(self, query: Select[Any], cursor: str | None) -> Select[Any]:
         """``query`` in creation order, resuming after ``cursor``."""
@@ -236,7 +237,9 @@ class RecordRepository(Generic[M]):
         """A scoped statement of the hot path, built once per actor rather than per request:
         the actor is cached per token until the security epoch moves, and a statement built
         once also keeps SQLAlchemy's cache key computed. Its values are bound parameters."""
-        key = (self.model, name)
+        # By repository class: two repositories of one model may scope it differently, and
+        # the actor's read conditions are kept in the same dict by model.
+        key = (type(self), name)
         statement: S | None = self.actor.scopes.get(key)
         if statement is None:
             statement = self.actor.scopes[key] = build()

@@ -3,11 +3,18 @@ each record must read back exactly as the write that made it answered, from its 
 
 from __future__ import annotations
 
+import uuid
 from typing import Any
 
+import pytest
 from fastapi.testclient import TestClient
 
-from tests.helpers import create, create_lead, create_opportunity, signed_in
+from oppflow.db import unit_of_work
+from oppflow.errors import NotFound
+from oppflow.quotes.repository import QuoteRepository
+from oppflow.security.service import authenticate
+from tests.helpers import create, create_lead, create_opportunity, signed_in, user_in_unit
+from tests.quotes.sample_quote import make_quote
 
 # Values each column type could convert wrongly: four decimal places, the largest money, a
 # zero, booleans both ways, dates, NULLs beside set values, text with quotes and accents.
@@ -94,3 +101,21 @@ def test_an_empty_cursor_is_the_first_page(client: TestClient, factory: Any) -> 
         assert page.status_code == 200, page.text
     listed = client.get("/api/v1/opportunities", params={"cursor": "", "q": ""}, headers=headers)
     assert [item["id"] for item in listed.json()["items"]] == [made["id"]]
+
+
+def test_reads_by_id_keep_a_repositorys_own_scope(client: TestClient, factory: Any) -> None:
+    """Quotes are scoped through their opportunity, not by read_scope on the quote table
+    (which lets any salesperson through): require_readable and the answers use readable()."""
+    owner = signed_in(client, factory, roles=["sales-manager"])
+    quote = make_quote(client, owner, language="en")
+    stranger = user_in_unit(client, factory, "bob", "Elsewhere")
+    quote_id = uuid.UUID(quote["id"])
+    with unit_of_work(factory, read_only=True) as session:
+        for headers, readable in ((owner, True), (stranger, False)):
+            actor = authenticate(session, headers["Authorization"].removeprefix("Bearer "))
+            repository = QuoteRepository(session, actor)
+            if readable:
+                repository.require_readable(quote_id)
+            else:
+                with pytest.raises(NotFound):
+                    repository.require_readable(quote_id)
