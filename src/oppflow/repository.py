@@ -10,7 +10,6 @@ from typing import Any, ClassVar, Generic, TypeVar
 
 from pydantic import BaseModel, TypeAdapter
 from sqlalchemy import (
-    BindParameter,
     ColumnElement,
     Executable,
     Integer,
@@ -205,13 +204,10 @@ class RecordRepository(Generic[M]):
         conditions = [
             self.list_filters[name].condition(bindparam(f"filter_{name}")) for name in values
         ]
-        created, key = self.model.created_at, self.model.id
-        if cursor:
-            after: BindParameter[Any] = bindparam("after_at")
-            conditions.append(
-                or_(created > after, and_(created == after, key > bindparam("after_id")))
-            )
-        query = self._answer_query(schema).where(*conditions).order_by(created, key)
+        after: tuple[Any, Any] | None = (
+            (bindparam("after_at"), bindparam("after_id")) if cursor else None
+        )
+        query = self._in_creation_order(self._answer_query(schema).where(*conditions), after)
         return query.limit(bindparam("page_limit", type_=Integer()))
 
     def _answer_query(self, schema: type[BaseModel]) -> Select[Any]:
@@ -219,11 +215,12 @@ class RecordRepository(Generic[M]):
         # through their opportunity), with a join that the columns alone would not make.
         return self.readable().with_only_columns(*answer_columns(self.model, schema))
 
-    def _in_creation_order(self, query: Select[Any], cursor: str | None) -> Select[Any]:
-        """``query`` in creation order, resuming after ``cursor``."""
+    def _in_creation_order(self, query: Select[Any], after: tuple[Any, Any] | None) -> Select[Any]:
+        """``query`` in creation order, resuming after the record created at ``after``'s time
+        with its id (values, or bound parameters of a prebuilt page)."""
         created, key = self.model.created_at, self.model.id
-        if cursor:
-            at, last_id = decode_cursor(cursor)
+        if after is not None:
+            at, last_id = after
             query = query.where(or_(created > at, and_(created == at, key > last_id)))
         return query.order_by(created, key)
 
@@ -249,7 +246,8 @@ class RecordRepository(Generic[M]):
         self, conditions: Sequence[ColumnElement[bool]], *, limit: int, cursor: str | None
     ) -> tuple[list[M], str | None]:
         """One page in creation order, resuming after ``cursor``; and the next page's cursor."""
-        query = self._in_creation_order(self.readable().where(*conditions), cursor)
+        after = decode_cursor(cursor) if cursor else None
+        query = self._in_creation_order(self.readable().where(*conditions), after)
         rows = list(self.session.scalars(query.limit(limit + 1)))
         if len(rows) <= limit:
             return rows, None
