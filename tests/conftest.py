@@ -77,7 +77,8 @@ def quick_password_hashing() -> Iterator[None]:
     cheap = PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
     with pytest.MonkeyPatch.context() as patch:
         patch.setattr(passwords, "_hasher", cheap)
-        patch.setattr(passwords, "_DUMMY_HASH", cheap.hash("not-a-real-password"))
+        dummy = cheap.hash("not-a-real-password")
+        patch.setattr(passwords, "_dummy_hash", lambda: dummy)
         yield
 
 

@@ -29,7 +29,7 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 from httpx import Response
-from sqlalchemy import Engine, select, text
+from sqlalchemy import Engine, Table, text
 from sqlalchemy.orm import Session, sessionmaker
 
 from oppflow.api.app import create_app
@@ -66,25 +66,31 @@ ROW_CHECKSUM = (
 def db_snapshot(
     factory: sessionmaker[Session], tables: Collection[str] | None = None
 ) -> dict[str, tuple[int, str]]:
-    """Every table of the schema (or those named) → (row count, checksum of its rows as tuples).
+    """Every table of the schema (or those named) → (row count, checksum of its rows as text).
 
     The checksum covers every column, so it changes with any row's ``version`` or
-    ``modified_at`` as well as with any other value. PostgreSQL computes it in one round trip
-    (``md5`` of the rows as text); SQLite, in process, from the rows as Python tuples.
+    ``modified_at`` as well as with any other value. Each database computes it in one round
+    trip: PostgreSQL the ``md5`` of the rows as text, SQLite their ``quote``d columns joined
+    (hashed here), so a sweep of thousands of requests is not spent reading rows in Python.
     """
-    names = [t.name for t in Base.metadata.sorted_tables if tables is None or t.name in tables]
+    chosen = [t for t in Base.metadata.sorted_tables if tables is None or t.name in tables]
     with factory() as session:
         if session.get_bind().dialect.name == "postgresql":
-            query = " UNION ALL ".join(ROW_CHECKSUM.format(name) for name in names)
+            query = " UNION ALL ".join(ROW_CHECKSUM.format(table.name) for table in chosen)
             return {name: (count, digest) for name, count, digest in session.execute(text(query))}
-        snapshot: dict[str, tuple[int, str]] = {}
-        for table in Base.metadata.sorted_tables:
-            if table.name in names:
-                order = list(table.primary_key.columns) or list(table.columns)
-                rows = [tuple(row) for row in session.execute(select(table).order_by(*order))]
-                digest = hashlib.sha256(repr(rows).encode()).hexdigest()
-                snapshot[table.name] = (len(rows), digest)
-        return snapshot
+        query = " UNION ALL ".join(_sqlite_rows_as_text(table) for table in chosen)
+        return {
+            name: (count, hashlib.sha256(rows.encode()).hexdigest())
+            for name, count, rows in session.execute(text(query))
+        }
+
+
+def _sqlite_rows_as_text(table: Table) -> str:
+    row = " || ',' || ".join(f'quote("{column.name}")' for column in table.columns)
+    return (
+        f"SELECT * FROM (SELECT '{table.name}', count(*), coalesce(group_concat(r, '|'), '')"
+        f' FROM (SELECT {row} AS r FROM "{table.name}" ORDER BY r))'
+    )
 
 
 def snapshot_changes(

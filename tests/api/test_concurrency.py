@@ -1,10 +1,14 @@
-"""Concurrent moves through a real HTTP server, and If-Match on PATCH, DELETE and moves."""
+"""Concurrent moves through a real HTTP server, and If-Match on PATCH, DELETE and moves.
+
+The module shares one database and one served server per kind of database (starting the two
+processes of a server is most of a test's time): each test signs in a user of its own and
+works on records it creates, so the tests do not see each other's."""
 
 from __future__ import annotations
 
 import threading
+import uuid
 from collections.abc import Callable, Iterator
-from pathlib import Path
 from typing import Any
 
 import httpx
@@ -13,6 +17,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
+from tests.conftest import BOTH_DATABASES, empty_database, with_builtin_data
 from tests.helpers import create_opportunity, qualify_fields, signed_in
 from tests.served import served
 
@@ -24,12 +29,32 @@ def url(opportunity_id: str, tail: str = "") -> str:
     return f"/api/v1/opportunities/{opportunity_id}{tail}"
 
 
-@pytest.fixture
-def server(engine: Engine, factory: sessionmaker[Session], tmp_path: Path) -> Iterator[str]:
+@pytest.fixture(scope="module", params=BOTH_DATABASES)
+def engine(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Engine]:
+    with empty_database(request, tmp_path_factory.mktemp("concurrency")) as made:
+        yield made
+
+
+@pytest.fixture(scope="module")
+def factory(engine: Engine) -> sessionmaker[Session]:
+    return with_builtin_data(engine)
+
+
+@pytest.fixture(scope="module")
+def server(
+    engine: Engine, factory: sessionmaker[Session], tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[str]:
     """``oppflow serve --workers 2`` on the test database: two processes, each with one
     transaction at a time, so concurrent requests race in the database as in production."""
-    with served(engine, tmp_path, workers=2) as base:
+    with served(engine, tmp_path_factory.mktemp("server"), workers=2) as base:
         yield base
+
+
+def someone(client: TestClient, factory: sessionmaker[Session], **more: Any) -> H:
+    """A user of this test alone, signed in."""
+    return signed_in(client, factory, f"user-{uuid.uuid4().hex[:12]}", **more)
 
 
 def race(base: str, requests: list[Callable[[httpx.Client], httpx.Response]]) -> list[int]:
@@ -69,7 +94,7 @@ def next_rows(client: TestClient, headers: H, opportunity_id: str) -> list[Any]:
 def test_two_concurrent_next_with_if_match_move_once(
     client: TestClient, factory: sessionmaker[Session], server: str
 ) -> None:
-    headers = signed_in(client, factory)
+    headers = someone(client, factory)
     links = qualify_fields(client, headers)
     for _ in range(ROUNDS):
         opportunity = create_opportunity(
@@ -99,7 +124,7 @@ def test_two_concurrent_next_without_if_match_move_once(
 ) -> None:
     """Only Qualify is complete: a second next that saw the first one would stop at Develop's
     gate; one that did not must still not move twice."""
-    headers = signed_in(client, factory)
+    headers = someone(client, factory)
     links = qualify_fields(client, headers)
     for _ in range(ROUNDS):
         opportunity = create_opportunity(client, headers, **links)
@@ -119,7 +144,7 @@ def test_two_concurrent_next_without_if_match_move_once(
 def test_a_concurrent_patch_and_next_lose_nothing(
     client: TestClient, factory: sessionmaker[Session], server: str
 ) -> None:
-    headers = signed_in(client, factory)
+    headers = someone(client, factory)
     links = qualify_fields(client, headers)
     for round_number in range(ROUNDS):
         opportunity = create_opportunity(client, headers, **links)
@@ -148,7 +173,7 @@ def test_a_concurrent_patch_and_next_lose_nothing(
 def test_a_stale_if_match_on_patch_is_412_and_changes_nothing(
     client: TestClient, factory: sessionmaker[Session]
 ) -> None:
-    headers = signed_in(client, factory)
+    headers = someone(client, factory)
     opportunity = create_opportunity(client, headers, estimated_value=1000)
     oid = opportunity["id"]
     read = client.get(url(oid), headers=headers)
@@ -191,7 +216,7 @@ def test_a_stale_if_match_on_patch_is_412_and_changes_nothing(
 def test_a_stale_if_match_on_a_move_or_a_delete_is_412(
     client: TestClient, factory: sessionmaker[Session]
 ) -> None:
-    headers = signed_in(client, factory)
+    headers = someone(client, factory)
     opportunity = create_opportunity(client, headers, **qualify_fields(client, headers))
     oid = opportunity["id"]
     stale = headers | {"If-Match": client.get(url(oid), headers=headers).headers["ETag"]}
@@ -236,8 +261,8 @@ stages:
 def test_two_concurrent_switches_start_one_instance(
     client: TestClient, factory: sessionmaker[Session], server: str
 ) -> None:
-    headers = signed_in(client, factory)
-    administrator = signed_in(client, factory, "admin", roles=["system-administrator"])
+    headers = someone(client, factory)
+    administrator = someone(client, factory, roles=["system-administrator"])
     answer = client.post("/api/v1/processes", json={"yaml": QUICK_PROCESS}, headers=administrator)
     assert answer.status_code == 201, answer.text
     for _ in range(ROUNDS):
@@ -262,7 +287,7 @@ def test_two_concurrent_switches_start_one_instance(
 def test_a_concurrent_win_and_lose_close_once(
     client: TestClient, factory: sessionmaker[Session], server: str
 ) -> None:
-    headers = signed_in(client, factory)
+    headers = someone(client, factory)
     for _ in range(ROUNDS):
         oid = create_opportunity(client, headers, estimated_value=1000)["id"]
 

@@ -2,15 +2,23 @@
 
 from __future__ import annotations
 
+from functools import cache
+
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
 from oppflow.errors import ValidationFailed
 
 _hasher = PasswordHasher()
-# Verified when the user name is unknown, so that a miss costs as long as a wrong password.
-_DUMMY_HASH = _hasher.hash("not-a-real-password")
 MIN_LENGTH = 10
+
+
+@cache
+def _dummy_hash() -> str:
+    """Verified when the user name is unknown, so that a miss costs as long as a wrong
+    password. Made on first use, not at import: a full argon2 hash is a tenth of a second
+    that every command of the CLI would pay."""
+    return _hasher.hash("not-a-real-password")
 
 
 def hash_password(password: str) -> str:
@@ -21,7 +29,7 @@ def hash_password(password: str) -> str:
 def verify_password(password_hash: str | None, password: str) -> bool:
     """True when ``password`` matches; takes the same time when there is no hash."""
     try:
-        return _hasher.verify(password_hash or _DUMMY_HASH, password) and bool(password_hash)
+        return _hasher.verify(password_hash or _dummy_hash(), password) and bool(password_hash)
     except (VerificationError, InvalidHashError):
         return False
 
