@@ -139,10 +139,13 @@ BOTH_DATABASES = ["sqlite", pytest.param("postgresql", marks=pytest.mark.postgre
 
 
 @contextmanager
-def empty_database(request: pytest.FixtureRequest, directory: Path) -> Iterator[Engine]:
-    """A migrated, empty database of the kind ``request.param`` names: a copy of the SQLite
-    template in ``directory``, or this worker's PostgreSQL schema, emptied."""
-    if request.param == "sqlite":
+def empty_database(
+    request: pytest.FixtureRequest, directory: Path, kind: str | None = None
+) -> Iterator[Engine]:
+    """A migrated, empty database of the ``kind`` given or else the one ``request.param``
+    names: a copy of the SQLite template in ``directory``, or this worker's PostgreSQL
+    schema, emptied."""
+    if (kind or request.param) == "sqlite":
         path = directory / "oppflow.db"
         shutil.copy(request.getfixturevalue("sqlite_template"), path)
         sqlite = make_engine(f"sqlite:///{path}")
