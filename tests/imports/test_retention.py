@@ -1,11 +1,14 @@
 """The retention of import jobs' files, on SQLite and PostgreSQL, on disk and on S3 (moto's
-server): jobs finished more than OPPFLOW_FILE_RETENTION_DAYS ago are deleted with their
-upload and report, but a content an opportunity's file or a kept job shares stays; the worker
-and ``oppflow files prune`` run it."""
+server): jobs finished (or drafts made) more than OPPFLOW_FILE_RETENTION_DAYS ago are deleted
+with their upload and report, but a content an opportunity's file or a kept job shares stays,
+and so does one uploaded again within the grace, whose job may not be committed yet; the
+worker and ``oppflow files prune`` run it."""
 
 from __future__ import annotations
 
+import os
 import threading
+import time
 import uuid
 from collections.abc import Iterator
 from datetime import timedelta
@@ -24,12 +27,13 @@ from oppflow.db import get_engine, session_factory, unit_of_work
 from oppflow.events import worker
 from oppflow.imports import retention, runner
 from oppflow.models import ImportJob
-from oppflow.related.s3 import StorageUnavailable
-from oppflow.related.storage import FileStore, default_store
+from oppflow.related.s3 import S3FileStore, StorageUnavailable
+from oppflow.related.storage import FileStore, Removal, default_store
 from tests.helpers import create_opportunity, signed_in
 from tests.imports.test_jobs import queued
 from tests.related.test_files import upload
 from tests.storage.test_s3 import on_s3, s3_endpoint  # noqa: F401 - fixtures
+from tests.web.support import web_login
 
 runner_cli = CliRunner()
 
@@ -53,11 +57,18 @@ def finished(client: TestClient, headers: dict[str, str], text: str, factory: An
 
 
 def age(factory: sessionmaker[Session], job: dict[str, Any], days: int) -> None:
+    """The job finished (or, a draft, was made) ``days`` ago, and its contents on disk were
+    kept then (a bucket's times cannot be set: on S3 they stay those of the upload)."""
+    at = utcnow() - timedelta(days=days)
     with unit_of_work(factory) as session:
-        at = utcnow() - timedelta(days=days)
         session.execute(
-            update(ImportJob).where(ImportJob.id == uuid.UUID(job["id"])).values(finished_at=at)
+            update(ImportJob)
+            .where(ImportJob.id == uuid.UUID(job["id"]))
+            .values(finished_at=at, created_at=at)
         )
+    for sha256 in contents(factory, job):
+        if sha256 and default_store().path_of(sha256).exists():
+            os.utime(default_store().path_of(sha256), (at.timestamp(), at.timestamp()))
 
 
 def contents(factory: sessionmaker[Session], job: dict[str, Any]) -> tuple[str, str | None]:
@@ -93,7 +104,9 @@ def test_old_jobs_go_with_their_files_but_shared_contents_stay(
     twin_live = queued(client, headers, text=twin)  # the same bytes, not yet run
     recent_files = contents(factory, recent)
 
-    pruned = retention.prune(factory, store, days=30)
+    # No grace: on S3 the contents' times are those of their upload, seconds ago; the grace
+    # has tests of its own below.
+    pruned = retention.prune(factory, store, days=30, grace=timedelta(0))
 
     assert job_ids(factory) == {recent["id"], twin_live["id"]}
     # the old upload, its report, and the empty report of the two without a refused row
@@ -108,7 +121,7 @@ def test_old_jobs_go_with_their_files_but_shared_contents_stay(
     assert runner.run_next(factory) is True  # the live twin still finds its upload
     again = client.get(f"/api/v1/imports/{twin_live['id']}", headers=headers).json()
     assert again["status"] == "done", again
-    assert retention.prune(factory, store, days=30) == retention.Pruned(0, 0)
+    assert retention.prune(factory, store, days=30, grace=timedelta(0)) == retention.Pruned(0, 0)
     assert retention.prune(factory, store, days=0) == retention.Pruned(0, 0)  # keep for ever
 
 
@@ -120,15 +133,91 @@ def test_a_store_that_fails_keeps_the_jobs_for_the_next_run(
     age(factory, job, 40)
     down = default_store()
 
-    def unavailable(sha256: str) -> None:
+    def unavailable(sha256: str, since: object) -> Removal:
         raise StorageUnavailable(f"s3 delete {sha256[:8]}: no answer")
 
-    down.remove = unavailable  # type: ignore[method-assign]
+    down.remove_unless_kept_since = unavailable  # type: ignore[method-assign]
     with pytest.raises(StorageUnavailable):
         retention.prune(factory, down, days=30)
     assert job_ids(factory) == {job["id"]}  # not deleted, so its contents are not forgotten
     assert retention.prune(factory, default_store(), days=30) == retention.Pruned(1, 2)
     assert job_ids(factory) == set()
+
+
+def keep_again(store: FileStore, data: bytes) -> str:
+    """The same bytes uploaded again, their job not yet recorded: an upload in flight."""
+    writer = store.writer()
+    writer.write(data)
+    return store.keep(writer.finish()).name
+
+
+def test_bytes_uploaded_again_during_a_prune_stay_with_their_old_job(
+    client: TestClient, factory: sessionmaker[Session]
+) -> None:
+    headers = signed_in(client, factory)
+    text = accounts("Again", "")
+    old = finished(client, headers, text, factory)
+    age(factory, old, 40)
+    upload_sha, report_sha = contents(factory, old)
+    store = default_store()
+    assert keep_again(store, text.encode()) == upload_sha
+
+    assert retention.prune(factory, store, days=30) == retention.Pruned(0, 1)
+    assert store.has(upload_sha), "the upload in flight finds its bytes"
+    assert not store.has(report_sha or "")
+    assert job_ids(factory) == {old["id"]}, "kept, so that the next run sees who names them"
+
+    age(factory, old, 40)  # an hour later, and no job recorded the upload after all
+    assert retention.prune(factory, store, days=30) == retention.Pruned(1, 1)
+    assert not store.has(upload_sha)
+    assert job_ids(factory) == set()
+
+
+def test_drafts_left_past_retention_go_with_their_upload(
+    client: TestClient, factory: sessionmaker[Session]
+) -> None:
+    signed_in(client, factory)
+    csrf = web_login(client, "alice")
+    for name in ("Forgotten", "Recent"):
+        page = client.post(
+            f"/imports?csrf={csrf}",
+            files={"file": ("accounts.csv", accounts(name).encode(), "text/csv")},
+            data={"table": "accounts"},
+            follow_redirects=False,
+        )
+        assert page.status_code == 303, page.text
+    with unit_of_work(factory, read_only=True) as session:
+        drafts = [
+            str(job.id)
+            for job in session.scalars(
+                select(ImportJob).order_by(ImportJob.file_name, ImportJob.created_at)
+            )
+        ]
+    forgotten, recent = ({"id": job_id} for job_id in drafts)
+    age(factory, forgotten, 40)
+    age(factory, recent, 10)
+    forgotten_sha, _ = contents(factory, forgotten)
+
+    assert retention.prune(factory, default_store(), days=30) == retention.Pruned(1, 1)
+    assert job_ids(factory) == {recent["id"]}
+    assert not default_store().has(forgotten_sha)
+
+
+@pytest.mark.usefixtures("on_s3")
+def test_bytes_kept_again_on_s3_get_a_new_time() -> None:
+    store = default_store()
+    assert isinstance(store, S3FileStore)
+    sha256 = keep_again(store, b"name\nContoso\n")
+    first = store.client.head_object(Bucket=store.bucket, Key=store.key_of(sha256))
+    time.sleep(1.1)  # the bucket's times are in whole seconds
+    keep_again(store, b"name\nContoso\n")
+    again = store.client.head_object(Bucket=store.bucket, Key=store.key_of(sha256))
+    assert again["LastModified"] > first["LastModified"]
+    kept = store.remove_unless_kept_since(sha256, again["LastModified"])
+    assert (kept, store.has(sha256)) == (Removal.KEPT_RECENTLY, True)
+    removed = store.remove_unless_kept_since(sha256, utcnow() + timedelta(seconds=1))
+    assert (removed, store.has(sha256)) == (Removal.REMOVED, False)
+    assert store.remove_unless_kept_since(sha256, utcnow()) is Removal.ABSENT
 
 
 @pytest.fixture

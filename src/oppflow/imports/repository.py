@@ -8,7 +8,7 @@ from collections.abc import Collection, Sequence
 from datetime import datetime
 from typing import Any, TypeVar
 
-from sqlalchemy import Select, delete, or_, select, update
+from sqlalchemy import Select, delete, func, or_, select, update
 from sqlalchemy.orm import Session
 
 from oppflow.errors import NotFound
@@ -113,12 +113,14 @@ class JobQueue:
     def set(self, job_id: uuid.UUID, **values: Any) -> None:
         self.session.execute(update(ImportJob).where(ImportJob.id == job_id).values(**values))
 
-    def finished_before(self, cutoff: datetime, limit: int) -> list[ImportJob]:
-        """Up to ``limit`` jobs done or failed before ``cutoff``, the oldest first."""
-        query = select(ImportJob).where(
-            ImportJob.status.in_(("done", "failed")), ImportJob.finished_at < cutoff
-        )
-        return list(self.session.scalars(query.order_by(ImportJob.finished_at).limit(limit)))
+    def expired(self, cutoff: datetime, limit: int) -> list[ImportJob]:
+        """Up to ``limit`` jobs done or failed before ``cutoff``, or left a draft (uploaded,
+        never started) since before it, the oldest first."""
+        ended = ImportJob.status.in_(("done", "failed")) & (ImportJob.finished_at < cutoff)
+        abandoned = (ImportJob.status == "draft") & (ImportJob.created_at < cutoff)
+        query = select(ImportJob).where(or_(ended, abandoned))
+        at = func.coalesce(ImportJob.finished_at, ImportJob.created_at)
+        return list(self.session.scalars(query.order_by(at, ImportJob.id).limit(limit)))
 
     def delete_jobs(self, job_ids: Collection[uuid.UUID]) -> None:
         self.session.execute(delete(ImportJob).where(ImportJob.id.in_(list(job_ids))))

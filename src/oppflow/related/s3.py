@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 import tempfile
 from collections.abc import Iterator
+from datetime import datetime
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -19,7 +20,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 
 from oppflow.config import get_settings
 from oppflow.errors import NotFound, OppflowError
-from oppflow.related.storage import _SHA256, Blob, BlobWriter, FileStore
+from oppflow.related.storage import _SHA256, Blob, BlobWriter, FileStore, Removal
 
 
 class StorageUnavailable(OppflowError):
@@ -62,7 +63,7 @@ class S3FileStore(FileStore):
         return BlobWriter(self.root / "incoming", limit or self.max_bytes)
 
     def keep(self, blob: Blob) -> Path:
-        if not self.has(blob.sha256):
+        if not self._touched(blob.sha256):
             self._call(
                 "put",
                 self.client.upload_file,
@@ -72,16 +73,41 @@ class S3FileStore(FileStore):
             )
         return super().keep(blob)
 
-    def has(self, sha256: str) -> bool:
+    def _touched(self, sha256: str) -> bool:
+        """Refresh the stored object's time (a copy onto itself), as ``FileStore.keep`` does
+        on disk; False when there is no such object."""
+        key = self.key_of(sha256)
         try:
-            self.client.head_object(Bucket=self.bucket, Key=self.key_of(sha256))
+            self.client.copy_object(
+                Bucket=self.bucket,
+                Key=key,
+                CopySource={"Bucket": self.bucket, "Key": key},
+                MetadataDirective="REPLACE",
+            )
         except ClientError as exc:
-            if exc.response.get("Error", {}).get("Code") in {"404", "NoSuchKey", "NotFound"}:
+            if _missing(exc):
                 return False
+            raise StorageUnavailable(f"s3 copy {self.url}: {exc}") from exc
+        except BotoCoreError as exc:
+            raise StorageUnavailable(f"s3 copy {self.url}: {exc}") from exc
+        return True
+
+    def has(self, sha256: str) -> bool:
+        return self._head(sha256) is not None
+
+    def _head(self, sha256: str) -> dict[str, Any] | None:
+        """The object's metadata; None when there is no such object."""
+        try:
+            head: dict[str, Any] = self.client.head_object(
+                Bucket=self.bucket, Key=self.key_of(sha256)
+            )
+        except ClientError as exc:
+            if _missing(exc):
+                return None
             raise StorageUnavailable(f"s3 head {self.url}: {exc}") from exc
         except BotoCoreError as exc:
             raise StorageUnavailable(f"s3 head {self.url}: {exc}") from exc
-        return True
+        return head
 
     def open_path(self, sha256: str) -> Path:
         cached = self.path_of(sha256)
@@ -94,7 +120,7 @@ class S3FileStore(FileStore):
             self.client.download_file(self.bucket, self.key_of(sha256), name)
         except ClientError as exc:
             Path(name).unlink(missing_ok=True)
-            if exc.response.get("Error", {}).get("Code") in {"404", "NoSuchKey", "NotFound"}:
+            if _missing(exc):
                 raise NotFound("The content of this file is missing from the file store.") from exc
             raise StorageUnavailable(f"s3 get {self.url}: {exc}") from exc
         except BotoCoreError as exc:
@@ -106,6 +132,19 @@ class S3FileStore(FileStore):
     def remove(self, sha256: str) -> None:
         self._call("delete", self.client.delete_object, Bucket=self.bucket, Key=self.key_of(sha256))
         super().remove(sha256)
+
+    def remove_unless_kept_since(self, sha256: str, since: datetime) -> Removal:
+        # A bucket cannot rename atomically: between the time read here and the delete, a keep
+        # of the same bytes on another host could still be lost. The window is one round trip,
+        # where without the check it was the whole prune and the upload's transaction.
+        head = self._head(sha256)
+        if head is None:
+            super().remove(sha256)
+            return Removal.ABSENT
+        if head["LastModified"] >= since:
+            return Removal.KEPT_RECENTLY
+        self.remove(sha256)
+        return Removal.REMOVED
 
     def stored(self) -> Iterator[str]:
         pages = self.client.get_paginator("list_objects_v2")
@@ -124,3 +163,7 @@ class S3FileStore(FileStore):
             method(*args, **kwargs)
         except (ClientError, BotoCoreError) as exc:
             raise StorageUnavailable(f"s3 {what} {self.url}: {exc}") from exc
+
+
+def _missing(exc: ClientError) -> bool:
+    return exc.response.get("Error", {}).get("Code") in {"404", "NoSuchKey", "NotFound"}

@@ -3,6 +3,8 @@
 
 An upload is written to ``<root>/incoming/`` while it is hashed, refused as soon as it passes the
 size limit, and moved into place (an atomic rename on the same file system) only once accepted.
+Keeping bytes that are stored already refreshes their time, so that the retention of import
+files (``imports/retention.py``) never removes a content an upload has just named.
 """
 
 from __future__ import annotations
@@ -11,8 +13,11 @@ import hashlib
 import os
 import re
 import tempfile
+import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
+from datetime import UTC, datetime
+from enum import Enum
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
@@ -36,6 +41,14 @@ def sha256_of(path: Path) -> str:
 
 
 _SHA256 = re.compile(r"^[0-9a-f]{64}$")
+
+
+class Removal(Enum):
+    """What ``FileStore.remove_unless_kept_since`` did."""
+
+    REMOVED = "removed"
+    ABSENT = "absent"
+    KEPT_RECENTLY = "kept recently"
 
 
 @dataclass(frozen=True)
@@ -102,13 +115,16 @@ class FileStore:
         return self.root / sha256[:2] / sha256
 
     def keep(self, blob: Blob) -> Path:
-        """Move received bytes into place (or drop them when the same bytes are stored)."""
+        """Move received bytes into place, or drop them when the same bytes are stored, whose
+        time is then refreshed (see ``remove_unless_kept_since``)."""
         target = self.path_of(blob.sha256)
-        if target.exists():
-            blob.path.unlink(missing_ok=True)
+        try:
+            os.utime(target)
+        except FileNotFoundError:
+            target.parent.mkdir(parents=True, exist_ok=True)
+            os.replace(blob.path, target)
             return target
-        target.parent.mkdir(parents=True, exist_ok=True)
-        os.replace(blob.path, target)
+        blob.path.unlink(missing_ok=True)
         return target
 
     def open_path(self, sha256: str) -> Path:
@@ -120,6 +136,24 @@ class FileStore:
 
     def remove(self, sha256: str) -> None:
         self.path_of(sha256).unlink(missing_ok=True)
+
+    def remove_unless_kept_since(self, sha256: str, since: datetime) -> Removal:
+        """Remove the content unless it was kept at ``since`` or later (an upload of the same
+        bytes, whose record may not be committed yet).
+
+        It is first renamed aside, atomically: a ``keep`` of the same bytes either refreshed
+        its time before (seen here, and it is put back) or finds it gone and stores it anew."""
+        target = self.path_of(sha256)
+        aside = target.with_name(f"{target.name}.removing-{uuid.uuid4().hex}")
+        try:
+            os.rename(target, aside)
+        except FileNotFoundError:
+            return Removal.ABSENT
+        if datetime.fromtimestamp(aside.stat().st_mtime, UTC) >= since:
+            os.replace(aside, target)
+            return Removal.KEPT_RECENTLY
+        aside.unlink()
+        return Removal.REMOVED
 
     def has(self, sha256: str) -> bool:
         return self.path_of(sha256).is_file()
