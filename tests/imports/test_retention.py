@@ -265,3 +265,22 @@ def test_files_prune_and_the_worker_delete_the_jobs_past_retention(
         stop.set()
         thread.join(timeout=30)
     assert job_ids(factory) == set()
+
+
+def test_deleting_a_file_keeps_the_bytes_an_import_job_shares(
+    client: TestClient, factory: sessionmaker[Session]
+) -> None:
+    headers = signed_in(client, factory, roles=["sales-manager"])
+    text = accounts("Shared", "Bytes")
+    deal = create_opportunity(client, headers)
+    attached = upload(client, headers, deal["id"], "accounts.csv", text.encode(), "text/csv")
+    assert attached.status_code == 201, attached.text
+    job = queued(client, headers, text=text)
+
+    deleted = client.delete(f"/api/v1/files/{attached.json()['id']}", headers=headers)
+
+    assert deleted.status_code == 204, deleted.text
+    assert default_store().has(attached.json()["sha256"]), "the job's upload is the same content"
+    assert runner.run_next(factory) is True
+    done = client.get(f"/api/v1/imports/{job['id']}", headers=headers).json()
+    assert (done["status"], done["created"]) == ("done", 2), done

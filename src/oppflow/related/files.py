@@ -15,6 +15,7 @@ from sqlalchemy import event
 from sqlalchemy.orm import Session
 
 from oppflow import audit
+from oppflow.imports.repository import JobQueue
 from oppflow.models import Opportunity, OpportunityFile
 from oppflow.related.content import clean_name, content_type
 from oppflow.related.repository import FileRepository
@@ -127,8 +128,14 @@ def delete_file(session: Session, *, actor: Actor, file_id: uuid.UUID, store: Fi
     )
     repository.delete(record)
     _log(session, "delete_file", opportunity.id, {"file": [f"{record.id}:{record.name}", None]})
-    if repository.count_with_content(record.sha256) == 0:
+    if not _named_elsewhere(session, repository, record.sha256):
         _remove_after_commit(session, store, record.sha256)
+
+
+def _named_elsewhere(session: Session, files: FileRepository, sha256: str) -> bool:
+    """Whether another file, or an import job's upload or report, has these bytes: the store
+    keeps one content for all."""
+    return files.count_with_content(sha256) > 0 or bool(JobQueue(session).contents_in_use({sha256}))
 
 
 def _remove_after_commit(session: Session, store: FileStore, sha256: str) -> None:
