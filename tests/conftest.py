@@ -212,6 +212,23 @@ def engine(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Engine]:
         yield made
 
 
+@pytest.fixture(scope="module", params=BOTH_DATABASES)
+def module_engine(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Engine]:
+    """A migrated, empty database of each kind, shared by the tests of one module: for those
+    whose set-up (a served server, a world of records) costs more than the test, and whose
+    tests leave each other's records alone."""
+    with empty_database(request, tmp_path_factory.mktemp("module")) as made:
+        yield made
+
+
+@pytest.fixture(scope="module")
+def module_factory(module_engine: Engine) -> sessionmaker[Session]:
+    """``module_engine``'s session factory, with the built-in roles and processes."""
+    return with_builtin_data(module_engine)
+
+
 @pytest.fixture
 def factory(engine: Engine) -> sessionmaker[Session]:
     """The session factory of a fresh database with the built-in roles and processes."""

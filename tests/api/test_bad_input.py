@@ -29,12 +29,11 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 from httpx import Response
-from sqlalchemy import Engine, Table, text
+from sqlalchemy import Table, text
 from sqlalchemy.orm import Session, sessionmaker
 
 from oppflow.api.app import create_app
 from oppflow.models import Base
-from tests.conftest import BOTH_DATABASES, empty_database, with_builtin_data
 from tests.helpers import create, create_opportunity, signed_in
 
 Json = Any
@@ -124,20 +123,6 @@ def problem_issues(answer: Response) -> list[str]:
 # --- One database of each kind, and the world the bad requests are aimed at ----------------------
 
 
-@pytest.fixture(scope="module", params=BOTH_DATABASES)
-def engine(
-    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[Engine]:
-    """Like conftest's ``engine``, once per module: bad requests leave the database as it was."""
-    with empty_database(request, tmp_path_factory.mktemp("bad-input")) as made:
-        yield made
-
-
-@pytest.fixture(scope="module")
-def factory(engine: Engine) -> sessionmaker[Session]:
-    return with_builtin_data(engine)
-
-
 @dataclass
 class World:
     """A system administrator, records of every kind, and an open and a closed opportunity.
@@ -194,7 +179,9 @@ class World:
 
 
 @pytest.fixture(scope="module")
-def world(factory: sessionmaker[Session]) -> Iterator[World]:
+def world(module_factory: sessionmaker[Session]) -> Iterator[World]:
+    """One database of each kind for the module: bad requests leave it as it was."""
+    factory = module_factory
     # raise_server_exceptions=False: a 500 is an answer the sweep reports, not a crash of the test.
     with TestClient(create_app(factory), raise_server_exceptions=False) as client:
         headers = signed_in(client, factory, "admin", roles=["system-administrator"])

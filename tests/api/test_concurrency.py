@@ -17,7 +17,6 @@ from fastapi.testclient import TestClient
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
-from tests.conftest import BOTH_DATABASES, empty_database, with_builtin_data
 from tests.helpers import create_opportunity, qualify_fields, signed_in
 from tests.served import served
 
@@ -29,26 +28,19 @@ def url(opportunity_id: str, tail: str = "") -> str:
     return f"/api/v1/opportunities/{opportunity_id}{tail}"
 
 
-@pytest.fixture(scope="module", params=BOTH_DATABASES)
-def engine(
-    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[Engine]:
-    with empty_database(request, tmp_path_factory.mktemp("concurrency")) as made:
-        yield made
-
-
 @pytest.fixture(scope="module")
-def factory(engine: Engine) -> sessionmaker[Session]:
-    return with_builtin_data(engine)
+def factory(module_factory: sessionmaker[Session]) -> sessionmaker[Session]:
+    """conftest's ``client`` on the module's database."""
+    return module_factory
 
 
 @pytest.fixture(scope="module")
 def server(
-    engine: Engine, factory: sessionmaker[Session], tmp_path_factory: pytest.TempPathFactory
+    module_engine: Engine, factory: sessionmaker[Session], tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[str]:
     """``oppflow serve --workers 2`` on the test database: two processes, each with one
     transaction at a time, so concurrent requests race in the database as in production."""
-    with served(engine, tmp_path_factory.mktemp("server"), workers=2) as base:
+    with served(module_engine, tmp_path_factory.mktemp("server"), workers=2) as base:
         yield base
 
 

@@ -17,11 +17,9 @@ from typing import Any
 
 import pytest
 import uvicorn
-from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
 from oppflow.api.app import create_app
-from tests.conftest import BOTH_DATABASES, empty_database, with_builtin_data
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = [
@@ -49,19 +47,10 @@ def _free_port() -> int:
         return int(probe.getsockname()[1])
 
 
-@pytest.fixture(scope="module", params=BOTH_DATABASES)
-def live_engine(
-    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[Engine]:
-    """A migrated, empty database of each kind, for one test module."""
-    with empty_database(request, tmp_path_factory.mktemp("live")) as made:
-        yield made
-
-
 @pytest.fixture(scope="module")
-def live(live_engine: Engine) -> Iterator[Live]:
-    """The application served on a free port, on ``live_engine``."""
-    factory = with_builtin_data(live_engine)
+def live(module_factory: sessionmaker[Session]) -> Iterator[Live]:
+    """The application served on a free port, on the module's database."""
+    factory = module_factory
     port = _free_port()
     config = uvicorn.Config(create_app(factory), host="127.0.0.1", port=port, log_level="warning")
     server = uvicorn.Server(config)
