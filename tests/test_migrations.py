@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from typing import Any
+
+import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
-from sqlalchemy import Engine, inspect
+from sqlalchemy import Engine, event, inspect
 
 from oppflow import migrate
 from oppflow.models import Base
@@ -43,3 +46,26 @@ def index_names(engine: Engine) -> list[str]:
                 .all()
             )
     return names
+
+
+@pytest.mark.postgres
+@pytest.mark.parametrize("engine", ["postgresql"], indirect=True)
+def test_indexes_on_large_tables_are_built_without_blocking_writers(engine: Engine) -> None:
+    """Migrations 0014 and 0015 index the opportunities and the change log, which may hold
+    millions of rows: CONCURRENTLY, each outside a transaction, so writers go on meanwhile."""
+    statements: list[str] = []
+
+    def seen(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
+        statements.append(" ".join(statement.split()))
+
+    migrate.downgrade(engine, "0013")
+    event.listen(engine, "before_cursor_execute", seen)
+    try:
+        migrate.upgrade(engine)
+    finally:
+        event.remove(engine, "before_cursor_execute", seen)
+    created = [s for s in statements if s.startswith("CREATE INDEX")]
+    assert len(created) == 8
+    assert all(s.startswith("CREATE INDEX CONCURRENTLY") for s in created)
+    assert "DROP INDEX CONCURRENTLY IF EXISTS ix_opportunity_changes_field" in statements
+    test_the_migrated_schema_is_the_models_schema(engine)

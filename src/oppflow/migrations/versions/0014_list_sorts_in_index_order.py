@@ -7,7 +7,7 @@ Create Date: 2026-12-06 22:00:00
 
 from collections.abc import Sequence
 
-from alembic import op
+from oppflow.migrate import create_index_online, drop_index_online
 
 revision: str = "0014"
 down_revision: str | None = "0013"
@@ -30,9 +30,9 @@ INDEXES = {
 
 def upgrade() -> None:
     for name, columns in INDEXES.items():
-        op.create_index(name, "opportunities", columns)
+        create_index_online(name, "opportunities", columns)
 
 
 def downgrade() -> None:
     for name in INDEXES:
-        op.drop_index(name, table_name="opportunities")
+        drop_index_online(name, "opportunities")

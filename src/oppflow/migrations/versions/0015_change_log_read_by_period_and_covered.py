@@ -7,7 +7,7 @@ Create Date: 2026-12-05 21:00:00
 
 from collections.abc import Sequence
 
-from alembic import op
+from oppflow.migrate import create_index_online, drop_index_online
 
 revision: str = "0015"
 down_revision: str | None = "0014"
@@ -29,11 +29,11 @@ PERIOD = ("ix_opportunity_changes_period", ["field", "effective_at", "opportunit
 
 def upgrade() -> None:
     for name, columns in (COVERING, PERIOD):
-        op.create_index(name, TABLE, columns)
-    op.drop_index(OLD[0], table_name=TABLE)
+        create_index_online(name, TABLE, columns)
+    drop_index_online(OLD[0], TABLE)
 
 
 def downgrade() -> None:
-    op.create_index(OLD[0], TABLE, OLD[1])
+    create_index_online(OLD[0], TABLE, OLD[1])
     for name, _ in (COVERING, PERIOD):
-        op.drop_index(name, table_name=TABLE)
+        drop_index_online(name, TABLE)
