@@ -3,13 +3,16 @@ before another committed still writes (it used to fail at once as "database is l
 
 from __future__ import annotations
 
+import sqlite3
 import threading
 import time
+from pathlib import Path
 
+import pytest
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session, sessionmaker
 
-from oppflow.db import unit_of_work
+from oppflow.db import make_engine, unit_of_work
 from oppflow.models import SecurityEpoch
 
 
@@ -53,3 +56,13 @@ def test_a_reader_does_not_wait_for_a_writer(factory: sessionmaker[Session]) -> 
         # the lock would wait out busy_timeout, then fail.
         seen = _epoch(factory)
     assert _epoch(factory) == seen + 1
+
+
+def test_an_sqlite_older_than_3_35_is_refused_saying_so(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    # Migrations drop columns in place and reports use MATERIALIZED: both need 3.35.
+    monkeypatch.setattr(sqlite3, "sqlite_version_info", (3, 34, 1))
+    monkeypatch.setattr(sqlite3, "sqlite_version", "3.34.1")
+    with pytest.raises(RuntimeError, match=r"SQLite 3\.35 or later; this Python has 3\.34\.1"):
+        make_engine(f"sqlite:///{tmp_path / 'old.db'}")

@@ -6,6 +6,7 @@ flush, and commits on success or rolls back on error. Services never commit.
 
 from __future__ import annotations
 
+import sqlite3
 from collections.abc import Iterator
 from contextlib import contextmanager
 from functools import lru_cache
@@ -23,6 +24,9 @@ from oppflow.security import epoch
 # The execution option of a unit of work that will not write (a GET): on SQLite it begins
 # deferred, so readers never queue for the write lock.
 READ_ONLY = "oppflow_read_only"
+# Migrations drop columns in place and reports read MATERIALIZED common table expressions:
+# both came with SQLite 3.35 (2021).
+SQLITE_AT_LEAST = (3, 35)
 
 
 def make_engine(url: str, *, echo: bool = False) -> Engine:
@@ -47,6 +51,12 @@ def _postgres_engine(url: str, *, echo: bool) -> Engine:
 
 
 def _sqlite_engine(url: str, *, echo: bool) -> Engine:
+    if sqlite3.sqlite_version_info < SQLITE_AT_LEAST:
+        wanted = ".".join(map(str, SQLITE_AT_LEAST))
+        raise RuntimeError(
+            f"oppflow needs SQLite {wanted} or later; this Python has {sqlite3.sqlite_version}."
+            " Use a newer Python build, or PostgreSQL (OPPFLOW_DATABASE_URL)."
+        )
     engine = create_engine(url, echo=echo, connect_args={"check_same_thread": False})
 
     @event.listens_for(engine, "connect")
