@@ -2,7 +2,11 @@
 server): jobs finished (or drafts made) more than OPPFLOW_FILE_RETENTION_DAYS ago are deleted
 with their upload and report, but a content an opportunity's file or a kept job shares stays,
 and so does one uploaded again within the grace, whose job may not be committed yet; the
-worker and ``oppflow files prune`` run it."""
+worker and ``oppflow files prune`` run it. Then the sweep removes the contents nothing names
+(a deleted file's, an upload whose request failed) once past the grace.
+
+Each test has a file store of its own: the sweep walks all of it, and ``age`` sets times back.
+"""
 
 from __future__ import annotations
 
@@ -12,6 +16,7 @@ import time
 import uuid
 from collections.abc import Iterator
 from datetime import timedelta
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -31,7 +36,7 @@ from oppflow.related.s3 import S3FileStore, StorageUnavailable
 from oppflow.related.storage import FileStore, Removal, default_store
 from tests.helpers import create_opportunity, signed_in
 from tests.imports.test_jobs import queued
-from tests.related.test_files import upload
+from tests.related.test_files import backdate, keep_again, upload
 from tests.storage.test_s3 import on_s3, s3_endpoint  # noqa: F401 - fixtures
 from tests.web.support import web_login
 
@@ -41,6 +46,14 @@ runner_cli = CliRunner()
 def accounts(*names: str) -> str:
     """A file of accounts (a row without a name is refused, so the report has a line)."""
     return "name,city\n" + "".join(f"{name},Lyon\n" for name in names)
+
+
+@pytest.fixture(autouse=True)
+def own_files_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    monkeypatch.setenv("OPPFLOW_FILES_DIR", str(tmp_path / "files"))
+    get_settings.cache_clear()
+    yield
+    get_settings.cache_clear()
 
 
 @pytest.fixture(params=["disk", "s3"])
@@ -142,13 +155,6 @@ def test_a_store_that_fails_keeps_the_jobs_for_the_next_run(
     assert job_ids(factory) == {job["id"]}  # not deleted, so its contents are not forgotten
     assert retention.prune(factory, default_store(), days=30) == retention.Pruned(1, 2)
     assert job_ids(factory) == set()
-
-
-def keep_again(store: FileStore, data: bytes) -> str:
-    """The same bytes uploaded again, their job not yet recorded: an upload in flight."""
-    writer = store.writer()
-    writer.write(data)
-    return store.keep(writer.finish()).name
 
 
 def test_bytes_uploaded_again_during_a_prune_stay_with_their_old_job(
@@ -284,3 +290,56 @@ def test_deleting_a_file_keeps_the_bytes_an_import_job_shares(
     assert runner.run_next(factory) is True
     done = client.get(f"/api/v1/imports/{job['id']}", headers=headers).json()
     assert (done["status"], done["created"]) == ("done", 2), done
+
+
+def test_the_sweep_removes_what_nothing_names_once_past_the_grace(
+    client: TestClient, factory: sessionmaker[Session], store: FileStore
+) -> None:
+    headers = signed_in(client, factory, roles=["sales-manager"])
+    deal = create_opportunity(client, headers)
+    attached = upload(client, headers, deal["id"], "kept.txt", b"attached\n", "text/plain").json()
+    gone = upload(client, headers, deal["id"], "gone.txt", b"deleted\n", "text/plain").json()
+    assert client.delete(f"/api/v1/files/{gone['id']}", headers=headers).status_code == 204
+    job = queued(client, headers, text=accounts("Queued"))
+    job_upload, _ = contents(factory, job)
+    failed = keep_again(store, b"the upload of a request that then failed\n")
+    named = {attached["sha256"], job_upload}
+    # The deleted file's bytes were kept seconds ago: the delete left them.
+    assert set(store.stored()) == named | {gone["sha256"], failed}
+
+    assert retention.prune(factory, store, days=30) == retention.Pruned(0, 0), "all recent"
+    assert retention.prune(factory, store, days=30, grace=timedelta(0)) == retention.Pruned(0, 2)
+    assert set(store.stored()) == named
+    assert runner.run_next(factory) is True  # the job still finds its upload
+    assert client.get(f"/api/v1/imports/{job['id']}", headers=headers).json()["status"] == "done"
+    record = client.get(f"/api/v1/files/{attached['id']}/content", headers=headers)
+    assert record.content == b"attached\n"
+
+
+def test_a_deleted_files_bytes_go_with_the_first_sweep_past_the_grace(
+    client: TestClient, factory: sessionmaker[Session], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(retention, "BATCH", 2)  # the store is walked in several batches
+    headers = signed_in(client, factory)
+    deal = create_opportunity(client, headers)
+    files = [
+        upload(client, headers, deal["id"], f"{name}.txt", name.encode(), "text/plain").json()
+        for name in ("deleted", "deleted and uploaded again", "still attached")
+    ]
+    for record in files[:2]:
+        assert client.delete(f"/api/v1/files/{record['id']}", headers=headers).status_code == 204
+    job = finished(client, headers, accounts("Recent", ""), factory)
+    age(factory, job, 10)  # within the retention: its upload and report are named
+    for record in files:
+        backdate(record["sha256"], hours=2)
+    store = default_store()
+    keep_again(store, b"deleted and uploaded again")  # its file not committed yet
+
+    assert retention.prune(factory, store, days=30) == retention.Pruned(0, 1)
+    remaining = {record["sha256"] for record in files[1:]} | set(contents(factory, job))
+    assert set(store.stored()) == remaining
+
+    backdate(files[1]["sha256"], hours=2)  # an hour later, and no file named it after all
+    assert retention.prune(factory, store, days=30) == retention.Pruned(0, 1)
+    assert set(store.stored()) == remaining - {files[1]["sha256"]}
+    assert job_ids(factory) == {job["id"]}

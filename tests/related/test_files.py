@@ -1,12 +1,15 @@
-"""Files on an opportunity through HTTP: upload, list, download, delete; limits and bad input."""
+"""Files on an opportunity through HTTP: upload, list, download, delete; limits and bad input;
+the bytes of a deleted file stay while an upload of the same bytes may not be committed."""
 
 from __future__ import annotations
 
 import hashlib
 import io
+import os
 import uuid
 import zipfile
 from collections.abc import Iterator
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -16,8 +19,12 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from oppflow.api.files import content_disposition
+from oppflow.clock import utcnow
 from oppflow.config import get_settings
+from oppflow.db import unit_of_work
+from oppflow.imports import retention
 from oppflow.models import OpportunityFile
+from oppflow.related.storage import FileStore, default_store
 from tests.helpers import create_opportunity, signed_in, user_in_unit
 
 PDF = b"%PDF-1.4\n1 0 obj << /Type /Catalog >> endobj\ntrailer << /Root 1 0 R >>\n%%EOF\n"
@@ -77,6 +84,33 @@ def file_rows(factory: sessionmaker[Session]) -> int:
         return session.scalar(select(func.count()).select_from(OpportunityFile)) or 0
 
 
+def keep_again(store: FileStore, data: bytes) -> str:
+    """The same bytes uploaded again, their file or job not yet recorded: an upload in flight."""
+    writer = store.writer()
+    writer.write(data)
+    return store.keep(writer.finish()).name
+
+
+def backdate(sha256: str, hours: float) -> None:
+    """The content on disk was last kept ``hours`` ago."""
+    at = (utcnow() - timedelta(hours=hours)).timestamp()
+    os.utime(default_store().path_of(sha256), (at, at))
+
+
+def commit_file(factory: sessionmaker[Session], opportunity_id: str, sha256: str) -> uuid.UUID:
+    """What an upload in flight commits once its bytes are kept: its file's row."""
+    record = OpportunityFile(
+        opportunity_id=uuid.UUID(opportunity_id),
+        name="again.pdf",
+        content_type="application/pdf",
+        size=len(PDF),
+        sha256=sha256,
+    )
+    with unit_of_work(factory) as session:
+        session.add(record)
+    return record.id
+
+
 @pytest.fixture
 def store(files_dir: Path) -> Iterator[Path]:
     """The file store, emptied around each test (the directory is shared by a worker's tests)."""
@@ -121,6 +155,10 @@ def test_a_file_is_uploaded_listed_downloaded_and_deleted(
     assert gone.status_code == 204, gone.text
     assert client.get(f"/api/v1/files/{record['id']}/content", headers=headers).status_code == 404
     assert client.get(f"/api/v1/opportunities/{oid}/files", headers=headers).json()["items"] == []
+    # Kept a moment ago (its own upload), so left for the sweep, which removes it once past
+    # the grace (none here) with nothing naming it.
+    assert stored(store) == [store / digest[:2] / digest]
+    assert retention.sweep(factory, default_store(), grace=timedelta(0)) == 1
     assert stored(store) == []
 
 
@@ -136,6 +174,36 @@ def test_the_same_bytes_are_stored_once_and_kept_while_a_file_has_them(
     assert client.delete(f"/api/v1/files/{first['id']}", headers=headers).status_code == 204
     kept = client.get(f"/api/v1/files/{second['id']}/content", headers=headers)
     assert kept.content == PDF
+
+
+def test_the_bytes_of_an_old_file_go_when_it_is_deleted(
+    client: TestClient, factory: sessionmaker[Session], store: Path
+) -> None:
+    headers = signed_in(client, factory)
+    oid = create_opportunity(client, headers)["id"]
+    record = upload(client, headers, oid, "old.pdf", PDF).json()
+    backdate(record["sha256"], hours=2)
+    assert client.delete(f"/api/v1/files/{record['id']}", headers=headers).status_code == 204
+    assert stored(store) == []
+
+
+def test_bytes_uploaded_again_while_their_last_file_is_deleted_stay_for_the_new_file(
+    client: TestClient, factory: sessionmaker[Session], store: Path
+) -> None:
+    headers = signed_in(client, factory)
+    oid = create_opportunity(client, headers)["id"]
+    old = upload(client, headers, oid, "terms.pdf", PDF).json()
+    backdate(old["sha256"], hours=2)  # uploaded long ago
+    # The same bytes uploaded again: kept (their time refreshed), the file not committed yet,
+    # so the delete's query cannot see it.
+    assert keep_again(default_store(), PDF) == old["sha256"]
+
+    assert client.delete(f"/api/v1/files/{old['id']}", headers=headers).status_code == 204
+    new = commit_file(factory, oid, old["sha256"])
+
+    content = client.get(f"/api/v1/files/{new}/content", headers=headers)
+    assert (content.status_code, content.content) == (200, PDF)
+    assert retention.sweep(factory, default_store(), grace=timedelta(0)) == 0, "it is named"
 
 
 @pytest.mark.parametrize(

@@ -1,13 +1,15 @@
 """Files on S3-compatible object storage, against a real S3 server (moto's, started here):
-uploads land in the bucket, another host (an empty cache) reads them back, deletes remove
-them, a store that does not answer is a 503, and ``oppflow files migrate`` and backups move
-the contents between stores with their checksums."""
+uploads land in the bucket, another host (an empty cache) reads them back, a delete leaves
+the bytes kept within the grace and the prune's sweep removes them after, a store that does
+not answer is a 503, and ``oppflow files migrate`` and backups move the contents between
+stores with their checksums."""
 
 from __future__ import annotations
 
 import shutil
 import uuid
 from collections.abc import Iterator
+from datetime import timedelta
 from pathlib import Path
 
 import boto3
@@ -22,6 +24,7 @@ from oppflow.backup import service
 from oppflow.cli import app
 from oppflow.config import get_settings
 from oppflow.db import make_engine
+from oppflow.imports import retention
 from oppflow.related.storage import FileStore, default_store, store_at
 from tests.helpers import create_opportunity, signed_in
 from tests.related.test_files import upload
@@ -88,6 +91,8 @@ def test_an_upload_lands_in_the_bucket_and_another_host_reads_it_back(
     assert fetched.content == content
 
     assert client.delete(f"/api/v1/files/{record['id']}", headers=headers).status_code == 204
+    assert len(_keys(s3_endpoint, on_s3)) == 1, "uploaded seconds ago: within the grace"
+    assert retention.sweep(factory, default_store(), grace=timedelta(0)) == 1
     assert _keys(s3_endpoint, on_s3) == []
 
 

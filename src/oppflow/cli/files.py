@@ -2,7 +2,7 @@
 (``OPPFLOW_FILES_URL`` or ``OPPFLOW_FILES_DIR``) to another, local or S3-compatible, checking
 each content against its SHA-256; what the target has already is skipped, so a run that was
 interrupted is simply run again. ``oppflow files prune``: delete the import jobs past their
-retention, with their files (``imports/retention.py``)."""
+retention, with their files, and the stored contents nothing names (``imports/retention.py``)."""
 
 from __future__ import annotations
 
@@ -54,7 +54,7 @@ def prune(
         typer.Option(min=0, help="Keep this many days (default OPPFLOW_FILE_RETENTION_DAYS)."),
     ] = None,
 ) -> None:
-    """Delete import jobs finished more than DAYS ago, with their uploads and reports."""
+    """Delete import jobs finished more than DAYS ago, with their files; and files nothing names."""
     kept = get_settings().file_retention_days if days is None else days
     try:
         pruned = retention.prune(session_factory(), default_store(), days=kept)

@@ -1,20 +1,27 @@
-"""How long import jobs keep their files: a job finished (done or failed) more than
-``OPPFLOW_FILE_RETENTION_DAYS`` ago, or left a draft that long, is deleted, and so are its
-upload's and its report's contents in the file store, unless an opportunity's file or a job
-still kept has the same bytes (the store is content-addressed, so one content may serve
-several), or the same bytes were uploaded again in the last ``GRACE``: their job or file may
-not be committed yet, so no query could see it. The worker runs it hourly; ``oppflow files
-prune`` runs it at once.
+"""How long import jobs keep their files, and the sweep of contents nothing names.
 
-Like the runner, it opens its own units of work, a batch of jobs at a time: it reads the
-expired jobs and which of their contents nothing else refers to, removes those contents, then
-deletes the jobs in a short transaction.
+A job finished (done or failed) more than ``OPPFLOW_FILE_RETENTION_DAYS`` ago, or left a
+draft that long, is deleted, and so are its upload's and its report's contents in the file
+store, unless an opportunity's file or a job still kept has the same bytes (the store is
+content-addressed, so one content may serve several), or the same bytes were uploaded again in
+the last ``GRACE``: their job or file may not be committed yet, so no query could see it.
+
+Then every stored content that no opportunity file and no job names, and that was not kept
+within ``GRACE``, is removed: the bytes of a file deleted while the same bytes were being
+uploaded again (``related/files.py`` leaves them), of an upload whose request then failed.
+This runs whatever the retention, 0 (jobs kept for ever) included. The worker runs all of it
+hourly; ``oppflow files prune`` runs it at once.
+
+Like the runner, it opens its own units of work, a batch at a time: it reads the expired jobs
+and which of their contents nothing else refers to, removes those contents, then deletes the
+jobs in a short transaction; the sweep reads which of a batch of stored contents are named.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from itertools import islice
 
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -23,12 +30,11 @@ from oppflow.db import unit_of_work
 from oppflow.imports.repository import JobQueue
 from oppflow.models import ImportJob
 from oppflow.related.repository import contents_attached
-from oppflow.related.storage import FileStore, Removal
+from oppflow.related.storage import GRACE, FileStore, Removal
 
-# Jobs deleted per transaction: SQLite's write lock is held for one batch at a time.
+# Jobs deleted per transaction: SQLite's write lock is held for one batch at a time. Also the
+# stored contents the sweep asks about at once: its memory stays bounded.
 BATCH = 500
-# Far longer than an upload takes to be recorded once its bytes are kept.
-GRACE = timedelta(hours=1)
 
 
 @dataclass(frozen=True)
@@ -42,7 +48,14 @@ def prune(
 ) -> Pruned:
     """Delete the jobs finished (or drafts made) more than ``days`` ago (0: none), with the
     contents of their files and reports that nothing else refers to and that were not kept
-    again within ``grace``, a batch at a time."""
+    again within ``grace``, a batch at a time; then sweep the contents nothing names."""
+    pruned = _prune_jobs(factory, store, days, grace)
+    return Pruned(pruned.jobs, pruned.files + sweep(factory, store, grace=grace))
+
+
+def _prune_jobs(
+    factory: sessionmaker[Session], store: FileStore, days: int, grace: timedelta
+) -> Pruned:
     if days <= 0:
         return Pruned(0, 0)
     cutoff, pruned = utcnow() - timedelta(days=days), Pruned(0, 0)
@@ -79,3 +92,28 @@ def _prune_batch(
 
 def _contents_of(job: ImportJob) -> set[str]:
     return {sha for sha in (job.file_sha256, job.report_sha256) if sha}
+
+
+def sweep(factory: sessionmaker[Session], store: FileStore, *, grace: timedelta = GRACE) -> int:
+    """Remove the stored contents that no opportunity file and no import job names and that
+    were not kept within ``grace``, ``BATCH`` at a time; how many were removed."""
+    removed, contents = 0, store.stored()
+    while batch := set(islice(contents, BATCH)):
+        removed += _sweep_batch(factory, store, batch, utcnow() - grace)
+    return removed
+
+
+def _sweep_batch(
+    factory: sessionmaker[Session], store: FileStore, contents: set[str], kept_since: datetime
+) -> int:
+    # ``kept_since`` is taken before the query: bytes kept for a file or job that the query
+    # cannot see yet (not committed) were kept after it, so they stay.
+    with unit_of_work(factory, read_only=True) as session:
+        named = _named(session, contents)
+    done = [store.remove_unless_kept_since(sha, kept_since) for sha in sorted(contents - named)]
+    return sum(removal is Removal.REMOVED for removal in done)
+
+
+def _named(session: Session, contents: set[str]) -> set[str]:
+    """Those of ``contents`` that an opportunity's file or a job's upload or report names."""
+    return set(JobQueue(session).contents_in_use(contents)) | contents_attached(session, contents)

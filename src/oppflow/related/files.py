@@ -9,17 +9,19 @@ opportunity and to no one else (404 otherwise).
 from __future__ import annotations
 
 import uuid
+from datetime import datetime
 from pathlib import Path
 
 from sqlalchemy import event
 from sqlalchemy.orm import Session
 
 from oppflow import audit
+from oppflow.clock import utcnow
 from oppflow.imports.repository import JobQueue
 from oppflow.models import Opportunity, OpportunityFile
 from oppflow.related.content import clean_name, content_type
 from oppflow.related.repository import FileRepository
-from oppflow.related.storage import Blob, FileStore
+from oppflow.related.storage import GRACE, Blob, FileStore
 from oppflow.sales.repository import OpportunityRepository
 from oppflow.security.actor import Actor
 from oppflow.security.scope import require
@@ -117,8 +119,14 @@ def file_content(
 def delete_file(session: Session, *, actor: Actor, file_id: uuid.UUID, store: FileStore) -> None:
     """Delete a file: its uploader needs append on the opportunity, anyone else write.
 
-    The bytes are removed once the deletion is committed, unless another file has them too.
+    The bytes are removed once the deletion is committed, unless another file or an import
+    job has them too, or they were kept again within ``GRACE``: an upload of the same bytes
+    whose file is not committed yet. The retention prune's sweep removes those later if
+    nothing came to name them.
     """
+    # Taken before the query of who else names the bytes, so that an upload it cannot see
+    # yet kept them after this time.
+    kept_since = utcnow() - GRACE
     repository = FileRepository(session, actor)
     record = repository.get(file_id)
     actor.require("file", "delete")
@@ -129,7 +137,7 @@ def delete_file(session: Session, *, actor: Actor, file_id: uuid.UUID, store: Fi
     repository.delete(record)
     _log(session, "delete_file", opportunity.id, {"file": [f"{record.id}:{record.name}", None]})
     if not _named_elsewhere(session, repository, record.sha256):
-        _remove_after_commit(session, store, record.sha256)
+        _remove_after_commit(session, store, record.sha256, kept_since)
 
 
 def _named_elsewhere(session: Session, files: FileRepository, sha256: str) -> bool:
@@ -138,10 +146,15 @@ def _named_elsewhere(session: Session, files: FileRepository, sha256: str) -> bo
     return files.count_with_content(sha256) > 0 or bool(JobQueue(session).contents_in_use({sha256}))
 
 
-def _remove_after_commit(session: Session, store: FileStore, sha256: str) -> None:
+def _remove_after_commit(
+    session: Session, store: FileStore, sha256: str, kept_since: datetime
+) -> None:
     # Only once the deletion is durable: a rolled-back request must still find its bytes.
+    # And never bytes kept since ``kept_since``: who names them was asked of the database,
+    # which cannot see an upload of the same bytes whose row is not committed yet, but its
+    # keep refreshed their time (decision 0027). The prune's sweep takes them if unnamed.
     def remove(_session: Session) -> None:
-        store.remove(sha256)
+        store.remove_unless_kept_since(sha256, kept_since)
 
     event.listen(session, "after_commit", remove, once=True)
 

@@ -3,8 +3,10 @@
 
 An upload is written to ``<root>/incoming/`` while it is hashed, refused as soon as it passes the
 size limit, and moved into place (an atomic rename on the same file system) only once accepted.
-Keeping bytes that are stored already refreshes their time, so that the retention of import
-files (``imports/retention.py``) never removes a content an upload has just named.
+Keeping bytes that are stored already refreshes their time, so that neither deleting a file
+(``related/files.py``) nor the retention of import files (``imports/retention.py``) removes a
+content an upload has just named: both remove only through ``remove_unless_kept_since``, and
+only what was not kept within ``GRACE`` (decision 0027).
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ import tempfile
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from enum import Enum
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
@@ -29,6 +31,9 @@ CHUNK = 1 << 20
 # The limit of a writer of contents that are not an upload: accepted once already (a copy
 # between stores, a restore) or made by oppflow (an import's report).
 NO_LIMIT = 1 << 62
+# How long a content kept stays, whether or not anything names it yet: far longer than an
+# upload takes to commit its file or job once its bytes are kept.
+GRACE = timedelta(hours=1)
 
 
 def sha256_of(path: Path) -> str:
@@ -160,13 +165,11 @@ class FileStore:
 
     def stored(self) -> Iterator[str]:
         """The SHA-256 of every stored content."""
-        if self.root.is_dir():
-            for path in sorted(self.root.glob("??/*")):
-                if (
-                    path.is_file()
-                    and _SHA256.match(path.name)
-                    and path.parent.name == path.name[:2]
-                ):
+        # One directory listed at a time, in order: memory stays bounded by a 256th of the
+        # store, which may hold millions of contents.
+        for directory in sorted(self.root.glob("??")):
+            for path in sorted(directory.iterdir()) if directory.is_dir() else ():
+                if path.is_file() and _SHA256.match(path.name) and path.name[:2] == directory.name:
                     yield path.name
 
     @property
