@@ -6,7 +6,7 @@ import uuid
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from functools import cache
-from typing import Any, ClassVar, Generic, TypeVar
+from typing import Any, ClassVar, Generic, TypeVar, cast
 
 from pydantic import BaseModel, TypeAdapter
 from sqlalchemy import (
@@ -234,13 +234,12 @@ class RecordRepository(Generic[M]):
         """A scoped statement of the hot path, built once per actor rather than per request:
         the actor is cached per token until the security epoch moves, and a statement built
         once also keeps SQLAlchemy's cache key computed. Its values are bound parameters."""
-        # By repository class: two repositories of one model may scope it differently, and
-        # the actor's read conditions are kept in the same dict by model.
+        # By repository class: two repositories of one model may scope it differently.
         key = (type(self), name)
-        statement: S | None = self.actor.scopes.get(key)
-        if statement is None:
-            statement = self.actor.scopes[key] = build()
-        return statement
+        found = self.actor.statements.get(key)
+        if found is None:
+            found = self.actor.statements[key] = build()
+        return cast(S, found)
 
     def page(
         self, conditions: Sequence[ColumnElement[bool]], *, limit: int, cursor: str | None

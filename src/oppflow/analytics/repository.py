@@ -15,7 +15,7 @@ from sqlalchemy.orm import aliased
 
 from oppflow.analytics import totals
 from oppflow.analytics.defaults import Defaults
-from oppflow.analytics.lists import ListRepository, owners_in
+from oppflow.analytics.lists import owners_in
 from oppflow.analytics.options import Period
 from oppflow.analytics.schemas import (
     FunnelFilters,
@@ -32,6 +32,7 @@ from oppflow.models import (
     OpportunityFile,
     TotalDelta,
 )
+from oppflow.sales.repository import OpportunityRepository
 from oppflow.security.privileges import Depth
 from oppflow.security.scope import ownership_reach, read_scope
 
@@ -42,7 +43,7 @@ def _money(value: Any) -> Decimal:
     return Decimal(value or 0).quantize(CENT)
 
 
-class AnalyticsRepository(ListRepository):
+class AnalyticsRepository(OpportunityRepository):
     def funnel(self, filters: FunnelFilters, defaults: Defaults) -> list[FunnelPhase]:
         """Open opportunities grouped by pipeline phase now: count, value and weighted value
         (a missing probability weighs as its stage's default)."""

@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 from oppflow.analytics import durations, forecasting, funnels, outcomes, totals
 from oppflow.analytics.defaults import Defaults
 from oppflow.analytics.history_repository import HistoryRepository, changed_in
+from oppflow.analytics.lists import ListRepository
 from oppflow.analytics.options import (
     CalibrationOptions,
     ConversionOptions,
@@ -242,11 +243,16 @@ def stale(session: Session, *, actor: Actor, options: ReportFilters) -> StaleRep
         },
         default=_cutoff(at, None, found),
     )
-    if at >= now:  # the records as they are now
+    # An instant asked for, past or future, is read from the change log, which dates each
+    # change when it took effect (an imported record's, long before it was written here);
+    # without one, the records as they are now. A future instant reads the state now, its
+    # days counted to that instant: what will be stale by then if nothing moves.
+    from_log = options.as_of is not None
+    if from_log:
+        records, total = _stale_then(session, actor, options, at, cutoffs)
+    else:
         repository = AnalyticsRepository(session, actor)
         records, total = repository.stale(_filters_now(options), cutoffs, STALE_ROWS)
-    else:
-        records, total = _stale_then(session, actor, options, at, cutoffs)
     rows = [_stale_row(record, at, found) for record in records]
     convention = _convention(
         options,
@@ -256,7 +262,7 @@ def stale(session: Session, *, actor: Actor, options: ReportFilters) -> StaleRep
         shown=len(rows),
         idle="no change, note or file",
         thresholds="stale_after_days per stage",
-        read_from="the records now" if at >= now else "the change log at as_of",
+        read_from="the change log at as_of" if from_log else "the records now",
     )
     return StaleReport(convention=convention, rows=rows)
 
@@ -474,4 +480,4 @@ def search_opportunities(
     session: Session, *, actor: Actor, search: OpportunitySearch
 ) -> tuple[list[Opportunity], int]:
     """One page of a list view of the opportunities the actor may read, and the view's size."""
-    return AnalyticsRepository(session, actor).search(search, actor.user_id)
+    return ListRepository(session, actor).search(search, actor.user_id)

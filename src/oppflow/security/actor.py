@@ -6,6 +6,8 @@ import uuid
 from dataclasses import dataclass, field
 from typing import Any
 
+from sqlalchemy import ColumnElement, Executable
+
 from oppflow.errors import PermissionDenied
 from oppflow.security.privileges import Depth, Privileges
 
@@ -27,10 +29,13 @@ class Actor:
     team_ids: frozenset[uuid.UUID] = frozenset()
     # The actor's business unit and every unit below it (the parent-child depth).
     business_unit_tree: frozenset[uuid.UUID] = frozenset()
-    # Row-level security conditions (and scoped selects) built for this actor, by (model,
-    # action): an actor is cached per token until the security epoch moves, so each is built
-    # once, not per request.
-    scopes: dict[tuple[type[Any], str], Any] = field(
+    # Built for this actor once, not per request (an actor is cached per token until the
+    # security epoch moves): its row-level security conditions by (model, action), and the
+    # scoped statements of the hot path by (repository class, name).
+    conditions: dict[tuple[type[Any], str], ColumnElement[bool]] = field(
+        default_factory=dict, compare=False, repr=False
+    )
+    statements: dict[tuple[type[Any], str], Executable] = field(
         default_factory=dict, compare=False, repr=False
     )
 

@@ -61,9 +61,9 @@ def read_scope(actor: Actor, model: type[Any]) -> ColumnElement[bool]:
 
 def _scope(actor: Actor, model: type[Any], action: str) -> ColumnElement[bool]:
     key = (model, action)
-    scope: ColumnElement[bool] | None = actor.scopes.get(key)
+    scope = actor.conditions.get(key)
     if scope is None:
-        scope = actor.scopes[key] = _built_scope(actor, model, action)
+        scope = actor.conditions[key] = _built_scope(actor, model, action)
     return scope
 
 
@@ -261,9 +261,9 @@ def through_opportunity(actor: Actor, table: str, action: str) -> ColumnElement[
     ``table`` that belong to it (quotes): the depth of ``table`` applied to the opportunity's
     owner and unit, its shares and its sales team, as for the opportunity itself."""
     key = (Opportunity, f"{table}:{action}")
-    scope: ColumnElement[bool] | None = actor.scopes.get(key)
+    scope = actor.conditions.get(key)
     if scope is None:
-        scope = actor.scopes[key] = _through_opportunity(actor, table, action)
+        scope = actor.conditions[key] = _through_opportunity(actor, table, action)
     return scope
 
 
