@@ -187,6 +187,32 @@ def test_the_bytes_of_an_old_file_go_when_it_is_deleted(
     assert stored(store) == []
 
 
+def test_a_store_that_fails_after_the_delete_leaves_the_bytes_to_the_sweep(
+    client: TestClient,
+    factory: sessionmaker[Session],
+    store: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    headers = signed_in(client, factory)
+    oid = create_opportunity(client, headers)["id"]
+    record = upload(client, headers, oid, "old.pdf", PDF).json()
+    backdate(record["sha256"], hours=2)
+
+    def unavailable(*_args: Any) -> None:
+        raise OSError("the store does not answer")
+
+    monkeypatch.setattr(FileStore, "remove_unless_kept_since", unavailable)
+    # The deletion is committed, so it is answered as done, not as an error.
+    assert client.delete(f"/api/v1/files/{record['id']}", headers=headers).status_code == 204
+    assert client.get(f"/api/v1/files/{record['id']}", headers=headers).status_code == 404
+    assert "left to the sweep: the store does not answer" in caplog.text
+    assert len(stored(store)) == 1
+    monkeypatch.undo()
+    assert retention.sweep(factory, default_store(), grace=timedelta(hours=1)) == 1
+    assert stored(store) == []
+
+
 def test_bytes_uploaded_again_while_their_last_file_is_deleted_stay_for_the_new_file(
     client: TestClient, factory: sessionmaker[Session], store: Path
 ) -> None:

@@ -79,14 +79,15 @@ def run(
 
 
 def prune_files(factory: sessionmaker[Session]) -> None:
-    """The import jobs' files past ``OPPFLOW_FILE_RETENTION_DAYS`` (imports/retention.py); an
-    object store that does not answer is tried again next time, the worker goes on."""
+    """The import jobs' files past ``OPPFLOW_FILE_RETENTION_DAYS`` and the stored contents
+    nothing names (imports/retention.py); an object store that does not answer is tried
+    again next time, the worker goes on."""
     try:
         pruned = retention.prune(factory, default_store(), days=get_settings().file_retention_days)
     except (OppflowError, OSError) as exc:
         log.warning("pruning the import files: %s", exc)
         return
-    if pruned.jobs:
+    if pruned.jobs or pruned.files:  # the sweep alone may have removed files
         log.info("pruned %d import jobs, %d stored files", pruned.jobs, pruned.files)
 
 

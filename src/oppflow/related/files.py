@@ -8,6 +8,7 @@ opportunity and to no one else (404 otherwise).
 
 from __future__ import annotations
 
+import logging
 import uuid
 from datetime import datetime
 from pathlib import Path
@@ -17,6 +18,7 @@ from sqlalchemy.orm import Session
 
 from oppflow import audit
 from oppflow.clock import utcnow
+from oppflow.errors import OppflowError
 from oppflow.imports.repository import JobQueue
 from oppflow.models import Opportunity, OpportunityFile
 from oppflow.related.content import clean_name, content_type
@@ -25,6 +27,8 @@ from oppflow.related.storage import GRACE, Blob, FileStore
 from oppflow.sales.repository import OpportunityRepository
 from oppflow.security.actor import Actor
 from oppflow.security.scope import require
+
+log = logging.getLogger(__name__)
 
 
 def check_upload(session: Session, *, actor: Actor, opportunity_id: uuid.UUID) -> Opportunity:
@@ -154,7 +158,12 @@ def _remove_after_commit(
     # which cannot see an upload of the same bytes whose row is not committed yet, but its
     # keep refreshed their time (decision 0027). The prune's sweep takes them if unnamed.
     def remove(_session: Session) -> None:
-        store.remove_unless_kept_since(sha256, kept_since)
+        try:
+            store.remove_unless_kept_since(sha256, kept_since)
+        except (OppflowError, OSError) as exc:
+            # The deletion is committed: answering an error would say it was not. The prune's
+            # sweep removes the bytes once the store answers again.
+            log.warning("removing the bytes of a deleted file, left to the sweep: %s", exc)
 
     event.listen(session, "after_commit", remove, once=True)
 
