@@ -16,7 +16,7 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import event, inspect
+from sqlalchemy import event, insert, inspect
 from sqlalchemy.orm import Session
 
 from oppflow.clock import utcnow
@@ -167,21 +167,27 @@ def _entry(session: Session, record_: Audited, action: str, changes: dict[str, A
     unit = getattr(record_, "owning_business_unit_id", None)
     # The services stamp who changed a record; that is the most precise attribution.
     actor_id = record_.modified_by_id if action != "delete" else None
-    session.add(
-        AuditEntry(
-            at=utcnow(),
-            action=session.info.get("audit_action") or action,
-            table_name=table,
-            record_id=record_.id,  # type: ignore[attr-defined]
-            actor_id=actor_id or context.actor_id,
-            business_unit_id=unit or context.business_unit_id,
-            address=context.address,
-            changes=changes,
-        )
+    pending: list[dict[str, Any]] = session.info[_PENDING]
+    pending.append(
+        {
+            "at": utcnow(),
+            "action": session.info.get("audit_action") or action,
+            "table_name": table,
+            "record_id": record_.id,  # type: ignore[attr-defined]
+            "subject": None,
+            "actor_id": actor_id or context.actor_id,
+            "business_unit_id": unit or context.business_unit_id,
+            "address": context.address,
+            "changes": changes,
+        }
     )
 
 
+_PENDING = "audit_pending"
+
+
 def _before_flush(session: Session, _flush_context: Any, _instances: Any) -> None:
+    session.info[_PENDING] = []  # rows of a flush that failed are never written
     for new in [obj for obj in session.new if isinstance(obj, Audited)]:
         if getattr(new, "id", None) is None:
             new.id = uuid.uuid4()  # type: ignore[attr-defined]
@@ -194,7 +200,17 @@ def _before_flush(session: Session, _flush_context: Any, _instances: Any) -> Non
         _entry(session, gone, "delete", _deleted(gone))
 
 
+def _after_flush(session: Session, _flush_context: Any) -> None:
+    # One multi-row INSERT after the flush's own statements, in its transaction: the rows
+    # are never read back as objects, so the unit of work need not track, order and return
+    # them one by one (a stage move or a create paid about a tenth of its time for that).
+    pending = session.info.pop(_PENDING, None)
+    if pending:
+        session.connection().execute(insert(AuditEntry), pending)
+
+
 def install() -> None:
     """Hook the audit writer into every session (idempotent)."""
     if not event.contains(Session, "before_flush", _before_flush):
         event.listen(Session, "before_flush", _before_flush)
+        event.listen(Session, "after_flush", _after_flush)
