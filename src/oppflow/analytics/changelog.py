@@ -87,7 +87,8 @@ def _column_default(opportunity: Opportunity, field: str) -> Any:
 
 def _updated(opportunity: Opportunity) -> Iterator[tuple[str, Any, Any]]:
     state = inspect(opportunity)
-    for field in TRACKED_FIELDS:
+    # Only an attribute set since the record was loaded has a history (committed_state).
+    for field in [field for field in TRACKED_FIELDS if field in state.committed_state]:
         history = state.attrs[field].history
         if not history.has_changes():
             continue

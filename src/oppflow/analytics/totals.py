@@ -141,14 +141,16 @@ def bucket(key: tuple[Any, ...]) -> str:
 
 
 def _values(opportunity: Opportunity, *, before: bool) -> dict[str, Any]:
+    found = {field: getattr(opportunity, field) for field in FIELDS}
+    if not before:
+        return found
     state = inspect(opportunity)
-    found: dict[str, Any] = {}
-    for field in FIELDS:
+    # Only an attribute set since the record was loaded has a history (SQLAlchemy keeps its
+    # loaded value in committed_state); asking the others for theirs costs a call each.
+    for field in [field for field in FIELDS if field in state.committed_state]:
         history = state.attrs[field].history
-        if before and history.has_changes():
+        if history.has_changes():
             found[field] = history.deleted[0] if history.deleted else None
-        else:
-            found[field] = getattr(opportunity, field)
     return found
 
 

@@ -85,9 +85,13 @@ def _value_or_default(opportunity: Opportunity, field: str) -> Any:
 def _changes(opportunity: Opportunity) -> dict[str, tuple[Any, Any]]:
     state = inspect(opportunity)
     changed: dict[str, tuple[Any, Any]] = {}
+    # Only an attribute set since the record was loaded has a history (committed_state), in
+    # the mapper's column order, as the events list them.
     for column in state.mapper.column_attrs:
+        if column.key not in state.committed_state or column.key in _STAMPS:
+            continue
         history = state.attrs[column.key].history
-        if column.key in _STAMPS or not history.has_changes():
+        if not history.has_changes():
             continue
         old = history.deleted[0] if history.deleted else None
         new = history.added[0] if history.added else None
