@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import threading
 from typing import Any
 
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
-from sqlalchemy import Engine, event, inspect
+from sqlalchemy import Engine, event, inspect, text
 
 from oppflow import migrate
 from oppflow.models import Base
@@ -68,4 +69,31 @@ def test_indexes_on_large_tables_are_built_without_blocking_writers(engine: Engi
     assert len(created) == 8
     assert all(s.startswith("CREATE INDEX CONCURRENTLY") for s in created)
     assert "DROP INDEX CONCURRENTLY IF EXISTS ix_opportunity_changes_field" in statements
+    test_the_migrated_schema_is_the_models_schema(engine)
+
+
+@pytest.mark.postgres
+@pytest.mark.parametrize("engine", ["postgresql"], indirect=True)
+def test_a_concurrent_index_build_waits_for_a_writer_past_the_lock_timeout(engine: Engine) -> None:
+    """A build waits for every writer of its table to finish; the connections' lock timeout
+    (here 100 ms) must not fail it half-way, leaving an invalid index."""
+    migrate.downgrade(engine, "0013")
+
+    def short_timeout(dbapi_connection: Any, *_args: Any) -> None:
+        with dbapi_connection.cursor() as cursor:
+            cursor.execute("SET lock_timeout = '100ms'")
+        dbapi_connection.commit()
+
+    event.listen(engine, "checkout", short_timeout)
+    writer = engine.connect()
+    writer.execute(text("LOCK TABLE opportunities IN ROW EXCLUSIVE MODE"))
+    ends = threading.Timer(1.0, writer.rollback)
+    ends.start()
+    try:
+        migrate.upgrade(engine)
+    finally:
+        ends.join()
+        writer.close()
+        event.remove(engine, "checkout", short_timeout)
+        engine.dispose()  # the pooled connections go back to the usual timeout
     test_the_migrated_schema_is_the_models_schema(engine)

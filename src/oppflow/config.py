@@ -45,6 +45,10 @@ class Settings(BaseSettings):
     # worker, hourly, and `oppflow files prune`), unless an attachment or a kept job shares
     # the content; 0 keeps them for ever.
     file_retention_days: int = Field(default=30, ge=0, le=36500)
+    # With the pruning, remove the stored contents this database names nowhere. Only when
+    # the directory or bucket prefix is this database's alone: turn it off where two
+    # databases (staging and production, a restore drill) share one store.
+    file_sweep: bool = True
     # An open opportunity is stale after this many days in its stage, or idle, unless its
     # stage says otherwise (stale_after_days in the process YAML; 0 = never).
     stale_after_days: int = Field(default=30, ge=0, le=3650)

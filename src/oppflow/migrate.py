@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 from alembic import command, op
 from alembic.config import Config
-from sqlalchemy import Engine
+from sqlalchemy import Connection, Engine, text
 
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
 
@@ -24,7 +26,7 @@ def upgrade(engine: Engine, revision: str = "head") -> None:
     config = alembic_config(engine)
     # Not engine.begin(): Alembic owns the transaction, so that a migration may end it to
     # build an index concurrently (create_index_online).
-    with engine.connect() as connection:
+    with engine.connect() as connection, _one_migrator(connection):
         config.attributes["connection"] = connection
         command.upgrade(config, revision)
 
@@ -32,9 +34,29 @@ def upgrade(engine: Engine, revision: str = "head") -> None:
 def downgrade(engine: Engine, revision: str) -> None:
     """Take the schema of ``engine``'s database back down to ``revision``."""
     config = alembic_config(engine)
-    with engine.connect() as connection:
+    with engine.connect() as connection, _one_migrator(connection):
         config.attributes["connection"] = connection
         command.downgrade(config, revision)
+
+
+@contextmanager
+def _one_migrator(connection: Connection) -> Iterator[None]:
+    """On PostgreSQL, one migrating process per schema at a time (several hosts start
+    ``oppflow serve`` together): the others wait, then find the schema up to date. Held
+    for the session, so it outlives the transactions a concurrent index build commits."""
+    if connection.dialect.name != "postgresql":
+        yield
+        return
+    key = text("SELECT hashtext('oppflow-migrate:' || current_schema())")
+    lock = connection.execute(key).scalar_one()
+    connection.execute(text("SELECT pg_advisory_lock(:lock)"), {"lock": lock})
+    connection.commit()
+    try:
+        yield
+    finally:
+        connection.rollback()  # a failed migration may have left its transaction open
+        connection.execute(text("SELECT pg_advisory_unlock(:lock)"), {"lock": lock})
+        connection.commit()
 
 
 def revision(engine: Engine, message: str, rev_id: str | None = None) -> None:
@@ -56,7 +78,7 @@ def create_index_online(name: str, table: str, columns: list[str]) -> None:
     if op.get_bind().dialect.name != "postgresql":
         op.create_index(name, table, columns)
         return
-    with op.get_context().autocommit_block():
+    with op.get_context().autocommit_block(), _without_lock_timeout():
         op.drop_index(name, table_name=table, postgresql_concurrently=True, if_exists=True)
         op.create_index(name, table, columns, postgresql_concurrently=True)
 
@@ -66,5 +88,19 @@ def drop_index_online(name: str, table: str) -> None:
     if op.get_bind().dialect.name != "postgresql":
         op.drop_index(name, table_name=table)
         return
-    with op.get_context().autocommit_block():
+    with op.get_context().autocommit_block(), _without_lock_timeout():
         op.drop_index(name, table_name=table, postgresql_concurrently=True, if_exists=True)
+
+
+@contextmanager
+def _without_lock_timeout() -> Iterator[None]:
+    """A concurrent index build or drop waits for every older transaction in the database,
+    however long (a backup's pg_dump, a large report): the connections' lock timeout would
+    fail it, leaving an invalid index. Restored after."""
+    bind = op.get_bind()
+    before = bind.execute(text("SHOW lock_timeout")).scalar_one()
+    bind.execute(text("SET lock_timeout = 0"))
+    try:
+        yield
+    finally:
+        bind.execute(text("SELECT set_config('lock_timeout', :value, false)"), {"value": before})

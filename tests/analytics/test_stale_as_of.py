@@ -12,7 +12,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 from sqlalchemy.orm import Session, sessionmaker
 
-from oppflow.clock import simulated_time
+from oppflow.clock import simulated_time, utcnow
 from tests.analytics import history as brute
 from tests.analytics.test_reports_property import EXAMPLES, World, _get, _iso, _reset, moments
 from tests.analytics.test_reports_property import world as world  # the fixture
@@ -71,6 +71,23 @@ def test_stale_as_of_any_past_instant(
     assert got == expected
     assert answer["convention"]["total"] == len(expected)
     assert answer["convention"]["as_of"] == moment.isoformat()
+
+
+@given(data=st.data())
+@EXAMPLES
+def test_stale_as_of_a_future_instant_counts_to_it_from_the_change_log(
+    world: World, factory: sessionmaker[Session], data: st.DataObject
+) -> None:
+    """What will be stale by then if nothing moves: the state now, its days counted from the
+    log's dated changes (imported history is dated long before the records were written)."""
+    client, headers, _owners, units = world
+    stories = data.draw(brute.histories(_owners))
+    _reset(factory, stories, units)
+    moment = utcnow() + timedelta(minutes=data.draw(st.integers(1, 60 * 24 * 400)))
+    answer = _get(client, headers, "stale", as_of=_iso(moment))
+    got = [{k: v for k, v in row.items() if k != "name"} for row in answer["rows"]]
+    assert got == _expected(stories, moment)
+    assert answer["convention"]["read_from"] == "the change log at as_of"
 
 
 def test_stale_as_of_counts_the_notes_written_by_then(

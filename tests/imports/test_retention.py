@@ -308,6 +308,9 @@ def test_the_sweep_removes_what_nothing_names_once_past_the_grace(
     assert set(store.stored()) == named | {gone["sha256"], failed}
 
     assert retention.prune(factory, store, days=30) == retention.Pruned(0, 0), "all recent"
+    # OPPFLOW_FILE_SWEEP=false, for a store that other databases share: nothing unnamed goes.
+    unswept = retention.prune(factory, store, days=30, grace=timedelta(0), sweeping=False)
+    assert unswept == retention.Pruned(0, 0)
     assert retention.prune(factory, store, days=30, grace=timedelta(0)) == retention.Pruned(0, 2)
     assert set(store.stored()) == named
     assert runner.run_next(factory) is True  # the job still finds its upload

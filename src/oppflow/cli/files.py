@@ -55,9 +55,12 @@ def prune(
     ] = None,
 ) -> None:
     """Delete import jobs finished more than DAYS ago, with their files; and files nothing names."""
-    kept = get_settings().file_retention_days if days is None else days
+    settings = get_settings()
+    kept = settings.file_retention_days if days is None else days
     try:
-        pruned = retention.prune(session_factory(), default_store(), days=kept)
+        pruned = retention.prune(
+            session_factory(), default_store(), days=kept, sweeping=settings.file_sweep
+        )
     except (OppflowError, OSError) as exc:
         fail(escape(str(getattr(exc, "detail", exc))))
     out.print(f"{pruned.jobs} import jobs and {pruned.files} stored files deleted")

@@ -83,7 +83,13 @@ def prune_files(factory: sessionmaker[Session]) -> None:
     nothing names (imports/retention.py); an object store that does not answer is tried
     again next time, the worker goes on."""
     try:
-        pruned = retention.prune(factory, default_store(), days=get_settings().file_retention_days)
+        settings = get_settings()
+        pruned = retention.prune(
+            factory,
+            default_store(),
+            days=settings.file_retention_days,
+            sweeping=settings.file_sweep,
+        )
     except (OppflowError, OSError) as exc:
         log.warning("pruning the import files: %s", exc)
         return

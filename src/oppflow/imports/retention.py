@@ -44,13 +44,20 @@ class Pruned:
 
 
 def prune(
-    factory: sessionmaker[Session], store: FileStore, *, days: int, grace: timedelta = GRACE
+    factory: sessionmaker[Session],
+    store: FileStore,
+    *,
+    days: int,
+    grace: timedelta = GRACE,
+    sweeping: bool = True,
 ) -> Pruned:
     """Delete the jobs finished (or drafts made) more than ``days`` ago (0: none), with the
     contents of their files and reports that nothing else refers to and that were not kept
-    again within ``grace``, a batch at a time; then sweep the contents nothing names."""
+    again within ``grace``, a batch at a time; then, ``sweeping``, the contents nothing
+    names (``OPPFLOW_FILE_SWEEP``: off where databases share a store)."""
     pruned = _prune_jobs(factory, store, days, grace)
-    return Pruned(pruned.jobs, pruned.files + sweep(factory, store, grace=grace))
+    swept = sweep(factory, store, grace=grace) if sweeping else 0
+    return Pruned(pruned.jobs, pruned.files + swept)
 
 
 def _prune_jobs(
