@@ -1,8 +1,8 @@
-"""The audit log, written in one place: a ``before_flush`` hook on every session.
+"""The audit log, written in one place: flush hooks on every session.
 
 Whatever path changes a record (API, web page, CLI, demo generator, import), the flush that
 writes it also writes one audit row per created, changed or deleted record, with old and new
-values. Services label a change with what it means (a stage move, a close, an assignment) with
+values: gathered before the flush, inserted after it in one statement, in its transaction. Services label a change with what it means (a stage move, a close, an assignment) with
 :func:`labelled`; the edge says who and from where with :func:`acting`.
 """
 
