@@ -2,7 +2,8 @@
 
 Whatever path changes a record (API, web page, CLI, demo generator, import), the flush that
 writes it also writes one audit row per created, changed or deleted record, with old and new
-values: gathered before the flush, inserted after it in one statement, in its transaction. Services label a change with what it means (a stage move, a close, an assignment) with
+values: gathered before the flush, inserted after it in one statement, in its transaction.
+Services label a change with what it means (a stage move, a close, an assignment) with
 :func:`labelled`; the edge says who and from where with :func:`acting`.
 """
 
