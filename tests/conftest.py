@@ -29,6 +29,7 @@ from oppflow.install import ensure_builtin_data
 from oppflow.models import Base
 from oppflow.process import catalog as process_catalog
 from oppflow.security import passwords
+from tests.client import AppClient
 
 POSTGRES_URL = os.environ.get(
     "OPPFLOW_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
@@ -238,5 +239,5 @@ def factory(engine: Engine) -> sessionmaker[Session]:
 @pytest.fixture
 def client(factory: sessionmaker[Session]) -> Iterator[TestClient]:
     """HTTP through the ASGI app, on the test database."""
-    with TestClient(create_app(factory)) as test_client:
+    with AppClient(create_app(factory)) as test_client:
         yield test_client

@@ -42,6 +42,7 @@ from oppflow.models import (
     Stakeholder,
     User,
 )
+from tests.client import AppClient
 
 SEED = 7
 PHASES = ["1-Qualify", "2-Develop", "3-Propose", "4-Close"]
@@ -265,7 +266,7 @@ def test_progress_is_reported_record_by_record(demo: Demo) -> None:
 
 
 def test_demo_users_log_in_and_read_opportunities(demo: Demo) -> None:
-    with TestClient(create_app(demo.factory)) as client:
+    with AppClient(create_app(demo.factory)) as client:
         headers = {user.username: _log_in(client, user) for user in demo.credentials.users}
         for username, bearer in headers.items():
             page = client.get("/api/v1/opportunities", params={"limit": 200}, headers=bearer)

@@ -34,6 +34,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from oppflow.api.app import create_app
 from oppflow.models import Base
+from tests.client import AppClient
 from tests.helpers import create, create_opportunity, signed_in
 
 Json = Any
@@ -183,7 +184,7 @@ def world(module_factory: sessionmaker[Session]) -> Iterator[World]:
     """One database of each kind for the module: bad requests leave it as it was."""
     factory = module_factory
     # raise_server_exceptions=False: a 500 is an answer the sweep reports, not a crash of the test.
-    with TestClient(create_app(factory), raise_server_exceptions=False) as client:
+    with AppClient(create_app(factory), raise_server_exceptions=False) as client:
         headers = signed_in(client, factory, "admin", roles=["system-administrator"])
         admin = client.get("/api/v1/auth/me", headers=headers).json()
         account = create(client, headers, "accounts", name="Contoso")

@@ -64,6 +64,7 @@ from schemathesis.python import asgi
 from sqlalchemy.orm import Session, sessionmaker
 
 from oppflow.api.app import create_app
+from tests.client import AppClient
 from tests.conftest import POSTGRES_UP, empty_database, with_builtin_data
 from tests.helpers import PASSWORD, create, create_lead, create_user, signed_in
 
@@ -322,7 +323,7 @@ def worlds(
             directory = tmp_path_factory.mktemp(f"contract-{kind}")
             engine = stack.enter_context(empty_database(request, directory, kind))
             factory = with_builtin_data(engine)
-            client = stack.enter_context(TestClient(create_app(factory)))
+            client = stack.enter_context(AppClient(create_app(factory)))
             world = build_world(client, factory)
             world.database, world.app = kind, client.app
             # One client for the run: schemathesis would otherwise make a requests session

@@ -33,6 +33,7 @@ from oppflow.api.app import create_app
 from oppflow.process import catalog, engine
 from oppflow.process.repository import ProcessRepository
 from tests.api.test_bad_input import db_snapshot, problem_issues
+from tests.client import AppClient
 from tests.helpers import create, create_opportunity, signed_in
 
 BUILTIN = "opportunity-sales-process"
@@ -388,7 +389,7 @@ def check_replay(world: Api, opportunity_id: str) -> None:
 
 
 def test_random_operations_keep_the_process_invariants(factory: sessionmaker[Session]) -> None:
-    with TestClient(create_app(factory)) as client:
+    with AppClient(create_app(factory)) as client:
         headers = signed_in(client, factory, "admin", roles=["system-administrator"])
         imported = client.post("/api/v1/processes", json={"yaml": CUSTOM_YAML}, headers=headers)
         assert imported.status_code == 201, imported.text

@@ -16,7 +16,6 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from fastapi.testclient import TestClient
 from sqlalchemy import Engine, text
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -25,6 +24,7 @@ from oppflow.api.app import create_app
 from oppflow.db import make_engine, unit_of_work
 from oppflow.install import ensure_builtin_data
 from oppflow.models import Base
+from tests.client import AppClient
 from tests.conftest import POSTGRES_UP, POSTGRES_URL, SKIP_POSTGRES
 from tests.security.world import World, build_world
 
@@ -84,7 +84,7 @@ def world(
     factory: sessionmaker[Session] = sessionmaker(bind=engine, expire_on_commit=False)
     with unit_of_work(factory) as session:
         ensure_builtin_data(session)
-    with TestClient(create_app(factory)) as client:
+    with AppClient(create_app(factory)) as client:
         yield build_world(client, factory, role)
     if database == "sqlite":
         engine.dispose()

@@ -17,6 +17,7 @@ from typing import Any
 
 import pytest
 import uvicorn
+from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
 from oppflow.api.app import create_app
@@ -64,6 +65,18 @@ def live(module_factory: sessionmaker[Session]) -> Iterator[Live]:
     yield Live(f"http://127.0.0.1:{port}", factory)
     server.should_exit = True
     thread.join(timeout=10)
+
+
+# Each browser scenario that speaks a language runs twice, in English on SQLite and in French on
+# PostgreSQL: both languages and both databases, at half the cost of the four pairs (decision
+# 0028). A module whose scenario is tied to one language runs it on both databases.
+LANGUAGE_ON = {"sqlite": "en", "postgresql": "fr"}
+
+
+@pytest.fixture(scope="module")
+def language(module_engine: Engine) -> str:
+    """The language the module's browser speaks: that of its database (``LANGUAGE_ON``)."""
+    return LANGUAGE_ON[module_engine.dialect.name]
 
 
 @pytest.fixture(scope="session")

@@ -12,6 +12,7 @@ from sqlalchemy import select
 
 from oppflow.db import unit_of_work
 from oppflow.models import Opportunity, RecordShare
+from tests.client import AppClient
 from tests.web.support import (
     Factory,
     csrf_of,
@@ -53,7 +54,7 @@ def test_share_then_revoke_changes_what_the_other_user_reads(
     client: TestClient, factory: Factory, people: dict[str, uuid.UUID]
 ) -> None:
     deal = make_opportunity(factory, "alice", name="Shared laptops")
-    with TestClient(client.app) as erin_client:
+    with AppClient(client.app) as erin_client:
         web_login(erin_client, "erin")
         assert erin_client.get(f"/opportunities/{deal}").status_code == 404
         web_login(client, "alice")

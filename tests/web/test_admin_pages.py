@@ -13,6 +13,7 @@ from sqlalchemy import select
 from oppflow.db import unit_of_work
 from oppflow.models import BusinessUnit, Role, User
 from oppflow.security import roles
+from tests.client import AppClient
 from tests.web.support import Factory, csrf_of, make_opportunity, make_user, web_login
 
 
@@ -49,7 +50,7 @@ def test_a_role_made_in_the_grid_opens_and_closes_records(
     )
     assert grid_of(factory, "deal-reader") == {("opportunity", "read"): "organization"}
     make_user(factory, "nora", roles=["deal-reader"], unit="Far away")
-    with TestClient(client.app) as nora:
+    with AppClient(client.app) as nora:
         web_login(nora, "nora")
         assert nora.get(f"/opportunities/{deal}").status_code == 200
         post(
@@ -117,7 +118,7 @@ def test_an_administrator_sets_a_users_time_zone(
     post(client, f"/admin/users/{alice}/time-zone", {"time_zone": "Europe/Paris"})
     with unit_of_work(factory) as session:
         assert session.get(User, alice).time_zone == "Europe/Paris"  # type: ignore[union-attr]
-    with TestClient(client.app) as own:
+    with AppClient(client.app) as own:
         web_login(own, "alice")
         post(own, f"/admin/users/{admin}/time-zone", {"time_zone": "Asia/Tokyo"})
     with unit_of_work(factory) as session:

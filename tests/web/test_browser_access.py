@@ -54,11 +54,6 @@ def signed_in(browser: Any, live: Live, username: str, language: str) -> Any:
     return page
 
 
-@pytest.fixture(params=["en", "fr"])
-def language(request: pytest.FixtureRequest) -> str:
-    return str(request.param)
-
-
 @pytest.fixture
 def pages(
     browser: Any, live: Live, people: dict[str, uuid.UUID], language: str

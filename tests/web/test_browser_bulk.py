@@ -26,7 +26,6 @@ def people(live: Live) -> dict[str, uuid.UUID]:
     return {"alice": make_user(live.factory, "alice"), "bob": make_user(live.factory, "bob")}
 
 
-@pytest.mark.parametrize("language", ["en", "fr"])
 def test_a_bulk_assign_of_fifty(
     browser: Any, live: Live, people: dict[str, uuid.UUID], language: str
 ) -> None:

@@ -46,7 +46,6 @@ def convention_of(page: Any, report: str) -> str:
 
 
 @pytest.mark.usefixtures("pipeline")
-@pytest.mark.parametrize("language", ["en", "fr"])
 def test_the_dashboard_draws_every_report(
     browser: Any, live: Live, language: str, tmp_path: Path
 ) -> None:

@@ -34,7 +34,6 @@ def deal(live: Live) -> Any:
     return made
 
 
-@pytest.mark.parametrize("language", ["en", "fr"])
 def test_change_the_time_zone_and_every_time_moves(
     browser: Any, live: Live, deal: Any, language: str
 ) -> None:

@@ -6,8 +6,6 @@ from __future__ import annotations
 import re
 from typing import Any
 
-import pytest
-
 from tests.web.conftest import Live, open_page
 from tests.web.support import PASSWORD, make_opportunity, make_user
 
@@ -41,7 +39,6 @@ def signed_in(browser: Any, live: Live, username: str, language: str) -> Any:
     return page
 
 
-@pytest.mark.parametrize("language", ["en", "fr"])
 def test_create_a_role_in_the_grid_and_see_its_effect(
     browser: Any, live: Live, language: str
 ) -> None:

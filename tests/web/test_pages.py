@@ -16,6 +16,7 @@ from oppflow.models import AuditEntry, Opportunity
 from oppflow.related import service as related
 from oppflow.related.schemas import NoteCreate
 from oppflow.security import service as security_service
+from tests.client import AppClient
 from tests.web.support import (
     csrf_of,
     make_competitor,
@@ -77,7 +78,7 @@ def test_secure_cookie_over_https(factory: Factory) -> None:
     from oppflow.api.app import create_app
 
     make_user(factory, "alice")
-    with TestClient(create_app(factory), base_url="https://testserver") as secure:
+    with AppClient(create_app(factory), base_url="https://testserver") as secure:
         page = secure.get("/login")
         answer = secure.post(
             "/login",

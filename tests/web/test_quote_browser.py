@@ -109,7 +109,6 @@ def links(page: Any, prefix: str) -> list[str]:
     return sorted(set(found))
 
 
-@pytest.mark.parametrize("language", ["en", "fr"])
 def test_the_quote_pages_have_no_serious_accessibility_violation(
     browser: Any, live: Live, deal: str, language: str
 ) -> None:

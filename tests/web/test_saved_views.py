@@ -12,6 +12,7 @@ from sqlalchemy import select
 
 from oppflow.db import unit_of_work
 from oppflow.models import SavedView
+from tests.client import AppClient
 from tests.web.support import Factory, csrf_of, make_opportunity, make_user, web_login
 
 
@@ -74,7 +75,7 @@ def test_views_are_each_users_own(client: TestClient, factory: Factory, alice: u
     with unit_of_work(factory) as session:
         view_id = session.scalars(select(SavedView.id)).one()
     make_user(factory, "bob")
-    with TestClient(client.app) as bob:
+    with AppClient(client.app) as bob:
         web_login(bob, "bob")
         assert ">Mine</a>" not in bob.get("/opportunities").text
         token = csrf_of(bob.get("/opportunities").text)
