@@ -21,15 +21,17 @@ import base64
 import hashlib
 import json
 import re
+import sqlite3
 import uuid
 from collections.abc import Callable, Collection, Iterator
+from contextlib import closing, contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
 from httpx import Response
-from sqlalchemy import Table, text
+from sqlalchemy import Engine, Table, text
 from sqlalchemy.orm import Session, sessionmaker
 
 from oppflow.api.app import create_app
@@ -104,6 +106,49 @@ def snapshot_changes(
     ]
 
 
+# A snapshot reads every row of every table: after each of the sweep's 8,000 requests, 70 of
+# its 120 s. So a request is followed by one only when something was committed since the last.
+COUNT_WRITES = """
+CREATE TABLE bad_input_writes (n bigint NOT NULL);
+INSERT INTO bad_input_writes VALUES (0);
+CREATE FUNCTION bad_input_count_write() RETURNS trigger LANGUAGE plpgsql AS
+$$ BEGIN UPDATE bad_input_writes SET n = n + 1; RETURN NULL; END $$;
+"""
+COUNT_WRITES_TO = (
+    'CREATE TRIGGER bad_input_write AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON "{0}"'
+    " FOR EACH STATEMENT EXECUTE FUNCTION bad_input_count_write()"
+)
+STOP_COUNTING = "DROP FUNCTION bad_input_count_write() CASCADE; DROP TABLE bad_input_writes"
+
+
+@contextmanager
+def commits_seen(engine: Engine) -> Iterator[Callable[[], int]]:
+    """A number that changes whenever a write is committed to ``engine``'s database, and
+    only then (a write rolled back leaves it be): SQLite's ``data_version`` as a connection of
+    its own sees it; on PostgreSQL, a count kept by a trigger on every table, in the writing
+    transaction. The triggers go with the context."""
+    if engine.dialect.name == "sqlite":
+        with closing(sqlite3.connect(str(engine.url.database))) as watcher:
+            yield lambda: int(watcher.execute("PRAGMA data_version").fetchone()[0])
+        return
+    with engine.begin() as connection:
+        connection.exec_driver_sql(COUNT_WRITES)
+        for table in Base.metadata.sorted_tables:
+            connection.exec_driver_sql(COUNT_WRITES_TO.format(table.name))
+    try:
+        with engine.connect() as watcher:
+
+            def count() -> int:
+                seen = watcher.exec_driver_sql("SELECT n FROM bad_input_writes").scalar_one()
+                watcher.rollback()  # the next look sees the writes committed after this one
+                return int(seen)
+
+            yield count
+    finally:
+        with engine.begin() as connection:
+            connection.exec_driver_sql(STOP_COUNTING)
+
+
 def problem_issues(answer: Response) -> list[str]:
     """What keeps an answer from being an RFC 9457 problem matching its status code."""
     content_type = answer.headers.get("content-type", "")
@@ -134,6 +179,7 @@ class World:
 
     client: TestClient
     factory: sessionmaker[Session]
+    commits: Callable[[], int]
     headers: dict[str, str]
     ids: dict[str, str]
     existing: set[str] = field(default_factory=set)
@@ -180,11 +226,14 @@ class World:
 
 
 @pytest.fixture(scope="module")
-def world(module_factory: sessionmaker[Session]) -> Iterator[World]:
+def world(module_engine: Engine, module_factory: sessionmaker[Session]) -> Iterator[World]:
     """One database of each kind for the module: bad requests leave it as it was."""
     factory = module_factory
     # raise_server_exceptions=False: a 500 is an answer the sweep reports, not a crash of the test.
-    with AppClient(create_app(factory), raise_server_exceptions=False) as client:
+    with (
+        AppClient(create_app(factory), raise_server_exceptions=False) as client,
+        commits_seen(module_engine) as commits,
+    ):
         headers = signed_in(client, factory, "admin", roles=["system-administrator"])
         admin = client.get("/api/v1/auth/me", headers=headers).json()
         account = create(client, headers, "accounts", name="Contoso")
@@ -211,7 +260,7 @@ def world(module_factory: sessionmaker[Session]) -> Iterator[World]:
             "closed": closed["id"],
             "processes": BUILTIN_PROCESS,
         }
-        yield World(client, factory, headers, ids, existing=set(ids.values()))
+        yield World(client, factory, commits, headers, ids, existing=set(ids.values()))
 
 
 # --- Bad requests --------------------------------------------------------------------------------
@@ -715,8 +764,9 @@ def check(
     """Send one bad request: what went wrong (nothing when it was refused cleanly), and the
     database snapshot after it (the next request's ``before``)."""
     before = before or db_snapshot(world.factory)
+    committed = world.commits()
     answer = bad.send(world)
-    after = db_snapshot(world.factory)
+    after = db_snapshot(world.factory) if world.commits() != committed else before
     issues: list[str] = []
     if bad.harmless and answer.is_success:
         pass

@@ -1,14 +1,15 @@
 """The bad-input sweep's database snapshot sees every change, on both databases: a row added,
-a row deleted, and one column of one row changed."""
+a row deleted, and one column of one row changed; and its count of commits, which decides
+when a snapshot is taken, changes with every committed write and with no rolled-back one."""
 
 from __future__ import annotations
 
-from sqlalchemy import update
+from sqlalchemy import Engine, text, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from oppflow.db import unit_of_work
 from oppflow.models import Role
-from tests.api.test_bad_input import db_snapshot, snapshot_changes
+from tests.api.test_bad_input import commits_seen, db_snapshot, snapshot_changes
 
 
 def test_the_snapshot_sees_a_changed_column(factory: sessionmaker[Session]) -> None:
@@ -21,3 +22,22 @@ def test_the_snapshot_sees_a_changed_column(factory: sessionmaker[Session]) -> N
     assert snapshot_changes(before, after) == [
         f"roles ({before['roles'][0]} → {before['roles'][0]} rows)"
     ]
+
+
+def test_the_count_of_commits_sees_writes_committed_and_not_rolled_back(
+    engine: Engine, factory: sessionmaker[Session]
+) -> None:
+    with commits_seen(engine) as commits:
+        start = commits()
+        assert commits() == start, "looking changes nothing"
+        with factory() as session:
+            session.execute(update(Role).where(Role.key == "salesperson").values(name="Vendeur"))
+            session.rollback()
+        assert commits() == start, "a write rolled back is not counted"
+        with unit_of_work(factory) as session:
+            session.execute(update(Role).where(Role.key == "salesperson").values(name="Vendeur"))
+        assert commits() != start, "a committed write is"
+    if engine.dialect.name == "postgresql":
+        with engine.connect() as connection:
+            left = "SELECT count(*) FROM pg_trigger WHERE tgname = 'bad_input_write'"
+            assert connection.execute(text(left)).scalar_one() == 0, "the triggers are gone"
