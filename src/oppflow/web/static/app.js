@@ -145,11 +145,12 @@ function board() {
   });
 }
 
-// Dialogs: focus the first field when one opens.
+// Dialogs: focus the first field when one opens, unless one of its fields has the focus
+// already: the toggle event comes a task after the opening, and a quick hand may be typing.
 function dialogs() {
   document.querySelectorAll("[popover]").forEach((popover) => {
     popover.addEventListener("toggle", (event) => {
-      if (event.newState !== "open") return;
+      if (event.newState !== "open" || popover.contains(document.activeElement)) return;
       const first = popover.querySelector("input:not([type=hidden]):not([disabled]), select, textarea");
       if (first) first.focus();
     });
