@@ -68,8 +68,9 @@ def live(module_factory: sessionmaker[Session]) -> Iterator[Live]:
 
 
 # Each browser scenario that speaks a language runs twice, in English on SQLite and in French on
-# PostgreSQL: both languages and both databases, at half the cost of the four pairs (decision
-# 0028). A module whose scenario is tied to one language runs it on both databases.
+# PostgreSQL: both languages and both databases, at half the cost of the four pairs. A scenario
+# written in one language (``@pytest.mark.speaks("fr")``) runs once, on that language's
+# database (decision 0028).
 LANGUAGE_ON = {"sqlite": "en", "postgresql": "fr"}
 
 
@@ -77,6 +78,21 @@ LANGUAGE_ON = {"sqlite": "en", "postgresql": "fr"}
 def language(module_engine: Engine) -> str:
     """The language the module's browser speaks: that of its database (``LANGUAGE_ON``)."""
     return LANGUAGE_ON[module_engine.dialect.name]
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Deselect the runs of a one-language scenario on the other language's database."""
+    elsewhere = [item for item in items if _speaks_elsewhere(item)]
+    if elsewhere:
+        config.hook.pytest_deselected(items=elsewhere)
+        items[:] = [item for item in items if item not in set(elsewhere)]
+
+
+def _speaks_elsewhere(item: pytest.Item) -> bool:
+    speaks = item.get_closest_marker("speaks")
+    callspec = getattr(item, "callspec", None)
+    database = callspec.params.get("module_engine") if callspec else None
+    return bool(speaks and database and LANGUAGE_ON[database] != speaks.args[0])
 
 
 @pytest.fixture(scope="session")

@@ -25,7 +25,7 @@ from tests.web.support import (
     make_user,
 )
 
-pytestmark = pytest.mark.usefixtures("people")
+pytestmark = [pytest.mark.usefixtures("people"), pytest.mark.speaks("en")]
 
 
 @pytest.fixture(scope="module")
@@ -115,6 +115,7 @@ def next_stage(page: Any, button: str, stage: str) -> None:
     active.filter(has_text=stage).wait_for()
 
 
+@pytest.mark.speaks("fr")
 def test_seed_journey_in_french(page_fr: Any, live: Live) -> None:
     """The seed page, click by click: Qualifier → Développer → Proposer → Clôturer → Terminé,
     then Fermer comme conclue."""

@@ -49,6 +49,7 @@ LOADED_WIDTH = """image => image.complete ? image.naturalWidth : new Promise(don
 })"""
 
 
+@pytest.mark.speaks("fr")
 def test_a_quote_created_activated_and_downloaded_in_french(
     browser: Any, live: Live, deal: str, tmp_path: Path
 ) -> None:
