@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from functools import cache
 from typing import Any
 
 from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session, sessionmaker
 
+from oppflow.api.app import create_app
 from oppflow.db import unit_of_work
 from oppflow.security import organization
 from oppflow.security import service as security_service
@@ -14,6 +16,13 @@ from oppflow.security.repository import BusinessUnitRepository
 from oppflow.security.schemas import BusinessUnitCreate, UserCreate
 
 PASSWORD = "correct-horse-9"
+
+
+@cache
+def openapi() -> dict[str, Any]:
+    """The application's OpenAPI document, made once per test process (about 1.4 s each time):
+    read it, never change it."""
+    return create_app(sessionmaker()).openapi()
 
 
 def create_user(

@@ -37,12 +37,12 @@ from sqlalchemy.orm import Session, sessionmaker
 from oppflow.api.app import create_app
 from oppflow.models import Base
 from tests.client import AppClient
-from tests.helpers import create, create_opportunity, signed_in
+from tests.helpers import create, create_opportunity, openapi, signed_in
 
 Json = Any
 Schema = dict[str, Any]
 
-OPENAPI: dict[str, Any] = create_app(sessionmaker()).openapi()
+OPENAPI: dict[str, Any] = openapi()
 METHODS = ("get", "post", "put", "patch", "delete")
 HUGE = "x" * 100_001
 PROBLEM_FIELDS = ("type", "title", "status", "detail")

@@ -10,11 +10,10 @@ from fastapi.testclient import TestClient
 from pydantic import TypeAdapter, ValidationError
 from sqlalchemy.orm import Session, sessionmaker
 
-from oppflow.api.app import create_app
 from oppflow.schemas import NOT_BLANK, visible
-from tests.helpers import create_opportunity, signed_in
+from tests.helpers import create_opportunity, openapi, signed_in
 
-OPENAPI: dict[str, Any] = create_app(sessionmaker()).openapi()
+OPENAPI: dict[str, Any] = openapi()
 OPERATIONS = [
     (method.upper(), path, operation)
     for path, methods in OPENAPI["paths"].items()

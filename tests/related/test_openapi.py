@@ -4,11 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy.orm import sessionmaker
+from tests.helpers import openapi
 
-from oppflow.api.app import create_app
-
-OPENAPI: dict[str, Any] = create_app(sessionmaker()).openapi()
+OPENAPI: dict[str, Any] = openapi()
 OURS = (
     "/api/v1/leads",
     "/api/v1/files",

@@ -18,17 +18,17 @@ from fastapi.testclient import TestClient
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
-from oppflow.api.app import create_app
 from oppflow.db import unit_of_work
 from oppflow.models import Base, SalesTeamMember
 from oppflow.security import organization
 from oppflow.security import service as security_service
 from oppflow.security.repository import BusinessUnitRepository
 from oppflow.security.schemas import BusinessUnitCreate, TeamCreate, UserCreate
+from tests.helpers import openapi
 from tests.security.expectations import POSITIONS, SHARED_ACTIONS
 
 # The API as it stands: tables and actions without an endpoint are left out of the matrix.
-OPENAPI: dict[str, Any] = create_app(sessionmaker()).openapi()
+OPENAPI: dict[str, Any] = openapi()
 API_PATHS: dict[str, Any] = OPENAPI["paths"]
 
 # name → (business unit, role; None is the role under test)
