@@ -6,11 +6,14 @@ worker and ``oppflow files prune`` run it. Then the sweep removes the contents n
 (a deleted file's, an upload whose request failed) once past the grace.
 
 Each test has a file store of its own: the sweep walks all of it, and ``age`` sets times back.
+What killed processes leave in the store's directory (half an upload, a content set aside by a
+removal that never decided) is cleared past the grace too.
 """
 
 from __future__ import annotations
 
 import os
+import shutil
 import threading
 import time
 import uuid
@@ -33,7 +36,7 @@ from oppflow.events import worker
 from oppflow.imports import retention, runner
 from oppflow.models import ImportJob
 from oppflow.related.s3 import S3FileStore, StorageUnavailable
-from oppflow.related.storage import FileStore, Removal, default_store
+from oppflow.related.storage import GRACE, FileStore, Removal, default_store
 from tests.helpers import create_opportunity, signed_in
 from tests.imports.test_jobs import queued
 from tests.related.test_files import backdate, keep_again, upload
@@ -346,3 +349,34 @@ def test_a_deleted_files_bytes_go_with_the_first_sweep_past_the_grace(
     assert retention.prune(factory, store, days=30) == retention.Pruned(0, 1)
     assert set(store.stored()) == remaining - {files[1]["sha256"]}
     assert job_ids(factory) == {job["id"]}
+
+
+def test_what_killed_processes_left_in_the_store_is_cleared_once_past_the_grace(
+    factory: sessionmaker[Session],
+) -> None:
+    store = default_store()
+    # A removal killed between setting the content aside and deciding: it is put back.
+    undecided = keep_again(store, b"set aside by a removal that was killed\n")
+    backdate(undecided, hours=2)
+    path = store.path_of(undecided)
+    os.rename(path, path.with_name(f"{undecided}.removing-{uuid.uuid4().hex}"))
+    # The same, but the bytes were stored again meanwhile: the copy aside goes.
+    stored_again = keep_again(store, b"set aside, then stored again\n")
+    again = store.path_of(stored_again)
+    shutil.copy(again, again.with_name(f"{stored_again}.removing-{uuid.uuid4().hex}"))
+    half_upload = store.writer()
+    half_upload.write(b"the first half of an upl")
+    half_download = again.with_name("fetch-abc123")
+    half_download.write_bytes(b"the first half of a downl")
+    leftovers = {half_upload.path, half_download}
+
+    assert store.tidy(utcnow() - GRACE) == 0, "all of it younger than the grace: in progress?"
+    assert all(path.exists() for path in leftovers)
+    # Past the grace (the inode times cannot be set back: the grace is moved instead).
+    assert store.tidy(utcnow() + timedelta(seconds=1)) == 4
+    assert not any(path.exists() for path in leftovers)
+    assert sorted(path.parent.glob("*.removing-*")) == []
+    assert set(store.stored()) == {undecided, stored_again}
+    # The content put back is unnamed and was not kept within the grace: the sweep removes it.
+    assert retention.prune(factory, store, days=30) == retention.Pruned(0, 1)
+    assert set(store.stored()) == {stored_again}

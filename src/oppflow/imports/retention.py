@@ -9,8 +9,9 @@ the last ``GRACE``: their job or file may not be committed yet, so no query coul
 Then every stored content that no opportunity file and no job names, and that was not kept
 within ``GRACE``, is removed: the bytes of a file deleted while the same bytes were being
 uploaded again (``related/files.py`` leaves them), of an upload whose request then failed.
-This runs whatever the retention, 0 (jobs kept for ever) included. The worker runs all of it
-hourly; ``oppflow files prune`` runs it at once.
+This runs whatever the retention, 0 (jobs kept for ever) included. Before all that, what killed
+processes left in the store's directory more than ``GRACE`` ago is cleared (``FileStore.tidy``).
+The worker runs all of it hourly; ``oppflow files prune`` runs it at once.
 
 Like the runner, it opens its own units of work, a batch at a time: it reads the expired jobs
 and which of their contents nothing else refers to, removes those contents, then deletes the
@@ -55,6 +56,7 @@ def prune(
     contents of their files and reports that nothing else refers to and that were not kept
     again within ``grace``, a batch at a time; then, ``sweeping``, the contents nothing
     names (``OPPFLOW_FILE_SWEEP``: off where databases share a store)."""
+    store.tidy(utcnow() - grace)
     pruned = _prune_jobs(factory, store, days, grace)
     swept = sweep(factory, store, grace=grace) if sweeping else 0
     return Pruned(pruned.jobs, pruned.files + swept)

@@ -163,6 +163,20 @@ class FileStore:
     def has(self, sha256: str) -> bool:
         return self.path_of(sha256).is_file()
 
+    def tidy(self, older_than: datetime) -> int:
+        """Clear what a process killed mid-way left in the directory before ``older_than``: an
+        upload half received (``incoming/``), a download to the cache half made, and a content
+        set aside by a removal that never decided (put back: whether it goes is for the next
+        sweep). How many were cleared. The age spares the work of processes still running."""
+        cleared = sum(
+            _unlink(path) for path in _left_before(self.root, "incoming/upload-*", older_than)
+        )
+        cleared += sum(_unlink(path) for path in _left_before(self.root, "??/fetch-*", older_than))
+        for aside in _left_before(self.root, "??/*.removing-*", older_than):
+            target = aside.with_name(aside.name.partition(".removing-")[0])
+            cleared += _unlink(aside) if target.exists() else _put_back(aside, target)
+        return cleared
+
     def stored(self) -> Iterator[str]:
         """The SHA-256 of every stored content."""
         # One directory listed at a time, in order: memory stays bounded by a 256th of the
@@ -175,6 +189,31 @@ class FileStore:
     @property
     def url(self) -> str:
         return self.root.resolve().as_uri()
+
+
+def _left_before(root: Path, pattern: str, moment: datetime) -> list[Path]:
+    # The inode's change time: a rename sets it, so a content set aside is aged from then.
+    found = []
+    for path in root.glob(pattern):
+        try:
+            if datetime.fromtimestamp(path.stat().st_ctime, UTC) < moment:
+                found.append(path)
+        except FileNotFoundError:  # gone meanwhile: its process finished with it
+            continue
+    return found
+
+
+def _unlink(path: Path) -> int:
+    path.unlink(missing_ok=True)
+    return 1
+
+
+def _put_back(aside: Path, target: Path) -> int:
+    try:
+        os.rename(aside, target)
+    except FileNotFoundError:
+        return 0
+    return 1
 
 
 def default_store() -> FileStore:
