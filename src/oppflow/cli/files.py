@@ -12,7 +12,6 @@ import typer
 from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 
-from oppflow.config import get_settings
 from oppflow.console import err, fail, out
 from oppflow.db import session_factory
 from oppflow.errors import OppflowError
@@ -55,12 +54,8 @@ def prune(
     ] = None,
 ) -> None:
     """Delete import jobs finished more than DAYS ago, with their files; and files nothing names."""
-    settings = get_settings()
-    kept = settings.file_retention_days if days is None else days
     try:
-        pruned = retention.prune(
-            session_factory(), default_store(), days=kept, sweeping=settings.file_sweep
-        )
+        pruned = retention.prune_as_configured(session_factory(), days=days)
     except (OppflowError, OSError) as exc:
         fail(escape(str(getattr(exc, "detail", exc))))
     out.print(f"{pruned.jobs} import jobs and {pruned.files} stored files deleted")

@@ -22,7 +22,6 @@ from oppflow.errors import OppflowError
 from oppflow.events import delivery
 from oppflow.imports import retention
 from oppflow.imports import runner as import_runner
-from oppflow.related.storage import default_store
 
 log = logging.getLogger("oppflow.webhooks")
 CLAIM_BATCH = 10
@@ -83,13 +82,7 @@ def prune_files(factory: sessionmaker[Session]) -> None:
     nothing names (imports/retention.py); an object store that does not answer is tried
     again next time, the worker goes on."""
     try:
-        settings = get_settings()
-        pruned = retention.prune(
-            factory,
-            default_store(),
-            days=settings.file_retention_days,
-            sweeping=settings.file_sweep,
-        )
+        pruned = retention.prune_as_configured(factory)
     except (OppflowError, OSError) as exc:
         log.warning("pruning the import files: %s", exc)
         return

@@ -27,11 +27,12 @@ from itertools import islice
 from sqlalchemy.orm import Session, sessionmaker
 
 from oppflow.clock import utcnow
+from oppflow.config import get_settings
 from oppflow.db import unit_of_work
 from oppflow.imports.repository import JobQueue
 from oppflow.models import ImportJob
 from oppflow.related.repository import contents_attached
-from oppflow.related.storage import GRACE, FileStore, Removal
+from oppflow.related.storage import GRACE, FileStore, Removal, default_store
 
 # Jobs deleted per transaction: SQLite's write lock is held for one batch at a time. Also the
 # stored contents the sweep asks about at once: its memory stays bounded.
@@ -60,6 +61,14 @@ def prune(
     pruned = _prune_jobs(factory, store, days, grace)
     swept = sweep(factory, store, grace=grace) if sweeping else 0
     return Pruned(pruned.jobs, pruned.files + swept)
+
+
+def prune_as_configured(factory: sessionmaker[Session], *, days: int | None = None) -> Pruned:
+    """``prune`` as the settings say: the configured store, ``OPPFLOW_FILE_RETENTION_DAYS``
+    (unless ``days``) and ``OPPFLOW_FILE_SWEEP``. The worker and ``oppflow files prune``."""
+    settings = get_settings()
+    kept = settings.file_retention_days if days is None else days
+    return prune(factory, default_store(), days=kept, sweeping=settings.file_sweep)
 
 
 def _prune_jobs(
