@@ -7,6 +7,7 @@ tables with the built-in processes installed.
 
 from __future__ import annotations
 
+import gc
 import os
 import shutil
 from collections.abc import Iterator
@@ -48,6 +49,14 @@ def postgres_answers() -> bool:
 
 POSTGRES_UP = postgres_answers()
 SKIP_POSTGRES = "PostgreSQL at 127.0.0.1:5432 does not answer: its half of the suite is skipped"
+
+
+def pytest_collection_finish(session: pytest.Session) -> None:
+    """What collection built (2,300 items, the contract test's 8,500 coverage cases, the
+    modules) lives as long as the run: out of the garbage collector's sight from here, rather
+    than walked again by each full collection (about 8 % of a contract and security run)."""
+    gc.collect()
+    gc.freeze()
 
 
 def pytest_report_header() -> str:
