@@ -355,28 +355,42 @@ def test_what_killed_processes_left_in_the_store_is_cleared_once_past_the_grace(
     factory: sessionmaker[Session],
 ) -> None:
     store = default_store()
+    two_hours_ago = int((utcnow() - timedelta(hours=2)).timestamp())
     # A removal killed between setting the content aside and deciding: it is put back.
     undecided = keep_again(store, b"set aside by a removal that was killed\n")
     backdate(undecided, hours=2)
     path = store.path_of(undecided)
-    os.rename(path, path.with_name(f"{undecided}.removing-{uuid.uuid4().hex}"))
-    # The same, but the bytes were stored again meanwhile: the copy aside goes.
+    os.rename(path, path.with_name(f"{undecided}.removing-{two_hours_ago}-{uuid.uuid4().hex}"))
+    # The same, but the bytes were stored again meanwhile: the copy aside goes, and the bytes
+    # stored again keep their recent time (a rename back would give them the old one).
     stored_again = keep_again(store, b"set aside, then stored again\n")
     again = store.path_of(stored_again)
-    shutil.copy(again, again.with_name(f"{stored_again}.removing-{uuid.uuid4().hex}"))
+    aside = again.with_name(f"{stored_again}.removing-{two_hours_ago}-{uuid.uuid4().hex}")
+    shutil.copy(again, aside)
+    os.utime(aside, (two_hours_ago, two_hours_ago))
+    # A removal running now: its content aside is left to it.
+    running = keep_again(store, b"being removed right now\n")
+    moving = store.path_of(running)
+    now = int(utcnow().timestamp())
+    os.rename(moving, moving.with_name(f"{running}.removing-{now}-{uuid.uuid4().hex}"))
     half_upload = store.writer()
     half_upload.write(b"the first half of an upl")
+    half_upload.finish()
     half_download = again.with_name("fetch-abc123")
     half_download.write_bytes(b"the first half of a downl")
-    leftovers = {half_upload.path, half_download}
+    arriving = store.writer()
+    arriving.write(b"an upload still arriving")
+    for left in (half_upload.path, half_download):
+        os.utime(left, (two_hours_ago, two_hours_ago))
 
-    assert store.tidy(utcnow() - GRACE) == 0, "all of it younger than the grace: in progress?"
-    assert all(path.exists() for path in leftovers)
-    # Past the grace (the inode times cannot be set back: the grace is moved instead).
-    assert store.tidy(utcnow() + timedelta(seconds=1)) == 4
-    assert not any(path.exists() for path in leftovers)
-    assert sorted(path.parent.glob("*.removing-*")) == []
+    assert store.tidy(utcnow() - GRACE) == 4
+    assert not half_upload.path.exists()
+    assert not half_download.exists()
+    assert arriving.path.exists(), "written within the grace: its upload goes on"
+    assert [p.name.partition(".")[0] for p in store.root.glob("??/*.removing-*")] == [running]
     assert set(store.stored()) == {undecided, stored_again}
+    assert utcnow().timestamp() - again.stat().st_mtime < 60, "the bytes stored again stay new"
     # The content put back is unnamed and was not kept within the grace: the sweep removes it.
     assert retention.prune(factory, store, days=30) == retention.Pruned(0, 1)
     assert set(store.stored()) == {stored_again}
+    arriving.discard()

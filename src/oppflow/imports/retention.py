@@ -20,6 +20,7 @@ jobs in a short transaction; the sweep reads which of a batch of stored contents
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from itertools import islice
@@ -37,6 +38,7 @@ from oppflow.related.storage import GRACE, FileStore, Removal, default_store
 # Jobs deleted per transaction: SQLite's write lock is held for one batch at a time. Also the
 # stored contents the sweep asks about at once: its memory stays bounded.
 BATCH = 500
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -56,11 +58,24 @@ def prune(
     """Delete the jobs finished (or drafts made) more than ``days`` ago (0: none), with the
     contents of their files and reports that nothing else refers to and that were not kept
     again within ``grace``, a batch at a time; then, ``sweeping``, the contents nothing
-    names (``OPPFLOW_FILE_SWEEP``: off where databases share a store)."""
-    store.tidy(utcnow() - grace)
+    names (``OPPFLOW_FILE_SWEEP``: off where databases share a store). First, what killed
+    processes left in the store's directory before ``grace`` is cleared (``FileStore.tidy``)."""
+    _tidy(store, utcnow() - grace)
     pruned = _prune_jobs(factory, store, days, grace)
     swept = sweep(factory, store, grace=grace) if sweeping else 0
     return Pruned(pruned.jobs, pruned.files + swept)
+
+
+def _tidy(store: FileStore, older_than: datetime) -> None:
+    # A directory this process may not clear (another user's, a network filesystem that
+    # fails) must not stop the retention and the sweep, which need no more than the store.
+    try:
+        cleared = store.tidy(older_than)
+    except OSError as exc:
+        log.warning("tidying the file store: %s", exc)
+        return
+    if cleared:
+        log.info("cleared %d files left by killed processes", cleared)
 
 
 def prune_as_configured(factory: sessionmaker[Session], *, days: int | None = None) -> Pruned:

@@ -16,13 +16,14 @@ import os
 import re
 import tempfile
 import uuid
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from enum import Enum
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
+from oppflow.clock import utcnow
 from oppflow.config import get_settings
 from oppflow.errors import NotFound, PayloadTooLarge
 
@@ -46,6 +47,9 @@ def sha256_of(path: Path) -> str:
 
 
 _SHA256 = re.compile(r"^[0-9a-f]{64}$")
+# What a content set aside by a removal is named after: ``<sha256>.removing-<moment>-<random>``.
+ASIDE = ".removing-"
+EPOCH = datetime.fromtimestamp(0, UTC)
 
 
 class Removal(Enum):
@@ -147,34 +151,41 @@ class FileStore:
         bytes, whose record may not be committed yet).
 
         It is first renamed aside, atomically: a ``keep`` of the same bytes either refreshed
-        its time before (seen here, and it is put back) or finds it gone and stores it anew."""
+        its time before (seen here, and it is put back) or finds it gone and stores it anew.
+        The name aside carries the moment, for ``tidy`` to tell a removal killed before it
+        decided from one still running."""
         target = self.path_of(sha256)
-        aside = target.with_name(f"{target.name}.removing-{uuid.uuid4().hex}")
+        moment = int(utcnow().timestamp())
+        aside = target.with_name(f"{target.name}{ASIDE}{moment}-{uuid.uuid4().hex}")
         try:
             os.rename(target, aside)
         except FileNotFoundError:
             return Removal.ABSENT
-        if datetime.fromtimestamp(aside.stat().st_mtime, UTC) >= since:
-            os.replace(aside, target)
+        try:
+            if datetime.fromtimestamp(aside.stat().st_mtime, UTC) >= since:
+                os.replace(aside, target)
+                return Removal.KEPT_RECENTLY
+            aside.unlink()
+        except FileNotFoundError:  # put back by a tidy: this removal outlasted the grace
             return Removal.KEPT_RECENTLY
-        aside.unlink()
         return Removal.REMOVED
 
     def has(self, sha256: str) -> bool:
         return self.path_of(sha256).is_file()
 
     def tidy(self, older_than: datetime) -> int:
-        """Clear what a process killed mid-way left in the directory before ``older_than``: an
-        upload half received (``incoming/``), a download to the cache half made, and a content
-        set aside by a removal that never decided (put back: whether it goes is for the next
-        sweep). How many were cleared. The age spares the work of processes still running."""
-        cleared = sum(
-            _unlink(path) for path in _left_before(self.root, "incoming/upload-*", older_than)
-        )
-        cleared += sum(_unlink(path) for path in _left_before(self.root, "??/fetch-*", older_than))
-        for aside in _left_before(self.root, "??/*.removing-*", older_than):
-            target = aside.with_name(aside.name.partition(".removing-")[0])
-            cleared += _unlink(aside) if target.exists() else _put_back(aside, target)
+        """Clear what a process killed mid-way left in this host's directory before
+        ``older_than``: an upload half received (``incoming/``), a download to the cache half
+        made, and a content set aside by a removal that never decided (put back: whether it
+        goes is the sweep's call). How many were cleared. The age spares the work of
+        processes still running: a file being written has a recent time, and a content set
+        aside carries the moment in its name."""
+        cleared = 0
+        for pattern in ("incoming/upload-*", "??/fetch-*"):
+            cleared += sum(map(_unlink, _written_before(self.root.glob(pattern), older_than)))
+        for aside in self.root.glob(f"??/*{ASIDE}*"):
+            if _set_aside_at(aside) < older_than:
+                cleared += _put_back(aside)
         return cleared
 
     def stored(self) -> Iterator[str]:
@@ -191,29 +202,42 @@ class FileStore:
         return self.root.resolve().as_uri()
 
 
-def _left_before(root: Path, pattern: str, moment: datetime) -> list[Path]:
-    # The inode's change time: a rename sets it, so a content set aside is aged from then.
+def _written_before(paths: Iterable[Path], moment: datetime) -> list[Path]:
     found = []
-    for path in root.glob(pattern):
+    for path in paths:
         try:
-            if datetime.fromtimestamp(path.stat().st_ctime, UTC) < moment:
+            if datetime.fromtimestamp(path.stat().st_mtime, UTC) < moment:
                 found.append(path)
         except FileNotFoundError:  # gone meanwhile: its process finished with it
             continue
     return found
 
 
+def _set_aside_at(aside: Path) -> datetime:
+    moment = aside.name.partition(ASIDE)[2].partition("-")[0]
+    # A name without its moment was set aside before names carried one: long ago.
+    return datetime.fromtimestamp(int(moment), UTC) if moment.isdigit() else EPOCH
+
+
 def _unlink(path: Path) -> int:
-    path.unlink(missing_ok=True)
-    return 1
-
-
-def _put_back(aside: Path, target: Path) -> int:
     try:
-        os.rename(aside, target)
+        path.unlink()
     except FileNotFoundError:
         return 0
     return 1
+
+
+def _put_back(aside: Path) -> int:
+    target = aside.with_name(aside.name.partition(ASIDE)[0])
+    try:
+        # A link, not a rename, which would replace the same bytes stored again meanwhile
+        # (kept recently) with this old copy, for the sweep to remove under their upload.
+        os.link(aside, target)
+    except FileExistsError:
+        pass
+    except FileNotFoundError:
+        return 0
+    return _unlink(aside)
 
 
 def default_store() -> FileStore:
