@@ -82,17 +82,25 @@ def language(module_engine: Engine) -> str:
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     """Deselect the runs of a one-language scenario on the other language's database."""
-    elsewhere = [item for item in items if _speaks_elsewhere(item)]
+    elsewhere = {item.nodeid for item in items if _speaks_elsewhere(item)}
     if elsewhere:
-        config.hook.pytest_deselected(items=elsewhere)
-        items[:] = [item for item in items if item not in set(elsewhere)]
+        config.hook.pytest_deselected(items=[item for item in items if item.nodeid in elsewhere])
+        items[:] = [item for item in items if item.nodeid not in elsewhere]
 
 
 def _speaks_elsewhere(item: pytest.Item) -> bool:
     speaks = item.get_closest_marker("speaks")
+    if speaks is None:
+        return False
     callspec = getattr(item, "callspec", None)
     database = callspec.params.get("module_engine") if callspec else None
-    return bool(speaks and database and LANGUAGE_ON[database] != speaks.args[0])
+    if database is None or speaks.args[0] not in LANGUAGE_ON.values():
+        # Else the marker would hide the test on both databases, or be ignored.
+        raise pytest.UsageError(
+            f"{item.nodeid}: speaks({speaks.args[0]!r}) needs a language of "
+            f"LANGUAGE_ON and a test on the module's database (live)"
+        )
+    return LANGUAGE_ON[database] != speaks.args[0]
 
 
 @pytest.fixture(scope="session")

@@ -23,7 +23,7 @@ from oppflow.security import service as security_service
 from tests.web.conftest import Live, open_page
 from tests.web.support import PASSWORD, make_user
 
-# The scenarios follow one French user's imports.
+# The scenarios follow one French user's imports (the one without JavaScript, in English).
 pytestmark = pytest.mark.speaks("fr")
 
 axe_playwright = pytest.importorskip("axe_playwright_python.sync_playwright")
@@ -132,6 +132,7 @@ def test_a_csv_imported_through_the_mapping_screen_in_french(
     assert (saved.name, saved.columns) == ("CRM français", FRENCH_COLUMNS)
 
 
+@pytest.mark.speaks("en")
 def test_without_javascript_the_saved_mapping_is_reused_and_the_page_refreshes_itself(
     browser: Any, live: Live, worker: None, tmp_path: Path
 ) -> None:
