@@ -127,10 +127,19 @@ def commits_seen(engine: Engine) -> Iterator[Callable[[], int]]:
     only then (a write rolled back leaves it be): SQLite's ``data_version`` as a connection of
     its own sees it; on PostgreSQL, a count kept by a trigger on every table, in the writing
     transaction. The triggers go with the context."""
-    if engine.dialect.name == "sqlite":
-        with closing(sqlite3.connect(str(engine.url.database))) as watcher:
-            yield lambda: int(watcher.execute("PRAGMA data_version").fetchone()[0])
-        return
+    watch = _sqlite_commits if engine.dialect.name == "sqlite" else _postgres_commits
+    with watch(engine) as commits:
+        yield commits
+
+
+@contextmanager
+def _sqlite_commits(engine: Engine) -> Iterator[Callable[[], int]]:
+    with closing(sqlite3.connect(str(engine.url.database))) as watcher:
+        yield lambda: int(watcher.execute("PRAGMA data_version").fetchone()[0])
+
+
+@contextmanager
+def _postgres_commits(engine: Engine) -> Iterator[Callable[[], int]]:
     with engine.begin() as connection:
         connection.exec_driver_sql(COUNT_WRITES)
         for table in Base.metadata.sorted_tables:
@@ -758,15 +767,26 @@ def bad_requests(world: World, method: str, path: str) -> list[Bad]:
     return [bad for make in makers for bad in make()]
 
 
-def check(
-    world: World, bad: Bad, before: dict[str, tuple[int, str]] | None = None
-) -> tuple[list[str], dict[str, tuple[int, str]]]:
+@dataclass(frozen=True)
+class Seen:
+    """The database as a snapshot showed it, and the count of commits read just before."""
+
+    commits: int
+    rows: dict[str, tuple[int, str]]
+
+
+def seen(world: World) -> Seen:
+    # The count first: a commit between the two is in the rows and, counted next time, only
+    # costs one more snapshot.
+    return Seen(world.commits(), db_snapshot(world.factory))
+
+
+def check(world: World, bad: Bad, before: Seen | None = None) -> tuple[list[str], Seen]:
     """Send one bad request: what went wrong (nothing when it was refused cleanly), and the
-    database snapshot after it (the next request's ``before``)."""
-    before = before or db_snapshot(world.factory)
-    committed = world.commits()
+    database as seen after it (the next request's ``before``)."""
+    before = before or seen(world)
     answer = bad.send(world)
-    after = db_snapshot(world.factory) if world.commits() != committed else before
+    after = before if world.commits() == before.commits else seen(world)
     issues: list[str] = []
     if bad.harmless and answer.is_success:
         pass
@@ -776,7 +796,7 @@ def check(
         issues.append(f"status {answer.status_code}, expected {bad.expect}: {answer.text[:200]!r}")
     else:
         issues += problem_issues(answer)
-    changed = snapshot_changes(before, after)
+    changed = snapshot_changes(before.rows, after.rows)
     if bad.audited:
         changed = [change for change in changed if not change.startswith("audit_log ")]
     if changed:
