@@ -8,9 +8,11 @@ the application, and 9.6 ms of a page that takes 4.3. ``AppClient`` sends the wh
 through httpx's own ASGI transport in one call to that loop and gets the answer back whole.
 
 The application, its middleware, its lifespan (``with AppClient(app)`` still runs it), the
-cookies, redirects and ``raise_server_exceptions`` are those of the ``TestClient``; the client
-address is the same ``testclient``. What differs: an answer is read whole before it is
-returned, so a streamed answer arrives in one piece (no test reads an endless one).
+cookies, redirects, ``raise_server_exceptions`` and the client address (``testclient`` unless
+``client=`` says otherwise) are those of the ``TestClient``. What differs: an answer is read
+whole before it is returned, so a streamed answer arrives in one piece (no test reads an endless
+one); the lifespan's state does not reach the requests, nor ``response.template``, and there are
+no WebSockets (the application has neither).
 """
 
 from __future__ import annotations
@@ -20,28 +22,35 @@ from typing import Any
 import httpx
 from fastapi.testclient import TestClient
 
-ClientAddress = ("testclient", 50000)
+CLIENT_ADDRESS = ("testclient", 50000)
 
 
 class _OneHandOff(httpx.BaseTransport):
-    def __init__(self, client: TestClient, *, raise_server_exceptions: bool, root_path: str):
+    def __init__(
+        self,
+        client: TestClient,
+        *,
+        raise_server_exceptions: bool,
+        root_path: str,
+        address: tuple[str, int],
+    ):
         self._client = client
         self._asgi = httpx.ASGITransport(
             app=client.app,
             raise_app_exceptions=raise_server_exceptions,
             root_path=root_path,
-            client=ClientAddress,
+            client=address,
         )
 
     def handle_request(self, request: httpx.Request) -> httpx.Response:
+        # The TestClient's own portal (its loop thread, started by ``with``), as its requests use.
         with self._client._portal_factory() as portal:
             status, headers, body = portal.call(self._answer, request)
         return httpx.Response(status, headers=headers, content=body, request=request)
 
     async def _answer(self, request: httpx.Request) -> tuple[int, httpx.Headers, bytes]:
         response = await self._asgi.handle_async_request(request)
-        body = b"".join([chunk async for chunk in response.stream])  # type: ignore[union-attr]
-        return response.status_code, response.headers, body
+        return response.status_code, response.headers, await response.aread()
 
 
 class AppClient(TestClient):
@@ -53,11 +62,19 @@ class AppClient(TestClient):
         *,
         raise_server_exceptions: bool = True,
         root_path: str = "",
+        client: tuple[str, int] = CLIENT_ADDRESS,
         **options: Any,
     ) -> None:
         super().__init__(
-            app, raise_server_exceptions=raise_server_exceptions, root_path=root_path, **options
+            app,
+            raise_server_exceptions=raise_server_exceptions,
+            root_path=root_path,
+            client=client,
+            **options,
         )
         self._transport = _OneHandOff(
-            self, raise_server_exceptions=raise_server_exceptions, root_path=root_path
+            self,
+            raise_server_exceptions=raise_server_exceptions,
+            root_path=root_path,
+            address=client,
         )
