@@ -22,7 +22,7 @@ from sqlalchemy.orm import Session
 
 from oppflow.clock import utcnow
 from oppflow.models import AuditEntry, Base
-from oppflow.models.base import Audited
+from oppflow.models.base import Audited, set_since_load
 
 # Never written to the log, whatever their value.
 SECRET_FIELDS = frozenset({"password_hash", "token_hash"})
@@ -145,17 +145,11 @@ def _created(record_: Audited) -> dict[str, Any]:
 
 
 def _updated(record_: Audited) -> dict[str, Any]:
-    changes: dict[str, Any] = {}
-    state = inspect(record_)
-    # Only an attribute set since the record was loaded has a history (SQLAlchemy keeps its
-    # loaded value in committed_state); reading the others' would cost a call each.
-    for key in [key for key in _columns(record_) if key in state.committed_state]:
-        history = state.attrs[key].load_history()
-        old = history.deleted[0] if history.deleted else None
-        new = history.added[0] if history.added else None
-        if history.has_changes() and old != new:
-            changes[key] = [_shown(key, old), _shown(key, new)]
-    return changes
+    return {
+        key: [_shown(key, old), _shown(key, new)]
+        for key, old, new in set_since_load(record_, _columns(record_), load_old=True)
+        if old != new
+    }
 
 
 def _deleted(record_: Audited) -> dict[str, Any]:

@@ -16,11 +16,12 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import event, insert, inspect
+from sqlalchemy import event, insert
 from sqlalchemy.orm import Session
 
 from oppflow.clock import utcnow
 from oppflow.models import Opportunity, OpportunityChange
+from oppflow.models.base import set_since_load
 
 TRACKED_FIELDS = (
     "process_key",
@@ -86,14 +87,7 @@ def _column_default(opportunity: Opportunity, field: str) -> Any:
 
 
 def _updated(opportunity: Opportunity) -> Iterator[tuple[str, Any, Any]]:
-    state = inspect(opportunity)
-    # Only an attribute set since the record was loaded has a history (committed_state).
-    for field in [field for field in TRACKED_FIELDS if field in state.committed_state]:
-        history = state.attrs[field].history
-        if not history.has_changes():
-            continue
-        old = history.deleted[0] if history.deleted else None
-        new = history.added[0] if history.added else None
+    for field, old, new in set_since_load(opportunity, TRACKED_FIELDS):
         if encode(old) != encode(new):
             yield field, old, new
 

@@ -25,11 +25,12 @@ from datetime import date
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import bindparam, delete, event, insert, inspect, select, update
+from sqlalchemy import bindparam, delete, event, insert, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from oppflow.models import ForecastTotal, Opportunity, PipelineTotal, TotalDelta
+from oppflow.models.base import set_since_load
 
 OWNERSHIP = ("owner_id", "owning_business_unit_id", "process_key", "active_stage")
 FIELDS = (
@@ -142,15 +143,8 @@ def bucket(key: tuple[Any, ...]) -> str:
 
 def _values(opportunity: Opportunity, *, before: bool) -> dict[str, Any]:
     found = {field: getattr(opportunity, field) for field in FIELDS}
-    if not before:
-        return found
-    state = inspect(opportunity)
-    # Only an attribute set since the record was loaded has a history (SQLAlchemy keeps its
-    # loaded value in committed_state); asking the others for theirs costs a call each.
-    for field in [field for field in FIELDS if field in state.committed_state]:
-        history = state.attrs[field].history
-        if history.has_changes():
-            found[field] = history.deleted[0] if history.deleted else None
+    if before:
+        found.update((field, old) for field, old, _ in set_since_load(opportunity, FIELDS))
     return found
 
 

@@ -12,6 +12,7 @@ from typing import Any
 from sqlalchemy import inspect
 
 from oppflow.models import Opportunity, Quote, StageHistory
+from oppflow.models.base import set_since_load
 
 EVENT_TYPES = (
     "opportunity.created",
@@ -83,21 +84,14 @@ def _value_or_default(opportunity: Opportunity, field: str) -> Any:
 
 
 def _changes(opportunity: Opportunity) -> dict[str, tuple[Any, Any]]:
-    state = inspect(opportunity)
-    changed: dict[str, tuple[Any, Any]] = {}
-    # Only an attribute set since the record was loaded has a history (committed_state), in
-    # the mapper's column order, as the events list them.
-    for column in state.mapper.column_attrs:
-        if column.key not in state.committed_state or column.key in _STAMPS:
-            continue
-        history = state.attrs[column.key].history
-        if not history.has_changes():
-            continue
-        old = history.deleted[0] if history.deleted else None
-        new = history.added[0] if history.added else None
-        if json_value(old) != json_value(new):
-            changed[column.key] = (old, new)
-    return changed
+    # In the mapper's column order, as the events list them.
+    columns = inspect(opportunity).mapper.column_attrs
+    keys = [column.key for column in columns if column.key not in _STAMPS]
+    return {
+        key: (old, new)
+        for key, old, new in set_since_load(opportunity, keys)
+        if json_value(old) != json_value(new)
+    }
 
 
 def _stage_changed(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Iterable, Iterator
 from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
@@ -17,6 +18,7 @@ from sqlalchemy import (
     TypeDecorator,
     Uuid,
     func,
+    inspect,
 )
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Mapped, declared_attr, mapped_column
@@ -30,6 +32,26 @@ NAMING_CONVENTION = {
     "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
     "pk": "pk_%(table_name)s",
 }
+
+
+def set_since_load(
+    record: object, keys: Iterable[str], *, load_old: bool = False
+) -> Iterator[tuple[str, Any, Any]]:
+    """``(key, old, new)`` for each of ``keys`` whose value was set since ``record`` was
+    loaded and differs in SQLAlchemy's history; ``load_old`` reads an old value that was
+    expired before the change (the audit log wants it; the flush hooks settle for None).
+
+    Only an attribute set since the load has a history (SQLAlchemy keeps its loaded value in
+    ``committed_state``): asking the others for theirs would cost a call each, in every flush
+    hook of every write."""
+    state = inspect(record)
+    for key in [key for key in keys if key in state.committed_state]:
+        attribute = state.attrs[key]
+        history = attribute.load_history() if load_old else attribute.history
+        if history.has_changes():
+            old = history.deleted[0] if history.deleted else None
+            yield key, old, history.added[0] if history.added else None
+
 
 MONEY = Numeric(19, 4)
 SEQUENCE_ID = BigInteger().with_variant(Integer(), "sqlite")
