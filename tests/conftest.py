@@ -24,14 +24,13 @@ from sqlalchemy import Engine, Table, text
 from sqlalchemy.orm import Session, sessionmaker
 
 from oppflow import migrate
-from oppflow.api.app import create_app
 from oppflow.config import get_settings
 from oppflow.db import READ_ONLY, make_engine, unit_of_work
 from oppflow.install import ensure_builtin_data
 from oppflow.models import Base
 from oppflow.process import catalog as process_catalog
 from oppflow.security import passwords
-from tests.client import AppClient
+from tests.client import AppClient, app_on
 
 POSTGRES_URL = os.environ.get(
     "OPPFLOW_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
@@ -255,5 +254,5 @@ def factory(engine: Engine) -> sessionmaker[Session]:
 @pytest.fixture
 def client(factory: sessionmaker[Session]) -> Iterator[TestClient]:
     """HTTP through the ASGI app, on the test database."""
-    with AppClient(create_app(factory)) as test_client:
+    with app_on(factory) as app, AppClient(app) as test_client:
         yield test_client

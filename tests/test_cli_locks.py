@@ -15,7 +15,7 @@ from typer.testing import CliRunner
 from oppflow.cli import app
 from oppflow.config import get_settings
 from oppflow.console import BUSY
-from oppflow.db import get_engine, session_factory, unit_of_work
+from oppflow.db import READ_ONLY, get_engine, session_factory, unit_of_work
 from oppflow.models import SecurityEpoch
 from tests.helpers import create_user
 
@@ -51,12 +51,15 @@ def configured(
     create_user(factory, "root", roles=["system-administrator"])
     monkeypatch.setenv("OPPFLOW_DATABASE_URL", engine.url.render_as_string(hide_password=False))
     monkeypatch.setenv("OPPFLOW_USER", "root")
-    caches = (get_settings, get_engine, session_factory)
-    for cache in caches:
-        cache.cache_clear()
+    _forget_settings()
     yield factory
     get_engine().dispose()
-    for cache in caches:
+    _forget_settings()
+
+
+def _forget_settings() -> None:
+    """The next command reads the environment again, into a new engine."""
+    for cache in (get_settings, get_engine, session_factory):
         cache.cache_clear()
 
 
@@ -77,7 +80,12 @@ def test_a_reading_command_runs_while_another_connection_writes(
     assert result.exit_code == 0, result.output + repr(result.exception)
 
 
-def test_a_locked_database_is_one_line_and_a_non_zero_exit(writing: Session) -> None:
+def test_a_locked_database_is_one_line_and_a_non_zero_exit(
+    writing: Session, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The command gives up after OPPFLOW_LOCK_TIMEOUT_SECONDS, not the default five.
+    monkeypatch.setenv("OPPFLOW_LOCK_TIMEOUT_SECONDS", "0.3")
+    _forget_settings()
     if writing.get_bind().dialect.name == "postgresql":
         # PostgreSQL locks rows and tables, not the database: take the one the command needs
         writing.execute(text("LOCK TABLE business_units IN ACCESS EXCLUSIVE MODE"))
@@ -85,3 +93,15 @@ def test_a_locked_database_is_one_line_and_a_non_zero_exit(writing: Session) -> 
     assert result.exit_code == 1, repr(result.exception)
     assert result.stderr == f"error: {BUSY}\n"
     assert "Traceback" not in result.output
+    assert _lock_timeout_ms(get_engine()) == 300
+
+
+def _lock_timeout_ms(engine: Engine) -> int:
+    """How long the engine's statements wait for a lock."""
+    with engine.connect() as connection:
+        connection.execution_options(**{READ_ONLY: True})  # SQLite: no write lock to wait for
+        if engine.dialect.name == "postgresql":
+            shown = "SELECT setting FROM pg_settings WHERE name = 'lock_timeout'"
+        else:
+            shown = "PRAGMA busy_timeout"
+        return int(connection.exec_driver_sql(shown).scalar_one())

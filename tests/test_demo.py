@@ -22,7 +22,6 @@ from sqlalchemy import Engine, func, select, text
 from sqlalchemy.orm import Session, sessionmaker
 
 from oppflow import migrate
-from oppflow.api.app import create_app
 from oppflow.db import make_engine, unit_of_work
 from oppflow.demo import PROBABILITY, DemoCredentials, DemoUser, is_empty, load_demo
 from oppflow.errors import Conflict
@@ -42,7 +41,7 @@ from oppflow.models import (
     Stakeholder,
     User,
 )
-from tests.client import AppClient
+from tests.client import AppClient, app_on
 
 SEED = 7
 PHASES = ["1-Qualify", "2-Develop", "3-Propose", "4-Close"]
@@ -266,7 +265,7 @@ def test_progress_is_reported_record_by_record(demo: Demo) -> None:
 
 
 def test_demo_users_log_in_and_read_opportunities(demo: Demo) -> None:
-    with AppClient(create_app(demo.factory)) as client:
+    with app_on(demo.factory) as app, AppClient(app) as client:
         headers = {user.username: _log_in(client, user) for user in demo.credentials.users}
         for username, bearer in headers.items():
             page = client.get("/api/v1/opportunities", params={"limit": 200}, headers=bearer)

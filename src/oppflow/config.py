@@ -24,6 +24,9 @@ class Settings(BaseSettings):
     access_token_minutes: int = 12 * 60
     api_token_days: int = 365
     sql_echo: bool = False
+    # A statement waits this long for a lock another transaction holds (SQLite's write lock, a
+    # PostgreSQL row or table lock), then fails: 409 over HTTP, a one-line error in the CLI.
+    lock_timeout_seconds: float = Field(default=5.0, gt=0, le=600)
     # The tenth failed log-in in a row for one user name (or the 50th from one address) within
     # the window answers 429 until the window has passed.
     login_max_failures: int = 9

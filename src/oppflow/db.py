@@ -27,16 +27,22 @@ READ_ONLY = "oppflow_read_only"
 # Migrations drop columns in place and reports read MATERIALIZED common table expressions:
 # both came with SQLite 3.35 (2021).
 SQLITE_AT_LEAST = (3, 35)
+# How long a statement waits for a lock by default (OPPFLOW_LOCK_TIMEOUT_SECONDS).
+LOCK_TIMEOUT_SECONDS = 5.0
 
 
-def make_engine(url: str, *, echo: bool = False) -> Engine:
-    """An engine for ``url``; SQLite gets WAL, foreign keys and a busy timeout."""
+def make_engine(
+    url: str, *, echo: bool = False, lock_timeout: float = LOCK_TIMEOUT_SECONDS
+) -> Engine:
+    """An engine for ``url``; SQLite gets WAL, foreign keys and a busy timeout; on both, a
+    statement waits at most ``lock_timeout`` seconds for a lock."""
+    milliseconds = max(1, round(lock_timeout * 1000))
     if url.startswith("sqlite"):
-        return _sqlite_engine(url, echo=echo)
-    return _postgres_engine(url, echo=echo)
+        return _sqlite_engine(url, echo=echo, lock_timeout_ms=milliseconds)
+    return _postgres_engine(url, echo=echo, lock_timeout_ms=milliseconds)
 
 
-def _postgres_engine(url: str, *, echo: bool) -> Engine:
+def _postgres_engine(url: str, *, echo: bool, lock_timeout_ms: int) -> Engine:
     engine = create_engine(url, echo=echo, pool_pre_ping=True, pool_size=10, max_overflow=20)
 
     @event.listens_for(engine, "connect")
@@ -44,13 +50,13 @@ def _postgres_engine(url: str, *, echo: bool) -> Engine:
         # As SQLite's busy_timeout: a statement waits for a row lock at most this long, then
         # fails (409, retry) rather than holding its worker for ever.
         with dbapi_connection.cursor() as cursor:
-            cursor.execute("SET lock_timeout = '5s'")
+            cursor.execute(f"SET lock_timeout = {lock_timeout_ms}")
         dbapi_connection.commit()
 
     return engine
 
 
-def _sqlite_engine(url: str, *, echo: bool) -> Engine:
+def _sqlite_engine(url: str, *, echo: bool, lock_timeout_ms: int) -> Engine:
     if sqlite3.sqlite_version_info < SQLITE_AT_LEAST:
         wanted = ".".join(map(str, SQLITE_AT_LEAST))
         raise RuntimeError(
@@ -67,7 +73,7 @@ def _sqlite_engine(url: str, *, echo: bool) -> Engine:
         cursor = dbapi_connection.cursor()
         cursor.execute("PRAGMA journal_mode=WAL")
         cursor.execute("PRAGMA foreign_keys=ON")
-        cursor.execute("PRAGMA busy_timeout=5000")
+        cursor.execute(f"PRAGMA busy_timeout={lock_timeout_ms}")
         cursor.execute("PRAGMA synchronous=NORMAL")
         cursor.close()
 
@@ -88,7 +94,7 @@ def get_engine() -> Engine:
     url = settings.resolved_database_url()
     if url.startswith("sqlite:///"):
         settings.data_dir.mkdir(parents=True, exist_ok=True)
-    return make_engine(url, echo=settings.sql_echo)
+    return make_engine(url, echo=settings.sql_echo, lock_timeout=settings.lock_timeout_seconds)
 
 
 @lru_cache

@@ -18,7 +18,6 @@ from typer.testing import CliRunner
 
 from oppflow.analytics import totals
 from oppflow.analytics.changelog import TRACKED_FIELDS, encode
-from oppflow.api.app import create_app
 from oppflow.cli import app
 from oppflow.clock import utcnow
 from oppflow.db import make_engine, unit_of_work
@@ -37,7 +36,7 @@ from oppflow.process.fields import pipeline_phase
 from oppflow.process.service import record_values
 from tests.analytics.test_change_log import _folded
 from tests.analytics.test_totals import _read, _recount
-from tests.client import AppClient
+from tests.client import AppClient, app_on
 
 COUNT = 300
 REPORTS = ("funnel", "conversion", "flow", "time-in-stage", "stale", "forecast", "waterfall",
@@ -148,7 +147,7 @@ def _log_in(client: TestClient, generated: bulk.Generated, username: str) -> dic
 def test_every_report_answers_over_the_generated_data(
     factory: sessionmaker[Session], generated: bulk.Generated
 ) -> None:
-    with AppClient(create_app(factory)) as client:
+    with app_on(factory) as app, AppClient(app) as client:
         for username in (bulk.ADMIN, "sales-1-1"):
             headers = _log_in(client, generated, username)
             for report in REPORTS:
@@ -179,7 +178,7 @@ def test_the_api_serves_and_moves_the_generated_deals(
         propose = _an_open_deal(session, "propose")
     assert qualify is not None
     assert propose is not None
-    with AppClient(create_app(factory)) as client:
+    with app_on(factory) as app, AppClient(app) as client:
         headers = _log_in(client, generated, bulk.ADMIN)
         for deal, move, lands in ((qualify, "next", "develop"), (propose, "previous", "develop")):
             assert client.get(f"/api/v1/opportunities/{deal}", headers=headers).status_code == 200

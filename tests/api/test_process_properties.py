@@ -30,12 +30,11 @@ from hypothesis import strategies as st
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
-from oppflow.api.app import create_app
 from oppflow.process import catalog
 from oppflow.process import engine as process_engine
 from oppflow.process.repository import ProcessRepository
 from tests.api.test_bad_input import commits_seen, problem_issues
-from tests.client import AppClient
+from tests.client import AppClient, app_on
 from tests.helpers import create, create_opportunity, signed_in
 
 BUILTIN = "opportunity-sales-process"
@@ -393,7 +392,11 @@ def check_replay(world: Api, opportunity_id: str) -> None:
 def test_random_operations_keep_the_process_invariants(
     engine: Engine, factory: sessionmaker[Session]
 ) -> None:
-    with AppClient(create_app(factory)) as client, commits_seen(engine) as commits:
+    with (
+        app_on(factory) as app,
+        AppClient(app) as client,
+        commits_seen(engine) as commits,
+    ):
         headers = signed_in(client, factory, "admin", roles=["system-administrator"])
         imported = client.post("/api/v1/processes", json={"yaml": CUSTOM_YAML}, headers=headers)
         assert imported.status_code == 201, imported.text

@@ -20,11 +20,10 @@ from sqlalchemy import Engine, text
 from sqlalchemy.orm import Session, sessionmaker
 
 from oppflow import migrate
-from oppflow.api.app import create_app
 from oppflow.db import make_engine, unit_of_work
 from oppflow.install import ensure_builtin_data
 from oppflow.models import Base
-from tests.client import AppClient
+from tests.client import AppClient, app_on
 from tests.conftest import POSTGRES_UP, POSTGRES_URL, SKIP_POSTGRES
 from tests.security.world import World, build_world
 
@@ -84,7 +83,7 @@ def world(
     factory: sessionmaker[Session] = sessionmaker(bind=engine, expire_on_commit=False)
     with unit_of_work(factory) as session:
         ensure_builtin_data(session)
-    with AppClient(create_app(factory)) as client:
+    with app_on(factory) as app, AppClient(app) as client:
         yield build_world(client, factory, role)
     if database == "sqlite":
         engine.dispose()

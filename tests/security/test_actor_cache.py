@@ -12,10 +12,9 @@ from fastapi.testclient import TestClient
 from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session, sessionmaker
 
-from oppflow.api.app import create_app
 from oppflow.db import unit_of_work
 from oppflow.models import ApiToken, SecurityEpoch
-from tests.client import AppClient
+from tests.client import AppClient, app_on
 from tests.helpers import create_opportunity, create_user, login, signed_in
 from tests.served import served
 
@@ -124,7 +123,7 @@ def test_changes_made_through_one_server_apply_on_the_next_request_to_another(
 ) -> None:
     """Two server processes on one database: each caches the actors it resolves; a role
     removed, a user disabled or a token revoked through the first is refused by the second."""
-    with AppClient(create_app(factory)) as local:
+    with app_on(factory) as app, AppClient(app) as local:
         admin = signed_in(local, factory, "root", roles=["system-administrator"])
         sam_id = create_user(factory, "sam", roles=["salesperson", "sales-manager"])
         sam, spare = login(local, "sam"), login(local, "sam")

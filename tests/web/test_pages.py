@@ -16,7 +16,7 @@ from oppflow.models import AuditEntry, Opportunity
 from oppflow.related import service as related
 from oppflow.related.schemas import NoteCreate
 from oppflow.security import service as security_service
-from tests.client import AppClient
+from tests.client import AppClient, app_on
 from tests.web.support import (
     csrf_of,
     make_competitor,
@@ -75,10 +75,8 @@ def test_security_headers_and_session_cookie(client: TestClient, factory: Factor
 
 
 def test_secure_cookie_over_https(factory: Factory) -> None:
-    from oppflow.api.app import create_app
-
     make_user(factory, "alice")
-    with AppClient(create_app(factory), base_url="https://testserver") as secure:
+    with app_on(factory) as app, AppClient(app, base_url="https://testserver") as secure:
         page = secure.get("/login")
         answer = secure.post(
             "/login",

@@ -24,7 +24,9 @@ log = logging.getLogger("oppflow.dataverse")
 def mount(app: FastAPI) -> None:
     """Serve the Dataverse Web API beside ``/api/v1``, on the same database."""
     face = FastAPI(docs_url=None, redoc_url=None, openapi_url=None)
-    face.state.session_factory = app.state.session_factory
+    # The application's own state, not a copy of its session factory: the face always reads
+    # the database the application reads.
+    face.state = app.state
     _install_errors(face)
     for part in (metadata.router, actions_router, router):
         face.include_router(part)
