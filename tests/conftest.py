@@ -155,12 +155,9 @@ BOTH_DATABASES = ["sqlite", pytest.param("postgresql", marks=pytest.mark.postgre
 
 
 @contextmanager
-def empty_database(
-    request: pytest.FixtureRequest, directory: Path, kind: str | None = None
-) -> Iterator[Engine]:
+def empty_database(request: pytest.FixtureRequest, kind: str | None = None) -> Iterator[Engine]:
     """A migrated, empty database of the ``kind`` given or else the one ``request.param``
-    names: a copy of the SQLite template in ``directory``, or this worker's PostgreSQL
-    schema, emptied."""
+    names: a copy of the SQLite template, or this worker's PostgreSQL schema, emptied."""
     if (kind or request.param) == "sqlite":
         with _sqlite_database(request) as sqlite:
             yield sqlite
@@ -189,7 +186,10 @@ def _sqlite_database(request: pytest.FixtureRequest) -> Iterator[Engine]:
         yield engine
     finally:
         engine.dispose()
-        _FREE_SQLITE.append(engine)
+        # A connection the test left open (a failed test's session kept by its traceback)
+        # would make the next test's backup wait for its lock for ever: that engine goes.
+        if engine.pool.checkedout() == 0:
+            _FREE_SQLITE.append(engine)
 
 
 def _copy_template(template: Path, engine: Engine) -> None:
@@ -251,20 +251,18 @@ def _forget_other_definitions(rows: list[tuple[Table, list[dict[str, Any]]]]) ->
 
 
 @pytest.fixture(params=BOTH_DATABASES)
-def engine(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Engine]:
+def engine(request: pytest.FixtureRequest) -> Iterator[Engine]:
     """A migrated, empty database of each kind."""
-    with empty_database(request, tmp_path) as made:
+    with empty_database(request) as made:
         yield made
 
 
 @pytest.fixture(scope="module", params=BOTH_DATABASES)
-def module_engine(
-    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[Engine]:
+def module_engine(request: pytest.FixtureRequest) -> Iterator[Engine]:
     """A migrated, empty database of each kind, shared by the tests of one module: for those
     whose set-up (a served server, a world of records) costs more than the test, and whose
     tests leave each other's records alone."""
-    with empty_database(request, tmp_path_factory.mktemp("module")) as made:
+    with empty_database(request) as made:
         yield made
 
 

@@ -9,6 +9,8 @@ from platformdirs import user_data_path
 from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+DEFAULT_LOCK_TIMEOUT_SECONDS = 5.0
+
 
 def default_data_dir() -> Path:
     return user_data_path("oppflow", appauthor=False)
@@ -26,7 +28,7 @@ class Settings(BaseSettings):
     sql_echo: bool = False
     # A statement waits this long for a lock another transaction holds (SQLite's write lock, a
     # PostgreSQL row or table lock), then fails: 409 over HTTP, a one-line error in the CLI.
-    lock_timeout_seconds: float = Field(default=5.0, gt=0, le=600)
+    lock_timeout_seconds: float = Field(default=DEFAULT_LOCK_TIMEOUT_SECONDS, gt=0, le=600)
     # The tenth failed log-in in a row for one user name (or the 50th from one address) within
     # the window answers 429 until the window has passed.
     login_max_failures: int = 9

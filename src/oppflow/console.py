@@ -16,7 +16,7 @@ from sqlalchemy.orm.exc import StaleDataError
 from typer.core import TyperGroup
 
 from oppflow import audit
-from oppflow.db import unit_of_work
+from oppflow.db import is_busy, unit_of_work
 from oppflow.errors import OppflowError
 from oppflow.security import service as security_service
 from oppflow.security.actor import Actor
@@ -65,17 +65,6 @@ class CommandGroup(TyperGroup):
 
 
 BUSY = "the database is locked by another connection; try again when it is free"
-# PostgreSQL: lock_timeout, a serialisation failure, a deadlock.
-_BUSY_STATES = frozenset({"55P03", "40001", "40P01"})
-
-
-def is_busy(error: OperationalError) -> bool:
-    """Whether ``error`` is a lock that was not granted in time, rather than a broken
-    database or connection."""
-    if getattr(error.orig, "sqlstate", None) in _BUSY_STATES:
-        return True
-    text = str(error.orig).lower()
-    return "database is locked" in text or "database is busy" in text or "table is locked" in text
 
 
 def fail(message: str) -> NoReturn:

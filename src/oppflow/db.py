@@ -14,12 +14,12 @@ from functools import lru_cache
 from typing import Any
 
 from sqlalchemy import Engine, create_engine, event
-from sqlalchemy.exc import DisconnectionError
+from sqlalchemy.exc import InvalidatePoolError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
 from oppflow import audit
 from oppflow.analytics import changelog, totals
-from oppflow.config import get_settings
+from oppflow.config import DEFAULT_LOCK_TIMEOUT_SECONDS, get_settings
 from oppflow.events import outbox
 from oppflow.security import epoch
 
@@ -29,15 +29,26 @@ READ_ONLY = "oppflow_read_only"
 # Migrations drop columns in place and reports read MATERIALIZED common table expressions:
 # both came with SQLite 3.35 (2021).
 SQLITE_AT_LEAST = (3, 35)
-# How long a statement waits for a lock by default (OPPFLOW_LOCK_TIMEOUT_SECONDS).
-LOCK_TIMEOUT_SECONDS = 5.0
 # A PostgreSQL connection idle in the pool this long is checked before it is used again.
 PING_AFTER_IDLE_SECONDS = 10.0
 _IDLE_SINCE = "oppflow_idle_since"
 
 
+# PostgreSQL: lock_timeout, a serialisation failure, a deadlock.
+_BUSY_STATES = frozenset({"55P03", "40001", "40P01"})
+
+
+def is_busy(error: OperationalError) -> bool:
+    """Whether ``error`` is a lock that was not granted in time (or a transaction that lost
+    to a concurrent one), rather than a broken database or connection: a conflict to retry."""
+    if getattr(error.orig, "sqlstate", None) in _BUSY_STATES:
+        return True
+    text = str(error.orig).lower()
+    return "database is locked" in text or "database is busy" in text or "table is locked" in text
+
+
 def make_engine(
-    url: str, *, echo: bool = False, lock_timeout: float = LOCK_TIMEOUT_SECONDS
+    url: str, *, echo: bool = False, lock_timeout: float = DEFAULT_LOCK_TIMEOUT_SECONDS
 ) -> Engine:
     """An engine for ``url``; SQLite gets WAL, foreign keys and a busy timeout; on both, a
     statement waits at most ``lock_timeout`` seconds for a lock."""
@@ -48,7 +59,9 @@ def make_engine(
 
 
 def _postgres_engine(url: str, *, echo: bool, lock_timeout_ms: int) -> Engine:
-    engine = create_engine(url, echo=echo, pool_size=10, max_overflow=20)
+    # Last in, first out: under light traffic the same few connections serve every request and
+    # stay fresh, and only those left idle age past the ping's threshold.
+    engine = create_engine(url, echo=echo, pool_size=10, max_overflow=20, pool_use_lifo=True)
     _ping_after_idle(engine)
 
     @event.listens_for(engine, "connect")
@@ -80,8 +93,9 @@ def _ping_after_idle(engine: Engine) -> None:
         try:
             engine.dialect.do_ping(dbapi_connection)
         except engine.dialect.loaded_dbapi.Error as exc:
-            # The pool discards this connection and checks out another (a new one if need be).
-            raise DisconnectionError(f"a pooled connection was closed: {exc}") from exc
+            # As pool_pre_ping: every pooled connection is replaced (after a restart they are
+            # all dead, however recently used), and this checkout gets a new one.
+            raise InvalidatePoolError(f"a pooled connection was closed: {exc}") from exc
 
 
 def _sqlite_engine(url: str, *, echo: bool, lock_timeout_ms: int) -> Engine:
@@ -122,6 +136,12 @@ def get_engine() -> Engine:
     url = settings.resolved_database_url()
     if url.startswith("sqlite:///"):
         settings.data_dir.mkdir(parents=True, exist_ok=True)
+    return configured_engine(url)
+
+
+def configured_engine(url: str) -> Engine:
+    """An engine for ``url`` with the settings' echo and lock timeout."""
+    settings = get_settings()
     return make_engine(url, echo=settings.sql_echo, lock_timeout=settings.lock_timeout_seconds)
 
 

@@ -316,16 +316,13 @@ schema = (
 
 
 @pytest.fixture(scope="module")
-def worlds(
-    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[list[World]]:
+def worlds(request: pytest.FixtureRequest) -> Iterator[list[World]]:
     """A world on each database, built once per module (the cases share them out)."""
     kinds = ["sqlite", "postgresql"] if POSTGRES_UP else ["sqlite"]
     with ExitStack() as stack:
         made = []
         for kind in kinds:
-            directory = tmp_path_factory.mktemp(f"contract-{kind}")
-            engine = stack.enter_context(empty_database(request, directory, kind))
+            engine = stack.enter_context(empty_database(request, kind))
             factory = with_builtin_data(engine)
             client = stack.enter_context(AppClient(create_app(factory)))
             world = build_world(client, factory)

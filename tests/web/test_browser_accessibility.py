@@ -25,10 +25,8 @@ SERIOUS = {"serious", "critical"}
 
 
 @pytest.fixture(scope="module")
-def module_engine(
-    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[Engine]:
-    with empty_database(request, tmp_path_factory.mktemp("module"), "sqlite") as made:
+def module_engine(request: pytest.FixtureRequest) -> Iterator[Engine]:
+    with empty_database(request, "sqlite") as made:
         yield made
 
 

@@ -14,6 +14,7 @@ from sqlalchemy.exc import DataError, IntegrityError, OperationalError
 from sqlalchemy.orm.exc import StaleDataError
 from starlette.exceptions import HTTPException
 
+from oppflow.db import is_busy
 from oppflow.errors import (
     Conflict,
     OppflowError,
@@ -119,7 +120,7 @@ def install(app: FastAPI) -> None:
 
     @app.exception_handler(OperationalError)
     async def _operational(request: Request, error: OperationalError) -> JSONResponse:
-        if "locked" in str(error.orig) or "could not serialize" in str(error.orig):
+        if is_busy(error):
             return problem_response(Conflict("A concurrent change won; retry."), request)
         log.exception("database error on %s", request.url.path)
         return _internal(request)

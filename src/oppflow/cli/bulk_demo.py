@@ -8,7 +8,7 @@ from sqlalchemy import Engine
 from sqlalchemy.orm import sessionmaker
 
 from oppflow.console import fail, out
-from oppflow.db import get_engine, make_engine
+from oppflow.db import configured_engine, get_engine
 from oppflow.demo import bulk
 from oppflow.errors import OppflowError
 from oppflow.install import prepare_database
@@ -16,7 +16,7 @@ from oppflow.install import prepare_database
 
 def run(count: int, seed: int, database_url: str | None) -> None:
     """Prepare the database, generate ``count`` opportunities, print the log-ins."""
-    engine = make_engine(database_url) if database_url else get_engine()
+    engine = configured_engine(database_url) if database_url else get_engine()
     prepare_database(engine)
     try:
         made = _generate(engine, count, seed)

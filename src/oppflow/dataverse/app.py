@@ -16,6 +16,7 @@ from oppflow.dataverse import metadata
 from oppflow.dataverse.errors import error_body
 from oppflow.dataverse.router import actions_router, router
 from oppflow.dataverse.urls import PREFIX
+from oppflow.db import is_busy
 from oppflow.errors import OppflowError
 
 log = logging.getLogger("oppflow.dataverse")
@@ -69,7 +70,7 @@ def _install_errors(face: FastAPI) -> None:
 
     @face.exception_handler(OperationalError)
     async def _operational(request: Request, failure: OperationalError) -> JSONResponse:
-        if "locked" in str(failure.orig) or "could not serialize" in str(failure.orig):
+        if is_busy(failure):
             return error(409, "A concurrent change won; retry.")
         log.exception("database error on %s", request.url.path)
         return error(500, "An unexpected error happened; it has been logged.")
