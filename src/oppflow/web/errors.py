@@ -15,6 +15,7 @@ from urllib.parse import urlencode, urlsplit
 from sqlalchemy.exc import DataError, IntegrityError, OperationalError
 from sqlalchemy.orm.exc import StaleDataError
 
+from oppflow.db import is_busy
 from oppflow.errors import (
     Conflict,
     MoveRefused,
@@ -54,12 +55,22 @@ class GoBack(Exception):
 RACES = (StaleDataError, IntegrityError, DataError, OperationalError)
 
 
+def is_refusal(error: BaseException) -> bool:
+    """What the user is told was refused: a service's refusal or a race. A database that
+    fails (an OperationalError other than a lock not granted in time) is not one."""
+    if isinstance(error, OperationalError):
+        return is_busy(error)
+    return isinstance(error, (OppflowError, *RACES))
+
+
 @contextmanager
 def refusals(i18n: I18n, back: str) -> Iterator[None]:
     """Turn what a service refuses into :class:`GoBack` (the unit of work then rolls back)."""
     try:
         yield
     except (OppflowError, *RACES) as error:
+        if not is_refusal(error):
+            raise
         missing = missing_steps(error)
         url = with_query(back, missing=[step["field"] for step in missing]) if missing else back
         raise GoBack(url, describe(error, i18n), status_of(error), missing) from error
@@ -117,8 +128,13 @@ PROCESS_STATUS = {
 }
 
 
+SOMETHING_WENT_WRONG = N_("Something went wrong; try again.")
+
+
 def describe(error: Exception, i18n: I18n) -> str:
     """The message a user reads for ``error``, in their language where we know it."""
+    if not is_refusal(error):
+        return i18n.gettext(SOMETHING_WENT_WRONG)
     if isinstance(error, StageGateRefused):
         labels = ", ".join(step["label"] for step in error.extra.get("missing_steps", []))
         return i18n.gettext("Complete the required steps first: %(steps)s.") % {"steps": labels}
@@ -129,4 +145,4 @@ def describe(error: Exception, i18n: I18n) -> str:
             return i18n.gettext(message)
     if isinstance(error, ValidationFailed | Conflict | OppflowError):
         return error.detail
-    return i18n.gettext("Something went wrong; try again.")
+    return i18n.gettext(SOMETHING_WENT_WRONG)

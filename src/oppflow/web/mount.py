@@ -23,7 +23,15 @@ from oppflow.db import unit_of_work
 from oppflow.errors import NotFound, OppflowError, PermissionDenied, Unauthorized
 from oppflow.web import routes
 from oppflow.web.context import Page, i18n_of, signed_in_page
-from oppflow.web.errors import RACES, CsrfRefused, GoBack, LoginRequired, describe, status_of
+from oppflow.web.errors import (
+    RACES,
+    CsrfRefused,
+    GoBack,
+    LoginRequired,
+    describe,
+    is_refusal,
+    status_of,
+)
 from oppflow.web.render import ENV, is_fetch, redirect, render, set_flash
 from oppflow.web.security import SecurityHeaders
 
@@ -115,7 +123,7 @@ def _explain(request: Request, error: Exception) -> tuple[int, str, str]:
         return error.status_code, i18n.gettext("Request refused"), str(error.detail)
     if isinstance(error, RequestValidationError):
         return 400, i18n.gettext("Request refused"), i18n.gettext("Some values are not valid.")
-    if isinstance(error, (OppflowError, *RACES)):
+    if is_refusal(error):
         return status_of(error), i18n.gettext("Request refused"), describe(error, i18n)
     log.exception("unexpected error on %s", request.url.path, exc_info=error)
     return 500, i18n.gettext("Something went wrong"), describe(error, i18n)
