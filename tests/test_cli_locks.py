@@ -1,11 +1,12 @@
 """The CLI and a busy database: commands that only read run while another connection holds
 the write lock (on SQLite a writer's transaction holds it from its first statement), and a
-command that cannot get a lock in time ends with one line and a non-zero exit, not a
-traceback."""
+command that cannot get a lock in time, or cannot reach the database at all, ends with one
+line and a non-zero exit, not a traceback."""
 
 from __future__ import annotations
 
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 from sqlalchemy import Engine, text, update
@@ -105,3 +106,29 @@ def _lock_timeout_ms(engine: Engine) -> int:
         else:
             shown = "PRAGMA busy_timeout"
         return int(connection.exec_driver_sql(shown).scalar_one())
+
+
+@pytest.mark.parametrize(
+    ("url", "reason"),
+    [
+        ("sqlite:///{tmp}/no such directory/oppflow.db", "unable to open database file"),
+        ("postgresql+psycopg://postgres:s3cret@127.0.0.1:1/test", "Connection refused"),
+    ],
+    ids=["sqlite", "postgresql"],
+)
+def test_a_database_that_cannot_be_reached_is_one_line_and_a_non_zero_exit(
+    url: str, reason: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("OPPFLOW_DATABASE_URL", url.format(tmp=tmp_path))
+    monkeypatch.setenv("OPPFLOW_USER", "root")
+    _forget_settings()
+    try:
+        result = runner.invoke(app, ["opportunity", "list"])
+    finally:
+        get_engine().dispose()
+        _forget_settings()
+    assert result.exit_code == 1, repr(result.exception)
+    assert result.stderr.startswith("error: the database failed: ")
+    assert reason in result.stderr
+    assert result.stderr.count("\n") == 1
+    assert "s3cret" not in result.output

@@ -51,17 +51,24 @@ def unit(*, read_only: bool = False) -> Iterator[Session]:
 
 class CommandGroup(TyperGroup):
     """The ``oppflow`` command group: a database that stays locked past its wait (SQLite's
-    busy timeout, PostgreSQL's lock timeout) ends any command with one line, not a
-    traceback, whether or not the command went through :func:`unit`."""
+    busy timeout, PostgreSQL's lock timeout), or that cannot be reached or fails, ends any
+    command with one line, not a traceback, whether or not the command went through
+    :func:`unit`."""
 
     # ctx: typer's own (vendored) click Context, which typer does not export.
     def invoke(self, ctx: Any) -> Any:
         try:
             return super().invoke(ctx)
         except OperationalError as error:
-            if not is_busy(error):
-                raise
-            fail(BUSY)
+            if is_busy(error):
+                fail(BUSY)
+            fail(f"the database failed: {_first_line(error.orig)}")
+
+
+def _first_line(error: BaseException) -> str:
+    """The driver's own words, first line only (drivers do not repeat a password)."""
+    lines = str(error).strip().splitlines()
+    return lines[0] if lines else type(error).__name__
 
 
 BUSY = "the database is locked by another connection; try again when it is free"
