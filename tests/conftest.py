@@ -13,7 +13,7 @@ import sqlite3
 from collections.abc import Iterator
 from contextlib import closing, contextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 from urllib.parse import quote
 
 import psycopg
@@ -22,6 +22,7 @@ from argon2 import PasswordHasher
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine, Table, text
 from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.pool import QueuePool
 
 from oppflow import migrate
 from oppflow.config import get_settings
@@ -185,10 +186,12 @@ def _sqlite_database(request: pytest.FixtureRequest) -> Iterator[Engine]:
     try:
         yield engine
     finally:
-        engine.dispose()
         # A connection the test left open (a failed test's session kept by its traceback)
         # would make the next test's backup wait for its lock for ever: that engine goes.
-        if engine.pool.checkedout() == 0:
+        # Counted before dispose(), which starts a new pool.
+        left_open = cast(QueuePool, engine.pool).checkedout()
+        engine.dispose()
+        if not left_open:
             _FREE_SQLITE.append(engine)
 
 

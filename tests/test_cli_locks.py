@@ -18,6 +18,7 @@ from oppflow.config import get_settings
 from oppflow.console import BUSY
 from oppflow.db import READ_ONLY, get_engine, session_factory, unit_of_work
 from oppflow.models import SecurityEpoch
+from tests.conftest import POSTGRES_UP, POSTGRES_URL
 from tests.helpers import create_user
 
 runner = CliRunner()
@@ -113,8 +114,14 @@ def _lock_timeout_ms(engine: Engine) -> int:
     [
         ("sqlite:///{tmp}/no such directory/oppflow.db", "unable to open database file"),
         ("postgresql+psycopg://postgres:s3cret@127.0.0.1:1/test", "Connection refused"),
+        # The driver's words are printed as they are, brackets and all (not as Rich markup).
+        pytest.param(
+            f"{POSTGRES_URL.rsplit('/', 1)[0]}/no[/such]",
+            'database "no[/such]" does not exist',
+            marks=[pytest.mark.postgres, pytest.mark.skipif(not POSTGRES_UP, reason="down")],
+        ),
     ],
-    ids=["sqlite", "postgresql"],
+    ids=["sqlite", "postgresql", "postgresql-brackets"],
 )
 def test_a_database_that_cannot_be_reached_is_one_line_and_a_non_zero_exit(
     url: str, reason: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch

@@ -10,13 +10,14 @@ from typing import Annotated, Any, NoReturn
 import typer
 from pydantic import BaseModel, ValidationError
 from rich.console import Console
+from rich.markup import escape
 from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
 from typer.core import TyperGroup
 
 from oppflow import audit
-from oppflow.db import is_busy, unit_of_work
+from oppflow.db import driver_reason, is_busy, unit_of_work
 from oppflow.errors import OppflowError
 from oppflow.security import service as security_service
 from oppflow.security.actor import Actor
@@ -62,13 +63,7 @@ class CommandGroup(TyperGroup):
         except OperationalError as error:
             if is_busy(error):
                 fail(BUSY)
-            fail(f"the database failed: {_first_line(error.orig)}")
-
-
-def _first_line(error: BaseException) -> str:
-    """The driver's own words, first line only (drivers do not repeat a password)."""
-    lines = str(error).strip().splitlines()
-    return lines[0] if lines else type(error).__name__
+            fail(f"the database failed: {driver_reason(error)}")
 
 
 BUSY = "the database is locked by another connection; try again when it is free"
@@ -76,7 +71,8 @@ BUSY = "the database is locked by another connection; try again when it is free"
 
 def fail(message: str) -> NoReturn:
     # soft_wrap: one line whatever the terminal width, so that scripts can read it.
-    err.print(f"[red]error:[/red] {message}", highlight=False, soft_wrap=True)
+    # escape: a message may quote what a user or a driver wrote, brackets included.
+    err.print(f"[red]error:[/red] {escape(message)}", highlight=False, soft_wrap=True)
     raise typer.Exit(1)
 
 

@@ -47,6 +47,14 @@ def is_busy(error: OperationalError) -> bool:
     return "database is locked" in text or "database is busy" in text or "table is locked" in text
 
 
+def driver_reason(error: OperationalError) -> str:
+    """The driver's own words for ``error``, first line only: not SQLAlchemy's text, which adds
+    the statement and its parameters (a customer's data), nor a password (drivers do not
+    repeat it)."""
+    lines = str(error.orig if error.orig is not None else "").strip().splitlines()
+    return lines[0] if lines else type(error.orig or error).__name__
+
+
 def make_engine(
     url: str, *, echo: bool = False, lock_timeout: float = DEFAULT_LOCK_TIMEOUT_SECONDS
 ) -> Engine:
@@ -93,6 +101,8 @@ def _ping_after_idle(engine: Engine) -> None:
         try:
             engine.dialect.do_ping(dbapi_connection)
         except engine.dialect.loaded_dbapi.Error as exc:
+            if not engine.dialect.is_disconnect(exc, dbapi_connection, None):
+                raise
             # As pool_pre_ping: every pooled connection is replaced (after a restart they are
             # all dead, however recently used), and this checkout gets a new one.
             raise InvalidatePoolError(f"a pooled connection was closed: {exc}") from exc

@@ -1,18 +1,21 @@
 """A request that cannot get a lock in time (OPPFLOW_LOCK_TIMEOUT_SECONDS) answers 409, a
-conflict to retry, on both databases and on both faces: on PostgreSQL a lock timeout used to be
-a 500 and a logged error, as its message does not say "locked"."""
+conflict to retry, on both databases, through the API, the Dataverse face and the web pages: on
+PostgreSQL a lock timeout used to be a 500 and a logged error, as its message does not say
+"locked"."""
 
 from __future__ import annotations
 
 from collections.abc import Iterator
 
 import pytest
-from sqlalchemy import Connection, Engine, text
+from sqlalchemy import Connection, Engine, select, text
 from sqlalchemy.orm import Session, sessionmaker
 
-from oppflow.db import make_engine
+from oppflow.db import make_engine, unit_of_work
+from oppflow.models import Opportunity
 from tests.client import AppClient, app_on
 from tests.helpers import create, signed_in
+from tests.web.support import make_opportunity, make_user, web_login
 
 API = "/api/data/v9.2"
 
@@ -54,3 +57,24 @@ def test_an_update_that_waits_too_long_for_a_lock_is_a_conflict_to_retry(
     assert odata.status_code == 409, odata.text
     assert "retry" in odata.json()["error"]["message"]
     assert client.get(path, headers=headers).json()["name"] == "50 laptops"
+
+
+def test_a_form_that_waits_too_long_for_a_lock_is_refused_as_busy(
+    engine: Engine, factory: sessionmaker[Session], impatient: AppClient
+) -> None:
+    make_user(factory, "alice")
+    csrf = web_login(impatient, "alice")
+    opportunity_id = make_opportunity(factory, "alice")
+    with unit_of_work(factory, read_only=True) as session:
+        version = session.scalars(select(Opportunity.version).filter_by(id=opportunity_id)).one()
+    form = {"csrf": csrf, "version": str(version), "panel": "qualify", "fields": "budget_amount"}
+    with engine.connect() as holder:
+        _hold(holder, str(opportunity_id))
+        answer = impatient.post(
+            f"/opportunities/{opportunity_id}/steps",
+            data=form | {"budget_amount": "10"},
+            headers={"X-Oppflow-Fetch": "1"},
+        )
+        holder.rollback()
+    assert answer.status_code == 409, answer.text
+    assert answer.json()["message"] == "The database is busy; try again."

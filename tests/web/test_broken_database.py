@@ -1,7 +1,7 @@
 """A database that fails is an error the server logs, not a refusal the user is asked to retry:
 the web pages answered every database error as "The database is busy; try again" with 409 and
 logged nothing, however broken the database was. A lock not granted in time is still that
-refusal (tests/api/test_locks.py)."""
+refusal (tests/api/test_locks.py, a form of the web pages included)."""
 
 from __future__ import annotations
 

@@ -17,7 +17,7 @@ from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
 from oppflow.config import get_settings
-from oppflow.db import unit_of_work
+from oppflow.db import driver_reason, unit_of_work
 from oppflow.errors import OppflowError
 from oppflow.events import delivery
 from oppflow.imports import retention
@@ -71,7 +71,7 @@ def run(
                     next_prune = time.monotonic() + PRUNE_EVERY_SECONDS
                     prune_files(factory)
             except OperationalError as exc:  # a lock timeout, a restarting server: try again
-                log.warning("webhook worker: %s", exc)
+                log.warning("webhook worker: database failed, retrying: %s", driver_reason(exc))
                 sent = 0
             if not sent:
                 stop.wait(poll_seconds)
