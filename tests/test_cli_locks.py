@@ -139,3 +139,20 @@ def test_a_database_that_cannot_be_reached_is_one_line_and_a_non_zero_exit(
     assert reason in result.stderr
     assert result.stderr.count("\n") == 1
     assert "s3cret" not in result.output
+
+
+def test_a_file_that_is_not_a_database_is_one_line_and_a_non_zero_exit(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = tmp_path / "oppflow.db"
+    path.write_text("Quarterly pipeline review, draft.\n" * 200, encoding="utf-8")
+    monkeypatch.setenv("OPPFLOW_DATABASE_URL", f"sqlite:///{path}")
+    monkeypatch.setenv("OPPFLOW_USER", "root")
+    _forget_settings()
+    try:
+        result = runner.invoke(app, ["opportunity", "list"])
+    finally:
+        get_engine().dispose()
+        _forget_settings()
+    assert result.exit_code == 1, repr(result.exception)
+    assert result.stderr == "error: the database failed: file is not a database\n"

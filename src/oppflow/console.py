@@ -11,7 +11,7 @@ import typer
 from pydantic import BaseModel, ValidationError
 from rich.console import Console
 from rich.markup import escape
-from sqlalchemy.exc import IntegrityError, OperationalError
+from sqlalchemy.exc import DatabaseError, IntegrityError, OperationalError
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
 from typer.core import TyperGroup
@@ -52,8 +52,8 @@ def unit(*, read_only: bool = False) -> Iterator[Session]:
 
 class CommandGroup(TyperGroup):
     """The ``oppflow`` command group: a database that stays locked past its wait (SQLite's
-    busy timeout, PostgreSQL's lock timeout), or that cannot be reached or fails, ends any
-    command with one line, not a traceback, whether or not the command went through
+    busy timeout, PostgreSQL's lock timeout), that cannot be reached or opened, or that fails,
+    ends any command with one line, not a traceback, whether or not the command went through
     :func:`unit`."""
 
     # ctx: typer's own (vendored) click Context, which typer does not export.
@@ -63,6 +63,12 @@ class CommandGroup(TyperGroup):
         except OperationalError as error:
             if is_busy(error):
                 fail(BUSY)
+            fail(f"the database failed: {driver_reason(error)}")
+        except DatabaseError as error:
+            # Its own kind only (a file that is not a database): its subclasses are refusals
+            # (unit() words them) or mistakes in the SQL, whose traceback is wanted.
+            if type(error) is not DatabaseError:
+                raise
             fail(f"the database failed: {driver_reason(error)}")
 
 

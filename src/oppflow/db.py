@@ -14,7 +14,7 @@ from functools import lru_cache
 from typing import Any
 
 from sqlalchemy import Engine, create_engine, event
-from sqlalchemy.exc import InvalidatePoolError, OperationalError
+from sqlalchemy.exc import DBAPIError, InvalidatePoolError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
 from oppflow import audit
@@ -47,7 +47,7 @@ def is_busy(error: OperationalError) -> bool:
     return "database is locked" in text or "database is busy" in text or "table is locked" in text
 
 
-def driver_reason(error: OperationalError) -> str:
+def driver_reason(error: DBAPIError) -> str:
     """The driver's own words for ``error``, first line only: not SQLAlchemy's text, which adds
     the statement and its parameters (a customer's data), nor a password (drivers do not
     repeat it)."""
