@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import Engine, text, update
 from sqlalchemy.orm import Session, sessionmaker
-from typer.testing import CliRunner
+from typer.testing import CliRunner, Result
 
 from oppflow.cli import app
 from oppflow.config import get_settings
@@ -126,14 +126,7 @@ def _lock_timeout_ms(engine: Engine) -> int:
 def test_a_database_that_cannot_be_reached_is_one_line_and_a_non_zero_exit(
     url: str, reason: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setenv("OPPFLOW_DATABASE_URL", url.format(tmp=tmp_path))
-    monkeypatch.setenv("OPPFLOW_USER", "root")
-    _forget_settings()
-    try:
-        result = runner.invoke(app, ["opportunity", "list"])
-    finally:
-        get_engine().dispose()
-        _forget_settings()
+    result = _list_opportunities_on(url.format(tmp=tmp_path), monkeypatch)
     assert result.exit_code == 1, repr(result.exception)
     assert result.stderr.startswith("error: the database failed: ")
     assert reason in result.stderr
@@ -146,13 +139,18 @@ def test_a_file_that_is_not_a_database_is_one_line_and_a_non_zero_exit(
 ) -> None:
     path = tmp_path / "oppflow.db"
     path.write_text("Quarterly pipeline review, draft.\n" * 200, encoding="utf-8")
-    monkeypatch.setenv("OPPFLOW_DATABASE_URL", f"sqlite:///{path}")
+    result = _list_opportunities_on(f"sqlite:///{path}", monkeypatch)
+    assert result.exit_code == 1, repr(result.exception)
+    assert result.stderr == "error: the database failed: file is not a database\n"
+
+
+def _list_opportunities_on(url: str, monkeypatch: pytest.MonkeyPatch) -> Result:
+    """``oppflow opportunity list`` with ``url`` as the database."""
+    monkeypatch.setenv("OPPFLOW_DATABASE_URL", url)
     monkeypatch.setenv("OPPFLOW_USER", "root")
     _forget_settings()
     try:
-        result = runner.invoke(app, ["opportunity", "list"])
+        return runner.invoke(app, ["opportunity", "list"])
     finally:
         get_engine().dispose()
         _forget_settings()
-    assert result.exit_code == 1, repr(result.exception)
-    assert result.stderr == "error: the database failed: file is not a database\n"
