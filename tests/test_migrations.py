@@ -65,7 +65,10 @@ def test_indexes_on_large_tables_are_built_without_blocking_writers(engine: Engi
         migrate.upgrade(engine)
     finally:
         event.remove(engine, "before_cursor_execute", seen)
-    created = [s for s in statements if s.startswith("CREATE INDEX")]
+    # Migration 0016 indexes a table it has just created, in its own transaction.
+    created = [
+        s for s in statements if s.startswith("CREATE INDEX") and " ON closed_deals " not in s
+    ]
     assert len(created) == 8
     assert all(s.startswith("CREATE INDEX CONCURRENTLY") for s in created)
     assert "DROP INDEX CONCURRENTLY IF EXISTS ix_opportunity_changes_field" in statements

@@ -19,7 +19,7 @@ from hypothesis import strategies as st
 from sqlalchemy import insert
 from sqlalchemy.orm import Session
 
-from oppflow.analytics import totals
+from oppflow.analytics import closed_deals, totals
 from oppflow.models import Opportunity, OpportunityChange
 
 BASE = datetime(2026, 1, 1, tzinfo=UTC)
@@ -209,6 +209,7 @@ def store(session: Session, stories: list[History], units: dict[uuid.UUID, uuid.
             for r in rows
         ],
     )
+    closed_deals.rebuild(session)
 
 
 def _record(
@@ -503,3 +504,27 @@ def reached_before_close(stories: list[History], moment: datetime) -> dict[str, 
         for phase in entered:
             found[phase][0 if state["state"] == "won" else 1] += 1
     return {k: (v[0], v[1]) for k, v in found.items()}
+
+
+def ended_by(stories: list[History], moment: datetime) -> list[History]:
+    """The same histories moved earlier as one, so that the last recorded row is at ``moment``
+    (a report of now then reads every row, as it does in use, where nothing is dated later)."""
+    latest = max(row.recorded_at for history in stories for row in history.rows)
+    shift = moment - latest
+    return [
+        History(
+            history.opportunity_id,
+            [
+                Row(
+                    row.opportunity_id,
+                    row.field,
+                    row.value,
+                    row.effective_at + shift,
+                    row.recorded_at + shift,
+                    row.seq,
+                )
+                for row in history.rows
+            ],
+        )
+        for history in stories
+    ]

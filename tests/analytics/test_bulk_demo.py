@@ -34,6 +34,7 @@ from oppflow.models import (
 from oppflow.process import catalog, engine
 from oppflow.process.fields import pipeline_phase
 from oppflow.process.service import record_values
+from tests.analytics.closed import assert_closed_deals_follow_the_log
 from tests.analytics.test_change_log import _folded
 from tests.analytics.test_totals import _read, _recount
 from tests.client import AppClient, app_on
@@ -135,6 +136,12 @@ def test_the_totals_equal_a_recount(
     with unit_of_work(factory) as session:
         for summary in totals.SUMMARIES:
             assert _read(session, summary) == _recount(session, summary)
+
+
+def test_the_closed_deals_follow_the_log(
+    factory: sessionmaker[Session], generated: bulk.Generated
+) -> None:
+    assert assert_closed_deals_follow_the_log(factory) > COUNT // 4
 
 
 def _log_in(client: TestClient, generated: bulk.Generated, username: str) -> dict[str, str]:

@@ -316,3 +316,32 @@ def test_calibration_counts(
         rate = (won + 10 * p0) / (won + lost + 10)
         assert row["empirical_rate"] == float(rate.quantize(Decimal("0.0001")))
         assert row["insufficient_history"] == (won + lost < 20)
+
+
+@given(data=st.data())
+@EXAMPLES
+def test_win_loss_and_calibration_of_now_read_from_the_closed_deals_equal_the_log(
+    world: World, factory: sessionmaker[Session], data: st.DataObject
+) -> None:
+    """Without ``as_of`` these two read the closed deals' rows (decision 0031); with an
+    ``as_of`` after every row, the change log. Both answers are whole-equal, and the counts
+    equal the brute force's."""
+    client, headers, owners, units = world
+    now = datetime.now(UTC)
+    stories = brute.ended_by(data.draw(brute.histories(owners)), now - timedelta(days=1))
+    _reset(factory, stories, units)
+    first = date(2026, 1, 1) + timedelta(days=data.draw(st.integers(0, 300)))
+    window = {"from": first.isoformat(), "to": (first + timedelta(days=120)).isoformat()}
+    later = {"as_of": _iso(now + timedelta(seconds=1))}
+    for report, params in (("win-loss", window), ("calibration", window), ("calibration", {})):
+        of_now = _get(client, headers, report, **params)
+        from_log = _get(client, headers, report, **params, **later)
+        assert _rows_of(of_now) == _rows_of(from_log), report
+    answer = _get(client, headers, "calibration")
+    expected = brute.reached_before_close(stories, now)
+    for row in answer["rows"]:
+        assert (row["won"], row["lost"]) == expected.get(row["pipeline_phase"], (0, 0))
+
+
+def _rows_of(answer: dict[str, Any]) -> dict[str, Any]:
+    return {key: value for key, value in answer.items() if key != "convention"}

@@ -14,6 +14,7 @@ from oppflow.errors import PermissionDenied
 from oppflow.models import Opportunity, OpportunityChange, ProcessInstance, StageHistory
 from oppflow.process import engine
 from oppflow.process.catalog import definition_of
+from tests.analytics.closed import assert_closed_deals_follow_the_log
 from tests.imports.support import run_import, user
 
 HISTORY = (
@@ -155,3 +156,5 @@ def test_a_history_row_closes_the_opportunity_on_its_date(
     ]
     again = run_import(imported, "admin", "history", tmp_path / "h.csv", CLOSING)
     assert (again.created, again.existing, again.refused) == (0, 3, 3)
+    # Backdated closes keep the closed deals' rows as the log reads (win/loss, calibration).
+    assert assert_closed_deals_follow_the_log(imported) == 2

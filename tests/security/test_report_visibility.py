@@ -91,6 +91,10 @@ def test_each_report_counts_exactly_the_readable_opportunities(world: World, rol
     }
 
     closed = report(world, "win-loss", **period)["rows"][0]
+    # Of now, from the closed deals' rows: the same as the log read just after now.
+    for name in ("win-loss", "calibration"):
+        of_now = report(world, name, **{"from": FROM, "to": TO})
+        assert of_now["rows"] == report(world, name, **period)["rows"], name
     states = Counter((brute.state_at(s.rows, now) or {}).get("state") for s in stories)
     assert (closed["won"], closed["lost"]) == (states["won"], states["lost"])
     assert closed["open"] == states["open"]

@@ -19,6 +19,7 @@ from typing import Any
 from sqlalchemy import event, insert
 from sqlalchemy.orm import Session
 
+from oppflow.analytics import closed_deals
 from oppflow.clock import utcnow
 from oppflow.models import Opportunity, OpportunityChange
 from oppflow.models.base import set_since_load
@@ -133,6 +134,9 @@ def _after_flush(session: Session, _flush_context: Any) -> None:
     pending = session.info.pop(_PENDING, None)
     if pending:
         session.connection().execute(insert(OpportunityChange), pending)
+        # The closed deals are read from these rows: rewritten after them, in this flush.
+        backdated = session.info.get(_EFFECTIVE_AT) is not None
+        closed_deals.follow(session, pending, backdated=backdated)
 
 
 def install() -> None:

@@ -14,6 +14,7 @@ from typing import Any
 
 from sqlalchemy import (
     ColumnElement,
+    Connection,
     ScalarSelect,
     Select,
     String,
@@ -31,6 +32,11 @@ from oppflow.analytics.timeline import Change, State, Timeline, decode
 from oppflow.models import Note, Opportunity, OpportunityChange, OpportunityFile
 from oppflow.sales.repository import OpportunityRepository
 from oppflow.security.scope import read_scope
+
+# Per statement, not set on the connection: Connection.execution_options() changes the
+# connection itself, and every later statement of the transaction would be streamed too
+# (on PostgreSQL a server-side cursor, which an INSERT or UPDATE cannot be).
+STREAMED = {"yield_per": 50_000}
 
 
 class HistoryRepository(OpportunityRepository):
@@ -52,24 +58,7 @@ class HistoryRepository(OpportunityRepository):
         their columns are read as the driver gives them and converted once per opportunity
         or per distinct instant."""
         wanted = select(Opportunity.id).where(read_scope(self.actor, Opportunity), *conditions)
-        # Core, not the ORM's result: nothing here is an entity.
-        connection = self.session.connection().execution_options(yield_per=50_000)
-        births = None
-        if born and fields is not None:
-            births = _Births(connection.execute(_births(wanted)).partitions())
-        rows = connection.execute(_log_rows(wanted, fields))
-        reader = _Reader(births)
-        current: Any = None
-        found: list[Any] = []
-        for batch in rows.partitions():
-            for row in batch:
-                if row[0] != current:
-                    if found:
-                        yield reader.timeline(current, found)
-                    current, found = row[0], []
-                found.append(row)
-        if found:
-            yield reader.timeline(current, found)
+        return read_timelines(self.session.connection(), wanted, fields, born=born)
 
     def states_at(
         self, moment: datetime, known_at: datetime | None, fields: Collection[str]
@@ -83,8 +72,8 @@ class HistoryRepository(OpportunityRepository):
         query = select(*then.c).where(then.c.state == "open")
         reader = _Reader(None)
         names = list(then.c.keys())
-        connection = self.session.connection().execution_options(yield_per=50_000)
-        for batch in connection.execute(query).partitions():
+        connection = self.session.connection()
+        for batch in connection.execute(query, execution_options=STREAMED).partitions():
             for row in batch:
                 yield reader.state(names, row)
 
@@ -104,8 +93,8 @@ class HistoryRepository(OpportunityRepository):
             read_scope(self.actor, Opportunity), *conditions
         )
         reader = _Reader(None)
-        connection = self.session.connection().execution_options(yield_per=50_000)
-        for batch in connection.execute(query).partitions():
+        connection = self.session.connection()
+        for batch in connection.execute(query, execution_options=STREAMED).partitions():
             for key, *texts in batch:
                 identifier = key if isinstance(key, uuid.UUID) else uuid.UUID(str(key))
                 at_start = reader.state(names, texts[: len(names)])
@@ -142,6 +131,36 @@ class HistoryRepository(OpportunityRepository):
         page = page.order_by(then.c.active_at, then.c.id).limit(limit)
         rows = self.session.execute(page).all()
         return [_stale_record(row) for row in rows], rows[0].total if rows else 0
+
+
+def read_timelines(
+    connection: Connection,
+    wanted: Select[Any],
+    fields: Collection[str] | None,
+    *,
+    born: bool = False,
+) -> Iterator[Timeline]:
+    """The timelines of the ``wanted`` opportunities (a select of their ids), streamed as
+    :meth:`HistoryRepository.timelines` describes; the caller's query holds any security."""
+    # Core, not the ORM's result: nothing here is an entity.
+    births = None
+    if born and fields is not None:
+        births = _Births(
+            connection.execute(_births(wanted), execution_options=STREAMED).partitions()
+        )
+    rows = connection.execute(_log_rows(wanted, fields), execution_options=STREAMED)
+    reader = _Reader(births)
+    current: Any = None
+    found: list[Any] = []
+    for batch in rows.partitions():
+        for row in batch:
+            if row[0] != current:
+                if found:
+                    yield reader.timeline(current, found)
+                current, found = row[0], []
+            found.append(row)
+    if found:
+        yield reader.timeline(current, found)
 
 
 def changed_in(period: Period, fields: tuple[str, ...]) -> list[ColumnElement[bool]]:

@@ -139,6 +139,10 @@ class Period:
     def holds_day(self, day: date | None) -> bool:
         return day is not None and self.start.date() <= day < _day_end(self.end)
 
+    def days(self) -> tuple[date, date]:
+        """The first day held and the first day after those held (see :meth:`holds_day`)."""
+        return self.start.date(), _day_end(self.end)
+
 
 def _day_end(end: datetime) -> date:
     # [from, to) over days: a day is in when it starts before ``to``.

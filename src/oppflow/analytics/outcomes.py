@@ -20,6 +20,8 @@ from oppflow.analytics.timeline import State, Timeline, phase_number
 PRIOR_WEIGHT = 10
 ENOUGH_HISTORY = 20
 PREDICTION_LEAD = timedelta(days=30)
+# Between the phases a closed deal reached, in its closed-deal row.
+PHASE_SEPARATOR = "|"
 # The fields each report reads (its stream holds only their rows, and the birth).
 CALIBRATION_FIELDS = (
     "state", "actual_close_date", "pipeline_phase", "probability", "process_key", "active_stage",
@@ -58,6 +60,47 @@ def closed_in(timelines: Iterable[Timeline], scope: Scope, period: Period | None
     return found
 
 
+@dataclass(frozen=True)
+class Deal:
+    """A closed deal as win/loss reads it, from its timeline or from its closed-deal row."""
+
+    opportunity_id: uuid.UUID
+    won: bool
+    cycle_days: Decimal
+    value: Decimal
+    status_reason: str
+    highest_phase: str
+
+
+def deal_of(closed: Closed) -> Deal:
+    return Deal(
+        closed.timeline.opportunity_id,
+        closed.won,
+        closed.cycle_days,
+        closed_value(closed.won, closed.state["actual_value"], closed.state["estimated_value"]),
+        str(closed.state["status_reason"]),
+        highest_phase(closed.phases_reached()),
+    )
+
+
+def closed_value(won: bool, actual: Decimal | None, estimated: Decimal | None) -> Decimal:
+    """What a closed deal is worth: its actual value when won and given, else its estimate."""
+    if won and actual is not None:
+        return Decimal(actual)
+    return Decimal(estimated or 0)
+
+
+def highest_phase(phases_reached: Iterable[str]) -> str:
+    """The highest phase actually entered before the close (never one skipped)."""
+    return max(phases_reached, key=phase_number, default="")
+
+
+def outlook_instant(closed_at: datetime, born_at: datetime) -> datetime:
+    """When a deal's probability is taken to score it: 30 days before its close, or its
+    birth if it was younger."""
+    return max(closed_at - PREDICTION_LEAD, born_at)
+
+
 @dataclass
 class WinLoss:
     summary: WinLossRow
@@ -66,15 +109,15 @@ class WinLoss:
     phase_before_loss: list[Tally] = field(default_factory=list)
 
 
-def win_loss(closed: list[Closed], open_count: int, competitors: dict[uuid.UUID, str]) -> WinLoss:
+def win_loss(deals: list[Deal], open_count: int, competitors: dict[uuid.UUID, str]) -> WinLoss:
     """Win rates by count and value, sales cycles, velocity, and why deals were lost."""
-    won = [c for c in closed if c.won]
-    lost = [c for c in closed if not c.won]
-    won_value = sum((_closed_value(c) for c in won), Decimal(0))
-    lost_value = sum((_closed_value(c) for c in lost), Decimal(0))
-    win_rate = ratio(len(won), len(closed))
+    won = [d for d in deals if d.won]
+    lost = [d for d in deals if not d.won]
+    won_value = sum((d.value for d in won), Decimal(0))
+    lost_value = sum((d.value for d in lost), Decimal(0))
+    win_rate = ratio(len(won), len(deals))
     mean_won = won_value / len(won) if won else None
-    median_won = _median([c.cycle_days for c in won])
+    median_won = _median([d.cycle_days for d in won])
     velocity = None
     if mean_won is not None and win_rate is not None and median_won:
         velocity = (open_count * mean_won * Decimal(str(win_rate)) / median_won).quantize(CENT)
@@ -86,28 +129,17 @@ def win_loss(closed: list[Closed], open_count: int, competitors: dict[uuid.UUID,
         win_rate=win_rate,
         win_rate_by_value=ratio(won_value, won_value + lost_value),
         median_cycle_days_won=_days(median_won),
-        median_cycle_days_closed=_days(_median([c.cycle_days for c in closed])),
+        median_cycle_days_closed=_days(_median([d.cycle_days for d in deals])),
         open=open_count,
         mean_won_value=mean_won.quantize(CENT) if mean_won is not None else None,
         velocity_per_day=velocity,
     )
     return WinLoss(
         summary,
-        _tallies(str(c.state["status_reason"]) for c in lost),
-        _tallies(competitors[i] for c in lost if (i := c.timeline.opportunity_id) in competitors),
-        _tallies(_highest_phase(c) for c in lost),
+        _tallies(d.status_reason for d in lost),
+        _tallies(competitors[d.opportunity_id] for d in lost if d.opportunity_id in competitors),
+        _tallies(d.highest_phase for d in lost),
     )
-
-
-def _closed_value(closed: Closed) -> Decimal:
-    if closed.won and closed.state["actual_value"] is not None:
-        return Decimal(closed.state["actual_value"])
-    return Decimal(closed.state["estimated_value"] or 0)
-
-
-def _highest_phase(closed: Closed) -> str:
-    """The highest phase actually entered before the close (never one skipped)."""
-    return max(closed.phases_reached(), key=phase_number, default="")
 
 
 def _median(values: list[Decimal]) -> Decimal | None:
@@ -123,6 +155,25 @@ def _tallies(keys: Iterable[str]) -> list[Tally]:
     return [Tally(key=key, count=count) for key, count in sorted(counted.items())]
 
 
+@dataclass(frozen=True)
+class Scored:
+    """``count`` closed deals alike for calibration: won or lost, the phases they reached and
+    the probability they had 30 days before closing."""
+
+    won: bool
+    reached: frozenset[str]
+    predicted: Decimal
+    count: int = 1
+
+
+def scored_of(closed: Closed, scope: Scope) -> Scored:
+    timeline = closed.timeline
+    then = outlook_instant(closed.closed_at, timeline.born_at or closed.closed_at)
+    state = timeline.state_at(then) or closed.state
+    predicted = Decimal(scope.defaults.probability(state)) / 100
+    return Scored(closed.won, frozenset(closed.phases_reached()), predicted)
+
+
 @dataclass
 class Calibration:
     rows: list[CalibrationRow]
@@ -130,54 +181,45 @@ class Calibration:
     reliability: list[ReliabilityBin]
 
 
-def calibration(closed: list[Closed], scope: Scope) -> Calibration:
+def calibration(deals: list[Scored], scope: Scope) -> Calibration:
     """Per phase, the shrunk empirical win rate of the closed deals that reached it; and the
     Brier score and reliability of each deal's probability 30 days before its close."""
     rows = []
-    reached_by = [(c, set(c.phases_reached())) for c in closed]  # walked once per deal
     for phase in scope.defaults.phases(scope.process):
-        reached = [c for c, phases in reached_by if phase in phases]
-        won = sum(c.won for c in reached)
+        reached = sum(d.count for d in deals if phase in d.reached)
+        won = sum(d.count for d in deals if d.won and phase in d.reached)
         default = scope.defaults.phase_probability(phase, scope.process)
         prior = Decimal(default if default is not None else 50) / 100
-        rate = ratio(won + PRIOR_WEIGHT * prior, len(reached) + PRIOR_WEIGHT)
+        rate = ratio(won + PRIOR_WEIGHT * prior, reached + PRIOR_WEIGHT)
         rows.append(
             CalibrationRow(
                 pipeline_phase=phase,
                 won=won,
-                lost=len(reached) - won,
+                lost=reached - won,
                 stage_default=default,
                 empirical_rate=rate,
-                insufficient_history=len(reached) < ENOUGH_HISTORY,
+                insufficient_history=reached < ENOUGH_HISTORY,
             )
         )
-    predictions = [(_predicted(c, scope), c.won) for c in closed]
-    return Calibration(rows, _brier(predictions), _reliability(predictions))
+    return Calibration(rows, _brier(deals), _reliability(deals))
 
 
-def _predicted(closed: Closed, scope: Scope) -> Decimal:
-    timeline = closed.timeline
-    then = max(closed.closed_at - PREDICTION_LEAD, timeline.born_at or closed.closed_at)
-    state = timeline.state_at(then) or closed.state
-    return Decimal(scope.defaults.probability(state)) / 100
+def _brier(deals: list[Scored]) -> float | None:
+    errors = [d.count * (d.predicted - (1 if d.won else 0)) ** 2 for d in deals]
+    return ratio(sum(errors, Decimal(0)), sum(d.count for d in deals))
 
 
-def _brier(predictions: list[tuple[Decimal, bool]]) -> float | None:
-    errors = [(p - (1 if won else 0)) ** 2 for p, won in predictions]
-    return ratio(sum(errors, Decimal(0)), len(errors))
-
-
-def _reliability(predictions: list[tuple[Decimal, bool]]) -> list[ReliabilityBin]:
-    bins: list[list[tuple[Decimal, bool]]] = [[] for _ in range(10)]
-    for p, won in predictions:
-        bins[min(int(p * 10), 9)].append((p, won))
+def _reliability(deals: list[Scored]) -> list[ReliabilityBin]:
+    bins: list[list[Scored]] = [[] for _ in range(10)]
+    for deal in deals:
+        bins[min(int(deal.predicted * 10), 9)].append(deal)
     return [
         ReliabilityBin(
             low=index / 10,
             high=(index + 1) / 10,
-            count=len(found),
-            mean_predicted=ratio(sum((p for p, _ in found), Decimal(0)), len(found)),
-            observed_win_share=ratio(sum(won for _, won in found), len(found)),
+            count=(count := sum(d.count for d in found)),
+            mean_predicted=ratio(sum((d.count * d.predicted for d in found), Decimal(0)), count),
+            observed_win_share=ratio(sum(d.count for d in found if d.won), count),
         )
         for index, found in enumerate(bins)
     ]

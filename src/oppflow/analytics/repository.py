@@ -15,15 +15,25 @@ from sqlalchemy.orm import aliased
 
 from oppflow.analytics import totals
 from oppflow.analytics.defaults import Defaults
+from oppflow.analytics.durations import days_between
 from oppflow.analytics.lists import owners_in
 from oppflow.analytics.options import Period
+from oppflow.analytics.outcomes import (
+    PHASE_SEPARATOR,
+    Deal,
+    Scored,
+    closed_value,
+    highest_phase,
+)
 from oppflow.analytics.schemas import (
     FunnelFilters,
     FunnelPhase,
     OutcomeTotal,
     OwnerTotal,
 )
+from oppflow.analytics.timeline import State
 from oppflow.models import (
+    ClosedDeal,
     Competitor,
     Note,
     Opportunity,
@@ -163,6 +173,65 @@ class AnalyticsRepository(OpportunityRepository):
         rows = self.session.execute(query.group_by(readable.c.state))
         return [OutcomeTotal(state=state, count=count, value=_money(v)) for state, count, v in rows]
 
+    def closed_deals(self, filters: FunnelFilters, days: tuple[date, date] | None) -> list[Deal]:
+        """The readable deals closed now, their close date in ``[first, after)`` if given, as
+        win/loss reads them: their closed-deal row beside the record's values now."""
+        deal, record = ClosedDeal, Opportunity
+        query = select(
+            deal.opportunity_id,
+            deal.won,
+            deal.born_at,
+            deal.closed_at,
+            deal.phases_reached,
+            record.actual_value,
+            record.estimated_value,
+            record.status_reason,
+        ).join(record, record.id == deal.opportunity_id)
+        query = query.where(*self._closed_conditions(filters, days))
+        return [
+            Deal(
+                row.opportunity_id,
+                row.won,
+                days_between(row.born_at, row.closed_at),
+                closed_value(row.won, row.actual_value, row.estimated_value),
+                str(row.status_reason),
+                highest_phase(_phases(row.phases_reached)),
+            )
+            for row in self.session.execute(query, execution_options={"yield_per": 20_000})
+        ]
+
+    def closed_deals_scored(
+        self, filters: FunnelFilters, days: tuple[date, date] | None, defaults: Defaults
+    ) -> list[Scored]:
+        """The readable deals closed now, as calibration reads them: counted per outcome,
+        phases reached and state 30 days before the close, in SQL."""
+        deal = ClosedDeal
+        keys = (
+            deal.won,
+            deal.phases_reached,
+            deal.outlook_state,
+            deal.outlook_probability,
+            deal.outlook_process_key,
+            deal.outlook_stage,
+        )
+        query = select(*keys, func.count()).join(Opportunity, Opportunity.id == deal.opportunity_id)
+        query = query.where(*self._closed_conditions(filters, days)).group_by(*keys)
+        found = []
+        for won, phases, *outlook, count in self.session.execute(query):
+            state = State(dict(zip(_OUTLOOK, outlook, strict=True)))
+            predicted = Decimal(defaults.probability(state)) / 100
+            found.append(Scored(won, frozenset(_phases(phases)), predicted, count))
+        return found
+
+    def _closed_conditions(
+        self, filters: FunnelFilters, days: tuple[date, date] | None
+    ) -> list[ColumnElement[bool]]:
+        found = [read_scope(self.actor, Opportunity), *self._filter_conditions(filters)]
+        if days is not None:
+            first, after = days
+            found += [ClosedDeal.actual_close_date >= first, ClosedDeal.actual_close_date < after]
+        return found
+
     def stale(
         self, filters: FunnelFilters, cutoffs: StaleCutoffs, limit: int
     ) -> tuple[list[StaleRecord], int]:
@@ -240,6 +309,14 @@ class AnalyticsRepository(OpportunityRepository):
         if filters.close_to:
             found.append(Opportunity.estimated_close_date <= filters.close_to)
         return found
+
+
+# A closed deal's state 30 days before its close, as ``Defaults.probability`` reads it.
+_OUTLOOK = ("state", "probability", "process_key", "active_stage")
+
+
+def _phases(text: str) -> list[str]:
+    return text.split(PHASE_SEPARATOR) if text else []
 
 
 def _entered_stage_at() -> ColumnElement[datetime]:

@@ -369,15 +369,11 @@ def win_loss(session: Session, *, actor: Actor, options: ReportFilters) -> WinLo
     now = utcnow()
     at = as_of(options, now)
     window = period(options, quarter_around(at, zone_of(options)))
-    scope = _scope(session, actor, options, at)
     repository = AnalyticsRepository(session, actor)
-    fields = (*outcomes.WIN_LOSS_FIELDS, *FILTER_FIELDS)
-    prefilter = ever_dated_in("actual_close_date", window)
-    timelines = HistoryRepository(session, actor).timelines(prefilter, fields, born=True)
-    closed = outcomes.closed_in(timelines, scope, window)
-    lost_ids = [c.timeline.opportunity_id for c in closed if not c.won]
+    deals = _deals_closed(session, actor, options, at, window)
+    lost_ids = [deal.opportunity_id for deal in deals if not deal.won]
     open_count = _open_count(session, actor, options, at, now)
-    found = outcomes.win_loss(closed, open_count, repository.competitors_of_losses(lost_ids))
+    found = outcomes.win_loss(deals, open_count, repository.competitors_of_losses(lost_ids))
     convention = _convention(
         options,
         at,
@@ -393,6 +389,21 @@ def win_loss(session: Session, *, actor: Actor, options: ReportFilters) -> WinLo
         competitors=found.competitors,
         phase_before_loss=found.phase_before_loss,
     )
+
+
+def _deals_closed(
+    session: Session, actor: Actor, options: ReportFilters, at: datetime, window: Period
+) -> list[outcomes.Deal]:
+    # Now: the closed deals' rows, kept by every close (decision 0031); at another instant,
+    # the change log read as of it.
+    if options.as_of is None:
+        repository = AnalyticsRepository(session, actor)
+        return repository.closed_deals(_filters_now(options), window.days())
+    scope = _scope(session, actor, options, at)
+    fields = (*outcomes.WIN_LOSS_FIELDS, *FILTER_FIELDS)
+    prefilter = ever_dated_in("actual_close_date", window)
+    timelines = HistoryRepository(session, actor).timelines(prefilter, fields, born=True)
+    return [outcomes.deal_of(closed) for closed in outcomes.closed_in(timelines, scope, window)]
 
 
 def _open_count(
@@ -419,11 +430,8 @@ def calibration(
         else None
     )
     scope = _scope(session, actor, options, at)
-    prefilter = ever_dated_in("actual_close_date", window) if window else ever_closed()
-    fields = (*outcomes.CALIBRATION_FIELDS, *FILTER_FIELDS)
-    timelines = HistoryRepository(session, actor).timelines(prefilter, fields, born=True)
-    closed = outcomes.closed_in(timelines, scope, window)
-    found = outcomes.calibration(closed, scope)
+    deals = _deals_scored(session, actor, options, scope, window)
+    found = outcomes.calibration(deals, scope)
     convention = _convention(
         options,
         at,
@@ -435,10 +443,25 @@ def calibration(
     return CalibrationReport(
         convention=convention,
         rows=found.rows,
-        closed=len(closed),
+        closed=sum(deal.count for deal in deals),
         brier_score=found.brier_score,
         reliability=found.reliability,
     )
+
+
+def _deals_scored(
+    session: Session, actor: Actor, options: ReportFilters, scope: Scope, window: Period | None
+) -> list[outcomes.Scored]:
+    # As _deals_closed: the closed deals' rows now, the change log at another instant.
+    if options.as_of is None:
+        days = window.days() if window else None
+        repository = AnalyticsRepository(session, actor)
+        return repository.closed_deals_scored(_filters_now(options), days, scope.defaults)
+    prefilter = ever_dated_in("actual_close_date", window) if window else ever_closed()
+    fields = (*outcomes.CALIBRATION_FIELDS, *FILTER_FIELDS)
+    timelines = HistoryRepository(session, actor).timelines(prefilter, fields, born=True)
+    closed = outcomes.closed_in(timelines, scope, window)
+    return [outcomes.scored_of(deal, scope) for deal in closed]
 
 
 def pipeline_by_owner(

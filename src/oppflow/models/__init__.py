@@ -1,6 +1,7 @@
 """Every model, imported here so that Alembic and the metadata see them all."""
 
 from oppflow.models.analytics import (
+    ClosedDeal,
     ForecastTotal,
     OpportunityChange,
     PipelineTotal,
@@ -55,6 +56,7 @@ __all__ = [
     "AuditEntry",
     "Base",
     "BusinessUnit",
+    "ClosedDeal",
     "Competitor",
     "Contact",
     "Event",

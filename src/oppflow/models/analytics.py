@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from datetime import datetime
+from datetime import date, datetime
 
 from sqlalchemy import ForeignKey, Index, String
 from sqlalchemy.orm import Mapped, mapped_column
@@ -118,3 +118,30 @@ class TotalDelta(Base):
     value_sum: Mapped[str] = mapped_column(String(48))
     probable_sum: Mapped[str] = mapped_column(String(48))
     unweighted_sum: Mapped[str] = mapped_column(String(48))
+
+
+class ClosedDeal(Base):
+    """What the change log says of an opportunity closed now (won or lost): kept in the same
+    transaction as every close, reopen and backdated change (``analytics/closed_deals.py``),
+    so win/loss and calibration of now read one row per deal, not its whole history.
+
+    ``phases_reached`` holds the pipeline phases entered before the close, in order, joined
+    by ``|``; the ``outlook_`` columns are its state 30 days before the close (the prediction
+    calibration scores), kept raw so that a changed stage default applies to them too.
+    """
+
+    __tablename__ = "closed_deals"
+
+    opportunity_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("opportunities.id", ondelete="CASCADE"), primary_key=True
+    )
+    won: Mapped[bool]
+    born_at: Mapped[datetime]
+    closed_at: Mapped[datetime]
+    # The record's close date (the reports' period), read by its index.
+    actual_close_date: Mapped[date | None] = mapped_column(default=None, index=True)
+    phases_reached: Mapped[str] = mapped_column(String(400), default="")
+    outlook_state: Mapped[str | None] = mapped_column(String(16), default=None)
+    outlook_probability: Mapped[int | None] = mapped_column(default=None)
+    outlook_process_key: Mapped[str | None] = mapped_column(String(64), default=None)
+    outlook_stage: Mapped[str | None] = mapped_column(String(64), default=None)

@@ -1,0 +1,54 @@
+"""The closed deals, read by win/loss and calibration of now (issue 9, decision 0031)
+
+Revision ID: 0016
+Revises: 0015
+Create Date: 2026-12-06 11:30:00
+"""
+
+from collections.abc import Sequence
+
+import sqlalchemy as sa
+from alembic import op
+from sqlalchemy.orm import Session
+
+import oppflow.models.base
+from oppflow.analytics import closed_deals
+
+revision: str = "0016"
+down_revision: str | None = "0015"
+branch_labels: str | Sequence[str] | None = None
+depends_on: str | Sequence[str] | None = None
+
+TABLE = "closed_deals"
+INDEX = "ix_closed_deals_actual_close_date"
+
+
+def upgrade() -> None:
+    op.create_table(
+        TABLE,
+        sa.Column("opportunity_id", sa.Uuid(), nullable=False),
+        sa.Column("won", sa.Boolean(), nullable=False),
+        sa.Column("born_at", oppflow.models.base.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("closed_at", oppflow.models.base.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("actual_close_date", sa.Date(), nullable=True),
+        sa.Column("phases_reached", sa.String(length=400), nullable=False),
+        sa.Column("outlook_state", sa.String(length=16), nullable=True),
+        sa.Column("outlook_probability", sa.Integer(), nullable=True),
+        sa.Column("outlook_process_key", sa.String(length=64), nullable=True),
+        sa.Column("outlook_stage", sa.String(length=64), nullable=True),
+        sa.ForeignKeyConstraint(
+            ["opportunity_id"],
+            ["opportunities.id"],
+            name=op.f("fk_closed_deals_opportunity_id_opportunities"),
+            ondelete="CASCADE",
+        ),
+        sa.PrimaryKeyConstraint("opportunity_id", name=op.f("pk_closed_deals")),
+    )
+    op.create_index(INDEX, TABLE, ["actual_close_date"])
+    # Every deal closed today, read from its change log by the code that keeps the table.
+    closed_deals.rebuild(Session(bind=op.get_bind()))
+
+
+def downgrade() -> None:
+    op.drop_index(INDEX, table_name=TABLE)
+    op.drop_table(TABLE)

@@ -1,0 +1,95 @@
+"""The closed deals' rows (decision 0031) follow every close and reopen in the same
+transaction, cost a stage move nothing, and are rebuilt by their migration."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from fastapi.testclient import TestClient
+from sqlalchemy import Engine, event
+from sqlalchemy.orm import Session, sessionmaker
+
+from oppflow import migrate
+from tests.analytics.closed import assert_closed_deals_follow_the_log
+from tests.analytics.test_change_log import _journey, _post
+from tests.helpers import create_opportunity, qualify_fields, signed_in
+
+
+def test_each_close_and_reopen_rewrites_the_deal_in_its_transaction(
+    client: TestClient, factory: sessionmaker[Session]
+) -> None:
+    headers = signed_in(client, factory, roles=["system-administrator"])
+    links = qualify_fields(client, headers)
+    first = create_opportunity(client, headers, estimated_value=1000, **links)["id"]
+    second = create_opportunity(client, headers, name="Second", **links)["id"]
+    _post(client, headers, f"opportunities/{first}/process/next")
+    _post(client, headers, f"opportunities/{first}/win")
+    assert assert_closed_deals_follow_the_log(factory) == 1
+    _post(client, headers, f"opportunities/{first}/reopen")
+    assert assert_closed_deals_follow_the_log(factory) == 0
+    _post(client, headers, f"opportunities/{first}/lose", status_reason="canceled")
+    _post(client, headers, f"opportunities/{second}/win", actual_revenue=99)
+    assert assert_closed_deals_follow_the_log(factory) == 2
+
+
+def test_win_loss_and_calibration_of_now_equal_those_read_from_the_log(
+    client: TestClient, factory: sessionmaker[Session]
+) -> None:
+    headers = signed_in(client, factory, roles=["system-administrator"])
+    _journey(client, headers)
+    later = {"as_of": (datetime.now(UTC) + timedelta(seconds=1)).isoformat()}
+    for report in ("win-loss", "calibration"):
+        of_now = _report(client, headers, report)
+        from_log = _report(client, headers, report, **later)
+        assert of_now["rows"] == from_log["rows"], report
+    assert _report(client, headers, "calibration")["closed"] == 2
+
+
+def test_a_stage_move_and_a_create_write_nothing_to_the_closed_deals(
+    client: TestClient, factory: sessionmaker[Session], engine: Engine
+) -> None:
+    headers = signed_in(client, factory, roles=["system-administrator"])
+    links = qualify_fields(client, headers)
+    with StatementLog(engine) as seen:
+        made = create_opportunity(client, headers, **links)["id"]
+        _post(client, headers, f"opportunities/{made}/process/next")
+        _post(client, headers, f"opportunities/{made}/win")
+    touching = [s for s in seen if "closed_deals" in s]
+    # Only the close: its row deleted and written again (after its log is read).
+    assert len(touching) == 2
+    assert all(s.startswith(("DELETE", "INSERT")) for s in touching)
+
+
+def test_the_migration_builds_the_rows_from_the_log(
+    client: TestClient, factory: sessionmaker[Session], engine: Engine
+) -> None:
+    headers = signed_in(client, factory, roles=["system-administrator"])
+    _journey(client, headers)
+    migrate.downgrade(engine, "0015")
+    migrate.upgrade(engine)
+    assert assert_closed_deals_follow_the_log(factory) == 2
+
+
+def _report(client: TestClient, headers: dict[str, str], name: str, **params: str) -> Any:
+    answer = client.get(f"/api/v1/analytics/{name}", params=params, headers=headers)
+    assert answer.status_code == 200, answer.text
+    return answer.json()
+
+
+class StatementLog:
+    """The SQL statements ``engine`` runs inside the block."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+        self.seen: list[str] = []
+
+    def __enter__(self) -> list[str]:
+        event.listen(self.engine, "before_cursor_execute", self._record)
+        return self.seen
+
+    def __exit__(self, *_exc: object) -> None:
+        event.remove(self.engine, "before_cursor_execute", self._record)
+
+    def _record(self, _conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
+        self.seen.append(" ".join(statement.split()))
