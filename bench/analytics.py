@@ -46,7 +46,7 @@ from oppflow.analytics.options import (
     WaterfallOptions,
 )
 from oppflow.api.app import create_app
-from oppflow.clock import today
+from oppflow.clock import today, utcnow
 from oppflow.db import make_engine, unit_of_work
 from oppflow.demo import bulk
 from oppflow.install import prepare_database
@@ -75,6 +75,7 @@ BY_CATEGORY = (
     "SELECT forecast_category, count(*), sum(estimated_value) FROM opportunities "
     "WHERE state IN ('open', 'won') GROUP BY forecast_category"
 )
+CLOSED_DEALS_BY_OUTCOME = "SELECT won, count(*) FROM closed_deals GROUP BY won"
 CLOSED_BY_REASON = (
     "SELECT state, status_reason, count(*), sum(actual_value) FROM opportunities "
     "WHERE state IN ('won', 'lost') GROUP BY state, status_reason"
@@ -94,6 +95,7 @@ class Report:
 
 def _reports() -> list[Report]:
     past = (today() - timedelta(days=90)).isoformat()
+    now = utcnow().isoformat()  # after every generated row
     return [
         Report("funnel", service.funnel_report, FunnelOptions(), OPEN_BY_PHASE),
         Report("funnel-as-of", service.funnel_report, FunnelOptions(as_of=past), LOG_BY_FIELD),
@@ -105,7 +107,16 @@ def _reports() -> list[Report]:
         Report("forecast", service.forecast, ForecastOptions(), BY_CATEGORY),
         Report("waterfall", service.waterfall, WaterfallOptions(), LOG_BY_FIELD),
         Report("win-loss", service.win_loss, ReportFilters(), CLOSED_BY_REASON),
-        Report("calibration", service.calibration, CalibrationOptions(), LOG_BY_FIELD),
+        Report("calibration", service.calibration, CalibrationOptions(), CLOSED_DEALS_BY_OUTCOME),
+        # The same two read from the change log (an instant given), as before decision 0031:
+        # the baseline of the closed deals' rows, in the same run.
+        Report("win-loss-from-log", service.win_loss, ReportFilters(as_of=now), LOG_BY_FIELD),
+        Report(
+            "calibration-from-log",
+            service.calibration,
+            CalibrationOptions(as_of=now),
+            LOG_BY_FIELD,
+        ),
     ]
 
 

@@ -10,7 +10,8 @@ from oppflow.analytics.history_repository import read_timelines
 from oppflow.models import ClosedDeal, Opportunity
 
 COLUMNS = (
-    "won", "born_at", "closed_at", "actual_close_date", "phases_reached",
+    "won", "born_at", "closed_at", "actual_close_date", "cycle_microseconds", "closed_value",
+    "status_reason", "phases_reached",
     "outlook_state", "outlook_probability", "outlook_process_key", "outlook_stage",
 )  # fmt: skip
 

@@ -333,7 +333,9 @@ def test_win_loss_and_calibration_of_now_read_from_the_closed_deals_equal_the_lo
     first = date(2026, 1, 1) + timedelta(days=data.draw(st.integers(0, 300)))
     window = {"from": first.isoformat(), "to": (first + timedelta(days=120)).isoformat()}
     later = {"as_of": _iso(now + timedelta(seconds=1))}
-    for report, params in (("win-loss", window), ("calibration", window), ("calibration", {})):
+    mine = {"owner_id": str(data.draw(st.sampled_from(owners)))}
+    asked = (("win-loss", window), ("calibration", window), ("calibration", mine))
+    for report, params in asked:
         of_now = _get(client, headers, report, **params)
         from_log = _get(client, headers, report, **params, **later)
         assert _rows_of(of_now) == _rows_of(from_log), report

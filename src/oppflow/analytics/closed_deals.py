@@ -16,13 +16,14 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Collection, Iterable, Iterator, Mapping
+from datetime import timedelta
 from typing import Any
 
 from sqlalchemy import delete, insert, select
 from sqlalchemy.orm import Session
 
 from oppflow.analytics.history_repository import read_timelines
-from oppflow.analytics.outcomes import PHASE_SEPARATOR, outlook_instant
+from oppflow.analytics.outcomes import PHASE_SEPARATOR, closed_value, outlook_instant
 from oppflow.analytics.timeline import Timeline
 from oppflow.models import ClosedDeal, Opportunity
 
@@ -31,6 +32,7 @@ CLOSED_STATES = ("won", "lost")
 # probability was then (own, or its stage's default).
 FIELDS = (
     "state", "actual_close_date", "pipeline_phase", "probability", "process_key", "active_stage",
+    "actual_value", "estimated_value", "status_reason",
 )  # fmt: skip
 BATCH = 500
 
@@ -51,6 +53,12 @@ def digest(timeline: Timeline) -> dict[str, Any] | None:
         "born_at": timeline.born_at,
         "closed_at": closed_at,
         "actual_close_date": final["actual_close_date"],
+        "cycle_microseconds": (closed_at - timeline.born_at) // timedelta(microseconds=1),
+        # Exact decimal text (the log's own, plain notation), as the totals keep sums.
+        "closed_value": str(
+            closed_value(final["state"] == "won", final["actual_value"], final["estimated_value"])
+        ),
+        "status_reason": final["status_reason"],
         "phases_reached": PHASE_SEPARATOR.join(timeline.phases_entered(closed_at)),
         "outlook_state": outlook["state"],
         "outlook_probability": outlook["probability"],

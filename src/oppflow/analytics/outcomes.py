@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import statistics
-import uuid
 from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -64,22 +63,23 @@ def closed_in(timelines: Iterable[Timeline], scope: Scope, period: Period | None
 class Deal:
     """A closed deal as win/loss reads it, from its timeline or from its closed-deal row."""
 
-    opportunity_id: uuid.UUID
     won: bool
     cycle_days: Decimal
     value: Decimal
     status_reason: str
     highest_phase: str
+    # The competitor a loss went to, where its close record names one.
+    lost_to: str | None = None
 
 
-def deal_of(closed: Closed) -> Deal:
+def deal_of(closed: Closed, lost_to: str | None) -> Deal:
     return Deal(
-        closed.timeline.opportunity_id,
         closed.won,
         closed.cycle_days,
         closed_value(closed.won, closed.state["actual_value"], closed.state["estimated_value"]),
         str(closed.state["status_reason"]),
         highest_phase(closed.phases_reached()),
+        lost_to,
     )
 
 
@@ -109,7 +109,7 @@ class WinLoss:
     phase_before_loss: list[Tally] = field(default_factory=list)
 
 
-def win_loss(deals: list[Deal], open_count: int, competitors: dict[uuid.UUID, str]) -> WinLoss:
+def win_loss(deals: list[Deal], open_count: int) -> WinLoss:
     """Win rates by count and value, sales cycles, velocity, and why deals were lost."""
     won = [d for d in deals if d.won]
     lost = [d for d in deals if not d.won]
@@ -137,7 +137,7 @@ def win_loss(deals: list[Deal], open_count: int, competitors: dict[uuid.UUID, st
     return WinLoss(
         summary,
         _tallies(d.status_reason for d in lost),
-        _tallies(competitors[d.opportunity_id] for d in lost if d.opportunity_id in competitors),
+        _tallies(d.lost_to for d in lost if d.lost_to is not None),
         _tallies(d.highest_phase for d in lost),
     )
 

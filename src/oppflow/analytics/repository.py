@@ -4,25 +4,24 @@ from __future__ import annotations
 
 import uuid
 from collections import defaultdict
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
-from typing import Any
+from typing import Any, TypeVarTuple
 
-from sqlalchemy import ColumnElement, and_, case, exists, func, or_, select, union_all
+from sqlalchemy import ColumnElement, Select, and_, case, exists, func, or_, select, union_all
 from sqlalchemy.orm import aliased
 
 from oppflow.analytics import totals
 from oppflow.analytics.defaults import Defaults
-from oppflow.analytics.durations import days_between
+from oppflow.analytics.durations import MICROSECONDS_A_DAY
 from oppflow.analytics.lists import owners_in
 from oppflow.analytics.options import Period
 from oppflow.analytics.outcomes import (
     PHASE_SEPARATOR,
     Deal,
     Scored,
-    closed_value,
     highest_phase,
 )
 from oppflow.analytics.schemas import (
@@ -47,6 +46,7 @@ from oppflow.security.privileges import Depth
 from oppflow.security.scope import ownership_reach, read_scope
 
 CENT = Decimal("0.01")
+Columns = TypeVarTuple("Columns")
 
 
 def _money(value: Any) -> Decimal:
@@ -175,29 +175,40 @@ class AnalyticsRepository(OpportunityRepository):
 
     def closed_deals(self, filters: FunnelFilters, days: tuple[date, date] | None) -> list[Deal]:
         """The readable deals closed now, their close date in ``[first, after)`` if given, as
-        win/loss reads them: their closed-deal row beside the record's values now."""
-        deal, record = ClosedDeal, Opportunity
+        win/loss reads them, from their closed-deal rows (and, for a loss, the competitor
+        named on its close record)."""
+        deal = ClosedDeal
+        competitor = (
+            select(Competitor.name)
+            .join(OpportunityClose, OpportunityClose.competitor_id == Competitor.id)
+            .where(
+                OpportunityClose.opportunity_id == deal.opportunity_id,
+                OpportunityClose.status == "completed",
+                OpportunityClose.outcome == "lost",
+            )
+            .limit(1)
+            .scalar_subquery()
+        )
         query = select(
-            deal.opportunity_id,
             deal.won,
-            deal.born_at,
-            deal.closed_at,
+            deal.cycle_microseconds,
+            deal.closed_value,
+            deal.status_reason,
             deal.phases_reached,
-            record.actual_value,
-            record.estimated_value,
-            record.status_reason,
-        ).join(record, record.id == deal.opportunity_id)
-        query = query.where(*self._closed_conditions(filters, days))
+            case((deal.won, None), else_=competitor),
+        )
+        rows = self.session.execute(self._closed_readable(query, filters, days))
+        highest = _Memo(lambda text: highest_phase(_phases(text)))
         return [
             Deal(
-                row.opportunity_id,
-                row.won,
-                days_between(row.born_at, row.closed_at),
-                closed_value(row.won, row.actual_value, row.estimated_value),
-                str(row.status_reason),
-                highest_phase(_phases(row.phases_reached)),
+                won,
+                Decimal(cycle) / MICROSECONDS_A_DAY,
+                Decimal(value),
+                str(reason),
+                highest.of(phases),
+                lost_to,
             )
-            for row in self.session.execute(query, execution_options={"yield_per": 20_000})
+            for won, cycle, value, reason, phases, lost_to in rows
         ]
 
     def closed_deals_scored(
@@ -214,8 +225,7 @@ class AnalyticsRepository(OpportunityRepository):
             deal.outlook_process_key,
             deal.outlook_stage,
         )
-        query = select(*keys, func.count()).join(Opportunity, Opportunity.id == deal.opportunity_id)
-        query = query.where(*self._closed_conditions(filters, days)).group_by(*keys)
+        query = self._closed_readable(select(*keys, func.count()), filters, days).group_by(*keys)
         found = []
         for won, phases, *outlook, count in self.session.execute(query):
             state = State(dict(zip(_OUTLOOK, outlook, strict=True)))
@@ -223,14 +233,22 @@ class AnalyticsRepository(OpportunityRepository):
             found.append(Scored(won, frozenset(_phases(phases)), predicted, count))
         return found
 
-    def _closed_conditions(
-        self, filters: FunnelFilters, days: tuple[date, date] | None
-    ) -> list[ColumnElement[bool]]:
-        found = [read_scope(self.actor, Opportunity), *self._filter_conditions(filters)]
+    def _closed_readable(
+        self, query: Select[*Columns], filters: FunnelFilters, days: tuple[date, date] | None
+    ) -> Select[*Columns]:
+        """``query`` over the closed deals the actor reads, with the filters; the records are
+        joined only when their security or the filters need them."""
+        query = query.select_from(ClosedDeal)
         if days is not None:
             first, after = days
-            found += [ClosedDeal.actual_close_date >= first, ClosedDeal.actual_close_date < after]
-        return found
+            query = query.where(
+                ClosedDeal.actual_close_date >= first, ClosedDeal.actual_close_date < after
+            )
+        conditions = self._filter_conditions(filters)
+        if conditions or self.actor.depth("opportunity", "read") != Depth.ORGANIZATION:
+            query = query.join(Opportunity, Opportunity.id == ClosedDeal.opportunity_id)
+            query = query.where(read_scope(self.actor, Opportunity), *conditions)
+        return query
 
     def stale(
         self, filters: FunnelFilters, cutoffs: StaleCutoffs, limit: int
@@ -317,6 +335,20 @@ _OUTLOOK = ("state", "probability", "process_key", "active_stage")
 
 def _phases(text: str) -> list[str]:
     return text.split(PHASE_SEPARATOR) if text else []
+
+
+class _Memo:
+    """A function of text, computed once per distinct text (phases reached repeat a lot)."""
+
+    def __init__(self, compute: Callable[[str], str]) -> None:
+        self.compute = compute
+        self.found: dict[str, str] = {}
+
+    def of(self, text: str) -> str:
+        found = self.found.get(text)
+        if found is None:
+            found = self.found[text] = self.compute(text)
+        return found
 
 
 def _entered_stage_at() -> ColumnElement[datetime]:

@@ -369,11 +369,8 @@ def win_loss(session: Session, *, actor: Actor, options: ReportFilters) -> WinLo
     now = utcnow()
     at = as_of(options, now)
     window = period(options, quarter_around(at, zone_of(options)))
-    repository = AnalyticsRepository(session, actor)
     deals = _deals_closed(session, actor, options, at, window)
-    lost_ids = [deal.opportunity_id for deal in deals if not deal.won]
-    open_count = _open_count(session, actor, options, at, now)
-    found = outcomes.win_loss(deals, open_count, repository.competitors_of_losses(lost_ids))
+    found = outcomes.win_loss(deals, _open_count(session, actor, options, at, now))
     convention = _convention(
         options,
         at,
@@ -403,7 +400,10 @@ def _deals_closed(
     fields = (*outcomes.WIN_LOSS_FIELDS, *FILTER_FIELDS)
     prefilter = ever_dated_in("actual_close_date", window)
     timelines = HistoryRepository(session, actor).timelines(prefilter, fields, born=True)
-    return [outcomes.deal_of(closed) for closed in outcomes.closed_in(timelines, scope, window)]
+    closed = outcomes.closed_in(timelines, scope, window)
+    lost = [c.timeline.opportunity_id for c in closed if not c.won]
+    competitors = AnalyticsRepository(session, actor).competitors_of_losses(lost)
+    return [outcomes.deal_of(c, competitors.get(c.timeline.opportunity_id)) for c in closed]
 
 
 def _open_count(

@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from datetime import date, datetime
 
-from sqlalchemy import ForeignKey, Index, String
+from sqlalchemy import BigInteger, ForeignKey, Index, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from oppflow.models.base import SEQUENCE_ID, Base
@@ -140,6 +140,11 @@ class ClosedDeal(Base):
     closed_at: Mapped[datetime]
     # The record's close date (the reports' period), read by its index.
     actual_close_date: Mapped[date | None] = mapped_column(default=None, index=True)
+    # Birth to close, exactly; and what win/loss reads of the record, fixed while it is
+    # closed (a closed opportunity is read-only until reopened).
+    cycle_microseconds: Mapped[int] = mapped_column(BigInteger)
+    closed_value: Mapped[str] = mapped_column(String(48))
+    status_reason: Mapped[str | None] = mapped_column(String(16), default=None)
     phases_reached: Mapped[str] = mapped_column(String(400), default="")
     outlook_state: Mapped[str | None] = mapped_column(String(16), default=None)
     outlook_probability: Mapped[int | None] = mapped_column(default=None)
