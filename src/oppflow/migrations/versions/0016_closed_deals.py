@@ -21,6 +21,17 @@ depends_on: str | Sequence[str] | None = None
 
 TABLE = "closed_deals"
 INDEX = "ix_closed_deals_actual_close_date"
+CALIBRATION = (
+    "ix_closed_deals_calibration",
+    [
+        "won",
+        "phases_reached",
+        "outlook_state",
+        "outlook_probability",
+        "outlook_process_key",
+        "outlook_stage",
+    ],
+)
 
 
 def upgrade() -> None:
@@ -48,10 +59,12 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("opportunity_id", name=op.f("pk_closed_deals")),
     )
     op.create_index(INDEX, TABLE, ["actual_close_date"])
+    op.create_index(CALIBRATION[0], TABLE, CALIBRATION[1])
     # Every deal closed today, read from its change log by the code that keeps the table.
     closed_deals.rebuild(Session(bind=op.get_bind()))
 
 
 def downgrade() -> None:
+    op.drop_index(CALIBRATION[0], table_name=TABLE)
     op.drop_index(INDEX, table_name=TABLE)
     op.drop_table(TABLE)
