@@ -8,8 +8,11 @@ opportunities: 15 s). So each close, reopen and backdated change rewrites its op
 calls :func:`follow` after writing its rows), and those reports of now read one row per deal.
 
 A stage move, a field update and a create of an open opportunity write no ``state`` row that
-closes or reopens, so they cost nothing here. Writers that bypass the ORM (the bulk demo
-generator, the bulk importer, the tests' histories) call :func:`refresh` or :func:`rebuild`.
+closes or reopens, so they cost nothing here. What else a row holds of the record (its close
+value and reason) cannot change while it stays closed: a closed opportunity is read-only until
+reopened. Writers that bypass the ORM call :func:`refresh` (the bulk demo generator, per
+chunk) or :func:`rebuild` (the tests' histories, migration 0016); the bulk importer takes
+only open opportunities, and sends closed ones through the ORM.
 """
 
 from __future__ import annotations

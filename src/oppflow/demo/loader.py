@@ -4,7 +4,8 @@ type converts (the conversion a Core ``insert()`` applies, without its per-row m
 which cost more than SQLite's own work).
 
 No ORM object is made per row, so neither the change-log nor the totals hooks see these
-rows: whoever loads opportunities this way writes their change log itself and calls
+rows: whoever loads opportunities this way writes their change log itself, calls
+:func:`oppflow.analytics.closed_deals.refresh` for those it loads closed, and
 :func:`oppflow.analytics.totals.rebuild` when done.
 """
 
