@@ -3,7 +3,9 @@ transaction, cost a stage move nothing, and are rebuilt by their migration."""
 
 from __future__ import annotations
 
+import uuid
 from datetime import UTC, datetime, timedelta
+from decimal import Decimal
 from typing import Any
 
 from fastapi.testclient import TestClient
@@ -11,6 +13,9 @@ from sqlalchemy import Engine, event
 from sqlalchemy.orm import Session, sessionmaker
 
 from oppflow import migrate
+from oppflow.analytics import changelog, closed_deals
+from oppflow.db import unit_of_work
+from oppflow.models import ClosedDeal, Opportunity
 from tests.analytics.closed import assert_closed_deals_follow_the_log
 from tests.analytics.test_change_log import _journey, _post
 from tests.helpers import create, create_opportunity, qualify_fields, signed_in
@@ -31,6 +36,38 @@ def test_each_close_and_reopen_rewrites_the_deal_in_its_transaction(
     _post(client, headers, f"opportunities/{first}/lose", status_reason="canceled")
     _post(client, headers, f"opportunities/{second}/win", actual_revenue=99)
     assert assert_closed_deals_follow_the_log(factory) == 2
+
+
+def test_a_change_to_a_closed_deal_or_a_backdated_one_rewrites_it(
+    client: TestClient, factory: sessionmaker[Session]
+) -> None:
+    """Paths the services do not offer today (a closed deal is read-only until reopened),
+    written through the ORM: the row still follows the log."""
+    headers = signed_in(client, factory, roles=["system-administrator"])
+    links = qualify_fields(client, headers)
+    made = create_opportunity(client, headers, estimated_value=1000, probability=20, **links)
+    _post(client, headers, f"opportunities/{made['id']}/lose", status_reason="canceled")
+    with unit_of_work(factory) as session:
+        record = session.get(Opportunity, uuid.UUID(made["id"]))
+        assert record is not None
+        record.estimated_value = Decimal("2500.25")
+    assert assert_closed_deals_follow_the_log(factory) == 1
+    before = datetime.now(UTC) - timedelta(days=400)
+    with unit_of_work(factory) as session, changelog.effective_at(session, before):
+        record = session.get(Opportunity, uuid.UUID(made["id"]))
+        assert record is not None
+        record.probability = 55
+    assert assert_closed_deals_follow_the_log(factory) == 1
+    with factory() as session:
+        deal = session.get(ClosedDeal, uuid.UUID(made["id"]))
+        assert deal is not None
+        assert (deal.closed_value, deal.born_at) == ("2500.25", before)
+
+
+def test_a_deal_moved_back_and_forth_keeps_each_phase_once() -> None:
+    entered = ["1-Qualify", "2-Develop", "3-Propose"] + ["2-Develop", "3-Propose"] * 40
+    assert closed_deals.phases_text(entered) == "1-Qualify|2-Develop|3-Propose"
+    assert closed_deals.phases_text([]) == ""
 
 
 def test_win_loss_and_calibration_of_now_equal_those_read_from_the_log(

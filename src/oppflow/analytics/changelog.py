@@ -40,6 +40,8 @@ TRACKED_FIELDS = (
 )
 _EFFECTIVE_AT = "changelog_effective_at"
 _PENDING = "changelog_pending"
+# The opportunities of the flush that are closed after it (won or lost).
+_CLOSED = "changelog_closed"
 
 
 @contextmanager
@@ -124,8 +126,14 @@ def _before_flush(session: Session, _flush_context: Any, _instances: Any) -> Non
         # The birth rows and the record's created_at are the same instant.
         new.created_at = backdated or new.created_at or utcnow()
         _rows(session, new, _created(new), new.created_at)
-    for dirty in [obj for obj in session.dirty if isinstance(obj, Opportunity)]:
-        _rows(session, dirty, _updated(dirty), backdated or utcnow())
+    dirty = [obj for obj in session.dirty if isinstance(obj, Opportunity)]
+    for changed in dirty:
+        _rows(session, changed, _updated(changed), backdated or utcnow())
+    session.info[_CLOSED] = {
+        found.id
+        for found in (*session.new, *dirty)
+        if getattr(found, "state", None) in closed_deals.CLOSED_STATES
+    }
 
 
 def _after_flush(session: Session, _flush_context: Any) -> None:
@@ -136,7 +144,8 @@ def _after_flush(session: Session, _flush_context: Any) -> None:
         session.connection().execute(insert(OpportunityChange), pending)
         # The closed deals are read from these rows: rewritten after them, in this flush.
         backdated = session.info.get(_EFFECTIVE_AT) is not None
-        closed_deals.follow(session, pending, backdated=backdated)
+        closed = session.info.pop(_CLOSED, set())
+        closed_deals.follow(session, pending, backdated=backdated, closed=closed)
 
 
 def install() -> None:

@@ -26,18 +26,23 @@ from sqlalchemy import delete, insert, select
 from sqlalchemy.orm import Session
 
 from oppflow.analytics.history_repository import read_timelines
-from oppflow.analytics.outcomes import PHASE_SEPARATOR, closed_value, outlook_instant
-from oppflow.analytics.timeline import Timeline
+from oppflow.analytics.outcomes import (
+    PHASE_SEPARATOR,
+    WIN_LOSS_FIELDS,
+    closed_value,
+    outlook_instant,
+)
+from oppflow.analytics.repository import ever_closed
+from oppflow.analytics.timeline import Timeline, phase_number
 from oppflow.models import ClosedDeal, Opportunity
 
 CLOSED_STATES = ("won", "lost")
-# The fields a deal's row is made from: the phases it entered, its state, and what its
-# probability was then (own, or its stage's default).
-FIELDS = (
-    "state", "actual_close_date", "pipeline_phase", "probability", "process_key", "active_stage",
-    "actual_value", "estimated_value", "status_reason",
-)  # fmt: skip
+# A deal's row is made from what win/loss reads of its log (calibration's fields among them).
+FIELDS = WIN_LOSS_FIELDS
+# What a row keeps of the record at the close.
+CLOSE_VALUES = frozenset({"actual_close_date", "actual_value", "estimated_value", "status_reason"})
 BATCH = 500
+INSERT_BATCH = 10_000
 
 
 def digest(timeline: Timeline) -> dict[str, Any] | None:
@@ -62,7 +67,7 @@ def digest(timeline: Timeline) -> dict[str, Any] | None:
             closed_value(final["state"] == "won", final["actual_value"], final["estimated_value"])
         ),
         "status_reason": final["status_reason"],
-        "phases_reached": PHASE_SEPARATOR.join(timeline.phases_entered(closed_at)),
+        "phases_reached": phases_text(timeline.phases_entered(closed_at)),
         "outlook_state": outlook["state"],
         "outlook_probability": outlook["probability"],
         "outlook_process_key": outlook["process_key"],
@@ -70,22 +75,42 @@ def digest(timeline: Timeline) -> dict[str, Any] | None:
     }
 
 
-def follow(session: Session, rows: Iterable[Mapping[str, Any]], backdated: bool) -> None:
+def phases_text(entered: Iterable[str]) -> str:
+    """The phases entered, each once, in phase order: the reports read them as a set (and
+    their highest), and a deal moved back and forth many times keeps a short row."""
+    return PHASE_SEPARATOR.join(
+        sorted(set(entered), key=lambda phase: (phase_number(phase), phase))
+    )
+
+
+def follow(
+    session: Session,
+    rows: Iterable[Mapping[str, Any]],
+    *,
+    backdated: bool,
+    closed: Collection[uuid.UUID],
+) -> None:
     """After the change log's rows of a flush are written: rewrite the row of each
-    opportunity they close, reopen or give another close date (of each they touch, when
-    they are backdated)."""
+    opportunity they close or reopen, and of each ``closed`` after the flush whose close
+    values they change; of each they touch, when they are backdated (imported history)."""
     touched = {
-        row["opportunity_id"] for row in rows if backdated or _closes_reopens_or_redates(row)
+        row["opportunity_id"]
+        for row in rows
+        if backdated or _closes_or_reopens(row) or _changes_a_closed_deal(row, closed)
     }
     if touched:
         refresh(session, touched)
 
 
-def _closes_reopens_or_redates(row: Mapping[str, Any]) -> bool:
-    if row["field"] == "actual_close_date":
-        return True
+def _closes_or_reopens(row: Mapping[str, Any]) -> bool:
     closing = row["new_value"] in CLOSED_STATES or row["old_value"] in CLOSED_STATES
     return row["field"] == "state" and closing
+
+
+def _changes_a_closed_deal(row: Mapping[str, Any], closed: Collection[uuid.UUID]) -> bool:
+    # The services refuse such changes (a closed deal is read-only until reopened); a path
+    # that did not would still leave the row right.
+    return row["field"] in CLOSE_VALUES and row["opportunity_id"] in closed
 
 
 def refresh(session: Session, ids: Collection[uuid.UUID]) -> None:
@@ -93,19 +118,20 @@ def refresh(session: Session, ids: Collection[uuid.UUID]) -> None:
     ordered = sorted(ids)
     for start in range(0, len(ordered), BATCH):
         batch = ordered[start : start + BATCH]
-        session.execute(delete(ClosedDeal).where(ClosedDeal.opportunity_id.in_(batch)))
+        gone = delete(ClosedDeal).where(ClosedDeal.opportunity_id.in_(batch))
+        session.connection().execute(gone)
         wanted = select(Opportunity.id).where(Opportunity.id.in_(batch))
         _insert(session, _digests(session, wanted))
 
 
 def rebuild(session: Session) -> None:
     """Rewrite every row from the change log (after a bulk load, or by the migration)."""
-    session.execute(delete(ClosedDeal))
-    wanted = select(Opportunity.id).where(Opportunity.state.in_(CLOSED_STATES))
+    session.connection().execute(delete(ClosedDeal))
+    wanted = select(Opportunity.id).where(*ever_closed())
     rows: list[dict[str, Any]] = []
     for row in _digests(session, wanted):
         rows.append(row)
-        if len(rows) >= 10_000:
+        if len(rows) >= INSERT_BATCH:
             _insert(session, rows)
             rows = []
     _insert(session, rows)

@@ -143,16 +143,24 @@ def read_timelines(
     """The timelines of the ``wanted`` opportunities (a select of their ids), streamed as
     :meth:`HistoryRepository.timelines` describes; the caller's query holds any security."""
     # Core, not the ORM's result: nothing here is an entity.
-    births = None
+    births_read = None
     if born and fields is not None:
-        births = _Births(
-            connection.execute(_births(wanted), execution_options=STREAMED).partitions()
-        )
+        births_read = connection.execute(_births(wanted), execution_options=STREAMED)
     rows = connection.execute(_log_rows(wanted, fields), execution_options=STREAMED)
-    reader = _Reader(births)
+    reader = _Reader(_Births(births_read.partitions()) if births_read is not None else None)
+    try:
+        yield from _grouped(reader, rows.partitions())
+    finally:
+        # Read only as far as the log rows needed: closed now, not when collected.
+        if births_read is not None:
+            births_read.close()
+
+
+def _grouped(reader: _Reader, batches: Iterator[Sequence[Any]]) -> Iterator[Timeline]:
+    """One timeline per run of rows of the same opportunity."""
     current: Any = None
     found: list[Any] = []
-    for batch in rows.partitions():
+    for batch in batches:
         for row in batch:
             if row[0] != current:
                 if found:

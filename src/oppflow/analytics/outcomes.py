@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import functools
 import statistics
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from decimal import Decimal
+from typing import Any
 
-from oppflow.analytics.durations import days_between
+from oppflow.analytics.defaults import Defaults
+from oppflow.analytics.durations import MICROSECONDS_A_DAY, days_between
 from oppflow.analytics.funnels import CENT, ratio
 from oppflow.analytics.options import Period
 from oppflow.analytics.schemas import CalibrationRow, ReliabilityBin, Tally, WinLossRow
@@ -21,6 +24,8 @@ ENOUGH_HISTORY = 20
 PREDICTION_LEAD = timedelta(days=30)
 # Between the phases a closed deal reached, in its closed-deal row.
 PHASE_SEPARATOR = "|"
+# A closed deal's state 30 days before its close, as ``Defaults.probability`` reads it.
+OUTLOOK_FIELDS = ("state", "probability", "process_key", "active_stage")
 # The fields each report reads (its stream holds only their rows, and the birth).
 CALIBRATION_FIELDS = (
     "state", "actual_close_date", "pipeline_phase", "probability", "process_key", "active_stage",
@@ -81,6 +86,33 @@ def deal_of(closed: Closed, lost_to: str | None) -> Deal:
         highest_phase(closed.phases_reached()),
         lost_to,
     )
+
+
+def deals_of(rows: Iterable[Sequence[Any]]) -> list[Deal]:
+    """Closed-deal rows (outcome, cycle in microseconds, value text, reason, phases reached
+    text, competitor of a loss) as win/loss reads deals."""
+    return [
+        Deal(
+            won,
+            Decimal(cycle) / MICROSECONDS_A_DAY,
+            Decimal(value),
+            str(reason),
+            _highest_of_text(phases),
+            lost_to,
+        )
+        for won, cycle, value, reason, phases, lost_to in rows
+    ]
+
+
+@functools.lru_cache(maxsize=4096)
+def _highest_of_text(phases: str) -> str:
+    # Phases reached repeat from deal to deal: each text is read once.
+    return highest_phase(phases_of(phases))
+
+
+def phases_of(text: str) -> list[str]:
+    """The phases of a closed-deal row's ``phases_reached`` text."""
+    return text.split(PHASE_SEPARATOR) if text else []
 
 
 def closed_value(won: bool, actual: Decimal | None, estimated: Decimal | None) -> Decimal:
@@ -164,6 +196,18 @@ class Scored:
     reached: frozenset[str]
     predicted: Decimal
     count: int = 1
+
+
+def scored_of_groups(groups: Iterable[Sequence[Any]], defaults: Defaults) -> list[Scored]:
+    """Closed-deal rows counted per (outcome, phases reached, state 30 days before: state,
+    own probability, process, stage) as calibration scores them; the probability then is
+    the deal's own, else its stage's default now."""
+    found = []
+    for won, phases, *outlook, count in groups:
+        state = State(dict(zip(OUTLOOK_FIELDS, outlook, strict=True)))
+        predicted = Decimal(defaults.probability(state)) / 100
+        found.append(Scored(won, frozenset(phases_of(phases)), predicted, count))
+    return found
 
 
 def scored_of(closed: Closed, scope: Scope) -> Scored:

@@ -4,33 +4,36 @@ from __future__ import annotations
 
 import uuid
 from collections import defaultdict
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
 from typing import Any, TypeVarTuple
 
-from sqlalchemy import ColumnElement, Select, and_, case, exists, func, or_, select, union_all
+from sqlalchemy import (
+    ColumnElement,
+    ScalarSelect,
+    Select,
+    and_,
+    case,
+    exists,
+    func,
+    or_,
+    select,
+    union_all,
+)
 from sqlalchemy.orm import aliased
 
 from oppflow.analytics import totals
 from oppflow.analytics.defaults import Defaults
-from oppflow.analytics.durations import MICROSECONDS_A_DAY
 from oppflow.analytics.lists import owners_in
 from oppflow.analytics.options import Period
-from oppflow.analytics.outcomes import (
-    PHASE_SEPARATOR,
-    Deal,
-    Scored,
-    highest_phase,
-)
 from oppflow.analytics.schemas import (
     FunnelFilters,
     FunnelPhase,
     OutcomeTotal,
     OwnerTotal,
 )
-from oppflow.analytics.timeline import State
 from oppflow.models import (
     ClosedDeal,
     Competitor,
@@ -173,49 +176,28 @@ class AnalyticsRepository(OpportunityRepository):
         rows = self.session.execute(query.group_by(readable.c.state))
         return [OutcomeTotal(state=state, count=count, value=_money(v)) for state, count, v in rows]
 
-    def closed_deals(self, filters: FunnelFilters, days: tuple[date, date] | None) -> list[Deal]:
+    def closed_deals(
+        self, filters: FunnelFilters, days: tuple[date, date] | None
+    ) -> Sequence[Sequence[Any]]:
         """The readable deals closed now, their close date in ``[first, after)`` if given, as
-        win/loss reads them, from their closed-deal rows (and, for a loss, the competitor
-        named on its close record)."""
+        win/loss reads them (``outcomes.deals_of``): outcome, cycle, value, reason, phases
+        reached and, for a loss, the competitor its close record names."""
         deal = ClosedDeal
-        competitor = (
-            select(Competitor.name)
-            .join(OpportunityClose, OpportunityClose.competitor_id == Competitor.id)
-            .where(
-                OpportunityClose.opportunity_id == deal.opportunity_id,
-                OpportunityClose.status == "completed",
-                OpportunityClose.outcome == "lost",
-            )
-            .limit(1)
-            .scalar_subquery()
-        )
         query = select(
             deal.won,
             deal.cycle_microseconds,
             deal.closed_value,
             deal.status_reason,
             deal.phases_reached,
-            case((deal.won, None), else_=competitor),
+            case((deal.won, None), else_=_competitor_of_loss()),
         )
-        rows = self.session.execute(self._closed_readable(query, filters, days))
-        highest = _Memo(lambda text: highest_phase(_phases(text)))
-        return [
-            Deal(
-                won,
-                Decimal(cycle) / MICROSECONDS_A_DAY,
-                Decimal(value),
-                str(reason),
-                highest.of(phases),
-                lost_to,
-            )
-            for won, cycle, value, reason, phases, lost_to in rows
-        ]
+        return self.session.execute(self._closed_readable(query, filters, days)).all()
 
-    def closed_deals_scored(
-        self, filters: FunnelFilters, days: tuple[date, date] | None, defaults: Defaults
-    ) -> list[Scored]:
-        """The readable deals closed now, as calibration reads them: counted per outcome,
-        phases reached and state 30 days before the close, in SQL."""
+    def closed_deals_grouped(
+        self, filters: FunnelFilters, days: tuple[date, date] | None
+    ) -> Sequence[Sequence[Any]]:
+        """The readable deals closed now, counted per outcome, phases reached and state 30 days
+        before the close (``outcomes.scored_of_groups``)."""
         deal = ClosedDeal
         keys = (
             deal.won,
@@ -225,13 +207,8 @@ class AnalyticsRepository(OpportunityRepository):
             deal.outlook_process_key,
             deal.outlook_stage,
         )
-        query = self._closed_readable(select(*keys, func.count()), filters, days).group_by(*keys)
-        found = []
-        for won, phases, *outlook, count in self.session.execute(query):
-            state = State(dict(zip(_OUTLOOK, outlook, strict=True)))
-            predicted = Decimal(defaults.probability(state)) / 100
-            found.append(Scored(won, frozenset(_phases(phases)), predicted, count))
-        return found
+        query = self._closed_readable(select(*keys, func.count()), filters, days)
+        return self.session.execute(query.group_by(*keys)).all()
 
     def _closed_readable(
         self, query: Select[*Columns], filters: FunnelFilters, days: tuple[date, date] | None
@@ -329,26 +306,21 @@ class AnalyticsRepository(OpportunityRepository):
         return found
 
 
-# A closed deal's state 30 days before its close, as ``Defaults.probability`` reads it.
-_OUTLOOK = ("state", "probability", "process_key", "active_stage")
-
-
-def _phases(text: str) -> list[str]:
-    return text.split(PHASE_SEPARATOR) if text else []
-
-
-class _Memo:
-    """A function of text, computed once per distinct text (phases reached repeat a lot)."""
-
-    def __init__(self, compute: Callable[[str], str]) -> None:
-        self.compute = compute
-        self.found: dict[str, str] = {}
-
-    def of(self, text: str) -> str:
-        found = self.found.get(text)
-        if found is None:
-            found = self.found[text] = self.compute(text)
-        return found
+def _competitor_of_loss() -> ScalarSelect[Any]:
+    """The competitor named on a closed deal's completed close record as lost (a reopen
+    cancels the record, so there is one at most)."""
+    close = OpportunityClose
+    return (
+        select(Competitor.name)
+        .join(close, close.competitor_id == Competitor.id)
+        .where(
+            close.opportunity_id == ClosedDeal.opportunity_id,
+            close.status == "completed",
+            close.outcome == "lost",
+        )
+        .limit(1)
+        .scalar_subquery()
+    )
 
 
 def _entered_stage_at() -> ColumnElement[datetime]:

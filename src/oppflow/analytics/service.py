@@ -395,7 +395,7 @@ def _deals_closed(
     # the change log read as of it.
     if options.as_of is None:
         repository = AnalyticsRepository(session, actor)
-        return repository.closed_deals(_filters_now(options), window.days())
+        return outcomes.deals_of(repository.closed_deals(_filters_now(options), window.days()))
     scope = _scope(session, actor, options, at)
     fields = (*outcomes.WIN_LOSS_FIELDS, *FILTER_FIELDS)
     prefilter = ever_dated_in("actual_close_date", window)
@@ -455,8 +455,10 @@ def _deals_scored(
     # As _deals_closed: the closed deals' rows now, the change log at another instant.
     if options.as_of is None:
         days = window.days() if window else None
-        repository = AnalyticsRepository(session, actor)
-        return repository.closed_deals_scored(_filters_now(options), days, scope.defaults)
+        groups = AnalyticsRepository(session, actor).closed_deals_grouped(
+            _filters_now(options), days
+        )
+        return outcomes.scored_of_groups(groups, scope.defaults)
     prefilter = ever_dated_in("actual_close_date", window) if window else ever_closed()
     fields = (*outcomes.CALIBRATION_FIELDS, *FILTER_FIELDS)
     timelines = HistoryRepository(session, actor).timelines(prefilter, fields, born=True)
