@@ -6,10 +6,11 @@ from __future__ import annotations
 import uuid
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
+from pathlib import Path
 from typing import Any
 
 from fastapi.testclient import TestClient
-from sqlalchemy import Engine, event
+from sqlalchemy import Engine, event, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from oppflow import migrate
@@ -19,6 +20,7 @@ from oppflow.models import ClosedDeal, Opportunity
 from tests.analytics.closed import assert_closed_deals_follow_the_log
 from tests.analytics.test_change_log import _journey, _post
 from tests.helpers import create, create_opportunity, qualify_fields, signed_in
+from tests.imports.support import run_import, user
 
 
 def test_each_close_and_reopen_rewrites_the_deal_in_its_transaction(
@@ -62,6 +64,33 @@ def test_a_change_to_a_closed_deal_or_a_backdated_one_rewrites_it(
         deal = session.get(ClosedDeal, uuid.UUID(made["id"]))
         assert deal is not None
         assert (deal.closed_value, deal.born_at) == ("2500.25", before)
+
+
+def test_an_imported_closed_deal_with_its_creation_date_counts_as_closed_on_its_date(
+    factory: sessionmaker[Session], tmp_path: Path
+) -> None:
+    """It was created and closed in one import row: dated both at its creation, the close
+    was no change from open in the log, and win/loss and calibration left it out."""
+    user(factory, "admin", role="system-administrator")
+    source = (
+        "opportunityid,name,createdon,statecode,actualclosedate,actualvalue\n"
+        "O-1,Old win,2024-01-10,1,2024-03-01,900\n"
+        "O-2,Won the day it came,2024-02-01T10:00:00Z,1,,\n"
+    )
+    result = run_import(factory, "admin", "opportunities", tmp_path / "o.csv", source)
+    assert (result.created, result.refused) == (2, 0), result.problems
+    assert assert_closed_deals_follow_the_log(factory) == 2
+    with factory() as session:
+        deals = {d.closed_value: d for d in session.scalars(select(ClosedDeal))}
+    old = deals["900"]
+    assert (old.born_at, old.closed_at) == (_utc(2024, 1, 10), _utc(2024, 3, 1))
+    assert old.cycle_microseconds == 51 * 86_400_000_000
+    same_day = next(d for d in deals.values() if d is not old)
+    assert same_day.cycle_microseconds == 1
+
+
+def _utc(year: int, month: int, day: int) -> datetime:
+    return datetime(year, month, day, tzinfo=UTC)
 
 
 def test_a_deal_moved_back_and_forth_keeps_each_phase_once() -> None:

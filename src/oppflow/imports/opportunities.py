@@ -6,13 +6,14 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager, nullcontext
-from datetime import datetime
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
 from pydantic import ValidationError
 from sqlalchemy.orm import Session
 
 from oppflow.analytics import changelog
+from oppflow.clock import utcnow
 from oppflow.errors import MoveRefused, StageGateRefused
 from oppflow.imports.rows import Row, RowRefused, past_instant
 from oppflow.models import Opportunity
@@ -45,8 +46,24 @@ def create(row: Row) -> Opportunity:
         if "stage" in extras:
             place_at_stage(row.session, row.actor, opportunity, extras["stage"], at)
         if outcome is not None:
-            close(row.session, row.actor, opportunity, outcome, extras)
+            with _dated(row.session, closed_at(at, extras.get("actual_close_date"))):
+                close(row.session, row.actor, opportunity, outcome, extras)
     return opportunity
+
+
+def closed_at(born: datetime | None, close_date: str | None) -> datetime | None:
+    """When a record created at ``born`` in another system was closed: its close date
+    (midnight UTC), after its birth and not in the future. Dated at its birth too, the close
+    would be no change from open in the change log, and win/loss and calibration, which count
+    closes, would never see it. None (now) for a record created now."""
+    if born is None:
+        return None
+    try:
+        day = date.fromisoformat(close_date) if close_date else None
+    except ValueError:
+        day = None  # the close refuses it, naming the column
+    start = datetime.combine(day, time(), UTC) if day else born
+    return min(max(start, born + timedelta(microseconds=1)), utcnow())
 
 
 def may_backdate(actor: Actor) -> bool:
