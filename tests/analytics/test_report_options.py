@@ -76,6 +76,25 @@ def test_a_time_zone_moves_midnight(client: TestClient, factory: sessionmaker[Se
     assert period == "[2026-02-28T23:00:00+00:00, 2026-03-31T22:00:00+00:00)"
 
 
+def test_a_time_zone_moves_the_days_a_close_period_holds(
+    client: TestClient, factory: sessionmaker[Session]
+) -> None:
+    """March in Paris starts at 23:00 UTC on 28 February; a deal closed on 28 February is
+    not in it (it was, when the days were read in UTC)."""
+    headers = signed_in(client, factory, roles=["system-administrator"])
+    for day in ("2026-02-28", "2026-03-31", "2026-04-01"):
+        made = create_opportunity(client, headers, name=f"Lost {day}")["id"]
+        lost = {"status_reason": "canceled", "close_date": day}
+        answer = client.post(f"/api/v1/opportunities/{made}/lose", json=lost, headers=headers)
+        assert answer.status_code == 200, answer.text
+    march = {"from": "2026-03-01", "to": "2026-04-01", "tz": "Europe/Paris"}
+    later = {"as_of": (datetime.now(UTC) + timedelta(seconds=1)).isoformat()}
+    for params in (march, march | later):  # of now from the closed deals, and from the log
+        answer = client.get("/api/v1/analytics/win-loss", params=params, headers=headers)
+        assert answer.status_code == 200, answer.text
+        assert answer.json()["rows"][0]["lost"] == 1, params
+
+
 def test_csv_rows_on_request(client: TestClient, factory: sessionmaker[Session]) -> None:
     headers = signed_in(client, factory, roles=["sales-manager"])
     create_opportunity(client, headers, estimated_value=1234.5, estimated_close_date="2027-01-15")

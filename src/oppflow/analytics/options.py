@@ -132,21 +132,32 @@ class CalibrationOptions(ReportFilters):
 class Period:
     start: datetime
     end: datetime
+    # Where the days of :meth:`holds_day` begin and end (the report's ``tz``).
+    zone: tzinfo = UTC
 
     def __contains__(self, moment: datetime) -> bool:
         return self.start <= moment < self.end
 
     def holds_day(self, day: date | None) -> bool:
-        return day is not None and self.start.date() <= day < _day_end(self.end)
+        first, after = self.days()
+        return day is not None and first <= day < after
 
     def days(self) -> tuple[date, date]:
-        """The first day held and the first day after those held (see :meth:`holds_day`)."""
-        return self.start.date(), _day_end(self.end)
+        """The first day held and the first day after those held, in the period's zone: a
+        day is in when it starts before ``to``."""
+        return _local_day(self.start, self.zone), _day_end(self.end, self.zone)
 
 
-def _day_end(end: datetime) -> date:
-    # [from, to) over days: a day is in when it starts before ``to``.
-    return end.date() + timedelta(days=1) if end.time() != time(0) else end.date()
+def _local_day(moment: datetime, zone: tzinfo) -> date:
+    try:
+        return moment.astimezone(zone).date()
+    except OverflowError:  # the start of "since ever" (datetime.min) west of UTC
+        return date.min
+
+
+def _day_end(end: datetime, zone: tzinfo) -> date:
+    local = end.astimezone(zone)
+    return local.date() + timedelta(days=1) if local.time() != time(0) else local.date()
 
 
 def zone_of(filters: ReportFilters) -> tzinfo:
@@ -177,7 +188,7 @@ def period(filters: ReportFilters, default: Period) -> Period:
         raise ValidationFailed("'from' must come before 'to'.", field="from")
     if end - start > LONGEST_PERIOD:
         raise ValidationFailed("A period may span at most 30 years.", field="to")
-    return Period(start, end)
+    return Period(start, end, zone)
 
 
 def quarter_around(now: datetime, zone: tzinfo) -> Period:
@@ -185,7 +196,7 @@ def quarter_around(now: datetime, zone: tzinfo) -> Period:
     local = now.astimezone(zone).date()
     first = date(local.year, 3 * ((local.month - 1) // 3) + 1, 1)
     following = date(first.year + (first.month == 10), (first.month + 2) % 12 + 1, 1)
-    return Period(_midnight(first, zone), _midnight(following, zone))
+    return Period(_midnight(first, zone), _midnight(following, zone), zone)
 
 
 def last_days(now: datetime, days: int) -> Period:
