@@ -236,26 +236,35 @@ class AnalyticsRepository(OpportunityRepository):
     ) -> tuple[list[StaleRecord], int]:
         """Open readable opportunities in their stage since before its cutoff, or idle (no
         change, note or file) since before it: the most idle first, and how many there are."""
-        entered = _entered_stage_at()
-        active = _last_activity()
-        late = or_(*cutoffs.late(entered), *cutoffs.late(active))
-        query = (
-            select(
-                Opportunity.id,
-                Opportunity.name,
-                Opportunity.owner_id,
-                Opportunity.process_key,
-                Opportunity.active_stage,
-                Opportunity.pipeline_phase,
-                entered,
-                active,
-            )
-            .where(read_scope(self.actor, Opportunity), Opportunity.state == "open", late)
-            .where(*self._filter_conditions(filters))
+        found = select(
+            Opportunity.id,
+            Opportunity.name,
+            Opportunity.owner_id,
+            Opportunity.process_key,
+            Opportunity.active_stage,
+            Opportunity.pipeline_phase,
+            _entered_stage_at().label("entered_at"),
+            Opportunity.modified_at,
+            _last_note().label("noted_at"),
+            _last_file().label("filed_at"),
+        ).where(
+            read_scope(self.actor, Opportunity),
+            Opportunity.state == "open",
+            *self._filter_conditions(filters),
         )
-        total = self.session.scalar(select(func.count()).select_from(query.subquery())) or 0
-        page = query.order_by(active, Opportunity.id).limit(limit)
-        return [StaleRecord(*row) for row in self.session.execute(page)], total
+        # Materialized: each open opportunity's entry and activities are read once. Written
+        # in place, they were read again in every stage's condition and in the count: on
+        # PostgreSQL, which does not share a correlated subquery between the places it
+        # stands, 11 s at 100,000 opportunities.
+        now = found.cte("stale_now").prefix_with("MATERIALIZED")
+        active = _greatest(now.c.modified_at, now.c.noted_at, now.c.filed_at).label("active_at")
+        stage = (now.c.process_key, now.c.active_stage)
+        late = or_(*cutoffs.late(now.c.entered_at, stage), *cutoffs.late(active, stage))
+        total = func.count().over().label("total")
+        columns = [c for c in now.c if c.key not in ("modified_at", "noted_at", "filed_at")]
+        page = select(*columns, active, total).where(late).order_by(active, now.c.id).limit(limit)
+        rows = self.session.execute(page).all()
+        return [StaleRecord(*row[:8]) for row in rows], rows[0].total if rows else 0
 
     def board_cards(self, filters: FunnelFilters, phase: str, limit: int) -> list[Opportunity]:
         """The first open opportunities of one phase by close date (undated last): an index
@@ -340,13 +349,13 @@ def _entered_stage_at() -> ColumnElement[datetime]:
     )
 
 
-def _last_activity() -> ColumnElement[datetime]:
-    """The latest of the record's own change, its last note and its last file."""
-    note = select(func.max(Note.at)).where(Note.opportunity_id == Opportunity.id)
-    file = select(func.max(OpportunityFile.created_at)).where(
-        OpportunityFile.opportunity_id == Opportunity.id
-    )
-    return _greatest(Opportunity.modified_at, note.scalar_subquery(), file.scalar_subquery())
+def _last_note() -> ScalarSelect[Any]:
+    return select(func.max(Note.at)).where(Note.opportunity_id == Opportunity.id).scalar_subquery()
+
+
+def _last_file() -> ScalarSelect[Any]:
+    query = select(func.max(OpportunityFile.created_at))
+    return query.where(OpportunityFile.opportunity_id == Opportunity.id).scalar_subquery()
 
 
 def _greatest(*values: Any) -> ColumnElement[datetime]:
