@@ -4,7 +4,7 @@ transaction, cost a stage move nothing, and are rebuilt by their migration."""
 from __future__ import annotations
 
 import uuid
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -87,6 +87,8 @@ def test_an_imported_closed_deal_with_its_creation_date_counts_as_closed_on_its_
     assert old.cycle_microseconds == 51 * 86_400_000_000
     same_day = next(d for d in deals.values() if d is not old)
     assert same_day.cycle_microseconds == 1
+    # Without a close date it closed on the day it came, not on the day of the import.
+    assert same_day.actual_close_date == date(2024, 2, 1)
 
 
 def _utc(year: int, month: int, day: int) -> datetime:

@@ -187,4 +187,5 @@ def _left_by(state: State | None, close: Period) -> str:
     if state["state"] in ("won", "lost"):
         return str(state["state"])
     closing: date | None = state["estimated_close_date"]
-    return "pulled_out" if closing is not None and closing < close.start.date() else "pushed_out"
+    first_day = close.days()[0]  # in the report's time zone, as the period holds days
+    return "pulled_out" if closing is not None and closing < first_day else "pushed_out"

@@ -6,7 +6,7 @@ import uuid
 from collections import defaultdict
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import Any, TypeVarTuple
 
@@ -437,7 +437,8 @@ def perhaps_open_at(moment: datetime) -> list[ColumnElement[bool]]:
 
 def ever_dated_in(field: str, period: Period) -> list[ColumnElement[bool]]:
     """``field`` (a date) held a day of ``period`` at some time (ISO dates sort as text)."""
-    first, last = period.start.date(), period.end.date()
+    first, after = period.days()  # the days the period holds, in its time zone
+    last = after - timedelta(days=1)
     return [
         exists().where(
             _LOG.opportunity_id == Opportunity.id,

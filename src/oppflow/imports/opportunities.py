@@ -46,7 +46,11 @@ def create(row: Row) -> Opportunity:
         if "stage" in extras:
             place_at_stage(row.session, row.actor, opportunity, extras["stage"], at)
         if outcome is not None:
-            with _dated(row.session, closed_at(at, extras.get("actual_close_date"))):
+            closed = closed_at(at, extras.get("actual_close_date"))
+            if closed is not None and not extras.get("actual_close_date"):
+                # Its close date is that day, not the import's (as the history import does).
+                extras["actual_close_date"] = closed.date().isoformat()
+            with _dated(row.session, closed):
                 close(row.session, row.actor, opportunity, outcome, extras)
     return opportunity
 
