@@ -20,6 +20,7 @@ from sqlalchemy import event, insert
 from sqlalchemy.orm import Session
 
 from oppflow.analytics import closed_deals
+from oppflow.analytics.outcomes import CLOSED_STATES
 from oppflow.clock import utcnow
 from oppflow.models import Opportunity, OpportunityChange
 from oppflow.models.base import set_since_load
@@ -132,7 +133,7 @@ def _before_flush(session: Session, _flush_context: Any, _instances: Any) -> Non
     session.info[_CLOSED] = {
         found.id
         for found in (*session.new, *dirty)
-        if getattr(found, "state", None) in closed_deals.CLOSED_STATES
+        if getattr(found, "state", None) in CLOSED_STATES
     }
 
 

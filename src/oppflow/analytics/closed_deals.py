@@ -27,6 +27,7 @@ from sqlalchemy.orm import Session
 
 from oppflow.analytics.history_repository import read_timelines
 from oppflow.analytics.outcomes import (
+    CLOSED_STATES,
     PHASE_SEPARATOR,
     WIN_LOSS_FIELDS,
     closed_value,
@@ -36,7 +37,6 @@ from oppflow.analytics.repository import ever_closed
 from oppflow.analytics.timeline import Timeline, phase_number
 from oppflow.models import ClosedDeal, Opportunity
 
-CLOSED_STATES = ("won", "lost")
 # A deal's row is made from what win/loss reads of its log (calibration's fields among them).
 FIELDS = WIN_LOSS_FIELDS
 # What a row keeps of the record at the close.

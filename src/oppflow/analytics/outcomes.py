@@ -21,6 +21,7 @@ from oppflow.analytics.timeline import State, Timeline, phase_number
 PRIOR_WEIGHT = 10
 ENOUGH_HISTORY = 20
 PREDICTION_LEAD = timedelta(days=30)
+CLOSED_STATES = ("won", "lost")
 # Between the phases a closed deal reached, in its closed-deal row.
 PHASE_SEPARATOR = "|"
 # A closed deal's state 30 days before its close, as ``Defaults.probability`` reads it.

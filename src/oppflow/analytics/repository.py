@@ -29,6 +29,7 @@ from oppflow.analytics import totals
 from oppflow.analytics.defaults import Defaults
 from oppflow.analytics.lists import owners_in
 from oppflow.analytics.options import Period
+from oppflow.analytics.outcomes import CLOSED_STATES
 from oppflow.analytics.schemas import (
     FunnelFilters,
     FunnelPhase,
@@ -229,7 +230,7 @@ class AnalyticsRepository(OpportunityRepository):
             # The records' state (closed, as every closed deal's is) and their grants read first:
             # the planner starts from the records the caller reads, by the index on their
             # state, unit and owner, not from every closed deal.
-            closed = Opportunity.state.in_(("won", "lost"))
+            closed = Opportunity.state.in_(CLOSED_STATES)
             query = query.where(closed, self.grants().scope(), *conditions)
         return query
 
@@ -454,6 +455,6 @@ def ever_closed() -> list[ColumnElement[bool]]:
         exists().where(
             _LOG.opportunity_id == Opportunity.id,
             _LOG.field == "state",
-            _LOG.new_value.in_(("won", "lost")),
+            _LOG.new_value.in_(CLOSED_STATES),
         )
     ]
