@@ -1,13 +1,14 @@
-"""The closed deals' rows as every writer keeps them, checked against the change log."""
+"""The summaries every writer keeps (closed deals, stage stints), checked against the
+change log."""
 
 from __future__ import annotations
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
-from oppflow.analytics import closed_deals
+from oppflow.analytics import closed_deals, stage_stints
 from oppflow.analytics.history_repository import read_timelines
-from oppflow.models import ClosedDeal, Opportunity
+from oppflow.models import ClosedDeal, Opportunity, StageStint
 
 COLUMNS = (
     "won", "born_at", "closed_at", "actual_close_date", "cycle_microseconds", "closed_value",
@@ -30,5 +31,25 @@ def assert_closed_deals_follow_the_log(factory: sessionmaker[Session]) -> int:
             for timeline in timelines
             if (row := closed_deals.digest(timeline)) is not None
         }
+    assert kept == read
+    return len(kept)
+
+
+def assert_stage_stints_follow_the_log(factory: sessionmaker[Session]) -> int:
+    """The stints as kept equal those read from the whole change log now; how many there are."""
+    columns = ("opportunity_id", "entered_us", "left_us", "process_key", "stage")
+    with factory() as session:
+        kept = sorted(
+            tuple(getattr(stint, c) for c in columns)
+            for stint in session.scalars(select(StageStint))
+        )
+        timelines = read_timelines(
+            session.connection(), select(Opportunity.id), stage_stints.FIELDS
+        )
+        read = sorted(
+            tuple(row[c] for c in columns)
+            for timeline in timelines
+            for row in stage_stints.rows_of(timeline)
+        )
     assert kept == read
     return len(kept)

@@ -34,7 +34,10 @@ from oppflow.models import (
 from oppflow.process import catalog, engine
 from oppflow.process.fields import pipeline_phase
 from oppflow.process.service import record_values
-from tests.analytics.closed import assert_closed_deals_follow_the_log
+from tests.analytics.closed import (
+    assert_closed_deals_follow_the_log,
+    assert_stage_stints_follow_the_log,
+)
 from tests.analytics.test_change_log import _folded
 from tests.analytics.test_totals import _read, _recount
 from tests.client import AppClient, app_on
@@ -142,6 +145,12 @@ def test_the_closed_deals_follow_the_log(
     factory: sessionmaker[Session], generated: bulk.Generated
 ) -> None:
     assert assert_closed_deals_follow_the_log(factory) > COUNT // 4
+
+
+def test_the_stage_stints_follow_the_log(
+    factory: sessionmaker[Session], generated: bulk.Generated
+) -> None:
+    assert assert_stage_stints_follow_the_log(factory) > COUNT
 
 
 def _log_in(client: TestClient, generated: bulk.Generated, username: str) -> dict[str, str]:

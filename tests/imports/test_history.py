@@ -14,7 +14,10 @@ from oppflow.errors import PermissionDenied
 from oppflow.models import Opportunity, OpportunityChange, ProcessInstance, StageHistory
 from oppflow.process import engine
 from oppflow.process.catalog import definition_of
-from tests.analytics.closed import assert_closed_deals_follow_the_log
+from tests.analytics.closed import (
+    assert_closed_deals_follow_the_log,
+    assert_stage_stints_follow_the_log,
+)
 from tests.imports.support import run_import, user
 
 HISTORY = (
@@ -158,3 +161,4 @@ def test_a_history_row_closes_the_opportunity_on_its_date(
     assert (again.created, again.existing, again.refused) == (0, 3, 3)
     # Backdated closes keep the closed deals' rows as the log reads (win/loss, calibration).
     assert assert_closed_deals_follow_the_log(imported) == 2
+    assert assert_stage_stints_follow_the_log(imported) > 0

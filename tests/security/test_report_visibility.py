@@ -95,6 +95,14 @@ def test_each_report_counts_exactly_the_readable_opportunities(world: World, rol
     for name in ("win-loss", "calibration"):
         of_now = report(world, name, **{"from": FROM, "to": TO})
         assert of_now["rows"] == report(world, name, **period)["rows"], name
+    # Time in stage of now, from the stage stints: the log's answer as of the same instant.
+    stays = report(world, "time-in-stage", **{"from": FROM, "to": TO})
+    at = {"as_of": stays["convention"]["as_of"]}
+    assert stays["rows"] == report(world, "time-in-stage", **{"from": FROM, "to": TO}, **at)["rows"]
+    counted = brute.time_in_stage(stories, start, end, datetime.fromisoformat(at["as_of"]))
+    assert {
+        (r["process"], r["stage"]): r["completed"] + r["still_open"] for r in stays["rows"]
+    } == {stage: len(durations) for stage, durations in counted.items()}
     states = Counter((brute.state_at(s.rows, now) or {}).get("state") for s in stories)
     assert (closed["won"], closed["lost"]) == (states["won"], states["lost"])
     assert closed["open"] == states["open"]

@@ -19,7 +19,7 @@ from typing import Any
 from sqlalchemy import event, insert
 from sqlalchemy.orm import Session
 
-from oppflow.analytics import closed_deals
+from oppflow.analytics import closed_deals, stage_stints
 from oppflow.analytics.outcomes import CLOSED_STATES
 from oppflow.clock import utcnow
 from oppflow.models import Opportunity, OpportunityChange
@@ -43,6 +43,8 @@ _EFFECTIVE_AT = "changelog_effective_at"
 _PENDING = "changelog_pending"
 # The opportunities of the flush that are closed after it (won or lost).
 _CLOSED = "changelog_closed"
+# What the flush does to the stage each opportunity stays in (``stage_stints.Move``).
+_MOVES = "changelog_moves"
 
 
 @contextmanager
@@ -121,20 +123,34 @@ def _rows(
 def _before_flush(session: Session, _flush_context: Any, _instances: Any) -> None:
     backdated = session.info.get(_EFFECTIVE_AT)
     session.info[_PENDING] = []  # rows of a flush that failed are never written
+    moves: dict[uuid.UUID, stage_stints.Move] = {}
     for new in [obj for obj in session.new if isinstance(obj, Opportunity)]:
         if new.id is None:
             new.id = uuid.uuid4()
         # The birth rows and the record's created_at are the same instant.
         new.created_at = backdated or new.created_at or utcnow()
         _rows(session, new, _created(new), new.created_at)
+        _note_move(moves, new, stage_stints.move_of(new, new.created_at, new=True))
     dirty = [obj for obj in session.dirty if isinstance(obj, Opportunity)]
     for changed in dirty:
-        _rows(session, changed, _updated(changed), backdated or utcnow())
+        at = backdated or utcnow()
+        _note_move(moves, changed, stage_stints.move_of(changed, at, new=False))
+        _rows(session, changed, _updated(changed), at)
+    session.info[_MOVES] = moves
     session.info[_CLOSED] = {
         found.id
         for found in (*session.new, *dirty)
         if getattr(found, "state", None) in CLOSED_STATES
     }
+
+
+def _note_move(
+    moves: dict[uuid.UUID, stage_stints.Move],
+    opportunity: Opportunity,
+    move: stage_stints.Move | None,
+) -> None:
+    if move is not None:
+        moves[opportunity.id] = move
 
 
 def _after_flush(session: Session, _flush_context: Any) -> None:
@@ -147,6 +163,8 @@ def _after_flush(session: Session, _flush_context: Any) -> None:
         backdated = session.info.get(_EFFECTIVE_AT) is not None
         closed = session.info.pop(_CLOSED, set())
         closed_deals.follow(session, pending, backdated=backdated, closed=closed)
+        moves = session.info.pop(_MOVES, {})
+        stage_stints.follow(session, moves, pending, backdated=backdated)
 
 
 def install() -> None:

@@ -2,17 +2,18 @@
 
 from __future__ import annotations
 
+import uuid
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
 from decimal import Decimal
+from typing import Any
 
 from oppflow.analytics.funnels import ratio
 from oppflow.analytics.options import Period
 from oppflow.analytics.schemas import TimeInStageRow
 from oppflow.analytics.scope import Scope
-from oppflow.analytics.timeline import Stint, Timeline
+from oppflow.analytics.timeline import Stint, Timeline, microseconds
 
 MICROSECONDS_A_DAY = Decimal(86_400_000_000)
 # The fields a stint is made of (the report's stream holds only their rows).
@@ -21,8 +22,13 @@ STINT_FIELDS = ("process_key", "active_stage", "state")
 
 @dataclass(frozen=True)
 class Duration:
-    days: Decimal
+    microseconds: int
     completed: bool
+
+
+# A stint as the report reads it: opportunity, process, stage, entered and left (None while
+# still there), instants in microseconds since 1970 (``timeline.microseconds``).
+Spell = Sequence[Any]
 
 
 def time_in_stage(
@@ -30,36 +36,57 @@ def time_in_stage(
 ) -> list[TimeInStageRow]:
     """Per stage: how long opportunities stay, ``cumulative`` (every stint of one opportunity
     summed) or ``latest`` (its current or last stint); stints entered in ``period`` if given."""
+    spells = (
+        (timeline.opportunity_id, stint.process_key or "", stint.stage, *_instants(stint))
+        for timeline in timelines
+        if scope.state(timeline) is not None
+        for stint in timeline.stints(scope.as_of)
+        if stint.stage and (period is None or stint.start in period)
+    )
+    return time_in_stage_of(spells, scope, measure=measure)
+
+
+def _instants(stint: Stint) -> tuple[int, int | None]:
+    left = None if stint.end is None else microseconds(stint.end)
+    return microseconds(stint.start), left
+
+
+def time_in_stage_of(
+    spells: Iterable[Spell], scope: Scope, *, measure: str
+) -> list[TimeInStageRow]:
+    """The report of the stints ``spells`` (in any order), open at ``scope.as_of`` unless
+    left by then: from the folded log or from the kept stints alike."""
+    as_of = microseconds(scope.as_of)
     durations: dict[tuple[str, str], list[Duration]] = defaultdict(list)
-    for timeline in timelines:
-        if scope.state(timeline) is None:
-            continue
-        stints = [
-            stint
-            for stint in timeline.stints(scope.as_of)
-            if stint.stage and (period is None or stint.start in period)
-        ]
-        for stage, duration in _per_stage(stints, scope.as_of, measure).items():
-            durations[stage].append(duration)
+    stays = _per_opportunity(spells, as_of, measure)
+    for (_, process_key, stage), (_, length, completed) in stays.items():
+        durations[(process_key, stage)].append(Duration(length, completed))
     return [_row(scope, stage, found) for stage, found in sorted(durations.items())]
 
 
-def _per_stage(
-    stints: list[Stint], as_of: datetime, measure: str
-) -> dict[tuple[str, str], Duration]:
-    found: dict[tuple[str, str], Duration] = {}
-    for stint in stints:
-        key = (stint.process_key or "", stint.stage or "")
-        days = days_between(stint.start, stint.end or as_of)
+def _per_opportunity(
+    spells: Iterable[Spell], as_of: int, measure: str
+) -> dict[tuple[uuid.UUID, str, str], tuple[int, int, bool]]:
+    """Per opportunity and stage: (latest entry, length, whether that latest stint ended);
+    the length is the latest stint's, or every stint's summed when ``cumulative``."""
+    found: dict[tuple[uuid.UUID, str, str], tuple[int, int, bool]] = {}
+    cumulative = measure == "cumulative"
+    for opportunity_id, process_key, stage, entered, left in spells:
+        completed = left is not None and left <= as_of
+        length = (left if completed and left is not None else as_of) - entered
+        key = (opportunity_id, process_key, stage)
         earlier = found.get(key)
-        if measure == "cumulative" and earlier is not None:
-            days += earlier.days
-        found[key] = Duration(days, stint.end is not None)
+        if earlier is None:
+            found[key] = (entered, length, completed)
+        elif entered > earlier[0]:
+            found[key] = (entered, length + earlier[1] if cumulative else length, completed)
+        elif cumulative:
+            found[key] = (earlier[0], earlier[1] + length, earlier[2])
     return found
 
 
 def _row(scope: Scope, stage: tuple[str, str], durations: list[Duration]) -> TimeInStageRow:
-    completed = [d.days for d in durations if d.completed]
+    completed = [d.microseconds for d in durations if d.completed]
     default = scope.defaults.stages.get(stage)
     return TimeInStageRow(
         process=stage[0],
@@ -68,36 +95,31 @@ def _row(scope: Scope, stage: tuple[str, str], durations: list[Duration]) -> Tim
         completed=len(completed),
         still_open=len(durations) - len(completed),
         median_days=_rounded(kaplan_meier_median(durations)),
-        mean_completed_days=ratio(sum(completed, Decimal(0)), len(completed)),
+        mean_completed_days=ratio(Decimal(sum(completed)) / MICROSECONDS_A_DAY, len(completed)),
     )
 
 
 def kaplan_meier_median(durations: list[Duration]) -> Decimal | None:
-    """The smallest duration at which the Kaplan–Meier survival falls to one half or below;
-    None when it never does (too many stints still open)."""
+    """The smallest duration (in days) at which the Kaplan–Meier survival falls to one half
+    or below; None when it never does (too many stints still open)."""
     survival = Decimal(1)
     at_risk = len(durations)
-    ordered = sorted(durations, key=lambda d: (d.days, not d.completed))
+    ordered = sorted(durations, key=lambda d: (d.microseconds, not d.completed))
     index = 0
     while index < len(ordered):
-        days = ordered[index].days
+        length = ordered[index].microseconds
         ended = leaving = 0
-        while index < len(ordered) and ordered[index].days == days:
+        while index < len(ordered) and ordered[index].microseconds == length:
             ended += ordered[index].completed
             leaving += 1
             index += 1
         if ended:
             survival *= 1 - Decimal(ended) / at_risk
             if survival <= Decimal("0.5"):
-                return days
+                return Decimal(length) / MICROSECONDS_A_DAY
         at_risk -= leaving
     return None
 
 
 def _rounded(days: Decimal | None) -> float | None:
     return None if days is None else float(days.quantize(Decimal("0.0001")))
-
-
-def days_between(start: datetime, end: datetime) -> Decimal:
-    """Exact days (to the microsecond) from ``start`` to ``end``."""
-    return Decimal((end - start) // timedelta(microseconds=1)) / MICROSECONDS_A_DAY

@@ -44,6 +44,7 @@ from oppflow.models import (
     OpportunityChange,
     OpportunityClose,
     OpportunityFile,
+    StageStint,
     TotalDelta,
 )
 from oppflow.sales.repository import OpportunityRepository
@@ -216,22 +217,52 @@ class AnalyticsRepository(OpportunityRepository):
     def _closed_readable(
         self, query: Select[*Columns], filters: FunnelFilters, days: tuple[date, date] | None
     ) -> Select[*Columns]:
-        """``query`` over the closed deals the actor reads, with the filters; the records are
-        joined only when their security or the filters need them."""
+        """``query`` over the closed deals the actor reads, with the filters."""
         query = query.select_from(ClosedDeal)
         if days is not None:
             first, after = days
             query = query.where(
                 ClosedDeal.actual_close_date >= first, ClosedDeal.actual_close_date < after
             )
+        # Every closed deal's record is closed: said, the planner starts from the index on
+        # the records' state, unit and owner, not from every closed deal.
+        closed = Opportunity.state.in_(CLOSED_STATES)
+        return self._summary_readable(query, ClosedDeal.opportunity_id, filters, closed)
+
+    def stints_entered(
+        self, filters: FunnelFilters, since_us: int, until_us: int
+    ) -> Sequence[Sequence[Any]]:
+        """The stage stints of the readable opportunities entered in ``[since, until)``
+        (microseconds since 1970), as time in stage reads them (``durations.Spell``)."""
+        stint = StageStint
+        query = (
+            select(
+                stint.opportunity_id,
+                func.coalesce(stint.process_key, ""),
+                stint.stage,
+                stint.entered_us,
+                stint.left_us,
+            )
+            .select_from(stint)
+            .where(stint.entered_us >= since_us, stint.entered_us < until_us)
+        )
+        query = self._summary_readable(query, stint.opportunity_id, filters)
+        return self.session.connection().execute(query).all()
+
+    def _summary_readable(
+        self,
+        query: Select[*Columns],
+        opportunity_id: Any,
+        filters: FunnelFilters,
+        *records: ColumnElement[bool],
+    ) -> Select[*Columns]:
+        """``query`` over a summary table's rows of the opportunities the actor reads, with
+        the filters as they apply now; the records are joined only when their security or
+        the filters need them, with ``records`` (what is known of them) said first."""
         conditions = self._filter_conditions(filters)
         if conditions or self.actor.depth("opportunity", "read") != Depth.ORGANIZATION:
-            query = query.join(Opportunity, Opportunity.id == ClosedDeal.opportunity_id)
-            # The records' state (closed, as every closed deal's is) and their grants read first:
-            # the planner starts from the records the caller reads, by the index on their
-            # state, unit and owner, not from every closed deal.
-            closed = Opportunity.state.in_(CLOSED_STATES)
-            query = query.where(closed, self.grants().scope(), *conditions)
+            query = query.join(Opportunity, Opportunity.id == opportunity_id)
+            query = query.where(*records, self.grants().scope(), *conditions)
         return query
 
     def stale(

@@ -59,6 +59,7 @@ from oppflow.analytics.schemas import (
     WinLossReport,
 )
 from oppflow.analytics.scope import FILTER_FIELDS, Scope
+from oppflow.analytics.timeline import microseconds
 from oppflow.clock import today, utcnow
 from oppflow.config import get_settings
 from oppflow.errors import ValidationFailed
@@ -216,10 +217,21 @@ def time_in_stage(
     at = as_of(options, utcnow())
     window = period(options, last_days(at, COHORT_DAYS))
     scope = _scope(session, actor, options, at)
-    fields = (*durations.STINT_FIELDS, *FILTER_FIELDS)
-    repository = HistoryRepository(session, actor)
-    timelines = repository.timelines(changed_in(window, durations.STINT_FIELDS), fields)
-    rows = durations.time_in_stage(timelines, scope, window, measure=options.measure)
+    if options.as_of is None:
+        # Of now: the stints kept for it, of the records as they are now (decision 0032).
+        since, until = (
+            microseconds(window.start),
+            min(microseconds(window.end), microseconds(at) + 1),
+        )
+        spells = AnalyticsRepository(session, actor).stints_entered(
+            _filters_now(options), since, until
+        )
+        rows = durations.time_in_stage_of(spells, scope, measure=options.measure)
+    else:
+        fields = (*durations.STINT_FIELDS, *FILTER_FIELDS)
+        repository = HistoryRepository(session, actor)
+        timelines = repository.timelines(changed_in(window, durations.STINT_FIELDS), fields)
+        rows = durations.time_in_stage(timelines, scope, window, measure=options.measure)
     convention = _convention(
         options,
         at,

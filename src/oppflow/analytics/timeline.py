@@ -10,7 +10,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from typing import Any, Literal, NamedTuple
 
@@ -24,6 +24,7 @@ _DECODERS: dict[str, Callable[[str], Any]] = {
 }
 
 Exit = Literal["next", "back", "won", "lost"]
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
 def decode(field: str, text: str | None) -> Any:
@@ -32,6 +33,11 @@ def decode(field: str, text: str | None) -> Any:
         return None
     decoder = _DECODERS.get(field)
     return decoder(text) if decoder else text
+
+
+def microseconds(moment: datetime) -> int:
+    """``moment`` as whole microseconds since 1970-01-01 UTC: exact integer durations."""
+    return (moment - EPOCH) // timedelta(microseconds=1)
 
 
 def phase_number(phase: str | None) -> int:

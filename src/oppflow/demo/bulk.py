@@ -21,7 +21,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import Table
 from sqlalchemy.orm import Session, sessionmaker
 
-from oppflow.analytics import closed_deals, totals
+from oppflow.analytics import closed_deals, stage_stints, totals
 from oppflow.clock import utcnow
 from oppflow.db import unit_of_work
 from oppflow.demo.loader import Row, load
@@ -56,6 +56,7 @@ from oppflow.models import (
     OpportunityClose,
     ProcessInstance,
     StageHistory,
+    StageStint,
     Stakeholder,
 )
 from oppflow.process import catalog
@@ -239,8 +240,10 @@ def load_stories(session: Session, stories: list[Story]) -> int:
     changes = [c for s in stories for c in s.changes]
     _load(session, OpportunityChange, changes)
     _load(session, OpportunityClose, [c for s in stories for c in s.closes])
+    # As the change log's hook would, around the ORM.
+    _load(session, StageStint, stage_stints.rows_of_changes(changes))
     closed = [s.opportunity["id"] for s in stories if s.opportunity["state"] != "open"]
-    closed_deals.refresh(session, closed)  # as the change log's hook would, around the ORM
+    closed_deals.refresh(session, closed)
     _load(session, Stakeholder, [s.stakeholder for s in stories if s.stakeholder is not None])
     return len(changes)
 

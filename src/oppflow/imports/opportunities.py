@@ -5,7 +5,7 @@ the row), then closed as won or lost through the sales service when the file say
 from __future__ import annotations
 
 from collections.abc import Iterator
-from contextlib import contextmanager, nullcontext
+from contextlib import AbstractContextManager, contextmanager, nullcontext
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
@@ -13,7 +13,7 @@ from pydantic import ValidationError
 from sqlalchemy.orm import Session
 
 from oppflow.analytics import changelog
-from oppflow.clock import utcnow
+from oppflow.clock import simulated_time, utcnow
 from oppflow.errors import MoveRefused, StageGateRefused
 from oppflow.imports.rows import Row, RowRefused, past_instant
 from oppflow.models import Opportunity
@@ -40,11 +40,12 @@ def create(row: Row) -> Opportunity:
     at = born_at(row.actor, extras.get("created_at"))
     data = OpportunityCreate.model_validate(values)
     with _dated(row.session, at):
-        opportunity = sales_service.create_opportunity(
-            row.session, actor=row.actor, data=data, at=at, external_id=row.external_id
-        )
-        if "stage" in extras:
-            place_at_stage(row.session, row.actor, opportunity, extras["stage"], at)
+        with _one_instant(at):
+            opportunity = sales_service.create_opportunity(
+                row.session, actor=row.actor, data=data, at=at, external_id=row.external_id
+            )
+            if "stage" in extras:
+                place_at_stage(row.session, row.actor, opportunity, extras["stage"], at)
         if outcome is not None:
             closed = closed_at(at, extras.get("actual_close_date"))
             if closed is not None and not extras.get("actual_close_date"):
@@ -89,6 +90,15 @@ def born_at(actor: Actor, text: str | None) -> datetime | None:
 def _dated(session: Session, at: datetime | None) -> Iterator[None]:
     with changelog.effective_at(session, at) if at is not None else nullcontext():
         yield
+
+
+def _one_instant(at: datetime | None) -> AbstractContextManager[None]:
+    """A row created now is created and placed at its stage at one instant, as the batch
+    path writes it: moved through each earlier stage a few microseconds apart, its change log
+    showed a stay in each, and time in stage counted those near-zero stays. (Dated ``at``,
+    its changes already share that instant; the clock then still dates what oppflow
+    recorded when.)"""
+    return simulated_time(utcnow()) if at is None else nullcontext()
 
 
 def stage_named(definition: ProcessDefinition, text: str) -> str | None:

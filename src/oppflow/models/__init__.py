@@ -5,6 +5,7 @@ from oppflow.models.analytics import (
     ForecastTotal,
     OpportunityChange,
     PipelineTotal,
+    StageStint,
     TotalDelta,
 )
 from oppflow.models.base import Base
@@ -90,6 +91,7 @@ __all__ = [
     "SavedView",
     "SecurityEpoch",
     "StageHistory",
+    "StageStint",
     "Stakeholder",
     "Team",
     "TeamMember",
