@@ -5,8 +5,8 @@ from __future__ import annotations
 import uuid
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
 from decimal import Decimal
+from itertools import groupby
 from typing import Any
 
 from oppflow.analytics.funnels import ratio
@@ -20,10 +20,9 @@ MICROSECONDS_A_DAY = Decimal(86_400_000_000)
 STINT_FIELDS = ("process_key", "active_stage", "state")
 
 
-@dataclass(frozen=True)
-class Duration:
-    microseconds: int
-    completed: bool
+# One opportunity's stay in one stage as the report counts it: its length in microseconds
+# (to ``as_of`` while open) and whether it had ended by then.
+Stay = tuple[int, bool]
 
 
 # A stint as the report reads it: opportunity, process, stage, entered and left (None while
@@ -57,11 +56,24 @@ def time_in_stage_of(
     """The report of the stints ``spells`` (in any order), open at ``scope.as_of`` unless
     left by then: from the folded log or from the kept stints alike."""
     as_of = microseconds(scope.as_of)
-    durations: dict[tuple[str, str], list[Duration]] = defaultdict(list)
-    stays = _per_opportunity(spells, as_of, measure)
-    for (_, process_key, stage), (_, length, completed) in stays.items():
-        durations[(process_key, stage)].append(Duration(length, completed))
-    return [_row(scope, stage, found) for stage, found in sorted(durations.items())]
+    by_stage: dict[tuple[str, str], list[Stay]] = defaultdict(list)
+    for (_, process_key, stage), (_, length, completed) in _per_opportunity(
+        spells, as_of, measure
+    ).items():
+        by_stage[(process_key, stage)].append((length, completed))
+    return [
+        _row(scope, stage, _in_walking_order(stays)) for stage, stays in sorted(by_stage.items())
+    ]
+
+
+def time_in_stage_of_stays(rows: Iterable[Sequence[Any]], scope: Scope) -> list[TimeInStageRow]:
+    """The report of ``(process, stage, length, completed)`` rows, one per opportunity and
+    stage, in stage order (``AnalyticsRepository.stays``: what :func:`_per_opportunity`
+    makes of the stints, made in SQL), each stage's in :func:`_in_walking_order`."""
+    found: list[TimeInStageRow] = []
+    for stage, stays in groupby(rows, key=lambda row: (row[0], row[1])):
+        found.append(_row(scope, stage, [(int(row[2]), bool(row[3])) for row in stays]))
+    return found
 
 
 def _per_opportunity(
@@ -85,37 +97,45 @@ def _per_opportunity(
     return found
 
 
-def _row(scope: Scope, stage: tuple[str, str], durations: list[Duration]) -> TimeInStageRow:
-    completed = [d.microseconds for d in durations if d.completed]
+def _in_walking_order(stays: list[Stay]) -> list[Stay]:
+    """Shortest first; at one length, those that ended before those still open (censored
+    at that length, they were still at risk when the others ended)."""
+    return sorted(stays, key=lambda stay: (stay[0], not stay[1]))
+
+
+def _row(scope: Scope, stage: tuple[str, str], stays: list[Stay]) -> TimeInStageRow:
+    """The row of one stage's stays, given in :func:`_in_walking_order`."""
+    completed = [length for length, ended in stays if ended]
     default = scope.defaults.stages.get(stage)
     return TimeInStageRow(
         process=stage[0],
         stage=stage[1],
         pipeline_phase=default.pipeline_phase if default else "",
         completed=len(completed),
-        still_open=len(durations) - len(completed),
-        median_days=_rounded(kaplan_meier_median(durations)),
+        still_open=len(stays) - len(completed),
+        median_days=_rounded(kaplan_meier_median(stays)),
         mean_completed_days=ratio(Decimal(sum(completed)) / MICROSECONDS_A_DAY, len(completed)),
     )
 
 
-def kaplan_meier_median(durations: list[Duration]) -> Decimal | None:
-    """The smallest duration (in days) at which the Kaplan–Meier survival falls to one half
-    or below; None when it never does (too many stints still open)."""
+def kaplan_meier_median(stays: list[Stay]) -> Decimal | None:
+    """The smallest length (in days) at which the Kaplan–Meier survival falls to one half
+    or below; None when it never does (too many stints still open). ``stays`` come in
+    :func:`_in_walking_order`."""
     survival = Decimal(1)
-    at_risk = len(durations)
-    ordered = sorted(durations, key=lambda d: (d.microseconds, not d.completed))
-    index = 0
-    while index < len(ordered):
-        length = ordered[index].microseconds
+    at_risk = len(stays)
+    index, count = 0, len(stays)
+    half = Decimal("0.5")
+    while index < count:
+        length = stays[index][0]
         ended = leaving = 0
-        while index < len(ordered) and ordered[index].microseconds == length:
-            ended += ordered[index].completed
+        while index < count and stays[index][0] == length:
+            ended += stays[index][1]
             leaving += 1
             index += 1
         if ended:
             survival *= 1 - Decimal(ended) / at_risk
-            if survival <= Decimal("0.5"):
+            if survival <= half:
                 return Decimal(length) / MICROSECONDS_A_DAY
         at_risk -= leaving
     return None

@@ -229,24 +229,41 @@ class AnalyticsRepository(OpportunityRepository):
         closed = Opportunity.state.in_(CLOSED_STATES)
         return self._summary_readable(query, ClosedDeal.opportunity_id, filters, closed)
 
-    def stints_entered(
-        self, filters: FunnelFilters, since_us: int, until_us: int
+    def stays(
+        self, filters: FunnelFilters, entered: tuple[int, int], as_of: int, *, cumulative: bool
     ) -> Sequence[Sequence[Any]]:
-        """The stage stints of the readable opportunities entered in ``[since, until)``
-        (microseconds since 1970), as time in stage reads them (``durations.Spell``)."""
+        """Per readable opportunity and stage, its stints entered in ``[since, until)``
+        (microseconds since 1970) as time in stage counts them (``durations``): the latest
+        stint's length, or every one's summed, to its end or to ``as_of`` if still open, and
+        whether the latest had ended by then; ordered by stage, then as the Kaplan–Meier
+        median walks them (shortest first, ended before open at one length)."""
         stint = StageStint
-        query = (
+        ended = and_(stint.left_us.is_not(None), stint.left_us <= as_of)
+        done = func.min(case((ended, 1), else_=0))
+        length: ColumnElement[Any]
+        if cumulative:
+            length = func.sum(case((ended, stint.left_us), else_=as_of) - stint.entered_us)
+        else:
+            # Stints of one opportunity never overlap: all ended when its latest has, and
+            # the latest one's end is the last end.
+            latest_end = case((done == 1, func.max(stint.left_us)), else_=as_of)
+            length = latest_end - func.max(stint.entered_us)
+        since, until = entered
+        per_deal = (
             select(
-                stint.opportunity_id,
-                func.coalesce(stint.process_key, ""),
-                stint.stage,
-                stint.entered_us,
-                stint.left_us,
+                func.coalesce(stint.process_key, "").label("process"),
+                stint.stage.label("stage"),
+                length.label("length"),
+                done.label("completed"),
             )
             .select_from(stint)
-            .where(stint.entered_us >= since_us, stint.entered_us < until_us)
+            .where(stint.entered_us >= since, stint.entered_us < until)
+            .group_by(stint.opportunity_id, stint.process_key, stint.stage)
         )
-        query = self._summary_readable(query, stint.opportunity_id, filters)
+        found = self._summary_readable(per_deal, stint.opportunity_id, filters).subquery()
+        query = select(found).order_by(
+            found.c.process, found.c.stage, found.c.length, found.c.completed.desc()
+        )
         return self.session.connection().execute(query).all()
 
     def _summary_readable(

@@ -219,14 +219,12 @@ def time_in_stage(
     scope = _scope(session, actor, options, at)
     if options.as_of is None:
         # Of now: the stints kept for it, of the records as they are now (decision 0032).
-        since, until = (
-            microseconds(window.start),
-            min(microseconds(window.end), microseconds(at) + 1),
+        now_us = microseconds(at)
+        entered = (microseconds(window.start), min(microseconds(window.end), now_us + 1))
+        stays = AnalyticsRepository(session, actor).stays(
+            _filters_now(options), entered, now_us, cumulative=options.measure == "cumulative"
         )
-        spells = AnalyticsRepository(session, actor).stints_entered(
-            _filters_now(options), since, until
-        )
-        rows = durations.time_in_stage_of(spells, scope, measure=options.measure)
+        rows = durations.time_in_stage_of_stays(stays, scope)
     else:
         fields = (*durations.STINT_FIELDS, *FILTER_FIELDS)
         repository = HistoryRepository(session, actor)
