@@ -1,14 +1,14 @@
-"""The summaries every writer keeps (closed deals, stage stints), checked against the
-change log."""
+"""The summaries every writer keeps (closed deals, stage stints, phase moves), checked
+against the change log."""
 
 from __future__ import annotations
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
-from oppflow.analytics import closed_deals, stage_stints
+from oppflow.analytics import closed_deals, phase_moves, stage_stints
 from oppflow.analytics.history_repository import read_timelines
-from oppflow.models import ClosedDeal, Opportunity, StageStint
+from oppflow.models import ClosedDeal, Opportunity, PhaseMove, StageStint
 
 COLUMNS = (
     "won", "born_at", "closed_at", "actual_close_date", "cycle_microseconds", "closed_value",
@@ -50,6 +50,24 @@ def assert_stage_stints_follow_the_log(factory: sessionmaker[Session]) -> int:
             tuple(row[c] for c in columns)
             for timeline in timelines
             for row in stage_stints.rows_of(timeline)
+        )
+    assert kept == read
+    return len(kept)
+
+
+def assert_phase_moves_follow_the_log(factory: sessionmaker[Session]) -> int:
+    """The moves as kept equal those read from the whole change log now; how many there are."""
+    columns = ("opportunity_id", "at_us", "phase", "move", "reopened")
+    with factory() as session:
+        kept = sorted(
+            tuple(getattr(move, c) for c in columns) for move in session.scalars(select(PhaseMove))
+        )
+        wanted = select(Opportunity.id)
+        timelines = read_timelines(session.connection(), wanted, phase_moves.FIELDS)
+        read = sorted(
+            tuple(row[c] for c in columns)
+            for timeline in timelines
+            for row in phase_moves.rows_of(timeline)
         )
     assert kept == read
     return len(kept)

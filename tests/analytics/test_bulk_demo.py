@@ -36,6 +36,7 @@ from oppflow.process.fields import pipeline_phase
 from oppflow.process.service import record_values
 from tests.analytics.closed import (
     assert_closed_deals_follow_the_log,
+    assert_phase_moves_follow_the_log,
     assert_stage_stints_follow_the_log,
 )
 from tests.analytics.test_change_log import _folded
@@ -151,6 +152,12 @@ def test_the_stage_stints_follow_the_log(
     factory: sessionmaker[Session], generated: bulk.Generated
 ) -> None:
     assert assert_stage_stints_follow_the_log(factory) > COUNT
+
+
+def test_the_phase_moves_follow_the_log(
+    factory: sessionmaker[Session], generated: bulk.Generated
+) -> None:
+    assert assert_phase_moves_follow_the_log(factory) > COUNT
 
 
 def _log_in(client: TestClient, generated: bulk.Generated, username: str) -> dict[str, str]:

@@ -375,5 +375,33 @@ def test_time_in_stage_of_now_read_from_the_stints_equals_the_log(
         } == {stage: len(durations) for stage, durations in expected.items()}
 
 
+@given(data=st.data())
+@EXAMPLES
+def test_flow_of_now_read_from_the_phase_moves_equals_the_log(
+    world: World, factory: sessionmaker[Session], data: st.DataObject
+) -> None:
+    """Without ``as_of``, flow counts the phase moves (decision 0033); asked as of the
+    instant that answer names, it folds the change log. Both answers are whole-equal, and
+    equal the brute force's."""
+    client, headers, owners, units = world
+    now = datetime.now(UTC)
+    ended = now - timedelta(days=data.draw(st.integers(0, 120)))
+    stories = brute.ended_by(data.draw(brute.histories(owners)), ended)
+    _reset(factory, stories, units)
+    start = now - timedelta(days=data.draw(st.integers(1, 500)))
+    end = start + timedelta(days=data.draw(st.integers(1, 600)))
+    params = {"from": _iso(start), "to": _iso(end)}
+    if data.draw(st.booleans()):
+        params["owner_id"] = str(data.draw(st.sampled_from(owners)))
+    of_now = _get(client, headers, "flow", **params)
+    at = of_now["convention"]["as_of"]
+    assert of_now["rows"] == _get(client, headers, "flow", as_of=at, **params)["rows"]
+    if "owner_id" not in params:
+        counted = brute.flow(stories, start, end, datetime.fromisoformat(at))
+        assert {r["pipeline_phase"]: r["entries"] for r in of_now["rows"] if r["entries"]} == {
+            phase: tally["entries"] for phase, tally in counted.items() if tally["entries"]
+        }
+
+
 def _rows_of(answer: dict[str, Any]) -> dict[str, Any]:
     return {key: value for key, value in answer.items() if key != "convention"}

@@ -26,7 +26,10 @@ from oppflow.imports.reading import read_rows
 from oppflow.imports.service import ImportResult, import_rows
 from oppflow.models import ImportRun, Opportunity
 from oppflow.security.service import actor_by_username
-from tests.analytics.closed import assert_stage_stints_follow_the_log
+from tests.analytics.closed import (
+    assert_phase_moves_follow_the_log,
+    assert_stage_stints_follow_the_log,
+)
 from tests.conftest import TABLES, with_builtin_data
 from tests.imports.support import account, contact, user
 
@@ -36,7 +39,7 @@ VOLATILE = {
     "id", "seq", "created_at", "modified_at", "at", "occurred_at", "recorded_at",
     "effective_at", "active_stage_started_at", "last_used_at", "tx_id", "started_at",
     "updated_at", "finished_at", "last_login_at", "password_hash", "security_epoch",
-    "born_at", "closed_at", "cycle_microseconds", "entered_us", "left_us",
+    "born_at", "closed_at", "cycle_microseconds", "entered_us", "left_us", "at_us",
 }  # fmt: skip
 UUID_TEXT = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
 HEADER = (
@@ -185,6 +188,7 @@ def test_both_ways_write_the_same_rows(
     assert (batched.created, batched.existing, batched.refused) == (4, 1, 7)
     assert [name for name in expected if found[name] != expected[name]] == []
     assert assert_stage_stints_follow_the_log(factory) == 4
+    assert assert_phase_moves_follow_the_log(factory) > 4
 
 
 def test_refused_rows_are_reported_and_leave_nothing(

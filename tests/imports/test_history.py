@@ -16,6 +16,7 @@ from oppflow.process import engine
 from oppflow.process.catalog import definition_of
 from tests.analytics.closed import (
     assert_closed_deals_follow_the_log,
+    assert_phase_moves_follow_the_log,
     assert_stage_stints_follow_the_log,
 )
 from tests.imports.support import run_import, user
@@ -162,3 +163,4 @@ def test_a_history_row_closes_the_opportunity_on_its_date(
     # Backdated closes keep the closed deals' rows as the log reads (win/loss, calibration).
     assert assert_closed_deals_follow_the_log(imported) == 2
     assert assert_stage_stints_follow_the_log(imported) > 0
+    assert assert_phase_moves_follow_the_log(imported) > 0

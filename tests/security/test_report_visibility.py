@@ -95,6 +95,14 @@ def test_each_report_counts_exactly_the_readable_opportunities(world: World, rol
     for name in ("win-loss", "calibration"):
         of_now = report(world, name, **{"from": FROM, "to": TO})
         assert of_now["rows"] == report(world, name, **period)["rows"], name
+    # Flow of now, from the phase moves: the log's answer as of the same instant.
+    moved = report(world, "flow", **{"from": FROM, "to": TO})
+    then = {"as_of": moved["convention"]["as_of"]}
+    assert moved["rows"] == report(world, "flow", **{"from": FROM, "to": TO}, **then)["rows"]
+    assert {r["pipeline_phase"]: r["entries"] for r in moved["rows"] if r["entries"]} == {
+        phase: tally["entries"] for phase, tally in counted.items() if tally["entries"]
+    }
+
     # Time in stage of now, from the stage stints: the log's answer as of the same instant.
     stays = report(world, "time-in-stage", **{"from": FROM, "to": TO})
     at = {"as_of": stays["convention"]["as_of"]}

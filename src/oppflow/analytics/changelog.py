@@ -19,8 +19,9 @@ from typing import Any
 from sqlalchemy import event, insert
 from sqlalchemy.orm import Session
 
-from oppflow.analytics import closed_deals, stage_stints
+from oppflow.analytics import closed_deals, phase_moves, stage_stints
 from oppflow.analytics.outcomes import CLOSED_STATES
+from oppflow.analytics.placement import Shift, shift_of
 from oppflow.clock import utcnow
 from oppflow.models import Opportunity, OpportunityChange
 from oppflow.models.base import set_since_load
@@ -43,8 +44,8 @@ _EFFECTIVE_AT = "changelog_effective_at"
 _PENDING = "changelog_pending"
 # The opportunities of the flush that are closed after it (won or lost).
 _CLOSED = "changelog_closed"
-# What the flush does to the stage each opportunity stays in (``stage_stints.Move``).
-_MOVES = "changelog_moves"
+# What the flush does to each opportunity's place in the pipeline (``placement.Shift``).
+_SHIFTS = "changelog_shifts"
 
 
 @contextmanager
@@ -123,20 +124,20 @@ def _rows(
 def _before_flush(session: Session, _flush_context: Any, _instances: Any) -> None:
     backdated = session.info.get(_EFFECTIVE_AT)
     session.info[_PENDING] = []  # rows of a flush that failed are never written
-    moves: dict[uuid.UUID, stage_stints.Move] = {}
+    shifts: dict[uuid.UUID, Shift] = {}
     for new in [obj for obj in session.new if isinstance(obj, Opportunity)]:
         if new.id is None:
             new.id = uuid.uuid4()
         # The birth rows and the record's created_at are the same instant.
         new.created_at = backdated or new.created_at or utcnow()
         _rows(session, new, _created(new), new.created_at)
-        _note_move(moves, new, stage_stints.move_of(new, new.created_at, new=True))
+        _note_shift(shifts, new, shift_of(new, new.created_at, new=True))
     dirty = [obj for obj in session.dirty if isinstance(obj, Opportunity)]
     for changed in dirty:
         at = backdated or utcnow()
-        _note_move(moves, changed, stage_stints.move_of(changed, at, new=False))
+        _note_shift(shifts, changed, shift_of(changed, at, new=False))
         _rows(session, changed, _updated(changed), at)
-    session.info[_MOVES] = moves
+    session.info[_SHIFTS] = shifts
     session.info[_CLOSED] = {
         found.id
         for found in (*session.new, *dirty)
@@ -144,13 +145,11 @@ def _before_flush(session: Session, _flush_context: Any, _instances: Any) -> Non
     }
 
 
-def _note_move(
-    moves: dict[uuid.UUID, stage_stints.Move],
-    opportunity: Opportunity,
-    move: stage_stints.Move | None,
+def _note_shift(
+    shifts: dict[uuid.UUID, Shift], opportunity: Opportunity, shift: Shift | None
 ) -> None:
-    if move is not None:
-        moves[opportunity.id] = move
+    if shift is not None:
+        shifts[opportunity.id] = shift
 
 
 def _after_flush(session: Session, _flush_context: Any) -> None:
@@ -163,8 +162,9 @@ def _after_flush(session: Session, _flush_context: Any) -> None:
         backdated = session.info.get(_EFFECTIVE_AT) is not None
         closed = session.info.pop(_CLOSED, set())
         closed_deals.follow(session, pending, backdated=backdated, closed=closed)
-        moves = session.info.pop(_MOVES, {})
-        stage_stints.follow(session, moves, pending, backdated=backdated)
+        shifts = session.info.pop(_SHIFTS, {})
+        stage_stints.follow(session, shifts, pending, backdated=backdated)
+        phase_moves.follow(session, shifts, pending, backdated=backdated)
 
 
 def install() -> None:

@@ -7,10 +7,11 @@ caller may read and streams them; nothing here touches the database.
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
+from typing import Any
 
 from oppflow.analytics.options import Period
 from oppflow.analytics.schemas import ConversionRow, FlowRow, FunnelPhase
@@ -170,10 +171,33 @@ def flow(timelines: Iterable[Timeline], scope: Scope, period: Period) -> list[Fl
             else:
                 tally["entries"] += 1
                 tally["reopened"] += move.reopened
-    phases = sorted(set(scope.defaults.phases(scope.process)) | set(counts), key=phase_number)
-    return [FlowRow(pipeline_phase=phase, **_flow_counts(counts[phase])) for phase in phases]
+    return flow_rows(counts, scope)
 
 
-def _flow_counts(tally: dict[str, int]) -> dict[str, int]:
+def flow_of_moves(moves: Iterable[Sequence[Any]], scope: Scope) -> list[FlowRow]:
+    """Flow from ``(phase, move, reopened, count)`` rows: the period's phase moves counted
+    (``AnalyticsRepository.phase_moves_counted``)."""
+    counts: dict[str, dict[str, int]] = defaultdict(lambda: defaultdict(int))
+    for phase, move, reopened, count in moves:
+        tally = counts[phase]
+        if move == "entry":
+            tally["entries"] += count
+            tally["reopened"] += count if reopened else 0
+        else:
+            tally[f"exits_{move}"] += count
+    return flow_rows(counts, scope)
+
+
+def flow_rows(counts: Mapping[str, Mapping[str, int]], scope: Scope) -> list[FlowRow]:
+    """A row per phase of the process asked for (every process's without one) and per phase
+    with a move, in phase order."""
+    phases = set(scope.defaults.phases(scope.process)) | set(counts)
+    ordered = sorted(phases, key=lambda phase: (phase_number(phase), phase))
+    return [
+        FlowRow(pipeline_phase=phase, **_flow_counts(counts.get(phase, {}))) for phase in ordered
+    ]
+
+
+def _flow_counts(tally: Mapping[str, int]) -> dict[str, int]:
     keys = ("entries", "reopened", "exits_next", "exits_back", "exits_won", "exits_lost")
     return {key: tally.get(key, 0) for key in keys}

@@ -44,6 +44,7 @@ from oppflow.models import (
     OpportunityChange,
     OpportunityClose,
     OpportunityFile,
+    PhaseMove,
     StageStint,
     TotalDelta,
 )
@@ -265,6 +266,22 @@ class AnalyticsRepository(OpportunityRepository):
             found.c.process, found.c.stage, found.c.length, found.c.completed.desc()
         )
         return self.session.connection().execute(query).all()
+
+    def phase_moves_counted(
+        self, filters: FunnelFilters, between: tuple[int, int]
+    ) -> Sequence[Sequence[Any]]:
+        """The phase moves of the readable opportunities dated in ``[since, until)``
+        (microseconds since 1970), counted per phase, move and reopening."""
+        move = PhaseMove
+        keys = (move.phase, move.move, move.reopened)
+        since, until = between
+        query = (
+            select(*keys, func.count())
+            .select_from(move)
+            .where(move.at_us >= since, move.at_us < until)
+        )
+        query = self._summary_readable(query, move.opportunity_id, filters)
+        return self.session.connection().execute(query.group_by(*keys)).all()
 
     def _summary_readable(
         self,

@@ -203,11 +203,20 @@ def flow(session: Session, *, actor: Actor, options: ReportFilters) -> FlowRepor
     at = as_of(options, utcnow())
     window = period(options, last_days(at, COHORT_DAYS))
     scope = _scope(session, actor, options, at)
-    fields = (*funnels.FLOW_FIELDS, *FILTER_FIELDS)
-    repository = HistoryRepository(session, actor)
-    timelines = repository.timelines(changed_in(window, funnels.FLOW_FIELDS), fields)
+    if options.as_of is None:
+        # Of now: the phase moves kept for it, of the records as they are now (decision 0033).
+        between = (microseconds(window.start), min(microseconds(window.end), microseconds(at) + 1))
+        moves = AnalyticsRepository(session, actor).phase_moves_counted(
+            _filters_now(options), between
+        )
+        rows = funnels.flow_of_moves(moves, scope)
+    else:
+        fields = (*funnels.FLOW_FIELDS, *FILTER_FIELDS)
+        repository = HistoryRepository(session, actor)
+        timelines = repository.timelines(changed_in(window, funnels.FLOW_FIELDS), fields)
+        rows = funnels.flow(timelines, scope, window)
     convention = _convention(options, at, period=window, filters_apply_at="as_of")
-    return FlowReport(convention=convention, rows=funnels.flow(timelines, scope, window))
+    return FlowReport(convention=convention, rows=rows)
 
 
 def time_in_stage(

@@ -6,7 +6,8 @@ from the change log, that is a fold of every such opportunity's history in Pytho
 1,000,000 opportunities); kept as rows, it reads a period's stints from one index.
 
 The change log's flush hook calls :func:`follow` with what each opportunity's flush did to
-the stage it stays in (a :class:`Move`, from the values before and after the flush):
+its place (``placement.Shift``), from which :func:`move_of` reads the stage it stays in
+before and after the flush (a :class:`Move`):
 
 - a stage move ends the open stint (an ``UPDATE`` that returns when it began) and starts the
   next (an ``INSERT``); a close only ends it; a new opportunity with a stage only starts one;
@@ -24,19 +25,18 @@ histories, migration 0017).
 from __future__ import annotations
 
 import uuid
-from collections import defaultdict
 from collections.abc import Collection, Iterable, Iterator, Mapping
 from datetime import UTC, datetime
 from typing import Any, NamedTuple
 
-from sqlalchemy import delete, insert, inspect, select, update
+from sqlalchemy import delete, insert, select, update
 from sqlalchemy.orm import Session
 
 from oppflow.analytics.durations import STINT_FIELDS
 from oppflow.analytics.history_repository import read_timelines
-from oppflow.analytics.timeline import Change, Timeline, decode, microseconds
+from oppflow.analytics.placement import Place, Shift, timelines_of_changes
+from oppflow.analytics.timeline import Timeline, microseconds
 from oppflow.models import Opportunity, StageStint
-from oppflow.models.base import set_since_load
 
 FIELDS = STINT_FIELDS
 BATCH = 500
@@ -62,26 +62,18 @@ def where(state: Any, process_key: Any, stage: Any) -> Where:
     return (process_key, stage) if state == "open" and stage else None
 
 
-def move_of(record: Opportunity, at: datetime, *, new: bool) -> Move | None:
-    """What the flush about to run does to the stage ``record`` stays in; None when nothing.
-    Read from the values loaded, never from the database: a value not loaded makes a move
-    that reads the log (see :func:`follow`)."""
-    values = inspect(record).dict
-    if new:
-        after = where(values.get("state"), values.get("process_key"), values.get("active_stage"))
-        return None if after is None else Move(None, after, at, new=True)
-    old = {field: value for field, value, _ in set_since_load(record, FIELDS)}
-    if not old:
-        return None
-    if any(field not in values for field in FIELDS):
-        return Move(None, None, at, new=False)
+def _where_of(place: Place) -> Where:
+    return where(place.state, place.process_key, place.stage)
 
-    def then(field: str) -> Any:
-        return old[field] if field in old else values[field]
 
-    before = where(then("state"), then("process_key"), then("active_stage"))
-    after = where(values["state"], values["process_key"], values["active_stage"])
-    return None if before == after else Move(before, after, at, new=False)
+def move_of(shift: Shift) -> Move | None:
+    """What ``shift`` does to the stage the opportunity stays in; None when nothing. An
+    unknown earlier place makes a move that reads the log (see :func:`follow`)."""
+    after = _where_of(shift.after)
+    if shift.before is None:
+        return None if shift.new and after is None else Move(None, after, shift.at, shift.new)
+    before = _where_of(shift.before)
+    return None if before == after else Move(before, after, shift.at, new=False)
 
 
 def rows_of(timeline: Timeline) -> Iterator[dict[str, Any]]:
@@ -98,24 +90,13 @@ def rows_of(timeline: Timeline) -> Iterator[dict[str, Any]]:
 
 
 def rows_of_changes(changes: Iterable[Mapping[str, Any]]) -> list[dict[str, Any]]:
-    """The stint rows of change-log rows about to be loaded around the ORM (each
-    opportunity's rows in the order they will be written), folded as the log will be read."""
-    by_opportunity: dict[uuid.UUID, list[Change]] = defaultdict(list)
-    for row in changes:
-        if row["field"] in FIELDS:
-            value = decode(row["field"], row["new_value"])
-            change = Change(row["field"], value, row["effective_at"], row["recorded_at"])
-            by_opportunity[row["opportunity_id"]].append(change)
-    found: list[dict[str, Any]] = []
-    for opportunity_id, logged in by_opportunity.items():
-        ordered = sorted(logged, key=lambda change: change.at)  # stable: writing order kept
-        found.extend(rows_of(Timeline(opportunity_id, ordered)))
-    return found
+    """The stint rows of change-log rows about to be loaded around the ORM."""
+    return [row for timeline in timelines_of_changes(changes, FIELDS) for row in rows_of(timeline)]
 
 
 def follow(
     session: Session,
-    moves: Mapping[uuid.UUID, Move],
+    shifts: Mapping[uuid.UUID, Shift],
     rows: Iterable[Mapping[str, Any]],
     *,
     backdated: bool,
@@ -125,6 +106,7 @@ def follow(
     if backdated:
         refresh(session, {row["opportunity_id"] for row in rows})
         return
+    moves = {key: move for key, shift in shifts.items() if (move := move_of(shift)) is not None}
     from_log = [
         opportunity_id
         for opportunity_id, move in moves.items()

@@ -148,7 +148,7 @@ class Timeline:
             if was_in == now_in:
                 continue
             if was_in is not None:
-                yield PhaseExit(was_in, at, _exit_kind(was_in, now_in, state))
+                yield PhaseExit(was_in, at, exit_kind(was_in, now_in, state))
             if now_in is not None:
                 yield PhaseEntry(now_in, at, before != "open" and before is not None)
 
@@ -203,7 +203,7 @@ class Timeline:
         return closed
 
 
-def _exit_kind(was_in: str, now_in: str | None, state: Any) -> Exit:
+def exit_kind(was_in: str, now_in: str | None, state: Any) -> Exit:
     if now_in is None:
         return "won" if state == "won" else "lost"
     return "next" if phase_number(now_in) >= phase_number(was_in) else "back"

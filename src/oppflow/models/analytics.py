@@ -206,3 +206,28 @@ class StageStint(Base):
     left_us: Mapped[int | None] = mapped_column(BigInteger, default=None)
     process_key: Mapped[str | None] = mapped_column(String(64), default=None)
     stage: Mapped[str] = mapped_column(String(64))
+
+
+class PhaseMove(Base):
+    """An entry into or an exit from a pipeline phase of an open opportunity, as its change
+    log says: kept in the same transaction as every move, close, reopen and backdated change
+    (``analytics/phase_moves.py``), so flow of now counts a period's rows.
+
+    ``move`` is ``entry`` or where an exit went: ``next`` (a phase of a higher number or the
+    same), ``back``, ``won`` or ``lost``; ``reopened`` marks an entry by a reopen. ``at_us`` is
+    microseconds since 1970-01-01 UTC, as in :class:`StageStint`.
+    """
+
+    __tablename__ = "phase_moves"
+    __table_args__ = (
+        # Flow reads a period's moves: from the index alone.
+        Index("ix_phase_moves_period", "at_us", "phase", "move", "reopened", "opportunity_id"),
+    )
+
+    opportunity_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("opportunities.id", ondelete="CASCADE"), primary_key=True
+    )
+    at_us: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    phase: Mapped[str] = mapped_column(String(40), primary_key=True)
+    move: Mapped[str] = mapped_column(String(8))
+    reopened: Mapped[bool] = mapped_column(default=False)

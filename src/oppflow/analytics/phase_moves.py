@@ -1,0 +1,169 @@
+"""The phase moves: each entry of an open opportunity into a pipeline phase and each exit from
+one, as its change log says, kept exact in the writer's transaction.
+
+Flow counts the entries and exits dated in its period. Read from the change log, that is a
+fold of the history of every opportunity that changed in the period; kept as rows, it is one
+``GROUP BY`` over the period's rows of one index.
+
+The change log's flush hook calls :func:`follow` with what each opportunity's flush did to its
+place (``placement.Shift``): a move to another phase writes its exit and its entry in one
+``INSERT``, a close its exit, a reopen or a new opportunity its entry; a move within a phase
+and a change of any other field write nothing. The fold merges what happens at one instant,
+so an opportunity moved twice in one microsecond (the insert meets the row of the earlier
+move, or this session already wrote at that instant), one whose earlier place is unknown, and
+any backdated flush (imported history) get their moves rewritten from the log instead.
+
+Writers around the ORM load :func:`rows_of_changes` of the change rows they load (the bulk
+importer and the bulk demo generator) or call :func:`rebuild` (the tests' histories,
+migration 0018).
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Collection, Iterable, Iterator, Mapping
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import Insert, delete, insert, select
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import Session
+
+from oppflow.analytics.funnels import FLOW_FIELDS
+from oppflow.analytics.history_repository import read_timelines
+from oppflow.analytics.placement import Place, Shift, timelines_of_changes
+from oppflow.analytics.timeline import PhaseEntry, Timeline, exit_kind, microseconds
+from oppflow.models import Opportunity, PhaseMove
+
+FIELDS = FLOW_FIELDS
+BATCH = 500
+INSERT_BATCH = 10_000
+_END = datetime.max.replace(tzinfo=UTC)
+# (opportunity, instant) pairs this session wrote moves at: a second flush at one instant.
+_WRITTEN = "phase_moves_written"
+
+
+def phase_in(place: Place) -> Any:
+    """The phase an opportunity in ``place`` is in, as :meth:`Timeline.phase_moves` sees it:
+    only while open."""
+    return place.phase if place.state == "open" else None
+
+
+def rows_of(timeline: Timeline) -> Iterator[dict[str, Any]]:
+    """The move rows of a whole timeline."""
+    for move in timeline.phase_moves(_END):
+        at = microseconds(move.at)
+        if isinstance(move, PhaseEntry):
+            yield _row(timeline.opportunity_id, at, move.phase, "entry", reopened=move.reopened)
+        else:
+            yield _row(timeline.opportunity_id, at, move.phase, move.to, reopened=False)
+
+
+def _row(
+    opportunity_id: uuid.UUID, at: int, phase: str, move: str, *, reopened: bool
+) -> dict[str, Any]:
+    return {
+        "opportunity_id": opportunity_id,
+        "at_us": at,
+        "phase": phase,
+        "move": move,
+        "reopened": reopened,
+    }
+
+
+def rows_of_changes(changes: Iterable[Mapping[str, Any]]) -> list[dict[str, Any]]:
+    """The move rows of change-log rows about to be loaded around the ORM."""
+    return [row for timeline in timelines_of_changes(changes, FIELDS) for row in rows_of(timeline)]
+
+
+def follow(
+    session: Session,
+    shifts: Mapping[uuid.UUID, Shift],
+    rows: Iterable[Mapping[str, Any]],
+    *,
+    backdated: bool,
+) -> None:
+    """After the change log's rows of a flush are written: write each opportunity's moves, or
+    rewrite them from the log where the flush cannot say them exactly (see the module)."""
+    if backdated:
+        refresh(session, {row["opportunity_id"] for row in rows})
+        return
+    from_log = [key for key, shift in shifts.items() if not _applied(session, key, shift)]
+    if from_log:
+        refresh(session, from_log)
+
+
+def _applied(session: Session, opportunity_id: uuid.UUID, shift: Shift) -> bool:
+    """Write the moves of ``shift``; False when the log must be read instead."""
+    if shift.before is None and not shift.new:
+        return False
+    moves = _moves(opportunity_id, shift)
+    if not moves:
+        return True
+    written: set[tuple[uuid.UUID, int]] = session.info.setdefault(_WRITTEN, set())
+    key = (opportunity_id, moves[0]["at_us"])
+    if key in written:
+        return False
+    written.add(key)
+    inserted = session.connection().execute(_insert_new(session).values(moves)).all()
+    return len(inserted) == len(moves)
+
+
+def _moves(opportunity_id: uuid.UUID, shift: Shift) -> list[dict[str, Any]]:
+    was = None if shift.before is None else phase_in(shift.before)
+    now = phase_in(shift.after)
+    if was == now:
+        return []
+    at = microseconds(shift.at)
+    found = []
+    if was is not None:
+        move = exit_kind(was, now, shift.after.state)
+        found.append(_row(opportunity_id, at, was, move, reopened=False))
+    if now is not None:
+        before = None if shift.before is None else shift.before.state
+        reopened = before is not None and before != "open"
+        found.append(_row(opportunity_id, at, now, "entry", reopened=reopened))
+    return found
+
+
+def _insert_new(session: Session) -> Insert:
+    """An INSERT that skips a row already there (a move at the same instant) and returns
+    those it wrote, so that their count says whether the flush can be written as moves (the
+    driver's row count is -1 on PostgreSQL)."""
+    if session.connection().dialect.name == "postgresql":
+        return postgresql.insert(PhaseMove).on_conflict_do_nothing().returning(PhaseMove.at_us)
+    return sqlite.insert(PhaseMove).on_conflict_do_nothing().returning(PhaseMove.at_us)
+
+
+def refresh(session: Session, ids: Collection[uuid.UUID]) -> None:
+    """Rewrite the moves of these opportunities from their change log."""
+    ordered = sorted(ids)
+    for start in range(0, len(ordered), BATCH):
+        batch = ordered[start : start + BATCH]
+        gone = delete(PhaseMove).where(PhaseMove.opportunity_id.in_(batch))
+        session.connection().execute(gone)
+        wanted = select(Opportunity.id).where(Opportunity.id.in_(batch))
+        _insert(session, _rows_read(session, wanted))
+
+
+def rebuild(session: Session) -> None:
+    """Rewrite every move from the change log (after a bulk load, or by the migration)."""
+    session.connection().execute(delete(PhaseMove))
+    rows: list[dict[str, Any]] = []
+    for row in _rows_read(session, select(Opportunity.id)):
+        rows.append(row)
+        if len(rows) >= INSERT_BATCH:
+            _insert(session, rows)
+            rows = []
+    _insert(session, rows)
+
+
+def _rows_read(session: Session, wanted: Any) -> Iterator[dict[str, Any]]:
+    for timeline in read_timelines(session.connection(), wanted, FIELDS):
+        yield from rows_of(timeline)
+
+
+def _insert(session: Session, rows: Iterable[dict[str, Any]]) -> None:
+    found = list(rows)
+    if found:
+        session.connection().execute(insert(PhaseMove), found)
