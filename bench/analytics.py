@@ -80,6 +80,7 @@ STINTS_BY_STAGE = (
     "SELECT process_key, stage, count(*), sum(left_us - entered_us) FROM stage_stints "
     "GROUP BY process_key, stage"
 )
+MOVES_BY_PHASE = "SELECT phase, move, count(*) FROM phase_moves GROUP BY phase, move"
 CLOSED_BY_REASON = (
     "SELECT state, status_reason, count(*), sum(actual_value) FROM opportunities "
     "WHERE state IN ('won', 'lost') GROUP BY state, status_reason"
@@ -105,15 +106,15 @@ def _reports() -> list[Report]:
         Report("funnel-as-of", service.funnel_report, FunnelOptions(as_of=past), LOG_BY_FIELD),
         Report("cohort", service.funnel_report, FunnelOptions(mode="ordered"), LOG_BY_FIELD),
         Report("conversion", service.conversion, ConversionOptions(), LOG_BY_FIELD),
-        Report("flow", service.flow, ReportFilters(), LOG_BY_FIELD),
+        Report("flow", service.flow, ReportFilters(), MOVES_BY_PHASE),
         Report("time-in-stage", service.time_in_stage, TimeInStageOptions(), STINTS_BY_STAGE),
         Report("stale", service.stale, ReportFilters(), OPEN_BY_STAGE),
         Report("forecast", service.forecast, ForecastOptions(), BY_CATEGORY),
         Report("waterfall", service.waterfall, WaterfallOptions(), LOG_BY_FIELD),
         Report("win-loss", service.win_loss, ReportFilters(), CLOSED_BY_REASON),
         Report("calibration", service.calibration, CalibrationOptions(), CLOSED_DEALS_BY_OUTCOME),
-        # The same three read from the change log (an instant given), as before decisions
-        # 0031 and 0032: the baseline of the closed deals' and the stints' rows, in this run.
+        # The same four read from the change log (an instant given), as before decisions
+        # 0031 to 0033: the baseline of the summaries they read now, in this run.
         Report("win-loss-from-log", service.win_loss, ReportFilters(as_of=now), LOG_BY_FIELD),
         Report(
             "calibration-from-log",
@@ -121,6 +122,7 @@ def _reports() -> list[Report]:
             CalibrationOptions(as_of=now),
             LOG_BY_FIELD,
         ),
+        Report("flow-from-log", service.flow, ReportFilters(as_of=now), LOG_BY_FIELD),
         Report(
             "time-in-stage-from-log",
             service.time_in_stage,
