@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 from fastapi.testclient import TestClient
@@ -17,12 +18,13 @@ from oppflow import migrate
 from oppflow.analytics import changelog
 from oppflow.clock import simulated_time
 from oppflow.db import unit_of_work
-from oppflow.models import PhaseMove
+from oppflow.models import Opportunity, PhaseMove
 from tests.analytics.closed import assert_phase_moves_follow_the_log
 from tests.analytics.test_change_log import _journey, _patch, _post
 from tests.analytics.test_closed_deals import StatementLog
 from tests.analytics.test_stage_stints import _set
-from tests.helpers import create_opportunity, qualify_fields, signed_in
+from tests.helpers import create_opportunity, login, qualify_fields, signed_in
+from tests.imports.support import run_import, user
 
 
 def test_each_move_close_and_reopen_keeps_the_moves_in_its_transaction(
@@ -136,7 +138,30 @@ def test_flow_of_now_equals_the_log_as_of_its_instant(
     assert of_now["rows"] == _report(client, headers, as_of=at)["rows"]
 
 
-def _report(client: TestClient, headers: dict[str, str], **params: str) -> Any:
-    answer = client.get("/api/v1/analytics/flow", params=params, headers=headers)
+def test_the_entered_cohort_of_now_counts_a_first_entry_only(
+    client: TestClient, factory: sessionmaker[Session], tmp_path: Path
+) -> None:
+    """An opportunity that first entered Qualify long ago and came back to it today is not
+    in today's cohort of those entering Qualify; one created today is."""
+    user(factory, "admin", role="system-administrator")
+    source = "opportunityid,name,createdon\nO-1,Old,2024-01-10\n"
+    result = run_import(factory, "admin", "opportunities", tmp_path / "o.csv", source)
+    assert result.created == 1, result.problems
+    headers = login(client, "admin")
+    with factory() as session:
+        old = session.scalars(select(Opportunity.id)).one()
+    _patch(client, headers, str(old), **qualify_fields(client, headers))
+    _post(client, headers, f"opportunities/{old}/process/next")
+    _post(client, headers, f"opportunities/{old}/process/previous")
+    create_opportunity(client, headers, name="New")
+    asked = {"cohort": "entered", "mode": "any"}
+    of_now = _report(client, headers, "conversion", **asked)
+    assert of_now["rows"][0]["reached"] == 1
+    at = of_now["convention"]["as_of"]
+    assert of_now["rows"] == _report(client, headers, "conversion", as_of=at, **asked)["rows"]
+
+
+def _report(client: TestClient, headers: dict[str, str], name: str = "flow", **params: str) -> Any:
+    answer = client.get(f"/api/v1/analytics/{name}", params=params, headers=headers)
     assert answer.status_code == 200, answer.text
     return answer.json()

@@ -95,6 +95,16 @@ def test_each_report_counts_exactly_the_readable_opportunities(world: World, rol
     for name in ("win-loss", "calibration"):
         of_now = report(world, name, **{"from": FROM, "to": TO})
         assert of_now["rows"] == report(world, name, **period)["rows"], name
+    # The cohort of now, from the members now and their phase moves: the log's answer as of
+    # the same instant.
+    span = {"from": FROM, "to": TO, "mode": "ordered"}
+    members = report(world, "conversion", **span)
+    assert [r["reached"] for r in members["rows"]] == brute.cohort(
+        stories, start, end, datetime.fromisoformat(members["convention"]["as_of"]), "ordered"
+    )
+    since = {"as_of": members["convention"]["as_of"]}
+    assert members["rows"] == report(world, "conversion", **span, **since)["rows"]
+
     # Flow of now, from the phase moves: the log's answer as of the same instant.
     moved = report(world, "flow", **{"from": FROM, "to": TO})
     then = {"as_of": moved["convention"]["as_of"]}

@@ -11,6 +11,8 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
+from itertools import groupby
+from operator import itemgetter
 from typing import Any
 
 from oppflow.analytics.options import Period
@@ -24,6 +26,8 @@ FLOW_FIELDS = ("pipeline_phase", "state")
 COHORT_FIELDS = (
     "pipeline_phase", "state", "process_key", "active_stage", "estimated_value", "probability",
 )  # fmt: skip
+# What a cohort counts of each member as it is now (``cohort_of_members``).
+MEMBER_FIELDS = ("state", "estimated_value", "probability", "process_key", "active_stage")
 SNAPSHOT_FIELDS = (
     "state", "pipeline_phase", "process_key", "active_stage", "estimated_value", "probability",
     "estimated_close_date",
@@ -90,13 +94,35 @@ def cohort(
         state = scope.state(timeline)
         if state is None or not _in_cohort(timeline, scope, period, phases, entered=entered):
             continue
-        entries = timeline.phases_entered(scope.as_of)
-        reached = _reached_in_order(entries, phases) if mode == "ordered" else set(entries)
-        for position, phase in enumerate(phases):
-            if phase in reached:
-                found[position].total.add(scope, state)
-                found[position].outcomes[state["state"]] += 1
+        _count(found, scope, state, timeline.phases_entered(scope.as_of), mode)
     return found
+
+
+def cohort_of_members(
+    members: Iterable[Sequence[Any]], scope: Scope, *, mode: str
+) -> list[CohortPhase]:
+    """The cohort funnel of its members as they are now, one row per phase each entered, in
+    time order (``AnalyticsRepository.cohort_now``: id, state, estimated value, probability,
+    process, stage, and the phase entered, None for a member that entered none)."""
+    found = [CohortPhase(phase) for phase in scope.defaults.phases(scope.process)]
+    for _, rows in groupby(members, key=itemgetter(0)):
+        entered = list(rows)
+        first = entered[0]
+        state = State(dict(zip(MEMBER_FIELDS, first[1:6], strict=True)))
+        _count(found, scope, state, [row[6] for row in entered if row[6] is not None], mode)
+    return found
+
+
+def _count(
+    found: list[CohortPhase], scope: Scope, state: State, entries: list[str], mode: str
+) -> None:
+    """Count one member in each phase it reached (``entries``: the phases it entered)."""
+    phases = [phase.phase for phase in found]
+    reached = _reached_in_order(entries, phases) if mode == "ordered" else set(entries)
+    for phase in found:
+        if phase.phase in reached:
+            phase.total.add(scope, state)
+            phase.outcomes[state["state"]] += 1
 
 
 def _in_cohort(

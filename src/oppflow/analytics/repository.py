@@ -36,6 +36,7 @@ from oppflow.analytics.schemas import (
     OutcomeTotal,
     OwnerTotal,
 )
+from oppflow.analytics.timeline import microseconds
 from oppflow.models import (
     ClosedDeal,
     Competitor,
@@ -282,6 +283,57 @@ class AnalyticsRepository(OpportunityRepository):
         )
         query = self._summary_readable(query, move.opportunity_id, filters)
         return self.session.connection().execute(query.group_by(*keys)).all()
+
+    def cohort_now(
+        self, filters: FunnelFilters, window: Period, first_phase: str | None, *, entered: bool
+    ) -> Sequence[Sequence[Any]]:
+        """The readable opportunities of a cohort as they are now (created in ``window``, or
+        with their first entry into ``first_phase`` in it), each with the phases it entered
+        in time order, one row per entry (``funnels.cohort_of_members``)."""
+        record = Opportunity
+        membership: ColumnElement[bool]
+        if entered:
+            membership = record.id.in_(self._first_entered(first_phase or "", window))
+        else:
+            membership = and_(record.created_at >= window.start, record.created_at < window.end)
+        entry = aliased(PhaseMove, name="entry")
+        joined = and_(entry.opportunity_id == record.id, entry.move == "entry")
+        query = (
+            select(
+                record.id,
+                record.state,
+                record.estimated_value,
+                record.probability,
+                record.process_key,
+                record.active_stage,
+                entry.phase,
+            )
+            .outerjoin(entry, joined)
+            .where(membership, self.grants().scope(), *self._filter_conditions(filters))
+            .order_by(record.id, entry.at_us)
+        )
+        return self.session.connection().execute(query).all()
+
+    @staticmethod
+    def _first_entered(phase: str, window: Period) -> Select[uuid.UUID]:
+        """The opportunities whose first entry into ``phase`` is in ``window``: an entry in
+        it (the period index), none before (their own moves, by their key)."""
+        since, until = microseconds(window.start), microseconds(window.end)
+        move = PhaseMove
+        earlier = aliased(PhaseMove, name="earlier")
+        before = exists().where(
+            earlier.opportunity_id == move.opportunity_id,
+            earlier.at_us < since,
+            earlier.phase == phase,
+            earlier.move == "entry",
+        )
+        return select(move.opportunity_id).where(
+            move.at_us >= since,
+            move.at_us < until,
+            move.phase == phase,
+            move.move == "entry",
+            ~before,
+        )
 
     def _summary_readable(
         self,

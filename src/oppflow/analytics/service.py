@@ -173,9 +173,16 @@ def _cohort(
     entered = options.cohort == "entered"
     prefilter = created_by(window.end) if entered else created_in(window)
     scope = _scope(session, actor, options, at)
-    fields = (*funnels.COHORT_FIELDS, *FILTER_FIELDS)
-    timelines = HistoryRepository(session, actor).timelines(prefilter, fields, born=True)
-    phases = funnels.cohort(timelines, scope, window, mode=options.mode, entered=entered)
+    if options.as_of is None:
+        # Of now: the members as they are now and the phase moves kept (decision 0033).
+        first = next(iter(scope.defaults.phases(scope.process)), None)
+        repository = AnalyticsRepository(session, actor)
+        members = repository.cohort_now(_filters_now(options), window, first, entered=entered)
+        phases = funnels.cohort_of_members(members, scope, mode=options.mode)
+    else:
+        fields = (*funnels.COHORT_FIELDS, *FILTER_FIELDS)
+        timelines = HistoryRepository(session, actor).timelines(prefilter, fields, born=True)
+        phases = funnels.cohort(timelines, scope, window, mode=options.mode, entered=entered)
     convention = _convention(
         options,
         at,
