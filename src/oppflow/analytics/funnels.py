@@ -41,9 +41,12 @@ class PhaseTotal:
     weighted: Decimal = Decimal(0)
 
     def add(self, scope: Scope, state: State) -> None:
+        self.add_values(state["estimated_value"] or Decimal(0), scope.defaults.weighted(state))
+
+    def add_values(self, value: Decimal, weighted: Decimal) -> None:
         self.count += 1
-        self.value += state["estimated_value"] or Decimal(0)
-        self.weighted += scope.defaults.weighted(state)
+        self.value += value
+        self.weighted += weighted
 
     def row(self, phase: str) -> FunnelPhase:
         return FunnelPhase(
@@ -119,9 +122,11 @@ def _count(
     """Count one member in each phase it reached (``entries``: the phases it entered)."""
     phases = [phase.phase for phase in found]
     reached = _reached_in_order(entries, phases) if mode == "ordered" else set(entries)
+    # Its values count once per phase reached: read once.
+    value, weighted = state["estimated_value"] or Decimal(0), scope.defaults.weighted(state)
     for phase in found:
         if phase.phase in reached:
-            phase.total.add(scope, state)
+            phase.total.add_values(value, weighted)
             phase.outcomes[state["state"]] += 1
 
 
