@@ -95,6 +95,24 @@ def test_a_time_zone_moves_the_days_a_close_period_holds(
         assert answer.json()["rows"][0]["lost"] == 1, params
 
 
+def test_calibration_takes_either_end_of_its_period_alone(
+    client: TestClient, factory: sessionmaker[Session]
+) -> None:
+    """``to`` alone was always refused: its period began at the beginning of time, longer than
+    the 30 years a period may span."""
+    headers = signed_in(client, factory, roles=["system-administrator"])
+    for day in ("2026-02-28", "2026-04-01"):
+        made = create_opportunity(client, headers, name=f"Lost {day}")["id"]
+        lost = {"status_reason": "canceled", "close_date": day}
+        answer = client.post(f"/api/v1/opportunities/{made}/lose", json=lost, headers=headers)
+        assert answer.status_code == 200, answer.text
+    for end, closed in ((("to", "2026-03-01"), 1), (("from", "2026-03-01"), 1), (None, 2)):
+        params = dict([end]) if end else {}
+        answer = client.get("/api/v1/analytics/calibration", params=params, headers=headers)
+        assert answer.status_code == 200, answer.text
+        assert answer.json()["closed"] == closed, params
+
+
 def test_csv_rows_on_request(client: TestClient, factory: sessionmaker[Session]) -> None:
     headers = signed_in(client, factory, roles=["sales-manager"])
     create_opportunity(client, headers, estimated_value=1234.5, estimated_close_date="2027-01-15")

@@ -191,6 +191,16 @@ def period(filters: ReportFilters, default: Period) -> Period:
     return Period(start, end, zone)
 
 
+def up_to(filters: ReportFilters, at: datetime) -> Period | None:
+    """A period of closed deals: none unless an end is asked; ``from`` alone runs to ``at``,
+    ``to`` alone from the longest period before it (from the beginning of time, it was always
+    refused as longer than that)."""
+    if not (filters.from_ or filters.to):
+        return None
+    end = moment(filters.to, zone_of(filters)) if filters.to else at
+    return period(filters, Period(end - LONGEST_PERIOD, at))
+
+
 def quarter_around(now: datetime, zone: tzinfo) -> Period:
     """The calendar quarter of ``now`` in ``zone``: the default period of most reports."""
     local = now.astimezone(zone).date()

@@ -29,6 +29,7 @@ from oppflow.analytics.options import (
     moment,
     period,
     quarter_around,
+    up_to,
     zone_of,
 )
 from oppflow.analytics.repository import (
@@ -450,11 +451,7 @@ def calibration(
 ) -> CalibrationReport:
     """Shrunk empirical stage-to-win rates, and the Brier score of the probabilities used."""
     at = as_of(options, utcnow())
-    window = (
-        period(options, Period(datetime.min.replace(tzinfo=at.tzinfo), at))
-        if (options.from_ or options.to)
-        else None
-    )
+    window = up_to(options, at)
     scope = _scope(session, actor, options, at)
     deals = _deals_scored(session, actor, options, scope, window)
     found = outcomes.calibration(deals, scope)
