@@ -19,7 +19,10 @@ from oppflow.analytics import changelog
 from oppflow.clock import simulated_time
 from oppflow.db import unit_of_work
 from oppflow.models import Opportunity, PhaseMove
-from tests.analytics.closed import assert_phase_moves_follow_the_log
+from tests.analytics.closed import (
+    assert_phase_moves_follow_the_log,
+    assert_stage_stints_follow_the_log,
+)
 from tests.analytics.test_change_log import _journey, _patch, _post
 from tests.analytics.test_closed_deals import StatementLog
 from tests.analytics.test_stage_stints import _set
@@ -77,6 +80,30 @@ def test_what_one_instant_does_is_merged_as_the_log_folds_it(
         _set(session, made, state="open", pipeline_phase="4-Close")
     assert assert_phase_moves_follow_the_log(factory) == 5
     assert _moves(factory)[-2:] == [("entry", False), ("next", False)]
+
+
+def test_two_transactions_at_one_instant_and_a_clock_behind_follow_the_log(
+    client: TestClient, factory: sessionmaker[Session]
+) -> None:
+    """Lost in one transaction and reopened into another phase in the next, in one
+    microsecond: the fold sees one move forward. Then a move dated before the last one (a
+    host whose clock is behind): the fold orders it first."""
+    headers = signed_in(client, factory, roles=["system-administrator"])
+    links = qualify_fields(client, headers)
+    made = uuid.UUID(create_opportunity(client, headers, **links)["id"])
+    instant = datetime.now(UTC) + timedelta(seconds=5)
+    with simulated_time(instant), unit_of_work(factory) as session:
+        _set(session, made, state="lost")
+    with simulated_time(instant), unit_of_work(factory) as session:
+        _set(session, made, state="open", pipeline_phase="2-Develop", active_stage="develop")
+    assert _moves(factory)[-2:] == [("entry", False), ("next", False)]
+    later = instant + timedelta(seconds=1)
+    with simulated_time(later), unit_of_work(factory) as session:
+        _set(session, made, pipeline_phase="3-Propose", active_stage="propose")
+    with simulated_time(later - timedelta(milliseconds=3)), unit_of_work(factory) as session:
+        _set(session, made, pipeline_phase="4-Close", active_stage="close")
+    assert assert_phase_moves_follow_the_log(factory) == 7
+    assert assert_stage_stints_follow_the_log(factory) == 4
 
 
 def test_a_backdated_change_rewrites_the_moves_from_the_log(

@@ -73,7 +73,8 @@ def time_in_stage_of_stays(rows: Iterable[Sequence[Any]], scope: Scope) -> list[
     found: list[TimeInStageRow] = []
     for stage, stays in groupby(rows, key=lambda row: (row[0], row[1])):
         found.append(_row(scope, stage, [(int(row[2]), bool(row[3])) for row in stays]))
-    return found
+    # In Python's order of the keys, as the fold: the database's collation may differ.
+    return sorted(found, key=lambda row: (row.process, row.stage))
 
 
 def _per_opportunity(

@@ -8,10 +8,11 @@ fold of the history of every opportunity that changed in the period; kept as row
 The change log's flush hook calls :func:`follow` with what each opportunity's flush did to its
 place (``placement.Shift``): a move to another phase writes its exit and its entry in one
 ``INSERT``, a close its exit, a reopen or a new opportunity its entry; a move within a phase
-and a change of any other field write nothing. The fold merges what happens at one instant,
-so an opportunity moved twice in one microsecond (the insert meets the row of the earlier
-move, or this session already wrote at that instant), one whose earlier place is unknown, and
-any backdated flush (imported history) get their moves rewritten from the log instead.
+and a change of any other field write nothing. The fold merges what happens at one instant
+and orders by instant, so an opportunity that already has a move at the flush's instant or
+later (two flushes in one microsecond, or another host's clock ahead: the insert then writes
+nothing), a reopen, one whose earlier place is unknown, and any backdated flush (imported
+history) get their moves rewritten from the log instead.
 
 Writers around the ORM load :func:`rows_of_changes` of the change rows they load (the bulk
 importer and the bulk demo generator) or call :func:`rebuild` (the tests' histories,
@@ -25,8 +26,7 @@ from collections.abc import Collection, Iterable, Iterator, Mapping
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Insert, delete, insert, select
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy import delete, exists, insert, literal, select, union_all
 from sqlalchemy.orm import Session
 
 from oppflow.analytics.funnels import FLOW_FIELDS
@@ -39,8 +39,7 @@ FIELDS = FLOW_FIELDS
 BATCH = 500
 INSERT_BATCH = 10_000
 _END = datetime.max.replace(tzinfo=UTC)
-# (opportunity, instant) pairs this session wrote moves at: a second flush at one instant.
-_WRITTEN = "phase_moves_written"
+COLUMNS = ("opportunity_id", "at_us", "phase", "move", "reopened")
 
 
 def phase_in(place: Place) -> Any:
@@ -100,13 +99,8 @@ def _applied(session: Session, opportunity_id: uuid.UUID, shift: Shift) -> bool:
     moves = _moves(opportunity_id, shift)
     if not moves:
         return True
-    written: set[tuple[uuid.UUID, int]] = session.info.setdefault(_WRITTEN, set())
-    key = (opportunity_id, moves[0]["at_us"])
-    if key in written:
-        return False
-    written.add(key)
-    inserted = session.connection().execute(_insert_new(session).values(moves)).all()
-    return len(inserted) == len(moves)
+    written = session.connection().execute(_insert_if_last(opportunity_id, moves)).all()
+    return len(written) == len(moves)
 
 
 def _moves(opportunity_id: uuid.UUID, shift: Shift) -> list[dict[str, Any]]:
@@ -126,13 +120,22 @@ def _moves(opportunity_id: uuid.UUID, shift: Shift) -> list[dict[str, Any]]:
     return found
 
 
-def _insert_new(session: Session) -> Insert:
-    """An INSERT that skips a row already there (a move at the same instant) and returns
-    those it wrote, so that their count says whether the flush can be written as moves (the
-    driver's row count is -1 on PostgreSQL)."""
-    if session.connection().dialect.name == "postgresql":
-        return postgresql.insert(PhaseMove).on_conflict_do_nothing().returning(PhaseMove.at_us)
-    return sqlite.insert(PhaseMove).on_conflict_do_nothing().returning(PhaseMove.at_us)
+def _insert_if_last(opportunity_id: uuid.UUID, moves: list[dict[str, Any]]) -> Any:
+    """One INSERT of ``moves`` that writes nothing when the opportunity already has a move at
+    their instant or later: another flush in the same microsecond (whose moves the fold
+    merges with these), or one from a host whose clock ran ahead (which the fold orders
+    after these). The rows it returns say which happened."""
+    table = PhaseMove.__table__
+    rows = [
+        select(*(literal(move[c], type_=table.c[c].type).label(c) for c in COLUMNS))
+        for move in moves
+    ]
+    source = (union_all(*rows) if len(rows) > 1 else rows[0]).subquery()
+    later = exists().where(
+        PhaseMove.opportunity_id == opportunity_id, PhaseMove.at_us >= moves[0]["at_us"]
+    )
+    chosen = select(*(source.c[c] for c in COLUMNS)).where(~later)
+    return insert(PhaseMove).from_select(COLUMNS, chosen).returning(PhaseMove.at_us)
 
 
 def refresh(session: Session, ids: Collection[uuid.UUID]) -> None:

@@ -11,6 +11,7 @@ from datetime import datetime
 from typing import Any, NamedTuple
 
 from sqlalchemy import inspect
+from sqlalchemy.orm.base import NO_VALUE
 
 from oppflow.analytics.timeline import Change, Timeline, decode
 from oppflow.models import Opportunity
@@ -46,10 +47,17 @@ def shift_of(record: Opportunity, at: datetime, *, new: bool) -> Shift | None:
     if not old:
         return None
     after = _place(values.get)
-    if any(field not in values for field in FIELDS):
+    if any(field not in values for field in FIELDS) or _unknown_before(record):
         return Shift(None, after, at, new=False)
     before = _place(lambda field: old[field] if field in old else values[field])
     return None if before == after else Shift(before, after, at, new=False)
+
+
+def _unknown_before(record: Opportunity) -> bool:
+    """A field set after its loaded value was expired: its history says None, not the value
+    it had."""
+    committed = inspect(record).committed_state
+    return any(committed.get(field) is NO_VALUE for field in FIELDS)
 
 
 def _place(value: Callable[[str], Any]) -> Place:
