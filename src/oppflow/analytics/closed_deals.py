@@ -18,14 +18,13 @@ only open opportunities, and sends closed ones through the ORM.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Collection, Iterable, Iterator, Mapping
+from collections.abc import Collection, Iterable, Mapping
 from datetime import timedelta
 from typing import Any
 
-from sqlalchemy import delete, insert, select
 from sqlalchemy.orm import Session
 
-from oppflow.analytics.history_repository import read_timelines
+from oppflow.analytics import rewriting
 from oppflow.analytics.outcomes import (
     CLOSED_STATES,
     PHASE_SEPARATOR,
@@ -35,14 +34,12 @@ from oppflow.analytics.outcomes import (
 )
 from oppflow.analytics.repository import ever_closed
 from oppflow.analytics.timeline import Timeline, phase_number
-from oppflow.models import ClosedDeal, Opportunity
+from oppflow.models import ClosedDeal
 
 # A deal's row is made from what win/loss reads of its log (calibration's fields among them).
 FIELDS = WIN_LOSS_FIELDS
 # What a row keeps of the record at the close.
 CLOSE_VALUES = frozenset({"actual_close_date", "actual_value", "estimated_value", "status_reason"})
-BATCH = 500
-INSERT_BATCH = 10_000
 
 
 def digest(timeline: Timeline) -> dict[str, Any] | None:
@@ -113,38 +110,19 @@ def _changes_a_closed_deal(row: Mapping[str, Any], closed: Collection[uuid.UUID]
     return row["field"] in CLOSE_VALUES and row["opportunity_id"] in closed
 
 
+def _rows_of(timeline: Timeline) -> list[dict[str, Any]]:
+    row = digest(timeline)
+    return [] if row is None else [row]
+
+
+SUMMARY = rewriting.Summary(ClosedDeal, tuple(FIELDS), _rows_of, born=True)
+
+
 def refresh(session: Session, ids: Collection[uuid.UUID]) -> None:
     """Rewrite the rows of these opportunities from their change log."""
-    ordered = sorted(ids)
-    for start in range(0, len(ordered), BATCH):
-        batch = ordered[start : start + BATCH]
-        gone = delete(ClosedDeal).where(ClosedDeal.opportunity_id.in_(batch))
-        session.connection().execute(gone)
-        wanted = select(Opportunity.id).where(Opportunity.id.in_(batch))
-        _insert(session, _digests(session, wanted))
+    rewriting.refresh(session, SUMMARY, ids)
 
 
 def rebuild(session: Session) -> None:
     """Rewrite every row from the change log (after a bulk load, or by the migration)."""
-    session.connection().execute(delete(ClosedDeal))
-    wanted = select(Opportunity.id).where(*ever_closed())
-    rows: list[dict[str, Any]] = []
-    for row in _digests(session, wanted):
-        rows.append(row)
-        if len(rows) >= INSERT_BATCH:
-            _insert(session, rows)
-            rows = []
-    _insert(session, rows)
-
-
-def _digests(session: Session, wanted: Any) -> Iterator[dict[str, Any]]:
-    for timeline in read_timelines(session.connection(), wanted, FIELDS, born=True):
-        row = digest(timeline)
-        if row is not None:
-            yield row
-
-
-def _insert(session: Session, rows: Iterable[dict[str, Any]]) -> None:
-    found = list(rows)
-    if found:
-        session.connection().execute(insert(ClosedDeal), found)
+    rewriting.rebuild(session, SUMMARY, *ever_closed())

@@ -26,18 +26,16 @@ from collections.abc import Collection, Iterable, Iterator, Mapping
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import delete, exists, insert, literal, select, union_all
+from sqlalchemy import exists, insert, literal, select, union_all
 from sqlalchemy.orm import Session
 
+from oppflow.analytics import rewriting
 from oppflow.analytics.funnels import FLOW_FIELDS
-from oppflow.analytics.history_repository import read_timelines
 from oppflow.analytics.placement import Place, Shift, timelines_of_changes
 from oppflow.analytics.timeline import PhaseEntry, Timeline, exit_kind, microseconds
-from oppflow.models import Opportunity, PhaseMove
+from oppflow.models import PhaseMove
 
 FIELDS = FLOW_FIELDS
-BATCH = 500
-INSERT_BATCH = 10_000
 _END = datetime.max.replace(tzinfo=UTC)
 COLUMNS = ("opportunity_id", "at_us", "phase", "move", "reopened")
 
@@ -68,6 +66,9 @@ def _row(
         "move": move,
         "reopened": reopened,
     }
+
+
+SUMMARY = rewriting.Summary(PhaseMove, FIELDS, rows_of)
 
 
 def rows_of_changes(changes: Iterable[Mapping[str, Any]]) -> list[dict[str, Any]]:
@@ -139,34 +140,10 @@ def _insert_if_last(opportunity_id: uuid.UUID, moves: list[dict[str, Any]]) -> A
 
 
 def refresh(session: Session, ids: Collection[uuid.UUID]) -> None:
-    """Rewrite the moves of these opportunities from their change log."""
-    ordered = sorted(ids)
-    for start in range(0, len(ordered), BATCH):
-        batch = ordered[start : start + BATCH]
-        gone = delete(PhaseMove).where(PhaseMove.opportunity_id.in_(batch))
-        session.connection().execute(gone)
-        wanted = select(Opportunity.id).where(Opportunity.id.in_(batch))
-        _insert(session, _rows_read(session, wanted))
+    """Rewrite the rows of these opportunities from their change log."""
+    rewriting.refresh(session, SUMMARY, ids)
 
 
 def rebuild(session: Session) -> None:
-    """Rewrite every move from the change log (after a bulk load, or by the migration)."""
-    session.connection().execute(delete(PhaseMove))
-    rows: list[dict[str, Any]] = []
-    for row in _rows_read(session, select(Opportunity.id)):
-        rows.append(row)
-        if len(rows) >= INSERT_BATCH:
-            _insert(session, rows)
-            rows = []
-    _insert(session, rows)
-
-
-def _rows_read(session: Session, wanted: Any) -> Iterator[dict[str, Any]]:
-    for timeline in read_timelines(session.connection(), wanted, FIELDS):
-        yield from rows_of(timeline)
-
-
-def _insert(session: Session, rows: Iterable[dict[str, Any]]) -> None:
-    found = list(rows)
-    if found:
-        session.connection().execute(insert(PhaseMove), found)
+    """Rewrite every row from the change log (after a bulk load, or by the migration)."""
+    rewriting.rebuild(session, SUMMARY)

@@ -29,18 +29,16 @@ from collections.abc import Collection, Iterable, Iterator, Mapping
 from datetime import UTC, datetime
 from typing import Any, NamedTuple
 
-from sqlalchemy import delete, insert, select, update
+from sqlalchemy import insert, update
 from sqlalchemy.orm import Session
 
+from oppflow.analytics import rewriting
 from oppflow.analytics.durations import STINT_FIELDS
-from oppflow.analytics.history_repository import read_timelines
 from oppflow.analytics.placement import Place, Shift, timelines_of_changes
 from oppflow.analytics.timeline import Timeline, microseconds
-from oppflow.models import Opportunity, StageStint
+from oppflow.models import StageStint
 
 FIELDS = STINT_FIELDS
-BATCH = 500
-INSERT_BATCH = 10_000
 _END = datetime.max.replace(tzinfo=UTC)
 
 # Where an open opportunity stays: (process, stage); None when closed or without a stage.
@@ -87,6 +85,9 @@ def rows_of(timeline: Timeline) -> Iterator[dict[str, Any]]:
                 "process_key": stint.process_key,
                 "stage": stint.stage,
             }
+
+
+SUMMARY = rewriting.Summary(StageStint, FIELDS, rows_of)
 
 
 def rows_of_changes(changes: Iterable[Mapping[str, Any]]) -> list[dict[str, Any]]:
@@ -148,34 +149,10 @@ def _row(opportunity_id: uuid.UUID, stays: tuple[str | None, str], at: int) -> d
 
 
 def refresh(session: Session, ids: Collection[uuid.UUID]) -> None:
-    """Rewrite the stints of these opportunities from their change log."""
-    ordered = sorted(ids)
-    for start in range(0, len(ordered), BATCH):
-        batch = ordered[start : start + BATCH]
-        gone = delete(StageStint).where(StageStint.opportunity_id.in_(batch))
-        session.connection().execute(gone)
-        wanted = select(Opportunity.id).where(Opportunity.id.in_(batch))
-        _insert(session, _rows_read(session, wanted))
+    """Rewrite the rows of these opportunities from their change log."""
+    rewriting.refresh(session, SUMMARY, ids)
 
 
 def rebuild(session: Session) -> None:
-    """Rewrite every stint from the change log (after a bulk load, or by the migration)."""
-    session.connection().execute(delete(StageStint))
-    rows: list[dict[str, Any]] = []
-    for row in _rows_read(session, select(Opportunity.id)):
-        rows.append(row)
-        if len(rows) >= INSERT_BATCH:
-            _insert(session, rows)
-            rows = []
-    _insert(session, rows)
-
-
-def _rows_read(session: Session, wanted: Any) -> Iterator[dict[str, Any]]:
-    for timeline in read_timelines(session.connection(), wanted, FIELDS):
-        yield from rows_of(timeline)
-
-
-def _insert(session: Session, rows: Iterable[dict[str, Any]]) -> None:
-    found = list(rows)
-    if found:
-        session.connection().execute(insert(StageStint), found)
+    """Rewrite every row from the change log (after a bulk load, or by the migration)."""
+    rewriting.rebuild(session, SUMMARY)
