@@ -26,8 +26,17 @@ from oppflow.models.base import Audited, set_since_load
 
 # Never written to the log, whatever their value.
 SECRET_FIELDS = frozenset({"password_hash", "token_hash"})
+# The stamps, and what is kept from the change log (an opportunity's stage entry).
 SKIPPED_FIELDS = frozenset(
-    {"id", "created_at", "created_by_id", "modified_at", "modified_by_id", "version"}
+    {
+        "id",
+        "created_at",
+        "created_by_id",
+        "modified_at",
+        "modified_by_id",
+        "version",
+        "stage_entered_at",
+    }
 )
 
 

@@ -3,12 +3,12 @@ against the change log."""
 
 from __future__ import annotations
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
-from oppflow.analytics import closed_deals, phase_moves, stage_stints
+from oppflow.analytics import closed_deals, phase_moves, stage_entries, stage_stints
 from oppflow.analytics.history_repository import read_timelines
-from oppflow.models import ClosedDeal, Opportunity, PhaseMove, StageStint
+from oppflow.models import ClosedDeal, Opportunity, OpportunityChange, PhaseMove, StageStint
 
 COLUMNS = (
     "won", "born_at", "closed_at", "actual_close_date", "cycle_microseconds", "closed_value",
@@ -36,7 +36,9 @@ def assert_closed_deals_follow_the_log(factory: sessionmaker[Session]) -> int:
 
 
 def assert_stage_stints_follow_the_log(factory: sessionmaker[Session]) -> int:
-    """The stints as kept equal those read from the whole change log now; how many there are."""
+    """The stints as kept equal those read from the whole change log now, and so does each
+    record's stage entry (its last change of process, stage or state); how many stints."""
+    assert_stage_entries_follow_the_log(factory)
     columns = ("opportunity_id", "entered_us", "left_us", "process_key", "stage")
     with factory() as session:
         kept = sorted(
@@ -53,6 +55,20 @@ def assert_stage_stints_follow_the_log(factory: sessionmaker[Session]) -> int:
         )
     assert kept == read
     return len(kept)
+
+
+def assert_stage_entries_follow_the_log(factory: sessionmaker[Session]) -> None:
+    log = OpportunityChange
+    with factory() as session:
+        kept = dict(session.execute(select(Opportunity.id, Opportunity.stage_entered_at)).all())
+        read = dict.fromkeys(kept) | dict(
+            session.execute(
+                select(log.opportunity_id, func.max(log.effective_at))
+                .where(log.field.in_(stage_entries.FIELDS))
+                .group_by(log.opportunity_id)
+            ).all()
+        )
+    assert kept == read
 
 
 def assert_phase_moves_follow_the_log(factory: sessionmaker[Session]) -> int:

@@ -22,8 +22,12 @@ THRESHOLD = timedelta(days=30)  # every built-in stage keeps the global default
 STINT = ("process_key", "active_stage", "state")
 
 
-def _expected(stories: list[brute.History], moment: datetime) -> list[dict[str, Any]]:
-    """Per opportunity open at ``moment`` and stale then: its row, the most idle first."""
+def _expected(
+    stories: list[brute.History], moment: datetime, *, now: bool = False
+) -> list[dict[str, Any]]:
+    """Per opportunity open at ``moment`` and stale then: its row, the most idle first. Idle
+    since its last change dated by then; ``now``: since its record's last modification (the
+    last change written, whenever it took effect)."""
     found = []
     for story in stories:
         state = brute.state_at(story.rows, moment)
@@ -31,7 +35,7 @@ def _expected(stories: list[brute.History], moment: datetime) -> list[dict[str, 
             continue
         seen = [r for r in story.rows if r.effective_at <= moment]
         entered = max(r.effective_at for r in seen if r.field in STINT)
-        active = max(r.effective_at for r in seen)
+        active = max(r.recorded_at if now else r.effective_at for r in seen)
         if entered >= moment - THRESHOLD and active >= moment - THRESHOLD:
             continue
         found.append(
@@ -71,6 +75,29 @@ def test_stale_as_of_any_past_instant(
     assert got == expected
     assert answer["convention"]["total"] == len(expected)
     assert answer["convention"]["as_of"] == moment.isoformat()
+
+
+@given(data=st.data())
+@EXAMPLES
+def test_stale_of_now_reads_each_records_stage_entry_and_last_modification(
+    world: World, factory: sessionmaker[Session], data: st.DataObject
+) -> None:
+    """Without ``as_of``: the records now, each one's stage entry kept on it (the change log's
+    last change of its process, stage or state) and its last modification."""
+    client, headers, owners, units = world
+    stories = data.draw(brute.histories(owners))
+    _reset(factory, stories, units)
+    owner = data.draw(st.none() | st.sampled_from(owners))
+    now = utcnow()
+    with simulated_time(now):
+        answer = _get(client, headers, "stale", **({"owner_id": str(owner)} if owner else {}))
+    expected = _expected(stories, now, now=True)
+    if owner is not None:
+        expected = [row for row in expected if row["owner_id"] == str(owner)]
+    got = [{k: v for k, v in row.items() if k != "name"} for row in answer["rows"]]
+    assert got == expected
+    assert answer["convention"]["total"] == len(expected)
+    assert answer["convention"]["read_from"] == "the records now"
 
 
 @given(data=st.data())

@@ -19,7 +19,7 @@ from typing import Any
 from sqlalchemy import event, insert
 from sqlalchemy.orm import Session
 
-from oppflow.analytics import closed_deals, phase_moves, stage_stints
+from oppflow.analytics import closed_deals, phase_moves, stage_entries, stage_stints
 from oppflow.analytics.outcomes import CLOSED_STATES
 from oppflow.analytics.placement import Shift, shift_of
 from oppflow.clock import utcnow
@@ -102,9 +102,10 @@ def _updated(opportunity: Opportunity) -> Iterator[tuple[str, Any, Any]]:
 def _rows(
     session: Session,
     opportunity: Opportunity,
-    changes: Iterator[tuple[str, Any, Any]],
+    changes: list[tuple[str, Any, Any]],
     at: datetime,
 ) -> None:
+    stage_entries.stamp(opportunity, (field for field, _, _ in changes), at)
     now = utcnow()
     pending: list[dict[str, Any]] = session.info[_PENDING]
     pending.extend(
@@ -130,13 +131,13 @@ def _before_flush(session: Session, _flush_context: Any, _instances: Any) -> Non
             new.id = uuid.uuid4()
         # The birth rows and the record's created_at are the same instant.
         new.created_at = backdated or new.created_at or utcnow()
-        _rows(session, new, _created(new), new.created_at)
+        _rows(session, new, list(_created(new)), new.created_at)
         _note_shift(shifts, new, shift_of(new, new.created_at, new=True))
     dirty = [obj for obj in session.dirty if isinstance(obj, Opportunity)]
     for changed in dirty:
         at = backdated or utcnow()
         _note_shift(shifts, changed, shift_of(changed, at, new=False))
-        _rows(session, changed, _updated(changed), at)
+        _rows(session, changed, list(_updated(changed)), at)
     session.info[_SHIFTS] = shifts
     session.info[_CLOSED] = {
         found.id

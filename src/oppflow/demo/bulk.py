@@ -21,7 +21,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import Table
 from sqlalchemy.orm import Session, sessionmaker
 
-from oppflow.analytics import closed_deals, phase_moves, stage_stints, totals
+from oppflow.analytics import closed_deals, phase_moves, stage_entries, stage_stints, totals
 from oppflow.clock import utcnow
 from oppflow.db import unit_of_work
 from oppflow.demo.loader import Row, load
@@ -233,12 +233,12 @@ def _customers(
 
 def load_stories(session: Session, stories: list[Story]) -> int:
     """Load the rows of ``stories`` in foreign-key order; the number of change-log rows."""
-    _load(session, Opportunity, [s.opportunity for s in stories])
+    changes = [c for s in stories for c in s.changes]
+    _load(session, Opportunity, stage_entries.stamped([s.opportunity for s in stories], changes))
     _load(session, Lead, [s.lead for s in stories if s.lead is not None])
     _load(session, ProcessInstance, [s.instance for s in stories])
     history = [h for s in stories for h in ([s.lead_history] if s.lead_history else [])]
     _load(session, StageHistory, history + [h for s in stories for h in s.history])
-    changes = [c for s in stories for c in s.changes]
     _load(session, OpportunityChange, changes)
     _load(session, OpportunityClose, [c for s in stories for c in s.closes])
     # As the change log's hook would, around the ORM.

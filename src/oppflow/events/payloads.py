@@ -31,9 +31,11 @@ EVENT_TYPES = (
     "quote.revised",
 )
 # Described by .stage_changed, .won, .lost and .reopened, so .updated leaves them out; the
-# stamps change with every write and say nothing.
+# stamps change with every write and say nothing (the stage entry, with every move).
 _EXPLAINED = frozenset({"process_key", "active_stage", "pipeline_phase", "state"})
-_STAMPS = frozenset({"modified_at", "modified_by_id", "version", "created_at", "created_by_id"})
+_STAMPS = frozenset(
+    {"modified_at", "modified_by_id", "version", "created_at", "created_by_id", "stage_entered_at"}
+)
 _SNAPSHOT = (
     "name",
     "owner_id",

@@ -26,7 +26,7 @@ from sqlalchemy import Table, text
 from sqlalchemy.orm import Session
 
 from oppflow import audit
-from oppflow.analytics import phase_moves, stage_stints, totals
+from oppflow.analytics import phase_moves, stage_entries, stage_stints, totals
 from oppflow.clock import utcnow
 from oppflow.demo.loader import load
 from oppflow.errors import MoveRefused, OppflowError, StageGateRefused
@@ -317,8 +317,9 @@ def _tx_id(session: Session) -> int:
 
 def _load(session: Session, rows: Rows) -> None:
     """The rows in foreign-key order, then the totals' deltas the flush hook would append."""
+    opportunities = stage_entries.stamped(rows.opportunities, rows.changes)
     for model, table_rows in (
-        (Opportunity, rows.opportunities),
+        (Opportunity, opportunities),
         (ProcessInstance, rows.instances),
         (StageHistory, rows.history),
         (OpportunityChange, rows.changes),

@@ -40,7 +40,19 @@ class Opportunity(Audited, Base):
         Index("ix_opportunities_state_value_id", "state", "estimated_value", "id"),
         Index("ix_opportunities_state_probability_id", "state", "probability", "id"),
         Index("ix_opportunities_state_phase_id", "state", "pipeline_phase", "id"),
-        Index("ix_opportunities_state_modified_id", "state", "modified_at", "id"),
+        # Also covers the stale report of now: each open record's stage, entry and last
+        # change, its owner and unit for row-level security, read without its row (0019).
+        Index(
+            "ix_opportunities_state_modified_covering",
+            "state",
+            "modified_at",
+            "id",
+            "process_key",
+            "active_stage",
+            "stage_entered_at",
+            "owning_business_unit_id",
+            "owner_id",
+        ),
         Index("ix_opportunities_state_created_id", "state", "created_at", "id"),
         # Covers row-level security by ownership (unit, owner, and the id its share and sales
         # team checks need) over the open ones: a salesperson's list count reads no table row.
@@ -96,6 +108,8 @@ class Opportunity(Audited, Base):
     pipeline_phase: Mapped[str | None] = mapped_column(String(40), default=None)
     process_key: Mapped[str | None] = mapped_column(String(64), default=None, index=True)
     active_stage: Mapped[str | None] = mapped_column(String(64), default=None)
+    # Its latest change of process, stage or state in the change log (stage_entries.py).
+    stage_entered_at: Mapped[datetime | None] = mapped_column(default=None)
 
     # Steps of the built-in processes (DESIGN §1).
     purchase_timeframe: Mapped[str | None] = mapped_column(String(16), default=None)

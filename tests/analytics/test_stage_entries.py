@@ -1,0 +1,88 @@
+"""Each opportunity's stage entry (decision 0034) is its change log's last change of process,
+stage or state: stamped in the UPDATE that writes the change, never moved back by a change
+dated earlier, and filled by its migration without touching the records' modification."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from fastapi.testclient import TestClient
+from sqlalchemy import Engine, select
+from sqlalchemy.orm import Session, sessionmaker
+
+from oppflow import migrate
+from oppflow.analytics import changelog
+from oppflow.db import unit_of_work
+from oppflow.models import Opportunity
+from tests.analytics.closed import assert_stage_entries_follow_the_log
+from tests.analytics.test_change_log import _journey, _post
+from tests.analytics.test_closed_deals import StatementLog
+from tests.helpers import create_opportunity, qualify_fields, signed_in
+
+
+def _entered(factory: sessionmaker[Session], opportunity_id: uuid.UUID) -> datetime | None:
+    with factory() as session:
+        return session.scalar(
+            select(Opportunity.stage_entered_at).where(Opportunity.id == opportunity_id)
+        )
+
+
+def test_a_move_stamps_its_entry_in_the_update_that_writes_it(
+    client: TestClient, factory: sessionmaker[Session], engine: Engine
+) -> None:
+    headers = signed_in(client, factory, roles=["system-administrator"])
+    made = uuid.UUID(create_opportunity(client, headers, **qualify_fields(client, headers))["id"])
+    born = _entered(factory, made)
+    assert born is not None
+    with StatementLog(engine) as seen:
+        _post(client, headers, f"opportunities/{made}/process/next")
+    updates = [s for s in seen if s.startswith("UPDATE opportunities ")]
+    assert len(updates) == 1
+    assert "stage_entered_at" in updates[0]
+    moved = _entered(factory, made)
+    assert moved is not None and moved > born
+    assert_stage_entries_follow_the_log(factory)
+
+
+def test_a_change_dated_before_the_entry_never_moves_it_back(
+    client: TestClient, factory: sessionmaker[Session]
+) -> None:
+    """Whether the record's entry was loaded (compared in Python) or expired (compared by the
+    database in the UPDATE)."""
+    headers = signed_in(client, factory, roles=["system-administrator"])
+    made = uuid.UUID(create_opportunity(client, headers, **qualify_fields(client, headers))["id"])
+    _post(client, headers, f"opportunities/{made}/process/next")
+    entered = _entered(factory, made)
+    before = datetime.now(UTC) - timedelta(days=400)
+    for expired, stage in ((False, "propose"), (True, "close")):
+        with unit_of_work(factory) as session, changelog.effective_at(session, before):
+            _set(session, made, expired, active_stage=stage)
+        assert _entered(factory, made) == entered
+        assert_stage_entries_follow_the_log(factory)
+
+
+def _set(session: Session, opportunity_id: uuid.UUID, expired: bool, **values: Any) -> None:
+    record = session.get(Opportunity, opportunity_id)
+    assert record is not None
+    if expired:
+        session.expire(record, ["stage_entered_at"])
+    for name, value in values.items():
+        setattr(record, name, value)
+
+
+def test_the_migration_fills_the_entries_and_leaves_each_record_as_it_was(
+    client: TestClient, factory: sessionmaker[Session], engine: Engine
+) -> None:
+    headers = signed_in(client, factory, roles=["system-administrator"])
+    _journey(client, headers)
+    stamps = select(Opportunity.id, Opportunity.modified_at, Opportunity.version)
+    with factory() as session:
+        before = session.execute(stamps).all()
+    migrate.downgrade(engine, "0018")
+    migrate.upgrade(engine)
+    assert_stage_entries_follow_the_log(factory)
+    with factory() as session:
+        assert session.execute(stamps).all() == before
+        assert None not in session.scalars(select(Opportunity.stage_entered_at)).all()
