@@ -42,7 +42,8 @@ def test_a_move_stamps_its_entry_in_the_update_that_writes_it(
     assert len(updates) == 1
     assert "stage_entered_at" in updates[0]
     moved = _entered(factory, made)
-    assert moved is not None and moved > born
+    assert moved is not None
+    assert moved > born
     assert_stage_entries_follow_the_log(factory)
 
 
