@@ -44,7 +44,10 @@ class PhaseTotal:
         self.add_values(state["estimated_value"] or Decimal(0), scope.defaults.weighted(state))
 
     def add_values(self, value: Decimal, weighted: Decimal) -> None:
-        self.count += 1
+        self.add_many(1, value, weighted)
+
+    def add_many(self, count: int, value: Decimal, weighted: Decimal) -> None:
+        self.count += count
         self.value += value
         self.weighted += weighted
 
@@ -106,13 +109,35 @@ def cohort_of_members(
 ) -> list[CohortPhase]:
     """The cohort funnel of its members as they are now, one row per phase each entered, in
     time order (``AnalyticsRepository.cohort_now``: id, state, estimated value, probability,
-    process, stage, and the phase entered, None for a member that entered none)."""
-    found = [CohortPhase(phase) for phase in scope.defaults.phases(scope.process)]
+    process, stage, and the phase entered, None for a member that entered none).
+
+    Members alike (the phases they reached, their state, the probability they are weighted
+    at) are counted together: their values summed, then weighted once. Exact, as Decimal
+    products and sums are: Σ (v × p / 100) = (Σ v) × p / 100."""
+    phases = scope.defaults.phases(scope.process)
+    ordered = mode == "ordered"
+    # The probability each member is weighted at, once per (state, own probability, stage).
+    weights: dict[tuple[Any, ...], int] = {}
+    alike: dict[tuple[frozenset[str], str, int], list[Any]] = {}
     for _, rows in groupby(members, key=itemgetter(0)):
-        entered = list(rows)
-        first = entered[0]
-        state = State(dict(zip(MEMBER_FIELDS, first[1:6], strict=True)))
-        _count(found, scope, state, [row[6] for row in entered if row[6] is not None], mode)
+        member = list(rows)
+        first = member[0]
+        entries = [row[6] for row in member if row[6] is not None]
+        reached = _reached_in_order(entries, phases) if ordered else entries
+        weighed_by = (first[1], first[3], first[4], first[5])
+        weight = weights.get(weighed_by)
+        if weight is None:
+            state = State(dict(zip(MEMBER_FIELDS, first[1:6], strict=True)))
+            weight = weights[weighed_by] = scope.defaults.probability(state)
+        tally = alike.setdefault((frozenset(reached), first[1], weight), [0, Decimal(0)])
+        tally[0] += 1
+        tally[1] += first[2] or 0
+    found = [CohortPhase(phase) for phase in phases]
+    for (phases_reached, state_now, probability), (count, value) in alike.items():
+        for phase in found:
+            if phase.phase in phases_reached:
+                phase.total.add_many(count, value, value * probability / 100)
+                phase.outcomes[state_now] += count
     return found
 
 

@@ -222,6 +222,8 @@ class PhaseMove(Base):
     __table_args__ = (
         # Flow reads a period's moves: from the index alone.
         Index("ix_phase_moves_period", "at_us", "phase", "move", "reopened", "opportunity_id"),
+        # A cohort's members' entries, each member's in time order: from the index alone (0020).
+        Index("ix_phase_moves_entries", "opportunity_id", "move", "at_us", "phase"),
     )
 
     opportunity_id: Mapped[uuid.UUID] = mapped_column(

@@ -33,7 +33,19 @@ class Opportunity(Audited, Base):
         ),
         Index("ix_opportunities_state_closed_on", "state", "actual_close_date"),
         Index("ix_opportunities_owner_state", "owner_id", "state"),
-        Index("ix_opportunities_created_at_id", "created_at", "id"),
+        # A cohort's members as they are now, in creation order: from the index alone (0020).
+        Index(
+            "ix_opportunities_created_covering",
+            "created_at",
+            "id",
+            "state",
+            "estimated_value",
+            "probability",
+            "process_key",
+            "active_stage",
+            "owning_business_unit_id",
+            "owner_id",
+        ),
         # A list view's page in its sort's order, read in index order (migrations 0013, 0014).
         Index("ix_opportunities_state_close_id", "state", "estimated_close_date", "id"),
         Index("ix_opportunities_state_name_id", "state", "name", "id"),
