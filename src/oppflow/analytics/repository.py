@@ -51,6 +51,7 @@ from oppflow.models import (
     StageStint,
     TotalDelta,
 )
+from oppflow.models.base import MONEY
 from oppflow.sales.repository import OpportunityRepository
 from oppflow.security.privileges import Depth
 from oppflow.security.scope import ownership_reach, read_scope
@@ -268,7 +269,35 @@ class AnalyticsRepository(OpportunityRepository):
         query = select(found).order_by(
             found.c.process, found.c.stage, found.c.length, found.c.completed.desc()
         )
-        return self.session.connection().execute(query).all()
+        return self._driver_rows(query)
+
+    def _driver_rows(
+        self, query: Select[*Columns], money_at: int | None = None
+    ) -> Sequence[Sequence[Any]]:
+        """The rows as the driver returns them, for a query of text and numbers: no
+        SQLAlchemy row built (a third of time in stage's time at 1M), and no value converted
+        but the money at ``money_at``, as the money type converts it on this database."""
+        result = self.session.connection().execute(query)
+        try:
+            rows: Sequence[Sequence[Any]] = result.cursor.fetchall()
+            description = result.cursor.description
+        finally:
+            result.close()
+        if money_at is None:
+            return rows
+        dialect = self.session.get_bind().dialect
+        money = MONEY.dialect_impl(dialect).result_processor(dialect, description[money_at][1])
+        if money is None:
+            return rows
+        # Once per value: the rows of one opportunity (one per phase entry) share theirs.
+        values: dict[Any, Decimal | None] = {None: None}
+
+        def value_of(raw: Any) -> Decimal | None:
+            if raw not in values:
+                values[raw] = money(raw)
+            return values[raw]
+
+        return [(*row[:money_at], value_of(row[money_at]), *row[money_at + 1 :]) for row in rows]
 
     def phase_moves_counted(
         self, filters: FunnelFilters, between: tuple[int, int]
@@ -316,7 +345,7 @@ class AnalyticsRepository(OpportunityRepository):
             # The order of the created cohort's index (and of each one's moves): no sort.
             .order_by(record.created_at, record.id, entry.at_us)
         )
-        return self.session.connection().execute(query).all()
+        return self._driver_rows(query, money_at=2)
 
     @staticmethod
     def _first_entered(phase: str, window: Period) -> Select[uuid.UUID]:
