@@ -14,8 +14,12 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from oppflow import migrate
 from oppflow.analytics import changelog
+from oppflow.analytics.options import Period
+from oppflow.analytics.repository import AnalyticsRepository
+from oppflow.analytics.schemas import FunnelFilters
 from oppflow.db import unit_of_work
 from oppflow.models import Opportunity
+from oppflow.security import service as security_service
 from tests.analytics.closed import assert_stage_entries_follow_the_log
 from tests.analytics.test_change_log import _journey, _post
 from tests.analytics.test_closed_deals import StatementLog
@@ -87,3 +91,27 @@ def test_the_migration_fills_the_entries_and_leaves_each_record_as_it_was(
     with factory() as session:
         assert session.execute(stamps).all() == before
         assert None not in session.scalars(select(Opportunity.stage_entered_at)).all()
+
+
+def test_the_cohort_read_from_the_driver_holds_the_values_the_orm_would(
+    client: TestClient, factory: sessionmaker[Session]
+) -> None:
+    """The cohort of now skips SQLAlchemy's rows (``_driver_rows``): each member's value is
+    still the Decimal the money type makes of the column, on either database."""
+    headers = signed_in(client, factory, roles=["system-administrator"])
+    links = qualify_fields(client, headers)
+    for value in (None, 0, "1000.5", "0.0001", "123456789.1234"):
+        create_opportunity(client, headers, estimated_value=value, **links)
+    _journey(client, headers)
+    window = Period(datetime.now(UTC) - timedelta(days=1), datetime.now(UTC) + timedelta(days=1))
+    with unit_of_work(factory) as session:
+        actor = security_service.actor_by_username(session, "alice")
+        rows = AnalyticsRepository(session, actor).cohort_now(
+            FunnelFilters(), window, "1-Qualify", entered=False
+        )
+        by_orm = dict(session.execute(select(Opportunity.id, Opportunity.estimated_value)).all())
+    assert len(rows) >= 6
+    for row in rows:
+        expected = by_orm[uuid.UUID(row[0])]
+        assert (row[2], type(row[2])) == (expected, type(expected))
+        assert expected is None or expected.as_tuple().exponent == -4

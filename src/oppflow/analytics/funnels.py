@@ -116,7 +116,8 @@ def cohort_of_members(
     products and sums are: Σ (v × p / 100) = (Σ v) × p / 100."""
     phases = scope.defaults.phases(scope.process)
     ordered = mode == "ordered"
-    # The probability each member is weighted at, once per (state, own probability, stage).
+    # The probability each member is weighted at, once per (state, own probability, process,
+    # stage).
     weights: dict[tuple[Any, ...], int] = {}
     alike: dict[tuple[frozenset[str], str, int], list[Any]] = {}
     for _, rows in groupby(members, key=itemgetter(0)):

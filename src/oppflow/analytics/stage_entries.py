@@ -4,7 +4,8 @@
 state in the change log (a reopen starts a new stint, and so does a close): what the stale
 report of now measures ``days_in_stage`` from. The change log's hook stamps it in the same
 UPDATE that writes the change, so it costs a move no statement; bulk loaders stamp their rows
-from the changes they load; :func:`rebuild` rewrites it from the log.
+from the changes they load; migration 0019 filled it, and :func:`rebuild` rewrites it from the
+log (the tests' loader).
 """
 
 from __future__ import annotations
@@ -31,13 +32,14 @@ def stamp(opportunity: Opportunity, changed: Iterable[str], at: datetime) -> Non
     if not any(field in FIELDS for field in changed):
         return
     state = instance_state(opportunity)
-    loaded = state.dict
+    kept = state.dict.get(COLUMN)
     if state.key is None:  # a new record: born at ``at``
         opportunity.stage_entered_at = at
-    elif COLUMN not in loaded:
-        # Expired or never read: the database compares, in the UPDATE that writes the change.
+    elif not isinstance(kept, datetime):
+        # Expired, never read, or an expression of a flush that failed: the database
+        # compares, in the UPDATE that writes the change.
         opportunity.stage_entered_at = _later_of_kept_and(at)
-    elif loaded[COLUMN] is None or loaded[COLUMN] < at:
+    elif kept < at:
         opportunity.stage_entered_at = at
 
 

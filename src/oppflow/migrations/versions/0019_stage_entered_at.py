@@ -36,11 +36,23 @@ COVERING = (
 )
 
 
+# Each record's latest change of process, stage or state: what analytics/stage_entries.py
+# keeps. Plain SQL, in the migration's transaction: filled whatever revision is asked for,
+# before the index is built, and no record's modified_at stamped by it.
+FILL = """
+UPDATE opportunities SET stage_entered_at = (
+    SELECT max(effective_at) FROM opportunity_changes
+    WHERE opportunity_changes.opportunity_id = opportunities.id
+    AND opportunity_changes.field IN ('process_key', 'active_stage', 'state')
+)
+"""
+
+
 def upgrade() -> None:
     op.add_column(TABLE, sa.Column("stage_entered_at", UTCDateTime(timezone=True), nullable=True))
+    op.execute(FILL)
     create_index_online(COVERING[0], TABLE, COVERING[1])
     drop_index_online(OLD[0], TABLE)
-    # Empty: oppflow.migrate fills it from the change log once the schema is at the head.
 
 
 def downgrade() -> None:
