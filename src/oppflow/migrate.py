@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 from alembic import command, op
 from alembic.config import Config
@@ -95,17 +96,23 @@ def revision(engine: Engine, message: str, rev_id: str | None = None) -> None:
 # Inside a migration --------------------------------------------------------------------------
 
 
-def create_index_online(name: str, table: str, columns: list[str]) -> None:
+def create_index_online(
+    name: str, table: str, columns: list[str], where: str | None = None
+) -> None:
     """A new index on a table that may be large and in use: on PostgreSQL built CONCURRENTLY,
     so that writers are not blocked for the minutes it takes at millions of rows (which ends
     the migrations' transaction first: the migrations before it are committed). A build that
-    was interrupted leaves an invalid index of that name, dropped first."""
+    was interrupted leaves an invalid index of that name, dropped first. ``where``: a
+    partial index's condition."""
+    partial: dict[str, Any] = {}
+    if where is not None:
+        partial = {"sqlite_where": text(where), "postgresql_where": text(where)}
     if op.get_bind().dialect.name != "postgresql":
-        op.create_index(name, table, columns)
+        op.create_index(name, table, columns, **partial)
         return
     with op.get_context().autocommit_block(), _without_lock_timeout():
         op.drop_index(name, table_name=table, postgresql_concurrently=True, if_exists=True)
-        op.create_index(name, table, columns, postgresql_concurrently=True)
+        op.create_index(name, table, columns, postgresql_concurrently=True, **partial)
 
 
 def drop_index_online(name: str, table: str) -> None:

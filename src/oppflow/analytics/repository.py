@@ -21,6 +21,7 @@ from sqlalchemy import (
     cast,
     exists,
     func,
+    literal_column,
     or_,
     select,
     union_all,
@@ -389,8 +390,9 @@ class AnalyticsRepository(OpportunityRepository):
     ) -> tuple[list[StaleRecord], int]:
         """Open readable opportunities in their stage since before its cutoff, or idle (no
         change, note or file) since before it: the most idle first, and how many there are.
-        The stale are found and counted from the index that covers every open record's
-        stage, entry and last change (migration 0019); only the page's rows are read."""
+        The stale are found and counted from the partial index that covers every open
+        record's stage, entry and last change (migration 0019); only the page's rows are
+        read."""
         now = self._open_with_activity(filters)
         active = _greatest(now.c.modified_at, now.c.noted_at, now.c.filed_at).label("active_at")
         stage = (now.c.process_key, now.c.active_stage)
@@ -432,7 +434,8 @@ class AnalyticsRepository(OpportunityRepository):
             _last_file().label("filed_at"),
         ).where(
             read_scope(self.actor, Opportunity),
-            Opportunity.state == "open",
+            # Written out, not bound: the planner matches it to the partial index's condition.
+            Opportunity.state == literal_column("'open'"),
             *self._filter_conditions(filters),
         )
         return found.cte("stale_now").prefix_with("MATERIALIZED")

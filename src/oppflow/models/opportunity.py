@@ -6,7 +6,7 @@ import uuid
 from datetime import date, datetime
 from decimal import Decimal
 
-from sqlalchemy import CheckConstraint, ForeignKey, Index, String, Text, false
+from sqlalchemy import CheckConstraint, ForeignKey, Index, String, Text, false, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from oppflow.clock import utcnow
@@ -52,10 +52,11 @@ class Opportunity(Audited, Base):
         Index("ix_opportunities_state_value_id", "state", "estimated_value", "id"),
         Index("ix_opportunities_state_probability_id", "state", "probability", "id"),
         Index("ix_opportunities_state_phase_id", "state", "pipeline_phase", "id"),
-        # Also covers the stale report of now: each open record's stage, entry and last
-        # change, its owner and unit for row-level security, read without its row (0019).
+        Index("ix_opportunities_state_modified_id", "state", "modified_at", "id"),
+        # What the stale report of now reads of the open records, from the index alone
+        # (migration 0019); partial, so that no other query prefers it.
         Index(
-            "ix_opportunities_state_modified_covering",
+            "ix_opportunities_open_stale",
             "state",
             "modified_at",
             "id",
@@ -64,6 +65,8 @@ class Opportunity(Audited, Base):
             "stage_entered_at",
             "owning_business_unit_id",
             "owner_id",
+            sqlite_where=text("state = 'open'"),
+            postgresql_where=text("state = 'open'"),
         ),
         Index("ix_opportunities_state_created_id", "state", "created_at", "id"),
         # Covers row-level security by ownership (unit, owner, and the id its share and sales
