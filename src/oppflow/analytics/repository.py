@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import uuid
 from collections import defaultdict
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from decimal import Decimal
@@ -16,6 +16,7 @@ from sqlalchemy import (
     ScalarSelect,
     Select,
     String,
+    Subquery,
     and_,
     case,
     cast,
@@ -288,17 +289,7 @@ class AnalyticsRepository(OpportunityRepository):
             return rows
         dialect = self.session.get_bind().dialect
         money = MONEY.dialect_impl(dialect).result_processor(dialect, description[money_at][1])
-        if money is None:
-            return rows
-        # Once per value: the rows of one opportunity (one per phase entry) share theirs.
-        values: dict[Any, Decimal | None] = {None: None}
-
-        def value_of(raw: Any) -> Decimal | None:
-            if raw not in values:
-                values[raw] = money(raw)
-            return values[raw]
-
-        return [(*row[:money_at], value_of(row[money_at]), *row[money_at + 1 :]) for row in rows]
+        return rows if money is None else _with_money(rows, money_at, money)
 
     def phase_moves_counted(
         self, filters: FunnelFilters, between: tuple[int, int]
@@ -400,23 +391,7 @@ class AnalyticsRepository(OpportunityRepository):
         total = func.count().over().label("total")
         columns = [c for c in now.c if c.key not in ("modified_at", "noted_at", "filed_at")]
         page = select(*columns, active, total).where(late).order_by(active, now.c.id).limit(limit)
-        found = page.subquery("page")
-        record = Opportunity
-        rows = self.session.execute(
-            select(
-                found.c.id,
-                record.name,
-                record.owner_id,
-                found.c.process_key,
-                found.c.active_stage,
-                record.pipeline_phase,
-                found.c.entered_at,
-                found.c.active_at,
-                found.c.total,
-            )
-            .join(record, record.id == found.c.id)
-            .order_by(found.c.active_at, found.c.id)
-        ).all()
+        rows = self.session.execute(_named(page.subquery("page"))).all()
         return [StaleRecord(*row[:8]) for row in rows], rows[0].total if rows else 0
 
     def _open_with_activity(self, filters: FunnelFilters) -> CTE:
@@ -508,6 +483,42 @@ def _competitor_of_loss() -> ScalarSelect[Any]:
         .limit(1)
         .scalar_subquery()
     )
+
+
+def _named(page: Subquery) -> Select[Any]:
+    """The stale page's rows with each record's name, owner and phase (``StaleRecord``'s
+    order, then the total): the only table rows the stale report of now reads."""
+    record = Opportunity
+    return (
+        select(
+            page.c.id,
+            record.name,
+            record.owner_id,
+            page.c.process_key,
+            page.c.active_stage,
+            record.pipeline_phase,
+            page.c.entered_at,
+            page.c.active_at,
+            page.c.total,
+        )
+        .join(record, record.id == page.c.id)
+        .order_by(page.c.active_at, page.c.id)
+    )
+
+
+def _with_money(
+    rows: Sequence[Sequence[Any]], at: int, money: Callable[[Any], Decimal | None]
+) -> list[tuple[Any, ...]]:
+    """The rows with the driver's value at ``at`` converted by ``money``, once per value:
+    the rows of one opportunity (one per phase entry) share theirs."""
+    values: dict[Any, Decimal | None] = {None: None}
+
+    def value_of(raw: Any) -> Decimal | None:
+        if raw not in values:
+            values[raw] = money(raw)
+        return values[raw]
+
+    return [(*row[:at], value_of(row[at]), *row[at + 1 :]) for row in rows]
 
 
 def _last_note() -> ScalarSelect[Any]:
