@@ -43,12 +43,13 @@ def _fill_new_summaries(connection: Connection, before: str) -> None:
     """Fill each summary table created empty by a migration run just now, from the change
     log, with the code of the head: a migration must not run code written for a later
     schema than its own. Revisions are numbered ``0001``, ``0002``…, so they sort."""
-    from oppflow.analytics import closed_deals, phase_moves, stage_stints  # not to migrate
+    from oppflow.analytics import closed_deals, phase_moves, spans, stage_stints  # not to migrate
 
     filled_by = {
         "0016": closed_deals.rebuild,
         "0017": stage_stints.rebuild,
         "0018": phase_moves.rebuild,
+        "0021": spans.rebuild,
     }
     with Session(bind=connection) as session:
         for created_by, fill in filled_by.items():

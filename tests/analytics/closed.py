@@ -1,4 +1,4 @@
-"""The summaries every writer keeps (closed deals, stage stints, phase moves), checked
+"""The summaries every writer keeps (closed deals, stage stints, phase moves, spans), checked
 against the change log."""
 
 from __future__ import annotations
@@ -6,9 +6,16 @@ from __future__ import annotations
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
-from oppflow.analytics import closed_deals, phase_moves, stage_entries, stage_stints
+from oppflow.analytics import closed_deals, phase_moves, spans, stage_entries, stage_stints
 from oppflow.analytics.history_repository import read_timelines
-from oppflow.models import ClosedDeal, Opportunity, OpportunityChange, PhaseMove, StageStint
+from oppflow.models import (
+    ClosedDeal,
+    Opportunity,
+    OpportunityChange,
+    OpportunitySpan,
+    PhaseMove,
+    StageStint,
+)
 
 COLUMNS = (
     "won", "born_at", "closed_at", "actual_close_date", "cycle_microseconds", "closed_value",
@@ -37,8 +44,10 @@ def assert_closed_deals_follow_the_log(factory: sessionmaker[Session]) -> int:
 
 def assert_stage_stints_follow_the_log(factory: sessionmaker[Session]) -> int:
     """The stints as kept equal those read from the whole change log now, and so does each
-    record's stage entry (its last change of process, stage or state); how many stints."""
+    record's stage entry (its last change of process, stage or state) and every span of the
+    reported fields; how many stints."""
     assert_stage_entries_follow_the_log(factory)
+    assert_spans_follow_the_log(factory)
     columns = ("opportunity_id", "entered_us", "left_us", "process_key", "stage")
     with factory() as session:
         kept = sorted(
@@ -84,6 +93,24 @@ def assert_phase_moves_follow_the_log(factory: sessionmaker[Session]) -> int:
             tuple(row[c] for c in columns)
             for timeline in timelines
             for row in phase_moves.rows_of(timeline)
+        )
+    assert kept == read
+    return len(kept)
+
+
+def assert_spans_follow_the_log(factory: sessionmaker[Session]) -> int:
+    """The spans as kept equal those read from the whole change log now; how many there are."""
+    columns = ("opportunity_id", "from_us", "to_us", *spans.FIELDS)
+    with factory() as session:
+        kept = sorted(
+            tuple(getattr(span, c) for c in columns)
+            for span in session.scalars(select(OpportunitySpan))
+        )
+        timelines = read_timelines(session.connection(), select(Opportunity.id), spans.FIELDS)
+        read = sorted(
+            tuple(row[c] for c in columns)
+            for timeline in timelines
+            for row in spans.rows_of(timeline)
         )
     assert kept == read
     return len(kept)

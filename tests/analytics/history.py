@@ -19,7 +19,14 @@ from hypothesis import strategies as st
 from sqlalchemy import insert
 from sqlalchemy.orm import Session
 
-from oppflow.analytics import closed_deals, phase_moves, stage_entries, stage_stints, totals
+from oppflow.analytics import (
+    closed_deals,
+    phase_moves,
+    spans,
+    stage_entries,
+    stage_stints,
+    totals,
+)
 from oppflow.models import Opportunity, OpportunityChange
 
 BASE = datetime(2026, 1, 1, tzinfo=UTC)
@@ -212,6 +219,7 @@ def store(session: Session, stories: list[History], units: dict[uuid.UUID, uuid.
     closed_deals.rebuild(session)
     stage_stints.rebuild(session)
     phase_moves.rebuild(session)
+    spans.rebuild(session)
     stage_entries.rebuild(session)
 
 

@@ -17,7 +17,8 @@ from sqlalchemy.orm import Session, sessionmaker
 from typer.testing import CliRunner
 
 from oppflow.analytics import totals
-from oppflow.analytics.changelog import TRACKED_FIELDS, encode
+from oppflow.analytics.changelog import TRACKED_FIELDS
+from oppflow.analytics.timeline import encode
 from oppflow.cli import app
 from oppflow.clock import utcnow
 from oppflow.db import make_engine, unit_of_work

@@ -12,7 +12,8 @@ from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from oppflow import migrate
-from oppflow.analytics.changelog import TRACKED_FIELDS, encode
+from oppflow.analytics.changelog import TRACKED_FIELDS
+from oppflow.analytics.timeline import encode
 from oppflow.clock import simulated_time
 from oppflow.db import unit_of_work
 from oppflow.models import Opportunity, OpportunityChange

@@ -40,7 +40,7 @@ VOLATILE = {
     "effective_at", "active_stage_started_at", "last_used_at", "tx_id", "started_at",
     "updated_at", "finished_at", "last_login_at", "password_hash", "security_epoch",
     "born_at", "closed_at", "cycle_microseconds", "entered_us", "left_us", "at_us",
-    "stage_entered_at",
+    "stage_entered_at", "from_us", "to_us",
 }  # fmt: skip
 UUID_TEXT = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
 HEADER = (

@@ -12,16 +12,16 @@ from __future__ import annotations
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import date, datetime
-from decimal import Decimal
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import event, insert
 from sqlalchemy.orm import Session
 
-from oppflow.analytics import closed_deals, phase_moves, stage_entries, stage_stints
+from oppflow.analytics import closed_deals, phase_moves, spans, stage_entries, stage_stints
 from oppflow.analytics.outcomes import CLOSED_STATES
 from oppflow.analytics.placement import Shift, shift_of
+from oppflow.analytics.timeline import encode
 from oppflow.clock import utcnow
 from oppflow.models import Opportunity, OpportunityChange
 from oppflow.models.base import set_since_load
@@ -59,19 +59,6 @@ def effective_at(session: Session, moment: datetime) -> Iterator[None]:
         session.flush()
     finally:
         session.info[_EFFECTIVE_AT] = previous
-
-
-def encode(value: Any) -> str | None:
-    """A tracked value as the log's text: ISO dates, plain decimals, hyphenated UUIDs."""
-    if value is None:
-        return None
-    if isinstance(value, datetime | date):
-        return value.isoformat()
-    if isinstance(value, Decimal):
-        return format(value.normalize(), "f")
-    if isinstance(value, uuid.UUID):
-        return str(value)
-    return str(value)
 
 
 def _created(opportunity: Opportunity) -> Iterator[tuple[str, Any, Any]]:
@@ -166,6 +153,8 @@ def _after_flush(session: Session, _flush_context: Any) -> None:
         shifts = session.info.pop(_SHIFTS, {})
         stage_stints.follow(session, shifts, pending, backdated=backdated)
         phase_moves.follow(session, shifts, pending, backdated=backdated)
+        created = {key for key, shift in shifts.items() if shift.new}
+        spans.follow(session, pending, new=created, backdated=backdated)
 
 
 def install() -> None:

@@ -32,6 +32,9 @@ SNAPSHOT_FIELDS = (
     "state", "pipeline_phase", "process_key", "active_stage", "estimated_value", "probability",
     "estimated_close_date",
 )  # fmt: skip
+# What a report as of a past instant reads of each opportunity then, with the filters' owner:
+# the fields the spans keep (``spans.py``).
+SPAN_FIELDS = (*SNAPSHOT_FIELDS, "owner_id")
 
 
 @dataclass

@@ -20,17 +20,20 @@ from sqlalchemy import (
     String,
     case,
     func,
+    literal_column,
     or_,
     select,
     type_coerce,
 )
 
 from oppflow.analytics.durations import STINT_FIELDS
+from oppflow.analytics.funnels import SPAN_FIELDS
 from oppflow.analytics.options import Period
 from oppflow.analytics.repository import StaleCutoffs, StaleRecord, perhaps_open_at
-from oppflow.analytics.timeline import Change, State, Timeline, decode
-from oppflow.models import Note, Opportunity, OpportunityChange, OpportunityFile
+from oppflow.analytics.timeline import Change, State, Timeline, decode, microseconds
+from oppflow.models import Note, Opportunity, OpportunityChange, OpportunityFile, OpportunitySpan
 from oppflow.sales.repository import OpportunityRepository
+from oppflow.security.privileges import Depth
 from oppflow.security.scope import read_scope
 
 # Per statement, not set on the connection: Connection.execution_options() changes the
@@ -63,6 +66,16 @@ class HistoryRepository(OpportunityRepository):
     def states_at(
         self, moment: datetime, known_at: datetime | None, fields: Collection[str]
     ) -> Iterator[State]:
+        """The states at ``moment`` of the readable opportunities open then: from the spans
+        that hold ``moment`` when they keep every field asked (:meth:`spans_at`), else
+        :meth:`values_at`."""
+        if known_at is None and set(fields) <= set(SPAN_FIELDS):
+            return self.spans_at(moment, fields)
+        return self.values_at(moment, known_at, fields)
+
+    def values_at(
+        self, moment: datetime, known_at: datetime | None, fields: Collection[str]
+    ) -> Iterator[State]:
         """The states at ``moment`` of the readable opportunities open then: each field's
         value read in SQL from its rows by then (with ``known_at``, only those recorded by
         then), the last by (effective_at, seq) as ``Timeline.state_at`` takes it."""
@@ -74,6 +87,26 @@ class HistoryRepository(OpportunityRepository):
         names = list(then.c.keys())
         connection = self.session.connection()
         for batch in connection.execute(query, execution_options=STREAMED).partitions():
+            for row in batch:
+                yield reader.state(names, row)
+
+    def spans_at(self, moment: datetime, fields: Collection[str]) -> Iterator[State]:
+        """The states at ``moment`` of the readable opportunities open then, from the open
+        spans that hold it: one range of their index (decision 0035)."""
+        names = list(dict.fromkeys(fields))
+        span, at = OpportunitySpan, microseconds(moment)
+        query = select(*(span.__table__.c[name] for name in names)).where(
+            # Written out, not bound: the condition of the partial index the range reads.
+            span.state == literal_column("'open'"),
+            span.to_us > at,
+            span.from_us <= at,
+        )
+        if self.actor.depth("opportunity", "read") != Depth.ORGANIZATION:
+            readable = select(Opportunity.id).where(read_scope(self.actor, Opportunity))
+            query = query.where(span.opportunity_id.in_(readable))
+        reader = _Reader(None)
+        result = self.session.connection().execute(query, execution_options=STREAMED)
+        for batch in result.partitions():
             for row in batch:
                 yield reader.state(names, row)
 

@@ -35,6 +35,19 @@ def decode(field: str, text: str | None) -> Any:
     return decoder(text) if decoder else text
 
 
+def encode(value: Any) -> str | None:
+    """A tracked value as the log's text: ISO dates, plain decimals, hyphenated UUIDs."""
+    if value is None:
+        return None
+    if isinstance(value, datetime | date):
+        return value.isoformat()
+    if isinstance(value, Decimal):
+        return format(value.normalize(), "f")
+    if isinstance(value, uuid.UUID):
+        return str(value)
+    return str(value)
+
+
 def microseconds(moment: datetime) -> int:
     """``moment`` as whole microseconds since 1970-01-01 UTC: exact integer durations."""
     return (moment - EPOCH) // timedelta(microseconds=1)

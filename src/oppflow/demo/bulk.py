@@ -21,7 +21,14 @@ from datetime import datetime, timedelta
 from sqlalchemy import Table
 from sqlalchemy.orm import Session, sessionmaker
 
-from oppflow.analytics import closed_deals, phase_moves, stage_entries, stage_stints, totals
+from oppflow.analytics import (
+    closed_deals,
+    phase_moves,
+    spans,
+    stage_entries,
+    stage_stints,
+    totals,
+)
 from oppflow.clock import utcnow
 from oppflow.db import unit_of_work
 from oppflow.demo.loader import Row, load
@@ -54,6 +61,7 @@ from oppflow.models import (
     Opportunity,
     OpportunityChange,
     OpportunityClose,
+    OpportunitySpan,
     PhaseMove,
     ProcessInstance,
     StageHistory,
@@ -244,6 +252,7 @@ def load_stories(session: Session, stories: list[Story]) -> int:
     # As the change log's hook would, around the ORM.
     _load(session, StageStint, stage_stints.rows_of_changes(changes))
     _load(session, PhaseMove, phase_moves.rows_of_changes(changes))
+    _load(session, OpportunitySpan, spans.rows_of_changes(changes))
     closed = [s.opportunity["id"] for s in stories if s.opportunity["state"] != "open"]
     closed_deals.refresh(session, closed)
     _load(session, Stakeholder, [s.stakeholder for s in stories if s.stakeholder is not None])

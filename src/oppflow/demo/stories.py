@@ -21,7 +21,8 @@ from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
-from oppflow.analytics.changelog import TRACKED_FIELDS, encode
+from oppflow.analytics.changelog import TRACKED_FIELDS
+from oppflow.analytics.timeline import encode
 from oppflow.demo.pipeline import JOB_TITLES, PRODUCTS
 from oppflow.process.definition import ProcessDefinition
 from oppflow.process.fields import pipeline_phase

@@ -26,7 +26,7 @@ from sqlalchemy import Table, text
 from sqlalchemy.orm import Session
 
 from oppflow import audit
-from oppflow.analytics import phase_moves, stage_entries, stage_stints, totals
+from oppflow.analytics import phase_moves, spans, stage_entries, stage_stints, totals
 from oppflow.clock import utcnow
 from oppflow.demo.loader import load
 from oppflow.errors import MoveRefused, OppflowError, StageGateRefused
@@ -45,6 +45,7 @@ from oppflow.models import (
     Event,
     Opportunity,
     OpportunityChange,
+    OpportunitySpan,
     PhaseMove,
     ProcessInstance,
     StageHistory,
@@ -331,6 +332,7 @@ def _load(session: Session, rows: Rows) -> None:
     # The summaries the change log's hook would keep, from the same rows.
     load(session, _table(StageStint), stage_stints.rows_of_changes(rows.changes))
     load(session, _table(PhaseMove), phase_moves.rows_of_changes(rows.changes))
+    load(session, _table(OpportunitySpan), spans.rows_of_changes(rows.changes))
     deltas = [row for summary in totals.SUMMARIES for row in _deltas(rows.finals, summary)]
     load(session, _table(TotalDelta), deltas)
     if deltas:

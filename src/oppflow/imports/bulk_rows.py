@@ -18,7 +18,8 @@ from typing import Any
 from sqlalchemy import inspect
 
 from oppflow import audit
-from oppflow.analytics.changelog import TRACKED_FIELDS, encode
+from oppflow.analytics.changelog import TRACKED_FIELDS
+from oppflow.analytics.timeline import encode
 from oppflow.audit import SKIPPED_FIELDS
 from oppflow.events.outbox import SLOTS
 from oppflow.events.payloads import json_value

@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from datetime import date, datetime
 
-from sqlalchemy import BigInteger, ForeignKey, Index, String
+from sqlalchemy import BigInteger, ForeignKey, Index, String, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from oppflow.models.base import SEQUENCE_ID, Base
@@ -233,3 +233,54 @@ class PhaseMove(Base):
     phase: Mapped[str] = mapped_column(String(40), primary_key=True)
     move: Mapped[str] = mapped_column(String(8))
     reopened: Mapped[bool] = mapped_column(default=False)
+
+
+class OpportunitySpan(Base):
+    """A stretch of time over which an opportunity's reported fields all held the same values,
+    as its change log says: kept in the same transaction as every change of one of them
+    (``analytics/spans.py``), so a report as of a past instant reads the spans that hold it
+    from one index, not each field's value from the log, opportunity by opportunity.
+
+    A span holds from ``from_us`` until ``to_us`` (excluded), microseconds since 1970-01-01 UTC
+    as in :class:`StageStint`; the span that still holds ends at :data:`OPEN_END`, not NULL,
+    so that "holds at t" is one range of one index. Values are the log's text, decoded as
+    the log's are.
+    """
+
+    __tablename__ = "opportunity_spans"
+    __table_args__ = (
+        # The snapshot funnel as of t: the open spans that end after t, from the index alone.
+        Index(
+            "ix_opportunity_spans_open",
+            "to_us",
+            "from_us",
+            "opportunity_id",
+            "pipeline_phase",
+            "process_key",
+            "active_stage",
+            "estimated_value",
+            "probability",
+            "estimated_close_date",
+            "owner_id",
+            sqlite_where=text("state = 'open'"),
+            postgresql_where=text("state = 'open'"),
+        ),
+    )
+
+    opportunity_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("opportunities.id", ondelete="CASCADE"), primary_key=True
+    )
+    from_us: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    to_us: Mapped[int] = mapped_column(BigInteger)
+    state: Mapped[str | None] = mapped_column(String(16), default=None)
+    pipeline_phase: Mapped[str | None] = mapped_column(String(40), default=None)
+    process_key: Mapped[str | None] = mapped_column(String(64), default=None)
+    active_stage: Mapped[str | None] = mapped_column(String(64), default=None)
+    estimated_value: Mapped[str | None] = mapped_column(String(40), default=None)
+    probability: Mapped[str | None] = mapped_column(String(8), default=None)
+    estimated_close_date: Mapped[str | None] = mapped_column(String(10), default=None)
+    owner_id: Mapped[str | None] = mapped_column(String(36), default=None)
+
+
+# The end of a span that still holds: the largest BIGINT.
+OPEN_END = 2**63 - 1

@@ -1,0 +1,112 @@
+"""The spans (decision 0035): each stretch over which an opportunity's reported fields held, kept
+by the writer's flush in two statements per change of one of them, rewritten from the log
+where a flush cannot say them exactly, and read by the snapshot funnel as of a past instant."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+
+from fastapi.testclient import TestClient
+from sqlalchemy import Engine, select
+from sqlalchemy.orm import Session, sessionmaker
+
+from oppflow import migrate
+from oppflow.analytics.history_repository import HistoryRepository
+from oppflow.clock import simulated_time
+from oppflow.db import unit_of_work
+from oppflow.models import Opportunity, OpportunitySpan
+from oppflow.models.analytics import OPEN_END
+from oppflow.security import service as security_service
+from tests.analytics.closed import assert_spans_follow_the_log
+from tests.analytics.test_change_log import _journey, _patch, _post
+from tests.analytics.test_closed_deals import StatementLog
+from tests.helpers import create_opportunity, qualify_fields, signed_in
+
+
+def _spans(factory: sessionmaker[Session], opportunity_id: uuid.UUID) -> list[OpportunitySpan]:
+    with factory() as session:
+        found = select(OpportunitySpan).where(OpportunitySpan.opportunity_id == opportunity_id)
+        return list(session.scalars(found.order_by(OpportunitySpan.from_us)))
+
+
+def _on_spans(statements: list[str]) -> list[str]:
+    return [s.split(" ")[0] for s in statements if "opportunity_spans" in s]
+
+
+def test_a_move_ends_the_span_and_starts_the_next_keeping_what_it_left(
+    client: TestClient, factory: sessionmaker[Session], engine: Engine
+) -> None:
+    headers = signed_in(client, factory, roles=["system-administrator"])
+    links = qualify_fields(client, headers)
+    made = uuid.UUID(create_opportunity(client, headers, estimated_value=1000, **links)["id"])
+    with StatementLog(engine) as seen:
+        _post(client, headers, f"opportunities/{made}/process/next")
+    assert _on_spans(seen) == ["UPDATE", "INSERT"]
+    first, second = _spans(factory, made)
+    assert (first.to_us, second.to_us) == (second.from_us, OPEN_END)
+    assert first.active_stage != second.active_stage
+    assert (first.estimated_value, second.estimated_value) == ("1000", "1000")
+    assert second.state == "open"
+    assert second.owner_id == first.owner_id is not None
+    assert_spans_follow_the_log(factory)
+
+
+def test_a_change_of_a_field_no_report_reads_as_of_writes_no_span(
+    client: TestClient, factory: sessionmaker[Session], engine: Engine
+) -> None:
+    headers = signed_in(client, factory, roles=["system-administrator"])
+    made = create_opportunity(client, headers, **qualify_fields(client, headers))["id"]
+    with StatementLog(engine) as seen:
+        _patch(client, headers, made, customer_need="Twelve laptops", forecast_category="best_case")
+    assert _on_spans(seen) == []
+    assert len(_spans(factory, uuid.UUID(made))) == 1
+
+
+def test_flushes_at_one_instant_and_a_clock_behind_are_read_from_the_log(
+    factory: sessionmaker[Session], client: TestClient
+) -> None:
+    """The log orders what happens by instant: a flush at the instant the span began (the
+    demo's simulated clock), or before it (a host whose clock is behind), is rewritten from
+    it, not appended after the span."""
+    headers = signed_in(client, factory, roles=["system-administrator"])
+    made = uuid.UUID(create_opportunity(client, headers, **qualify_fields(client, headers))["id"])
+    later = datetime.now(UTC) + timedelta(hours=1)
+    for moment, value in ((later, "10"), (later, "20"), (later - timedelta(minutes=5), "30")):
+        with simulated_time(moment), unit_of_work(factory) as session:
+            record = session.get(Opportunity, made)
+            assert record is not None
+            record.estimated_value = Decimal(value)
+        assert_spans_follow_the_log(factory)
+    values = [span.estimated_value for span in _spans(factory, made)]
+    assert values[-1] == "20"  # the last by instant, not the last written
+    assert "10" not in values  # merged with "20" at their shared instant, as the log reads
+
+
+def test_the_states_from_the_spans_equal_the_states_from_the_log(
+    client: TestClient, factory: sessionmaker[Session]
+) -> None:
+    headers = signed_in(client, factory, roles=["system-administrator"])
+    _journey(client, headers)
+    fields = ("state", "pipeline_phase", "active_stage", "estimated_value", "owner_id")
+    with factory() as session:
+        starts = session.scalars(select(OpportunitySpan.from_us)).all()
+        actor = security_service.actor_by_username(session, "alice")
+        repository = HistoryRepository(session, actor)
+        for start in sorted({*starts, *(s - 1 for s in starts)}):
+            moment = datetime(1970, 1, 1, tzinfo=UTC) + timedelta(microseconds=start)
+            from_spans = list(repository.spans_at(moment, fields))
+            from_log = list(repository.values_at(moment, None, fields))
+            assert sorted(map(repr, from_spans)) == sorted(map(repr, from_log))
+
+
+def test_the_migration_fills_the_spans_from_the_log(
+    client: TestClient, factory: sessionmaker[Session], engine: Engine
+) -> None:
+    headers = signed_in(client, factory, roles=["system-administrator"])
+    _journey(client, headers)
+    kept = assert_spans_follow_the_log(factory)
+    migrate.downgrade(engine, "0020")
+    migrate.upgrade(engine)
+    assert assert_spans_follow_the_log(factory) == kept > 0
