@@ -5,8 +5,10 @@ where a flush cannot say them exactly, and read by the snapshot funnel as of a p
 from __future__ import annotations
 
 import uuid
+from collections.abc import Iterable
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
+from typing import Any
 
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine, select
@@ -14,15 +16,16 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from oppflow import migrate
 from oppflow.analytics.history_repository import HistoryRepository
+from oppflow.analytics.timeline import State
 from oppflow.clock import simulated_time
 from oppflow.db import unit_of_work
 from oppflow.models import Opportunity, OpportunitySpan
 from oppflow.models.analytics import OPEN_END
-from oppflow.security import service as security_service
+from oppflow.security.service import actor_by_username
 from tests.analytics.closed import assert_spans_follow_the_log
 from tests.analytics.test_change_log import _journey, _patch, _post
 from tests.analytics.test_closed_deals import StatementLog
-from tests.helpers import create_opportunity, qualify_fields, signed_in
+from tests.helpers import create_opportunity, create_user, qualify_fields, signed_in
 
 
 def _spans(factory: sessionmaker[Session], opportunity_id: uuid.UUID) -> list[OpportunitySpan]:
@@ -87,18 +90,36 @@ def test_flushes_at_one_instant_and_a_clock_behind_are_read_from_the_log(
 def test_the_states_from_the_spans_equal_the_states_from_the_log(
     client: TestClient, factory: sessionmaker[Session]
 ) -> None:
+    """At each instant a span begins and just before it, as alice (who reads all of them)
+    and as a salesperson (who reads only their own)."""
     headers = signed_in(client, factory, roles=["system-administrator"])
     _journey(client, headers)
+    create_user(factory, "sam", roles=["salesperson"])
     fields = ("state", "pipeline_phase", "active_stage", "estimated_value", "owner_id")
     with factory() as session:
         starts = session.scalars(select(OpportunitySpan.from_us)).all()
-        actor = security_service.actor_by_username(session, "alice")
-        repository = HistoryRepository(session, actor)
-        for start in sorted({*starts, *(s - 1 for s in starts)}):
-            moment = datetime(1970, 1, 1, tzinfo=UTC) + timedelta(microseconds=start)
-            from_spans = list(repository.spans_at(moment, fields))
-            from_log = list(repository.values_at(moment, None, fields))
-            assert sorted(map(repr, from_spans)) == sorted(map(repr, from_log))
+        for name in ("alice", "sam"):
+            repository = HistoryRepository(session, actor_by_username(session, name))
+            for start in sorted({*starts, *(s - 1 for s in starts)}):
+                moment = datetime(1970, 1, 1, tzinfo=UTC) + timedelta(microseconds=start)
+                from_spans = repository.spans_at(moment, fields)
+                from_log = repository.values_at(moment, None, fields)
+                assert _alike_spans(from_spans) == _alike(from_log)
+        assert len(starts) > 5
+
+
+def _alike_spans(found: Iterable[tuple[State, int, Decimal]]) -> dict[str, list[Any]]:
+    return {repr(state): [count, value] for state, count, value in found}
+
+
+def _alike(states: Iterable[State]) -> dict[str, list[Any]]:
+    found: dict[str, list[Any]] = {}
+    for state in states:
+        but_value = State({k: v for k, v in state.values.items() if k != "estimated_value"})
+        tally = found.setdefault(repr(but_value), [0, Decimal(0)])
+        tally[0] += 1
+        tally[1] += state["estimated_value"] or 0
+    return found
 
 
 def test_the_migration_fills_the_spans_from_the_log(

@@ -7,7 +7,7 @@ caller may read and streams them; nothing here touches the database.
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
@@ -64,16 +64,17 @@ class PhaseTotal:
 
 
 def snapshot(
-    states: Iterable[State],
+    states: Iterable[tuple[State, int, Decimal]],
     scope: Scope,
     close_from: date | None = None,
     close_to: date | None = None,
 ) -> list[FunnelPhase]:
     """Opportunities open at ``as_of``, by their phase then, with their values then: from
     each opportunity's state at ``as_of`` (``Scope.state`` of its timeline, or the same
-    values read in SQL)."""
+    values read in SQL), alike states counted together (the state, how many, their values
+    summed): weighted once, exact as Σ (v × p / 100) = (Σ v) × p / 100 is in Decimal."""
     totals: dict[str, PhaseTotal] = defaultdict(PhaseTotal)
-    for state in states:
+    for state, count, value in states:
         if not state.is_open or not scope.admits(state):
             continue
         closing = state["estimated_close_date"]
@@ -81,8 +82,15 @@ def snapshot(
             continue
         if close_to and (closing is None or closing > close_to):
             continue
-        totals[state["pipeline_phase"] or ""].add(scope, state)
+        weighted = value * scope.defaults.probability(state) / 100
+        totals[state["pipeline_phase"] or ""].add_many(count, value, weighted)
     return [totals[phase].row(phase) for phase in sorted(totals)]
+
+
+def one_each(states: Iterable[State]) -> Iterator[tuple[State, int, Decimal]]:
+    """Each state counted alone, for :func:`snapshot`."""
+    for state in states:
+        yield state, 1, state["estimated_value"] or Decimal(0)
 
 
 @dataclass

@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Collection, Iterator, Sequence
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
+from decimal import Decimal
 from operator import itemgetter
 from typing import Any
 
@@ -18,16 +19,19 @@ from sqlalchemy import (
     ScalarSelect,
     Select,
     String,
+    and_,
     case,
     func,
     literal_column,
     or_,
     select,
     type_coerce,
+    union,
 )
+from sqlalchemy.orm import aliased
 
 from oppflow.analytics.durations import STINT_FIELDS
-from oppflow.analytics.funnels import SPAN_FIELDS
+from oppflow.analytics.funnels import SPAN_FIELDS, one_each
 from oppflow.analytics.options import Period
 from oppflow.analytics.repository import StaleCutoffs, StaleRecord, perhaps_open_at
 from oppflow.analytics.timeline import Change, State, Timeline, decode, microseconds
@@ -65,13 +69,14 @@ class HistoryRepository(OpportunityRepository):
 
     def states_at(
         self, moment: datetime, known_at: datetime | None, fields: Collection[str]
-    ) -> Iterator[State]:
-        """The states at ``moment`` of the readable opportunities open then: from the spans
-        that hold ``moment`` when they keep every field asked (:meth:`spans_at`), else
-        :meth:`values_at`."""
+    ) -> Iterator[tuple[State, int, Decimal]]:
+        """The states at ``moment`` of the readable opportunities open then, alike ones
+        counted together (the state, how many, their estimated values summed): from the
+        spans that hold ``moment`` when they keep every field asked (:meth:`spans_at`),
+        else each read from the log (:meth:`values_at`)."""
         if known_at is None and set(fields) <= set(SPAN_FIELDS):
             return self.spans_at(moment, fields)
-        return self.values_at(moment, known_at, fields)
+        return one_each(self.values_at(moment, known_at, fields))
 
     def values_at(
         self, moment: datetime, known_at: datetime | None, fields: Collection[str]
@@ -90,48 +95,69 @@ class HistoryRepository(OpportunityRepository):
             for row in batch:
                 yield reader.state(names, row)
 
-    def spans_at(self, moment: datetime, fields: Collection[str]) -> Iterator[State]:
+    def spans_at(
+        self, moment: datetime, fields: Collection[str]
+    ) -> Iterator[tuple[State, int, Decimal]]:
         """The states at ``moment`` of the readable opportunities open then, from the open
-        spans that hold it: one range of their index (decision 0035)."""
-        names = list(dict.fromkeys(fields))
+        spans that hold it (one range of their index, decision 0035): alike in ``fields``,
+        counted together and their estimated values summed."""
+        names = [name for name in dict.fromkeys(fields) if name != "estimated_value"]
         span, at = OpportunitySpan, microseconds(moment)
-        query = select(*(span.__table__.c[name] for name in names)).where(
+        # Each span read is open: its state is not read from the table (not in the index).
+        columns = [
+            literal_column("'open'") if name == "state" else span.__table__.c[name]
+            for name in names
+        ]
+        query = select(*columns, span.estimated_value).where(
             # Written out, not bound: the condition of the partial index the range reads.
             span.state == literal_column("'open'"),
             span.to_us > at,
             span.from_us <= at,
         )
         if self.actor.depth("opportunity", "read") != Depth.ORGANIZATION:
-            readable = select(Opportunity.id).where(read_scope(self.actor, Opportunity))
-            query = query.where(span.opportunity_id.in_(readable))
-        reader = _Reader(None)
+            query = query.where(span.opportunity_id.in_(self.readable_ids()))
+        alike: dict[tuple[Any, ...], list[Any]] = {}
         result = self.session.connection().execute(query, execution_options=STREAMED)
         for batch in result.partitions():
-            for row in batch:
-                yield reader.state(names, row)
+            for *key, value in batch:
+                tally = alike.setdefault(tuple(key), [0, Decimal(0)])
+                tally[0] += 1
+                if value is not None:
+                    tally[1] += Decimal(value)
+        reader = _Reader(None)
+        for texts, (count, total) in alike.items():
+            yield reader.state(names, texts), count, total
 
-    def states_at_both(
-        self,
-        start: datetime,
-        end: datetime,
-        fields: Collection[str],
-        conditions: Sequence[ColumnElement[bool]],
+    def states_closing_in(
+        self, start: datetime, end: datetime, days: tuple[date, date], fields: Collection[str]
     ) -> Iterator[tuple[uuid.UUID, State, State]]:
-        """Each readable opportunity meeting ``conditions``, with its state at ``start`` and at
-        ``end`` (each field's value read in SQL, as :meth:`states_at` reads it)."""
+        """Each readable opportunity open with its estimated close in ``[first day, day
+        after)`` at ``start`` or at ``end``, with its state at each: from the spans (decision
+        0035), the candidates from the open spans' index, each one's two states by its key."""
         names = list(dict.fromkeys(fields))
-        values = [_value_at(f, start).label(f"{f}@start") for f in names]
-        values += [_value_at(f, end).label(f"{f}@end") for f in names]
-        query = select(type_coerce(Opportunity.id, String), *values).where(
-            read_scope(self.actor, Opportunity), *conditions
-        )
+        instants = (microseconds(start), microseconds(end))
+        first, after = (day.isoformat() for day in days)
+        closing = union(*(_open_closing_in(at, first, after) for at in instants)).subquery()
+        candidate = closing.c.opportunity_id
+        held = [aliased(OpportunitySpan, name=name) for name in ("at_start", "at_end")]
+        query = select(type_coerce(candidate, String)).select_from(closing)
+        for span, at in zip(held, instants, strict=True):
+            query = query.add_columns(*(getattr(span, name) for name in names))
+            holds = (span.opportunity_id == candidate, span.from_us <= at, span.to_us > at)
+            query = query.outerjoin(span, and_(*holds))
+        if self.actor.depth("opportunity", "read") != Depth.ORGANIZATION:
+            query = query.where(candidate.in_(self.readable_ids()))
         reader = _Reader(None)
         connection = self.session.connection()
         for batch in connection.execute(query, execution_options=STREAMED).partitions():
-            for key, *texts in batch:
+            for row in batch:
+                key, texts = row[0], row[1:]
                 identifier = key if isinstance(key, uuid.UUID) else uuid.UUID(str(key))
                 at_start = reader.state(names, texts[: len(names)])
                 yield identifier, at_start, reader.state(names, texts[len(names) :])
+
+    def readable_ids(self) -> Select[uuid.UUID]:
+        return select(Opportunity.id).where(read_scope(self.actor, Opportunity))
 
     def stale_at(
         self,
@@ -317,6 +343,19 @@ _IN_TIME_ORDER = itemgetter(3, 5)  # effective_at, seq
 _MISSING = object()
 # Fields whose values rarely repeat: a cache of them would only grow.
 _UNSHARED = frozenset({"estimated_value", "actual_value"})
+
+
+def _open_closing_in(at: int, first: str, after: str) -> Select[uuid.UUID]:
+    """The opportunities open at ``at`` (microseconds) with an estimated close day from
+    ``first`` to before ``after`` (ISO days sort as text): from the open spans' index."""
+    span = OpportunitySpan
+    return select(span.opportunity_id).where(
+        span.state == literal_column("'open'"),
+        span.to_us > at,
+        span.from_us <= at,
+        span.estimated_close_date >= first,
+        span.estimated_close_date < after,
+    )
 
 
 def _state_at(moment: datetime) -> Select[Any]:

@@ -161,7 +161,9 @@ def _snapshot(
         )
     scope = _scope(session, actor, options, at)
     known_at = at if options.known == "recorded" else None
-    fields = (*funnels.SNAPSHOT_FIELDS, *FILTER_FIELDS)
+    fields = [*funnels.SNAPSHOT_FIELDS, *FILTER_FIELDS]
+    if not (options.close_from or options.close_to):
+        fields.remove("estimated_close_date")  # so that more states are alike
     states = HistoryRepository(session, actor).states_at(at, known_at, fields)
     phases = funnels.snapshot(states, scope, options.close_from, options.close_to)
     return Funnel(convention=convention, phases=phases)
@@ -377,9 +379,8 @@ def waterfall(session: Session, *, actor: Actor, options: WaterfallOptions) -> W
     if start > at:
         raise ValidationFailed("'start' must not come after 'as_of'.", field="start")
     scope = _scope(session, actor, options, at)
-    prefilter = [*created_by(at), *ever_dated_in("estimated_close_date", close)]
     fields = (*forecasting.WATERFALL_FIELDS, *FILTER_FIELDS)
-    states = HistoryRepository(session, actor).states_at_both(start, at, fields, prefilter)
+    states = HistoryRepository(session, actor).states_closing_in(start, at, close.days(), fields)
     rows = forecasting.waterfall(states, scope, close, details=options.details)
     convention = _convention(
         options,
