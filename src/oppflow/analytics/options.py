@@ -10,6 +10,7 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta, tzinfo
+from functools import cached_property
 from typing import Annotated, Literal
 from zoneinfo import ZoneInfo, available_timezones
 
@@ -145,6 +146,11 @@ class Period:
     def days(self) -> tuple[date, date]:
         """The first day held and the first day after those held, in the period's zone: a
         day is in when it starts before ``to``."""
+        return self._days
+
+    @cached_property
+    def _days(self) -> tuple[date, date]:
+        # Once per period: the waterfall asks it of every candidate, twice.
         return _local_day(self.start, self.zone), _day_end(self.end, self.zone)
 
 
