@@ -33,7 +33,13 @@ from sqlalchemy.orm import aliased
 from oppflow.analytics.durations import STINT_FIELDS
 from oppflow.analytics.funnels import SPAN_FIELDS, one_each
 from oppflow.analytics.options import Period
-from oppflow.analytics.repository import StaleCutoffs, StaleRecord, perhaps_open_at, tested_in
+from oppflow.analytics.repository import (
+    EVERY_STATE,
+    StaleCutoffs,
+    StaleRecord,
+    perhaps_open_at,
+    tested_in,
+)
 from oppflow.analytics.timeline import Change, State, Timeline, decode, microseconds
 from oppflow.models import Note, Opportunity, OpportunityChange, OpportunityFile, OpportunitySpan
 from oppflow.sales.repository import OpportunityRepository
@@ -159,7 +165,7 @@ class HistoryRepository(OpportunityRepository):
     def readable_ids(self) -> Select[uuid.UUID]:
         """The ids of the readable opportunities, with the ones granted to the actor read
         first (``Grants``): no share or sales-team probe per record."""
-        return select(Opportunity.id).where(self.grants().scope())
+        return select(Opportunity.id).where(EVERY_STATE, self.grants().scope())
 
     def stale_at(
         self,

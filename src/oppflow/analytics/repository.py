@@ -236,7 +236,10 @@ class AnalyticsRepository(OpportunityRepository):
         # Every closed deal's record is closed: said, the planner starts from the index on
         # the records' state, unit and owner, not from every closed deal.
         closed = Opportunity.state.in_(CLOSED_STATES)
-        return self._summary_readable(query, ClosedDeal.opportunity_id, filters, closed)
+        in_period = days is not None
+        return self._summary_readable(
+            query, ClosedDeal.opportunity_id, filters, closed, period=in_period
+        )
 
     def stays(
         self, filters: FunnelFilters, entered: tuple[int, int], as_of: int, *, cumulative: bool
@@ -269,7 +272,8 @@ class AnalyticsRepository(OpportunityRepository):
             .where(stint.entered_us >= since, stint.entered_us < until)
             .group_by(stint.opportunity_id, stint.process_key, stint.stage)
         )
-        found = self._summary_readable(per_deal, stint.opportunity_id, filters).subquery()
+        readable = self._summary_readable(per_deal, stint.opportunity_id, filters, period=True)
+        found = readable.subquery()
         query = select(found).order_by(
             found.c.process, found.c.stage, found.c.length, found.c.completed.desc()
         )
@@ -306,7 +310,7 @@ class AnalyticsRepository(OpportunityRepository):
             .select_from(move)
             .where(move.at_us >= since, move.at_us < until)
         )
-        query = self._summary_readable(query, move.opportunity_id, filters)
+        query = self._summary_readable(query, move.opportunity_id, filters, period=True)
         return self.session.connection().execute(query.group_by(*keys)).all()
 
     def cohort_now(
@@ -368,16 +372,23 @@ class AnalyticsRepository(OpportunityRepository):
         opportunity_id: Any,
         filters: FunnelFilters,
         *records: ColumnElement[bool],
+        period: bool = False,
     ) -> Select[*Columns]:
         """``query`` over a summary table's rows of the opportunities the actor reads, with
-        the filters as they apply now. The records are read only when their security or the
-        filters need them: as the ids of those kept (``records``, what is known of them, said
-        first), which each summary row is tested against (:func:`tested_in`)."""
+        the filters as they apply now; the records are read only when their security or the
+        filters need them, with ``records`` (what is known of them) said first. A summary
+        read over a ``period`` (a range of its own index) tests each row against the ids of
+        the records kept (:func:`tested_in`); one read whole is joined to them, so that the
+        planner starts from the records' index on state, unit and owner."""
         conditions = self._filter_conditions(filters)
-        if conditions or self.actor.depth("opportunity", "read") != Depth.ORGANIZATION:
-            kept = select(Opportunity.id).where(*records, self.grants().scope(), *conditions)
-            query = query.where(tested_in(opportunity_id, kept, self.session))
-        return query
+        if not conditions and self.actor.depth("opportunity", "read") == Depth.ORGANIZATION:
+            return query
+        kept = (*(records or (EVERY_STATE,)), self.grants().scope(), *conditions)
+        if period:
+            ids = select(Opportunity.id).where(*kept)
+            return query.where(tested_in(opportunity_id, ids, self.session))
+        query = query.join(Opportunity, Opportunity.id == opportunity_id)
+        return query.where(*kept)
 
     def stale(
         self, filters: FunnelFilters, cutoffs: StaleCutoffs, limit: int
@@ -471,12 +482,17 @@ class AnalyticsRepository(OpportunityRepository):
         return found
 
 
+# Every record is open, won or lost: said, the planner reads the ids of the readable ones from
+# the index on state, unit, owner and id, without a table row.
+EVERY_STATE = Opportunity.state.in_(("open", *CLOSED_STATES))
+
+
 def tested_in(column: Any, ids: Select[Any], session: Session) -> ColumnElement[bool]:
-    """``column IN (ids)``, which SQLite answers by scanning the summary's index (which holds
-    the period asked) and testing each row against the ids, read once from the records'
-    covering indexes. Written ``+column`` there: joined, or left to choose, SQLite started
-    from the records (a quarter of them for a unit's salesperson), reading each one's table
-    row and then its summary rows by key (decision 0036)."""
+    """``column IN (ids)``, which SQLite answers by scanning the summary's index over the
+    period asked and testing each row against the ids, read once. Written ``+column`` there:
+    joined, or left to choose, SQLite started from the records (a quarter of them for a
+    unit's salesperson), reading each one's table row, then its summary rows by key
+    (decision 0036)."""
     if session.get_bind().dialect.name == "sqlite":
         column = UnaryExpression(column, operator=operators.custom_op("+"), type_=column.type)
     found: ColumnElement[bool] = column.in_(ids)

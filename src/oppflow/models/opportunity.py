@@ -33,9 +33,6 @@ class Opportunity(Audited, Base):
         ),
         Index("ix_opportunities_state_closed_on", "state", "actual_close_date"),
         Index("ix_opportunities_owner_state", "owner_id", "state"),
-        # A unit's records' ids, from the index alone: the ids a summary's rows are tested
-        # against for row-level security (migration 0022).
-        Index("ix_opportunities_unit_id", "owning_business_unit_id", "id"),
         # A cohort's members as they are now, in creation order: from the index alone (0020).
         Index(
             "ix_opportunities_created_covering",
@@ -93,7 +90,7 @@ class Opportunity(Audited, Base):
     # The owner's business unit, kept with the record (as Dynamics' owningbusinessunit) so that
     # row-level security is one indexed comparison.
     owning_business_unit_id: Mapped[uuid.UUID | None] = mapped_column(
-        ForeignKey("business_units.id"), default=None
+        ForeignKey("business_units.id"), default=None, index=True
     )
     account_id: Mapped[uuid.UUID | None] = mapped_column(
         ForeignKey("accounts.id"), default=None, index=True
