@@ -115,14 +115,15 @@ class Line:
     value: Decimal = Decimal(0)
     ids: list[uuid.UUID] = field(default_factory=list)
 
-    def add(self, opportunity_id: uuid.UUID, value: Decimal) -> None:
+    def add(self, opportunity_id: uuid.UUID | None, value: Decimal) -> None:
         self.count += 1
         self.value += value
-        self.ids.append(opportunity_id)
+        if opportunity_id is not None:  # read only when the details are asked
+            self.ids.append(opportunity_id)
 
 
 def waterfall(
-    states: Iterable[tuple[uuid.UUID, State, State]],
+    states: Iterable[tuple[uuid.UUID | None, State, State]],
     scope: Scope,
     close: Period,
     *,
@@ -157,7 +158,7 @@ def _in_period(state: State | None, close: Period) -> State | None:
 
 def _classify(
     lines: dict[str, Line],
-    opportunity_id: uuid.UUID,
+    opportunity_id: uuid.UUID | None,
     before: State | None,
     after: State | None,
     at_end: State | None,

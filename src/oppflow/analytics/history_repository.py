@@ -123,8 +123,7 @@ class HistoryRepository(OpportunityRepository):
         if self.actor.depth("opportunity", "read") != Depth.ORGANIZATION:
             query = query.where(tested_in(span.opportunity_id, self.readable_ids(), self.session))
         alike: dict[tuple[Any, ...], list[Any]] = {}
-        result = self.session.connection().execute(query, execution_options=STREAMED)
-        for batch in result.partitions():
+        for batch in driver_batches(self.session.connection(), query):
             for *key, value in batch:
                 tally = alike.setdefault(tuple(key), [0, Decimal(0)])
                 tally[0] += 1
@@ -135,11 +134,18 @@ class HistoryRepository(OpportunityRepository):
             yield reader.state(names, texts), count, total
 
     def states_closing_in(
-        self, start: datetime, end: datetime, days: tuple[date, date], fields: Collection[str]
-    ) -> Iterator[tuple[uuid.UUID, State, State]]:
+        self,
+        start: datetime,
+        end: datetime,
+        days: tuple[date, date],
+        fields: Collection[str],
+        *,
+        ids: bool,
+    ) -> Iterator[tuple[uuid.UUID | None, State, State]]:
         """Each readable opportunity open with its estimated close in ``[first day, day
         after)`` at ``start`` or at ``end``, with its state at each: from the spans (decision
-        0035), the candidates from the open spans' index, each one's two states by its key."""
+        0035), the candidates from the open spans' index, each one's two states by its key.
+        Its id only if ``ids`` are asked (None else: a UUID each costs a tenth of the time)."""
         names = list(dict.fromkeys(fields))
         instants = (microseconds(start), microseconds(end))
         first, after = (day.isoformat() for day in days)
@@ -154,11 +160,12 @@ class HistoryRepository(OpportunityRepository):
         if self.actor.depth("opportunity", "read") != Depth.ORGANIZATION:
             query = query.where(candidate.in_(self.readable_ids()))
         reader = _Reader(None)
-        connection = self.session.connection()
-        for batch in connection.execute(query, execution_options=STREAMED).partitions():
+        for batch in driver_batches(self.session.connection(), query):
             for row in batch:
                 key, texts = row[0], row[1:]
-                identifier = key if isinstance(key, uuid.UUID) else uuid.UUID(str(key))
+                identifier = None
+                if ids:
+                    identifier = key if isinstance(key, uuid.UUID) else uuid.UUID(str(key))
                 at_start = reader.state(names, texts[: len(names)])
                 yield identifier, at_start, reader.state(names, texts[len(names) :])
 
@@ -198,6 +205,23 @@ class HistoryRepository(OpportunityRepository):
         page = page.order_by(then.c.active_at, then.c.id).limit(limit)
         rows = self.session.execute(page).all()
         return [_stale_record(row) for row in rows], rows[0].total if rows else 0
+
+
+def driver_batches(connection: Connection, query: Select[Any]) -> Iterator[Sequence[Any]]:
+    """The rows of a query of text and numbers, in batches as the driver gives them. On
+    SQLite straight from its cursor, which steps the statement as rows are fetched: no
+    SQLAlchemy row is built (a third of the snapshot funnel's time at 1M). Elsewhere
+    streamed through SQLAlchemy's result: on PostgreSQL a server-side cursor, so that memory
+    stays bounded (SQLAlchemy then holds the cursor's first row: it cannot be read beside)."""
+    if connection.dialect.name != "sqlite":
+        yield from connection.execute(query, execution_options=STREAMED).partitions()
+        return
+    result = connection.execute(query)
+    try:
+        while batch := result.cursor.fetchmany(STREAMED["yield_per"]):
+            yield batch
+    finally:
+        result.close()
 
 
 def read_timelines(

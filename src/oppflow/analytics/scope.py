@@ -30,6 +30,12 @@ class Scope:
         found = timeline.state_at(moment, self.known_at and min(self.known_at, moment))
         return found if found is not None and self.admits(found) else None
 
+    def fields(self) -> tuple[str, ...]:
+        """The fields :meth:`admits` reads of a state: the owner and the process only when
+        filtered on, so that a report read in SQL reads (and decodes) no more."""
+        owner = ("owner_id",) if self.owner_id is not None or self.owners is not None else ()
+        return ("state", *owner, *(("process_key",) if self.process is not None else ()))
+
     def admits(self, state: State) -> bool:
         if self.owner_id is not None and state["owner_id"] != self.owner_id:
             return False

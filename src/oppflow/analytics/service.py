@@ -161,7 +161,7 @@ def _snapshot(
         )
     scope = _scope(session, actor, options, at)
     known_at = at if options.known == "recorded" else None
-    fields = [*funnels.SNAPSHOT_FIELDS, *FILTER_FIELDS]
+    fields = [*funnels.SNAPSHOT_FIELDS, *scope.fields()]
     if not (options.close_from or options.close_to):
         fields.remove("estimated_close_date")  # so that more states are alike
     states = HistoryRepository(session, actor).states_at(at, known_at, fields)
@@ -379,8 +379,9 @@ def waterfall(session: Session, *, actor: Actor, options: WaterfallOptions) -> W
     if start > at:
         raise ValidationFailed("'start' must not come after 'as_of'.", field="start")
     scope = _scope(session, actor, options, at)
-    fields = (*forecasting.WATERFALL_FIELDS, *FILTER_FIELDS)
-    states = HistoryRepository(session, actor).states_closing_in(start, at, close.days(), fields)
+    fields = (*forecasting.WATERFALL_FIELDS, *scope.fields())
+    repository = HistoryRepository(session, actor)
+    states = repository.states_closing_in(start, at, close.days(), fields, ids=options.details)
     rows = forecasting.waterfall(states, scope, close, details=options.details)
     convention = _convention(
         options,
