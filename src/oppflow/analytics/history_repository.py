@@ -38,6 +38,7 @@ from oppflow.analytics.repository import (
     StaleCutoffs,
     StaleRecord,
     perhaps_open_at,
+    readable_ids,
     tested_in,
 )
 from oppflow.analytics.timeline import Change, State, Timeline, decode, microseconds
@@ -121,7 +122,11 @@ class HistoryRepository(OpportunityRepository):
             span.from_us <= at,
         )
         if self.actor.depth("opportunity", "read") != Depth.ORGANIZATION:
-            query = query.where(tested_in(span.opportunity_id, self.readable_ids(), self.session))
+            query = query.where(
+                tested_in(
+                    span.opportunity_id, readable_ids(self.grants(), EVERY_STATE), self.session
+                )
+            )
         alike: dict[tuple[Any, ...], list[Any]] = {}
         for batch in driver_batches(self.session.connection(), query):
             for *key, value in batch:
@@ -158,7 +163,7 @@ class HistoryRepository(OpportunityRepository):
             holds = (span.opportunity_id == candidate, span.from_us <= at, span.to_us > at)
             query = query.outerjoin(span, and_(*holds))
         if self.actor.depth("opportunity", "read") != Depth.ORGANIZATION:
-            query = query.where(candidate.in_(self.readable_ids()))
+            query = query.where(candidate.in_(readable_ids(self.grants(), EVERY_STATE)))
         reader = _Reader(None)
         for batch in driver_batches(self.session.connection(), query):
             for row in batch:
@@ -168,11 +173,6 @@ class HistoryRepository(OpportunityRepository):
                     identifier = key if isinstance(key, uuid.UUID) else uuid.UUID(str(key))
                 at_start = reader.state(names, texts[: len(names)])
                 yield identifier, at_start, reader.state(names, texts[len(names) :])
-
-    def readable_ids(self) -> Select[uuid.UUID]:
-        """The ids of the readable opportunities, with the ones granted to the actor read
-        first (``Grants``): no share or sales-team probe per record."""
-        return select(Opportunity.id).where(EVERY_STATE, self.grants().scope())
 
     def stale_at(
         self,

@@ -21,6 +21,7 @@ from sqlalchemy import (
     case,
     cast,
     exists,
+    false,
     func,
     literal_column,
     or_,
@@ -58,7 +59,7 @@ from oppflow.models import (
 from oppflow.models.base import MONEY
 from oppflow.sales.repository import OpportunityRepository
 from oppflow.security.privileges import Depth
-from oppflow.security.scope import ownership_reach, read_scope
+from oppflow.security.scope import Grants, ownership_reach, read_scope
 
 CENT = Decimal("0.01")
 Columns = TypeVarTuple("Columns")
@@ -383,12 +384,11 @@ class AnalyticsRepository(OpportunityRepository):
         conditions = self._filter_conditions(filters)
         if not conditions and self.actor.depth("opportunity", "read") == Depth.ORGANIZATION:
             return query
-        kept = (*(records or (EVERY_STATE,)), self.grants().scope(), *conditions)
         if period:
-            ids = select(Opportunity.id).where(*kept)
+            ids = readable_ids(self.grants(), *(records or (EVERY_STATE,)), *conditions)
             return query.where(tested_in(opportunity_id, ids, self.session))
         query = query.join(Opportunity, Opportunity.id == opportunity_id)
-        return query.where(*kept)
+        return query.where(*records, self.grants().scope(), *conditions)
 
     def stale(
         self, filters: FunnelFilters, cutoffs: StaleCutoffs, limit: int
@@ -485,6 +485,16 @@ class AnalyticsRepository(OpportunityRepository):
 # Every record is open, won or lost: said, the planner reads the ids of the readable ones from
 # the index on state, unit, owner and id, without a table row.
 EVERY_STATE = Opportunity.state.in_(("open", *CLOSED_STATES))
+
+
+def readable_ids(grants: Grants, *conditions: ColumnElement[bool]) -> Select[Any]:
+    """The ids of the readable records meeting ``conditions``: one query per way the actor
+    reaches them (``Grants.ways``), so that a unit's ids are read from the index on state,
+    unit, owner and id, where one ``OR`` of the ways scanned all of it (0.5 s at 1M)."""
+    found = [select(Opportunity.id).where(*conditions, way) for way in grants.ways()]
+    if not found:
+        return select(Opportunity.id).where(false())
+    return found[0] if len(found) == 1 else select(union_all(*found).subquery().c[0])
 
 
 def tested_in(column: Any, ids: Select[Any], session: Session) -> ColumnElement[bool]:

@@ -134,6 +134,25 @@ class Grants:
             return read_scope(self.actor, self.model)
         return or_(self.owned, self.model.id.in_(self.ids))
 
+    def ways(self) -> list[ColumnElement[bool]]:
+        """The same rows as conditions that may overlap, one per way the actor reaches them
+        (owning them, their unit or units, a grant): the ids read as a ``UNION ALL`` of one
+        query each, each from its own index, where one ``OR`` reads a whole index."""
+        if self.depth == Depth.NONE:
+            return []
+        if self.table not in OWNED_TABLES or self.depth == Depth.ORGANIZATION:
+            return [true()]
+        model = self.model
+        found: list[ColumnElement[bool]] = [model.owner_id == self.actor.user_id]
+        if self.depth >= Depth.PARENT_CHILD:
+            found.append(model.owning_business_unit_id.in_(self.actor.business_unit_tree))
+        elif self.depth >= Depth.BUSINESS_UNIT:
+            found.append(model.owning_business_unit_id == self.actor.business_unit_id)
+        if self.reaches_beyond_ownership:
+            slices = range(0, len(self.ids), GRANTED_SLICE)
+            found += [model.id.in_(self.ids[i : i + GRANTED_SLICE]) for i in slices]
+        return found
+
     def parts(self) -> list[ColumnElement[bool]]:
         """The same rows as disjoint conditions (none when nothing is readable): ownership,
         then the granted rows ownership does not reach, a slice of ids each. A count is the
