@@ -13,9 +13,13 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
+from oppflow.analytics.repository import readable_ids as readable_ids_of
 from oppflow.db import unit_of_work
-from oppflow.models import OpportunityChange
+from oppflow.models import Opportunity, OpportunityChange
+from oppflow.security import scope
+from oppflow.security import service as security_service
 from oppflow.security.privileges import BUILTIN_ROLES
+from oppflow.security.scope import granted, read_scope
 from tests.analytics import history as brute
 from tests.security.test_visibility import place_all, readable_ids, vary_the_phases
 from tests.security.world import World
@@ -60,6 +64,10 @@ def money(number: float | None) -> Decimal:
 def test_each_report_counts_exactly_the_readable_opportunities(world: World, role: str) -> None:
     place_all(world, "opportunities")
     vary_the_phases(world)
+    reports_count_exactly_the_readable_opportunities(world)
+
+
+def reports_count_exactly_the_readable_opportunities(world: World) -> None:
     readable = readable_ids(world, "opportunities")
     stories = stories_of(world, readable)
     assert len(stories) == len(readable)
@@ -71,6 +79,14 @@ def test_each_report_counts_exactly_the_readable_opportunities(world: World, rol
     expected = brute.snapshot(stories, now)
     assert {p["pipeline_phase"]: (p["count"], money(p["estimated_value"])) for p in funnel} == {
         phase: (count, total.quantize(CENT)) for phase, (count, total, _) in expected.items()
+    }
+
+    # As of a past instant (the last change placed), from the spans (decision 0035).
+    last = max(row.effective_at for story in stories for row in story.rows)
+    past = report(world, "funnel", as_of=last.isoformat())["phases"]
+    then = brute.snapshot(stories, last)
+    assert {p["pipeline_phase"]: (p["count"], money(p["estimated_value"])) for p in past} == {
+        phase: (count, total.quantize(CENT)) for phase, (count, total, _) in then.items()
     }
 
     cohort = report(world, "funnel", mode="any", **period)["phases"]
@@ -137,3 +153,33 @@ def test_each_report_counts_exactly_the_readable_opportunities(world: World, rol
 
     stale = report(world, "stale")
     assert {r["opportunity_id"] for r in stale["rows"]} <= readable
+
+
+@pytest.mark.parametrize("role", list(BUILTIN_ROLES), scope="module")
+def test_the_ids_read_one_way_at_a_time_are_the_readable_ones(world: World, role: str) -> None:
+    """The ids a summary's rows are tested against (``readable_ids``, a ``UNION ALL`` of
+    ``Grants.ways``) are exactly those :func:`read_scope` reads, for every built-in role."""
+    place_all(world, "opportunities")
+    with unit_of_work(world.factory) as session:
+        actor = security_service.actor_by_username(session, "actor")
+        by_scope = set(
+            session.scalars(select(Opportunity.id).where(read_scope(actor, Opportunity)))
+        )
+        by_ways = set(session.scalars(readable_ids_of(granted(session, actor, Opportunity))))
+    assert by_ways == by_scope
+    assert {str(found) for found in by_scope} == readable_ids(world, "opportunities")
+
+
+@pytest.mark.parametrize("role", ["salesperson"], scope="module")
+def test_many_granted_records_are_read_by_the_reports_in_the_statement(
+    world: World, role: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Past :data:`GRANTED_SLICE` granted ids, the reports over a period read the grants in
+    the statement rather than bind each id: the same answers."""
+    monkeypatch.setattr(scope, "GRANTED_SLICE", 1)
+    place_all(world, "opportunities")
+    with unit_of_work(world.factory) as session:
+        actor = security_service.actor_by_username(session, "actor")
+        assert len(granted(session, actor, Opportunity).ids) > scope.GRANTED_SLICE
+    reports_count_exactly_the_readable_opportunities(world)
+    test_the_ids_read_one_way_at_a_time_are_the_readable_ones(world, role)

@@ -109,26 +109,10 @@ class HistoryRepository(OpportunityRepository):
         spans that hold it (one range of their index, decision 0035): alike in ``fields``,
         counted together and their estimated values summed."""
         names = [name for name in dict.fromkeys(fields) if name != "estimated_value"]
-        span, at = OpportunitySpan, microseconds(moment)
-        # Each span read is open: its state is not read from the table (not in the index).
-        columns = [
-            literal_column("'open'") if name == "state" else span.__table__.c[name]
-            for name in names
-        ]
-        query = select(*columns, span.estimated_value).where(
-            # Written out, not bound: the condition of the partial index the range reads.
-            span.state == literal_column("'open'"),
-            span.to_us > at,
-            span.from_us <= at,
-        )
-        if self.actor.depth("opportunity", "read") != Depth.ORGANIZATION:
-            query = query.where(
-                tested_in(
-                    span.opportunity_id, readable_ids(self.grants(), EVERY_STATE), self.session
-                )
-            )
+        query = _open_spans_at(microseconds(moment), names)
+        query = self._readable_only(query, OpportunitySpan.opportunity_id, tested=True)
         alike: dict[tuple[Any, ...], list[Any]] = {}
-        for batch in driver_batches(self.session.connection(), query):
+        for batch in _driver_batches(self.session.connection(), query):
             for *key, value in batch:
                 tally = alike.setdefault(tuple(key), [0, Decimal(0)])
                 tally[0] += 1
@@ -145,34 +129,34 @@ class HistoryRepository(OpportunityRepository):
         days: tuple[date, date],
         fields: Collection[str],
         *,
-        ids: bool,
+        with_ids: bool,
     ) -> Iterator[tuple[uuid.UUID | None, State, State]]:
         """Each readable opportunity open with its estimated close in ``[first day, day
         after)`` at ``start`` or at ``end``, with its state at each: from the spans (decision
         0035), the candidates from the open spans' index, each one's two states by its key.
-        Its id only if ``ids`` are asked (None else: a UUID each costs a tenth of the time)."""
+        Its id only ``with_ids`` (None else: a UUID each cost a tenth of the time at 1M)."""
         names = list(dict.fromkeys(fields))
-        instants = (microseconds(start), microseconds(end))
-        first, after = (day.isoformat() for day in days)
-        closing = union(*(_open_closing_in(at, first, after) for at in instants)).subquery()
-        candidate = closing.c.opportunity_id
-        held = [aliased(OpportunitySpan, name=name) for name in ("at_start", "at_end")]
-        query = select(type_coerce(candidate, String)).select_from(closing)
-        for span, at in zip(held, instants, strict=True):
-            query = query.add_columns(*(getattr(span, name) for name in names))
-            holds = (span.opportunity_id == candidate, span.from_us <= at, span.to_us > at)
-            query = query.outerjoin(span, and_(*holds))
-        if self.actor.depth("opportunity", "read") != Depth.ORGANIZATION:
-            query = query.where(candidate.in_(readable_ids(self.grants(), EVERY_STATE)))
+        if not set(names) <= set(SPAN_FIELDS):
+            raise ValueError(f"the spans keep no {sorted(set(names) - set(SPAN_FIELDS))}")
+        query, key = _states_at_both((microseconds(start), microseconds(end)), days, names)
         reader = _Reader(None)
-        for batch in driver_batches(self.session.connection(), query):
+        for batch in _driver_batches(self.session.connection(), self._readable_only(query, key)):
             for row in batch:
                 key, texts = row[0], row[1:]
                 identifier = None
-                if ids:
+                if with_ids:
                     identifier = key if isinstance(key, uuid.UUID) else uuid.UUID(str(key))
                 at_start = reader.state(names, texts[: len(names)])
                 yield identifier, at_start, reader.state(names, texts[len(names) :])
+
+    def _readable_only(self, query: Select[Any], key: Any, *, tested: bool = False) -> Select[Any]:
+        """``query`` kept to the readable opportunities by its column ``key``: tested against
+        their ids (``tested_in``, for a range of spans scanned) or simply in them (for
+        candidates already chosen)."""
+        if self.actor.depth("opportunity", "read") == Depth.ORGANIZATION:
+            return query
+        ids = readable_ids(self.grants(), EVERY_STATE)
+        return query.where(tested_in(key, ids, self.session) if tested else key.in_(ids))
 
     def stale_at(
         self,
@@ -207,8 +191,10 @@ class HistoryRepository(OpportunityRepository):
         return [_stale_record(row) for row in rows], rows[0].total if rows else 0
 
 
-def driver_batches(connection: Connection, query: Select[Any]) -> Iterator[Sequence[Any]]:
-    """The rows of a query of text and numbers, in batches as the driver gives them. On
+def _driver_batches(connection: Connection, query: Select[Any]) -> Iterator[Sequence[Any]]:
+    """The rows of a query of text and numbers only (no column whose type converts what
+    the driver gives: a UUID, a Decimal or a timestamp would come raw on SQLite and converted
+    elsewhere), in batches as the driver gives them. On
     SQLite straight from its cursor, which steps the statement as rows are fetched: no
     SQLAlchemy row is built (a third of the snapshot funnel's time at 1M). Elsewhere
     streamed through SQLAlchemy's result: on PostgreSQL a server-side cursor, so that memory
@@ -386,6 +372,40 @@ _IN_TIME_ORDER = itemgetter(3, 5)  # effective_at, seq
 _MISSING = object()
 # Fields whose values rarely repeat: a cache of them would only grow.
 _UNSHARED = frozenset({"estimated_value", "actual_value"})
+
+
+def _open_spans_at(at: int, names: list[str]) -> Select[Any]:
+    """The ``names`` and the estimated value of the open spans holding ``at``
+    (microseconds), read from their partial index alone."""
+    span = OpportunitySpan
+    # Each span read is open: its state is not read from the table (not in the index).
+    columns = [
+        literal_column("'open'") if name == "state" else span.__table__.c[name] for name in names
+    ]
+    return select(*columns, span.estimated_value).where(
+        # Written out, not bound: the condition of the partial index the range reads.
+        span.state == literal_column("'open'"),
+        span.to_us > at,
+        span.from_us <= at,
+    )
+
+
+def _states_at_both(
+    instants: tuple[int, int], days: tuple[date, date], names: list[str]
+) -> tuple[Select[Any], Any]:
+    """The opportunities open with a close day in ``days`` at either instant, each with
+    ``names`` of the span holding the first instant, then of the one holding the second;
+    and the column of their ids."""
+    first, after = (day.isoformat() for day in days)
+    closing = union(*(_open_closing_in(at, first, after) for at in instants)).subquery()
+    candidate = closing.c.opportunity_id
+    query = select(type_coerce(candidate, String)).select_from(closing)
+    for name, at in zip(("at_start", "at_end"), instants, strict=True):
+        span = aliased(OpportunitySpan, name=name)
+        query = query.add_columns(*(getattr(span, field) for field in names))
+        holds = (span.opportunity_id == candidate, span.from_us <= at, span.to_us > at)
+        query = query.outerjoin(span, and_(*holds))
+    return query, candidate
 
 
 def _open_closing_in(at: int, first: str, after: str) -> Select[uuid.UUID]:

@@ -239,7 +239,7 @@ class AnalyticsRepository(OpportunityRepository):
         closed = Opportunity.state.in_(CLOSED_STATES)
         in_period = days is not None
         return self._summary_readable(
-            query, ClosedDeal.opportunity_id, filters, closed, period=in_period
+            query, ClosedDeal.opportunity_id, filters, closed, tested=in_period
         )
 
     def stays(
@@ -273,7 +273,7 @@ class AnalyticsRepository(OpportunityRepository):
             .where(stint.entered_us >= since, stint.entered_us < until)
             .group_by(stint.opportunity_id, stint.process_key, stint.stage)
         )
-        readable = self._summary_readable(per_deal, stint.opportunity_id, filters, period=True)
+        readable = self._summary_readable(per_deal, stint.opportunity_id, filters, tested=True)
         found = readable.subquery()
         query = select(found).order_by(
             found.c.process, found.c.stage, found.c.length, found.c.completed.desc()
@@ -311,7 +311,7 @@ class AnalyticsRepository(OpportunityRepository):
             .select_from(move)
             .where(move.at_us >= since, move.at_us < until)
         )
-        query = self._summary_readable(query, move.opportunity_id, filters, period=True)
+        query = self._summary_readable(query, move.opportunity_id, filters, tested=True)
         return self.session.connection().execute(query.group_by(*keys)).all()
 
     def cohort_now(
@@ -373,18 +373,18 @@ class AnalyticsRepository(OpportunityRepository):
         opportunity_id: Any,
         filters: FunnelFilters,
         *records: ColumnElement[bool],
-        period: bool = False,
+        tested: bool = False,
     ) -> Select[*Columns]:
         """``query`` over a summary table's rows of the opportunities the actor reads, with
         the filters as they apply now; the records are read only when their security or the
         filters need them, with ``records`` (what is known of them) said first. A summary
-        read over a ``period`` (a range of its own index) tests each row against the ids of
-        the records kept (:func:`tested_in`); one read whole is joined to them, so that the
-        planner starts from the records' index on state, unit and owner."""
+        read over a period (a range of its own index) is ``tested``: each of its rows against
+        the ids of the records kept (:func:`tested_in`); one read whole is joined to them, so
+        that the planner starts from the records' index on state, unit and owner."""
         conditions = self._filter_conditions(filters)
         if not conditions and self.actor.depth("opportunity", "read") == Depth.ORGANIZATION:
             return query
-        if period:
+        if tested:
             ids = readable_ids(self.grants(), *(records or (EVERY_STATE,)), *conditions)
             return query.where(tested_in(opportunity_id, ids, self.session))
         query = query.join(Opportunity, Opportunity.id == opportunity_id)
@@ -490,7 +490,8 @@ EVERY_STATE = Opportunity.state.in_(("open", *CLOSED_STATES))
 def readable_ids(grants: Grants, *conditions: ColumnElement[bool]) -> Select[Any]:
     """The ids of the readable records meeting ``conditions``: one query per way the actor
     reaches them (``Grants.ways``), so that a unit's ids are read from the index on state,
-    unit, owner and id, where one ``OR`` of the ways scanned all of it (0.5 s at 1M)."""
+    unit, owner and id, where one ``OR`` of the ways scanned all of it (0.31 against 0.14 s
+    for a unit's 250,000 ids at 1M)."""
     found = [select(Opportunity.id).where(*conditions, way) for way in grants.ways()]
     if not found:
         return select(Opportunity.id).where(false())

@@ -31,8 +31,9 @@ class Scope:
         return found if found is not None and self.admits(found) else None
 
     def fields(self) -> tuple[str, ...]:
-        """The fields :meth:`admits` reads of a state: the owner and the process only when
-        filtered on, so that a report read in SQL reads (and decodes) no more."""
+        """The fields a report's stream must hold for its filters: the state (every report
+        counts by it), the owner and the process only when :meth:`admits` filters on them,
+        so that a report read in SQL reads (and decodes) no more."""
         owner = ("owner_id",) if self.owner_id is not None or self.owners is not None else ()
         return ("state", *owner, *(("process_key",) if self.process is not None else ()))
 

@@ -381,7 +381,7 @@ def waterfall(session: Session, *, actor: Actor, options: WaterfallOptions) -> W
     scope = _scope(session, actor, options, at)
     fields = (*forecasting.WATERFALL_FIELDS, *scope.fields())
     repository = HistoryRepository(session, actor)
-    states = repository.states_closing_in(start, at, close.days(), fields, ids=options.details)
+    states = repository.states_closing_in(start, at, close.days(), fields, with_ids=options.details)
     rows = forecasting.waterfall(states, scope, close, details=options.details)
     convention = _convention(
         options,

@@ -149,8 +149,11 @@ class Grants:
         elif self.depth >= Depth.BUSINESS_UNIT:
             found.append(model.owning_business_unit_id == self.actor.business_unit_id)
         if self.reaches_beyond_ownership:
-            slices = range(0, len(self.ids), GRANTED_SLICE)
-            found += [model.id.in_(self.ids[i : i + GRANTED_SLICE]) for i in slices]
+            # Past a slice, the grants read in the statement itself: the ways are one
+            # statement, whose bound values the databases cap (32,766 on SQLite).
+            many = len(self.ids) > GRANTED_SLICE
+            ids = granted_ids(self.actor, self.table, "read") if many else self.ids
+            found.append(model.id.in_(ids))
         return found
 
     def parts(self) -> list[ColumnElement[bool]]:
