@@ -1,7 +1,9 @@
-"""The reports over history at size: queries that read the change log narrowly (decision 0025).
+"""The reports over history at size: queries that read the change log narrowly (decision 0025)
+and the spans kept from it (decision 0035).
 
-Each query starts from the opportunities the caller may read, as ``repository.py``'s do. They
-live apart from it so that the list and board queries there and these can change separately.
+Each query reads only the opportunities the caller may read: the log's from them, the spans
+tested against their ids (decision 0036). They live apart from ``repository.py`` so that the
+list and board queries there and these can change separately.
 """
 
 from __future__ import annotations

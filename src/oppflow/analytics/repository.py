@@ -1,4 +1,5 @@
-"""Aggregate queries; each one starts from the opportunities the caller may read."""
+"""Aggregate queries, each over only the opportunities the caller may read: from them, or
+(a summary read over a period) its rows tested against their ids (decision 0036)."""
 
 from __future__ import annotations
 
