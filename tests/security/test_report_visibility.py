@@ -19,7 +19,7 @@ from oppflow.models import Opportunity, OpportunityChange
 from oppflow.security import scope
 from oppflow.security import service as security_service
 from oppflow.security.privileges import BUILTIN_ROLES
-from oppflow.security.scope import granted, read_scope
+from oppflow.security.scope import Grants, granted, read_scope
 from tests.analytics import history as brute
 from tests.security.test_visibility import place_all, readable_ids, vary_the_phases
 from tests.security.world import World
@@ -183,3 +183,22 @@ def test_many_granted_records_are_read_by_the_reports_in_the_statement(
         assert len(granted(session, actor, Opportunity).ids) > scope.GRANTED_SLICE
     reports_count_exactly_the_readable_opportunities(world)
     test_the_ids_read_one_way_at_a_time_are_the_readable_ones(world, role)
+
+
+@pytest.mark.parametrize("role", ["salesperson"], scope="module")
+def test_grants_past_the_databases_bound_value_cap_are_read_in_the_statement(
+    world: World, role: str
+) -> None:
+    """70,000 granted ids (psycopg sends at most 65,535 values with a statement; SQLite's
+    cap depends on its build, 32,766 by default): ``readable_ids`` reads the grants inside
+    its statement, and reads the same rows as :func:`read_scope`. Binding each id failed it
+    on PostgreSQL."""
+    place_all(world, "opportunities")
+    with unit_of_work(world.factory) as session:
+        actor = security_service.actor_by_username(session, "actor")
+        found = granted(session, actor, Opportunity)
+        assert found.ids
+        many = Grants(actor, Opportunity, [*found.ids, *(uuid.uuid4() for _ in range(70_000))])
+        by_ways = set(session.scalars(readable_ids_of(many)))
+        readable = select(Opportunity.id).where(read_scope(actor, Opportunity))
+        assert by_ways == set(session.scalars(readable))

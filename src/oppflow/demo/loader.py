@@ -4,9 +4,12 @@ type converts (the conversion a Core ``insert()`` applies, without its per-row m
 which cost more than SQLite's own work).
 
 No ORM object is made per row, so neither the change-log nor the totals hooks see these
-rows: whoever loads opportunities this way writes their change log itself, calls
+rows: whoever loads opportunities this way writes their change log itself; loads the stage
+stints, phase moves and spans that ``stage_stints``, ``phase_moves`` and ``spans``
+``.rows_of_changes`` make of it and stamps the records with ``stage_entries.stamped``; calls
 :func:`oppflow.analytics.closed_deals.refresh` for those it loads closed, and
-:func:`oppflow.analytics.totals.rebuild` when done.
+:func:`oppflow.analytics.totals.rebuild` when done (as ``demo/bulk.py`` and
+``imports/bulk.py`` do).
 """
 
 from __future__ import annotations

@@ -150,7 +150,7 @@ class Grants:
             found.append(model.owning_business_unit_id == self.actor.business_unit_id)
         if self.reaches_beyond_ownership:
             # Past a slice, the grants read in the statement itself: the ways are one
-            # statement, whose bound values the databases cap (32,766 on SQLite).
+            # statement, whose bound values the drivers cap (65,535 for psycopg).
             many = len(self.ids) > GRANTED_SLICE
             ids = granted_ids(self.actor, self.table, "read") if many else self.ids
             found.append(model.id.in_(ids))
