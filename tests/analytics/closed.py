@@ -6,15 +6,19 @@ from __future__ import annotations
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
-from oppflow.analytics import closed_deals, phase_moves, spans, stage_entries, stage_stints
+from oppflow.analytics import (
+    closed_deals,
+    phase_moves,
+    rewriting,
+    spans,
+    stage_entries,
+    stage_stints,
+)
 from oppflow.analytics.history_repository import read_timelines
 from oppflow.models import (
     ClosedDeal,
     Opportunity,
     OpportunityChange,
-    OpportunitySpan,
-    PhaseMove,
-    StageStint,
 )
 
 COLUMNS = (
@@ -49,21 +53,7 @@ def assert_stage_stints_follow_the_log(factory: sessionmaker[Session]) -> int:
     assert_stage_entries_follow_the_log(factory)
     assert_spans_follow_the_log(factory)
     columns = ("opportunity_id", "entered_us", "left_us", "process_key", "stage")
-    with factory() as session:
-        kept = sorted(
-            tuple(getattr(stint, c) for c in columns)
-            for stint in session.scalars(select(StageStint))
-        )
-        timelines = read_timelines(
-            session.connection(), select(Opportunity.id), stage_stints.FIELDS
-        )
-        read = sorted(
-            tuple(row[c] for c in columns)
-            for timeline in timelines
-            for row in stage_stints.rows_of(timeline)
-        )
-    assert kept == read
-    return len(kept)
+    return _follows_the_log(factory, stage_stints.SUMMARY, columns)
 
 
 def assert_stage_entries_follow_the_log(factory: sessionmaker[Session]) -> None:
@@ -83,34 +73,32 @@ def assert_stage_entries_follow_the_log(factory: sessionmaker[Session]) -> None:
 def assert_phase_moves_follow_the_log(factory: sessionmaker[Session]) -> int:
     """The moves as kept equal those read from the whole change log now; how many there are."""
     columns = ("opportunity_id", "at_us", "phase", "move", "reopened")
-    with factory() as session:
-        kept = sorted(
-            tuple(getattr(move, c) for c in columns) for move in session.scalars(select(PhaseMove))
-        )
-        wanted = select(Opportunity.id)
-        timelines = read_timelines(session.connection(), wanted, phase_moves.FIELDS)
-        read = sorted(
-            tuple(row[c] for c in columns)
-            for timeline in timelines
-            for row in phase_moves.rows_of(timeline)
-        )
-    assert kept == read
-    return len(kept)
+    return _follows_the_log(factory, phase_moves.SUMMARY, columns)
 
 
 def assert_spans_follow_the_log(factory: sessionmaker[Session]) -> int:
     """The spans as kept equal those read from the whole change log now; how many there are."""
     columns = ("opportunity_id", "from_us", "to_us", *spans.FIELDS)
+    return _follows_the_log(factory, spans.SUMMARY, columns)
+
+
+def _follows_the_log(
+    factory: sessionmaker[Session], summary: rewriting.Summary, columns: tuple[str, ...]
+) -> int:
+    """The summary's rows as kept equal those its ``rows_of`` makes of the whole change log
+    now (``columns`` of each); how many there are."""
     with factory() as session:
         kept = sorted(
-            tuple(getattr(span, c) for c in columns)
-            for span in session.scalars(select(OpportunitySpan))
+            tuple(getattr(row, c) for c in columns)
+            for row in session.scalars(select(summary.model))
         )
-        timelines = read_timelines(session.connection(), select(Opportunity.id), spans.FIELDS)
+        timelines = read_timelines(
+            session.connection(), select(Opportunity.id), summary.fields, born=summary.born
+        )
         read = sorted(
             tuple(row[c] for c in columns)
             for timeline in timelines
-            for row in spans.rows_of(timeline)
+            for row in summary.rows_of(timeline)
         )
     assert kept == read
     return len(kept)

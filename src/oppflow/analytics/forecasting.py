@@ -134,10 +134,9 @@ def waterfall(
     compared at the two instants (its state at each, as ``Timeline.state_at`` gives it), so
     the identity holds exactly. The filters apply to its state at ``as_of``."""
     lines = {name: Line() for name in WATERFALL_LINES}
-    days = close.days()
     for opportunity_id, at_start, at_end in states:
-        before = _in_period(at_start, days)
-        after = _in_period(at_end, days)
+        before = _in_period(at_start, close)
+        after = _in_period(at_end, close)
         if (before is not None or after is not None) and scope.admits(at_end):
             _classify(lines, opportunity_id, before, after, at_end, close)
     return [
@@ -151,14 +150,10 @@ def waterfall(
     ]
 
 
-def _in_period(state: State | None, days: tuple[date, date]) -> State | None:
-    """The state if open with its close date in ``[first day, day after)``: ``State.is_open``
-    and ``Period.holds_day`` written out with the days read once (a call each per candidate
-    was a tenth of the waterfall's time at 1M)."""
-    if state is None or state.values.get("state") != "open":
+def _in_period(state: State | None, close: Period) -> State | None:
+    if state is None or not state.is_open:
         return None
-    closing = state.values.get("estimated_close_date")
-    return state if closing is not None and days[0] <= closing < days[1] else None
+    return state if close.holds_day(state["estimated_close_date"]) else None
 
 
 def _classify(

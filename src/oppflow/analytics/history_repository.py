@@ -346,18 +346,7 @@ class _Reader:
         return found
 
     def state(self, names: Sequence[str], texts: Sequence[str | None]) -> State:
-        # :meth:`value` written out: called for each field of each state, a call's cost
-        # was a third of building the waterfall's states at 1M.
-        decoded, values = self.decoded, {}
-        for name, text in zip(names, texts, strict=True):
-            if text is None or name in _UNSHARED:
-                values[name] = decode(name, text)
-                continue
-            found = decoded.get((name, text), _MISSING)
-            if found is _MISSING:
-                found = decoded[name, text] = decode(name, text)
-            values[name] = found
-        return State(values)
+        return State({n: self.value(n, t) for n, t in zip(names, texts, strict=True)})
 
     def value(self, field: str, text: str | None) -> Any:
         # Owners, stages, phases and states repeat: decode each once.

@@ -150,7 +150,7 @@ class Period:
 
     @cached_property
     def _days(self) -> tuple[date, date]:
-        # Once per period: asked of every deal (the waterfall's lines, the cycle windows).
+        # Once per period: the waterfall asks it of every candidate, twice.
         return _local_day(self.start, self.zone), _day_end(self.end, self.zone)
 
 
