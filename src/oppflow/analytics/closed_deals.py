@@ -27,13 +27,12 @@ from sqlalchemy.orm import Session
 from oppflow.analytics import rewriting
 from oppflow.analytics.outcomes import (
     CLOSED_STATES,
-    PHASE_SEPARATOR,
     WIN_LOSS_FIELDS,
     closed_value,
     outlook_instant,
 )
 from oppflow.analytics.repository import ever_closed
-from oppflow.analytics.timeline import Timeline, phase_number
+from oppflow.analytics.timeline import PHASE_SEPARATOR, Timeline, phase_number
 from oppflow.models import ClosedDeal
 
 # A deal's row is made from what win/loss reads of its log (calibration's fields among them).

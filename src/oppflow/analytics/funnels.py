@@ -11,14 +11,19 @@ from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
-from itertools import groupby
-from operator import itemgetter
 from typing import Any
 
 from oppflow.analytics.options import Period
 from oppflow.analytics.schemas import ConversionRow, FlowRow, FunnelPhase
 from oppflow.analytics.scope import Scope
-from oppflow.analytics.timeline import PhaseEntry, PhaseExit, State, Timeline, phase_number
+from oppflow.analytics.timeline import (
+    PHASE_SEPARATOR,
+    PhaseEntry,
+    PhaseExit,
+    State,
+    Timeline,
+    phase_number,
+)
 
 CENT = Decimal("0.01")
 # The fields each report reads (its stream holds only their rows).
@@ -123,32 +128,29 @@ def cohort(
 def cohort_of_members(
     members: Iterable[Sequence[Any]], scope: Scope, *, mode: str
 ) -> list[CohortPhase]:
-    """The cohort funnel of its members as they are now, one row per phase each entered, in
-    time order (``AnalyticsRepository.cohort_now``: id, state, estimated value, probability,
-    process, stage, and the phase entered, None for a member that entered none).
+    """The cohort funnel of its members as they are now, one row each
+    (``AnalyticsRepository.cohort_now``: state, estimated value, probability, process,
+    stage, and the phases it entered in time order joined by ``|``, None if none).
 
     Members alike (the phases they reached, their state, the probability they are weighted
     at) are counted together: their values summed, then weighted once. Exact, as Decimal
     products and sums are: Σ (v × p / 100) = (Σ v) × p / 100."""
     phases = scope.defaults.phases(scope.process)
-    ordered = mode == "ordered"
+    reached_by = _Reached(phases, ordered=mode == "ordered")
     # The probability each member is weighted at, once per (state, own probability, process,
     # stage).
     weights: dict[tuple[Any, ...], int] = {}
     alike: dict[tuple[frozenset[str], str, int], list[Any]] = {}
-    for _, rows in groupby(members, key=itemgetter(0)):
-        member = list(rows)
-        first = member[0]
-        entries = [row[6] for row in member if row[6] is not None]
-        reached = _reached_in_order(entries, phases) if ordered else entries
-        weighed_by = (first[1], first[3], first[4], first[5])
+    for state, value, probability, process, stage, entries in members:
+        weighed_by = (state, probability, process, stage)
         weight = weights.get(weighed_by)
         if weight is None:
-            state = State(dict(zip(MEMBER_FIELDS, first[1:6], strict=True)))
-            weight = weights[weighed_by] = scope.defaults.probability(state)
-        tally = alike.setdefault((frozenset(reached), first[1], weight), [0, Decimal(0)])
+            fields = (state, value, probability, process, stage)
+            member = State(dict(zip(MEMBER_FIELDS, fields, strict=True)))
+            weight = weights[weighed_by] = scope.defaults.probability(member)
+        tally = alike.setdefault((reached_by[entries], state, weight), [0, Decimal(0)])
         tally[0] += 1
-        tally[1] += first[2] or 0
+        tally[1] += value or 0
     found = [CohortPhase(phase) for phase in phases]
     for (phases_reached, state_now, probability), (count, value) in alike.items():
         for phase in found:
@@ -156,6 +158,21 @@ def cohort_of_members(
                 phase.total.add_many(count, value, value * probability / 100)
                 phase.outcomes[state_now] += count
     return found
+
+
+class _Reached(dict[str | None, frozenset[str]]):
+    """The phases reached per sequence of entries (``|``-joined, None for none), each
+    sequence read once: most members of a cohort share a few."""
+
+    def __init__(self, phases: list[str], *, ordered: bool) -> None:
+        super().__init__({None: frozenset()})
+        self.phases, self.ordered = phases, ordered
+
+    def __missing__(self, entries: str | None) -> frozenset[str]:
+        entered = (entries or "").split(PHASE_SEPARATOR)
+        found = _reached_in_order(entered, self.phases) if self.ordered else set(entered)
+        self[entries] = frozenset(found)
+        return self[entries]
 
 
 def _count(

@@ -16,14 +16,12 @@ from oppflow.analytics.funnels import CENT, ratio
 from oppflow.analytics.options import Period
 from oppflow.analytics.schemas import CalibrationRow, ReliabilityBin, Tally, WinLossRow
 from oppflow.analytics.scope import Scope
-from oppflow.analytics.timeline import State, Timeline, phase_number
+from oppflow.analytics.timeline import PHASE_SEPARATOR, State, Timeline, phase_number
 
 PRIOR_WEIGHT = 10
 ENOUGH_HISTORY = 20
 PREDICTION_LEAD = timedelta(days=30)
 CLOSED_STATES = ("won", "lost")
-# Between the phases a closed deal reached, in its closed-deal row.
-PHASE_SEPARATOR = "|"
 # A closed deal's state 30 days before its close, as ``Defaults.probability`` reads it.
 OUTLOOK_FIELDS = ("state", "probability", "process_key", "active_stage")
 # The fields each report reads (its stream holds only their rows, and the birth).

@@ -16,19 +16,19 @@ from sqlalchemy import (
     ColumnElement,
     ScalarSelect,
     Select,
-    String,
     Subquery,
     and_,
     case,
-    cast,
     exists,
     false,
     func,
+    literal,
     literal_column,
     or_,
     select,
     union_all,
 )
+from sqlalchemy.dialects.postgresql import aggregate_order_by
 from sqlalchemy.orm import Session, aliased
 from sqlalchemy.sql import operators
 from sqlalchemy.sql.expression import UnaryExpression
@@ -319,33 +319,42 @@ class AnalyticsRepository(OpportunityRepository):
         self, filters: FunnelFilters, window: Period, first_phase: str | None, *, entered: bool
     ) -> Sequence[Sequence[Any]]:
         """The readable opportunities of a cohort as they are now (created in ``window``, or
-        with their first entry into ``first_phase`` in it), each with the phases it entered
-        in time order, one row per entry (``funnels.cohort_of_members``)."""
+        with their first entry into ``first_phase`` in it): one row per member, the phases
+        it entered in time order joined by ``|`` last, None when it entered none
+        (``funnels.cohort_of_members``)."""
         record = Opportunity
         membership: ColumnElement[bool]
         if entered:
             membership = record.id.in_(self._first_entered(first_phase or "", window))
         else:
             membership = and_(record.created_at >= window.start, record.created_at < window.end)
-        entry = aliased(PhaseMove, name="entry")
-        joined = and_(entry.opportunity_id == record.id, entry.move == "entry")
-        query = (
-            select(
-                # Text: only compared, and a UUID made per row was a third of the time.
-                cast(record.id, String),
-                record.state,
-                record.estimated_value,
-                record.probability,
-                record.process_key,
-                record.active_stage,
-                entry.phase,
-            )
-            .outerjoin(entry, joined)
-            .where(membership, self.grants().scope(), *self._filter_conditions(filters))
-            # The order of the created cohort's index (and of each one's moves): no sort.
-            .order_by(record.created_at, record.id, entry.at_us)
+        query = select(
+            record.state,
+            record.estimated_value,
+            record.probability,
+            record.process_key,
+            record.active_stage,
+            self._entries_joined(record.id),
+        ).where(membership, self.grants().scope(), *self._filter_conditions(filters))
+        return self._driver_rows(query, money_at=1)
+
+    def _entries_joined(self, opportunity_id: Any) -> ScalarSelect[Any]:
+        """The phases an opportunity entered, in time order, joined by ``|``: one row per
+        member made by the database (a row per entry, grouped in Python, was half the
+        cohort's time at 1M). SQLite 3.40 has no ordered aggregate; it concatenates in the
+        order it reads the member's entries, that of the index on (opportunity, move, time)
+        or of the key (opportunity, time), both in time order."""
+        entry = PhaseMove
+        phases: ColumnElement[Any]
+        if self.session.get_bind().dialect.name == "postgresql":
+            phases = func.string_agg(entry.phase, aggregate_order_by(literal("|"), entry.at_us))
+        else:
+            phases = func.group_concat(entry.phase, "|")
+        return (
+            select(phases)
+            .where(entry.opportunity_id == opportunity_id, entry.move == "entry")
+            .scalar_subquery()
         )
-        return self._driver_rows(query, money_at=2)
 
     @staticmethod
     def _first_entered(phase: str, window: Period) -> Select[uuid.UUID]:

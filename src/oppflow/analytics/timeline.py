@@ -53,6 +53,11 @@ def microseconds(moment: datetime) -> int:
     return (moment - EPOCH) // timedelta(microseconds=1)
 
 
+# Between the phases in a list of them kept as text (a closed deal's phases reached, a
+# cohort member's entries): no phase name holds it (``process.fields.pipeline_phase``).
+PHASE_SEPARATOR = "|"
+
+
 def phase_number(phase: str | None) -> int:
     """``3-Propose`` → 3; 0 for no phase (so it sorts first and never counts as reached)."""
     head = (phase or "").partition("-")[0]
