@@ -148,8 +148,10 @@ class HistoryRepository(OpportunityRepository):
                 identifier = None
                 if with_ids:
                     identifier = key if isinstance(key, uuid.UUID) else uuid.UUID(str(key))
-                at_start = reader.state(names, texts[: len(names)])
-                yield identifier, at_start, reader.state(names, texts[len(names) :])
+                then, now = texts[: len(names)], texts[len(names) :]
+                at_start = reader.state(names, then)
+                # Most candidates held one span throughout: their state is read once.
+                yield identifier, at_start, at_start if now == then else reader.state(names, now)
 
     def _readable_only(self, query: Select[Any], key: Any, *, tested: bool = False) -> Select[Any]:
         """``query`` kept to the readable opportunities by its column ``key``: tested against
