@@ -113,26 +113,25 @@ def _reports() -> list[Report]:
         Report("waterfall", service.waterfall, WaterfallOptions(), LOG_BY_FIELD),
         Report("win-loss", service.win_loss, ReportFilters(), CLOSED_BY_REASON),
         Report("calibration", service.calibration, CalibrationOptions(), CLOSED_DEALS_BY_OUTCOME),
-        # The same five read from the change log (an instant given), as before decisions
-        # 0031 to 0033: the baseline of the summaries they read now, in this run.
+        # As of a past instant: flow and time in stage read their summaries, the cohorts
+        # the spans and the phase moves (decision 0037). Win/loss and calibration with an
+        # instant given still fold the change log, as they all did before decisions 0031 to
+        # 0033: the baseline of the summaries they read now, in this run.
+        Report(
+            "conversion-as-of", service.conversion, ConversionOptions(as_of=past), MOVES_BY_PHASE
+        ),
+        Report("flow-as-of", service.flow, ReportFilters(as_of=past), MOVES_BY_PHASE),
+        Report(
+            "time-in-stage-as-of",
+            service.time_in_stage,
+            TimeInStageOptions(as_of=past),
+            STINTS_BY_STAGE,
+        ),
         Report("win-loss-from-log", service.win_loss, ReportFilters(as_of=now), LOG_BY_FIELD),
         Report(
             "calibration-from-log",
             service.calibration,
             CalibrationOptions(as_of=now),
-            LOG_BY_FIELD,
-        ),
-        Report("flow-from-log", service.flow, ReportFilters(as_of=now), LOG_BY_FIELD),
-        Report(
-            "conversion-from-log",
-            service.conversion,
-            ConversionOptions(as_of=now),
-            LOG_BY_FIELD,
-        ),
-        Report(
-            "time-in-stage-from-log",
-            service.time_in_stage,
-            TimeInStageOptions(as_of=now),
             LOG_BY_FIELD,
         ),
     ]

@@ -342,10 +342,26 @@ def phase_events(rows: list[Row], until: datetime) -> list[tuple[str, str, datet
 def cohort(
     stories: list[History], start: datetime, end: datetime, moment: datetime, mode: str
 ) -> list[int]:
-    counts = [0] * len(PHASES)
+    return [count for count, _, _ in cohort_totals(stories, start, end, moment, mode)]
+
+
+def cohort_totals(
+    stories: list[History],
+    start: datetime,
+    end: datetime,
+    moment: datetime,
+    mode: str,
+    owner: uuid.UUID | None = None,
+) -> list[tuple[int, Decimal, Decimal]]:
+    """Per phase: the members created in ``[start, end)`` (of ``owner`` at ``moment``, if
+    given) that reached it by ``moment``, and their values and weighted values then."""
+    totals = [[0, Decimal(0), Decimal(0)] for _ in PHASES]
     for history in stories:
         born = min(r.effective_at for r in history.rows)
-        if not (start <= born < end) or state_at(history.rows, moment) is None:
+        state = state_at(history.rows, moment)
+        if not (start <= born < end) or state is None:
+            continue
+        if owner is not None and state.get("owner_id") != str(owner):
             continue
         entered = [p for kind, p, _, _ in phase_events(history.rows, moment) if kind == "enter"]
         if mode == "any":
@@ -357,8 +373,11 @@ def cohort(
                     progress += 1
             reached = set(PHASES[:progress])
         for index, phase in enumerate(PHASES):
-            counts[index] += phase in reached
-    return counts
+            if phase in reached:
+                totals[index][0] += 1
+                totals[index][1] += value(state)
+                totals[index][2] += value(state) * probability(state) / 100
+    return [(int(c), Decimal(v), Decimal(w)) for c, v, w in totals]
 
 
 def flow(

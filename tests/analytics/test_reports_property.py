@@ -119,6 +119,17 @@ def test_cohort_funnels_and_conversion(
     expected = brute.cohort(stories, start, end, moment, mode)
     assert [p["pipeline_phase"] for p in answer["phases"]] == brute.PHASES
     assert [p["count"] for p in answer["phases"]] == expected
+    # The owner, the values and the weighted values as they were then (from the spans).
+    owner = data.draw(st.sampled_from([None, *owners]))
+    if owner is not None:
+        answer = _get(client, headers, "funnel", owner_id=str(owner), **params)
+    totals = brute.cohort_totals(stories, start, end, moment, mode, owner)
+    assert [
+        (p["count"], _money(p["estimated_value"]), _money(p["weighted_value"]))
+        for p in answer["phases"]
+    ] == [
+        (count, value.quantize(CENT), weighted.quantize(CENT)) for count, value, weighted in totals
+    ]
     rows = _get(client, headers, "conversion", **params)["rows"]
     assert [r["reached"] for r in rows] == expected
     for index, row in enumerate(rows[:-1]):
@@ -350,9 +361,9 @@ def test_win_loss_and_calibration_of_now_read_from_the_closed_deals_equal_the_lo
 def test_time_in_stage_of_now_read_from_the_stints_equals_the_log(
     world: World, factory: sessionmaker[Session], data: st.DataObject
 ) -> None:
-    """Without ``as_of``, time in stage reads the stage stints (decision 0032); asked as of
-    the instant that answer names, it folds the change log. Both answers are whole-equal,
-    and equal the brute force's."""
+    """Without ``as_of``, time in stage reads the stage stints (decision 0032); asked for an
+    owner as of the instant that answer names, it folds the change log (the owner then).
+    Both answers are whole-equal; without an owner, the counts equal the brute force's."""
     client, headers, owners, units = world
     now = datetime.now(UTC)
     ended = now - timedelta(days=data.draw(st.integers(0, 120)))
@@ -360,18 +371,18 @@ def test_time_in_stage_of_now_read_from_the_stints_equals_the_log(
     _reset(factory, stories, units)
     start = now - timedelta(days=data.draw(st.integers(1, 500)))
     end = start + timedelta(days=data.draw(st.integers(1, 600)))
-    params = {"from": _iso(start), "to": _iso(end)}
-    if data.draw(st.booleans()):
-        params["owner_id"] = str(data.draw(st.sampled_from(owners)))
     measure = data.draw(st.sampled_from(["cumulative", "latest"]))
-    of_now = _get(client, headers, "time-in-stage", measure=measure, **params)
+    params = {"from": _iso(start), "to": _iso(end), "measure": measure}
+    owned = {**params, "owner_id": str(data.draw(st.sampled_from(owners)))}
+    of_now = _get(client, headers, "time-in-stage", **owned)
     at = of_now["convention"]["as_of"]
-    from_log = _get(client, headers, "time-in-stage", measure=measure, as_of=at, **params)
-    assert of_now["rows"] == from_log["rows"]
-    if measure == "cumulative" and "owner_id" not in params:
+    assert of_now["rows"] == _get(client, headers, "time-in-stage", as_of=at, **owned)["rows"]
+    if measure == "cumulative":
+        everyone = _get(client, headers, "time-in-stage", **params)
+        at = everyone["convention"]["as_of"]
         expected = brute.time_in_stage(stories, start, end, datetime.fromisoformat(at))
         assert {
-            (r["process"], r["stage"]): r["completed"] + r["still_open"] for r in of_now["rows"]
+            (r["process"], r["stage"]): r["completed"] + r["still_open"] for r in everyone["rows"]
         } == {stage: len(durations) for stage, durations in expected.items()}
 
 
@@ -380,9 +391,9 @@ def test_time_in_stage_of_now_read_from_the_stints_equals_the_log(
 def test_flow_of_now_read_from_the_phase_moves_equals_the_log(
     world: World, factory: sessionmaker[Session], data: st.DataObject
 ) -> None:
-    """Without ``as_of``, flow counts the phase moves (decision 0033); asked as of the
-    instant that answer names, it folds the change log. Both answers are whole-equal, and
-    equal the brute force's."""
+    """Without ``as_of``, flow counts the phase moves (decision 0033); asked for an owner as
+    of the instant that answer names, it folds the change log (the owner then). Both answers
+    are whole-equal; without an owner, the entries equal the brute force's."""
     client, headers, owners, units = world
     now = datetime.now(UTC)
     ended = now - timedelta(days=data.draw(st.integers(0, 120)))
@@ -391,16 +402,17 @@ def test_flow_of_now_read_from_the_phase_moves_equals_the_log(
     start = now - timedelta(days=data.draw(st.integers(1, 500)))
     end = start + timedelta(days=data.draw(st.integers(1, 600)))
     params = {"from": _iso(start), "to": _iso(end)}
-    if data.draw(st.booleans()):
-        params["owner_id"] = str(data.draw(st.sampled_from(owners)))
-    of_now = _get(client, headers, "flow", **params)
+    owned = {**params, "owner_id": str(data.draw(st.sampled_from(owners)))}
+    of_now = _get(client, headers, "flow", **owned)
     at = of_now["convention"]["as_of"]
-    assert of_now["rows"] == _get(client, headers, "flow", as_of=at, **params)["rows"]
-    if "owner_id" not in params:
-        counted = brute.flow(stories, start, end, datetime.fromisoformat(at))
-        assert {r["pipeline_phase"]: r["entries"] for r in of_now["rows"] if r["entries"]} == {
-            phase: tally["entries"] for phase, tally in counted.items() if tally["entries"]
-        }
+    assert of_now["rows"] == _get(client, headers, "flow", as_of=at, **owned)["rows"]
+    everyone = _get(client, headers, "flow", **params)
+    counted = brute.flow(
+        stories, start, end, datetime.fromisoformat(everyone["convention"]["as_of"])
+    )
+    assert {r["pipeline_phase"]: r["entries"] for r in everyone["rows"] if r["entries"]} == {
+        phase: tally["entries"] for phase, tally in counted.items() if tally["entries"]
+    }
 
 
 @given(data=st.data())

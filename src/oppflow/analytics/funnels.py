@@ -18,7 +18,6 @@ from oppflow.analytics.schemas import ConversionRow, FlowRow, FunnelPhase
 from oppflow.analytics.scope import Scope
 from oppflow.analytics.timeline import (
     PHASE_SEPARATOR,
-    PhaseEntry,
     PhaseExit,
     State,
     Timeline,
@@ -28,9 +27,6 @@ from oppflow.analytics.timeline import (
 CENT = Decimal("0.01")
 # The fields each report reads (its stream holds only their rows).
 FLOW_FIELDS = ("pipeline_phase", "state")
-COHORT_FIELDS = (
-    "pipeline_phase", "state", "process_key", "active_stage", "estimated_value", "probability",
-)  # fmt: skip
 # What a cohort counts of each member as it is now (``cohort_of_members``).
 MEMBER_FIELDS = ("state", "estimated_value", "probability", "process_key", "active_stage")
 SNAPSHOT_FIELDS = (
@@ -110,21 +106,6 @@ class CohortPhase:
     outcomes: dict[str, int] = field(default_factory=lambda: defaultdict(int))
 
 
-def cohort(
-    timelines: Iterable[Timeline], scope: Scope, period: Period, *, mode: str, entered: bool
-) -> list[CohortPhase]:
-    """N(k) for each phase k of the cohort created (or first entering phase 1) in ``period``:
-    ``any`` counts who ever reached k; ``ordered`` who reached 1..k in that order."""
-    phases = scope.defaults.phases(scope.process)
-    found = [CohortPhase(phase) for phase in phases]
-    for timeline in timelines:
-        state = scope.state(timeline)
-        if state is None or not _in_cohort(timeline, scope, period, phases, entered=entered):
-            continue
-        _count(found, scope, state, timeline.phases_entered(scope.as_of), mode)
-    return found
-
-
 def cohort_of_members(
     members: Iterable[Sequence[Any]], scope: Scope, *, mode: str
 ) -> list[CohortPhase]:
@@ -173,36 +154,6 @@ class _Reached(dict[str | None, frozenset[str]]):
         found = _reached_in_order(entered, self.phases) if self.ordered else set(entered)
         self[entries] = frozenset(found)
         return self[entries]
-
-
-def _count(
-    found: list[CohortPhase], scope: Scope, state: State, entries: list[str], mode: str
-) -> None:
-    """Count one member in each phase it reached (``entries``: the phases it entered)."""
-    phases = [phase.phase for phase in found]
-    reached = _reached_in_order(entries, phases) if mode == "ordered" else set(entries)
-    # Its values count once per phase reached: read once.
-    value, weighted = state["estimated_value"] or Decimal(0), scope.defaults.weighted(state)
-    for phase in found:
-        if phase.phase in reached:
-            phase.total.add_values(value, weighted)
-            phase.outcomes[state["state"]] += 1
-
-
-def _in_cohort(
-    timeline: Timeline, scope: Scope, period: Period, phases: list[str], *, entered: bool
-) -> bool:
-    if not entered:
-        return timeline.born_at is not None and timeline.born_at in period
-    first = next(
-        (
-            move.at
-            for move in timeline.phase_moves(scope.as_of)
-            if isinstance(move, PhaseEntry) and phases and move.phase == phases[0]
-        ),
-        None,
-    )
-    return first is not None and first in period
 
 
 def _reached_in_order(entries: list[str], phases: list[str]) -> set[str]:

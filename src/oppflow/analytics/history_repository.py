@@ -39,11 +39,14 @@ from oppflow.analytics.repository import (
     EVERY_STATE,
     StaleCutoffs,
     StaleRecord,
+    cohort_membership,
+    entries_joined,
     perhaps_open_at,
     readable_ids,
     tested_in,
 )
-from oppflow.analytics.timeline import Change, State, Timeline, decode, microseconds
+from oppflow.analytics.scope import Scope
+from oppflow.analytics.timeline import Change, State, Timeline, decode, encode, microseconds
 from oppflow.models import Note, Opportunity, OpportunityChange, OpportunityFile, OpportunitySpan
 from oppflow.sales.repository import OpportunityRepository
 from oppflow.security.privileges import Depth
@@ -153,6 +156,46 @@ class HistoryRepository(OpportunityRepository):
                 # Most candidates held one span throughout: their state is read once.
                 yield identifier, at_start, at_start if now == then else reader.state(names, now)
 
+    def cohort_at(
+        self,
+        moment: datetime,
+        window: Period,
+        first_phase: str | None,
+        scope: Scope,
+        *,
+        entered: bool,
+    ) -> Iterator[tuple[Any, ...]]:
+        """The readable opportunities of a cohort (as :meth:`AnalyticsRepository.cohort_now`
+        finds them) as they were at ``moment``: each one's state, estimated value,
+        probability, process and stage from the span holding it (decision 0035), the phases
+        it had entered by then joined by ``|``; kept by the ``scope``'s owner, owners and
+        process then, as a fold of the log would keep it."""
+        at = microseconds(moment)
+        record, span = Opportunity, OpportunitySpan
+        holds = and_(span.opportunity_id == record.id, span.from_us <= at, span.to_us > at)
+        query = (
+            select(
+                span.state,
+                span.estimated_value,
+                span.probability,
+                span.process_key,
+                span.active_stage,
+                entries_joined(self.session, record.id, until=at + 1),
+            )
+            .select_from(record)
+            .join(span, holds)
+            .where(
+                cohort_membership(window, first_phase, entered=entered, until=at + 1),
+                read_scope(self.actor, Opportunity),
+                *_kept_by(scope, span),
+            )
+        )
+        reader = _Reader(None)
+        for batch in _driver_batches(self.session.connection(), query):
+            for state, value, probability, *rest in batch:
+                decoded = reader.value("probability", probability)
+                yield state, decode("estimated_value", value), decoded, *rest
+
     def _readable_only(self, query: Select[Any], key: Any, *, tested: bool = False) -> Select[Any]:
         """``query`` kept to the readable opportunities by its column ``key``: tested against
         their ids (``tested_in``, for a range of spans scanned) or simply in them (for
@@ -193,6 +236,18 @@ class HistoryRepository(OpportunityRepository):
         page = page.order_by(then.c.active_at, then.c.id).limit(limit)
         rows = self.session.execute(page).all()
         return [_stale_record(row) for row in rows], rows[0].total if rows else 0
+
+
+def _kept_by(scope: Scope, span: Any) -> list[ColumnElement[bool]]:
+    """The filters of ``scope`` on the values a span holds (the log's text)."""
+    kept: list[ColumnElement[bool]] = []
+    if scope.owner_id is not None:
+        kept.append(span.owner_id == encode(scope.owner_id))
+    if scope.owners is not None:
+        kept.append(span.owner_id.in_(sorted(str(owner) for owner in scope.owners)))
+    if scope.process is not None:
+        kept.append(span.process_key == scope.process)
+    return kept
 
 
 def _driver_batches(connection: Connection, query: Select[Any]) -> Iterator[Sequence[Any]]:

@@ -323,59 +323,19 @@ class AnalyticsRepository(OpportunityRepository):
         it entered in time order joined by ``|`` last, None when it entered none
         (``funnels.cohort_of_members``)."""
         record = Opportunity
-        membership: ColumnElement[bool]
-        if entered:
-            membership = record.id.in_(self._first_entered(first_phase or "", window))
-        else:
-            membership = and_(record.created_at >= window.start, record.created_at < window.end)
         query = select(
             record.state,
             record.estimated_value,
             record.probability,
             record.process_key,
             record.active_stage,
-            self._entries_joined(record.id),
-        ).where(membership, self.grants().scope(), *self._filter_conditions(filters))
+            entries_joined(self.session, record.id),
+        ).where(
+            cohort_membership(window, first_phase, entered=entered),
+            self.grants().scope(),
+            *self._filter_conditions(filters),
+        )
         return self._driver_rows(query, money_at=1)
-
-    def _entries_joined(self, opportunity_id: Any) -> ScalarSelect[Any]:
-        """The phases an opportunity entered, in time order, joined by ``|``: one row per
-        member made by the database (a row per entry, grouped in Python, was half the
-        cohort's time at 1M). SQLite 3.40 has no ordered aggregate; it concatenates in the
-        order it reads the member's entries, that of the index on (opportunity, move, time)
-        or of the key (opportunity, time), both in time order."""
-        entry = PhaseMove
-        phases: ColumnElement[Any]
-        if self.session.get_bind().dialect.name == "postgresql":
-            phases = func.string_agg(entry.phase, aggregate_order_by(literal("|"), entry.at_us))
-        else:
-            phases = func.group_concat(entry.phase, "|")
-        return (
-            select(phases)
-            .where(entry.opportunity_id == opportunity_id, entry.move == "entry")
-            .scalar_subquery()
-        )
-
-    @staticmethod
-    def _first_entered(phase: str, window: Period) -> Select[uuid.UUID]:
-        """The opportunities whose first entry into ``phase`` is in ``window``: an entry in
-        it (the period index), none before (their own moves, by their key)."""
-        since, until = microseconds(window.start), microseconds(window.end)
-        move = PhaseMove
-        earlier = aliased(PhaseMove, name="earlier")
-        before = exists().where(
-            earlier.opportunity_id == move.opportunity_id,
-            earlier.at_us < since,
-            earlier.phase == phase,
-            earlier.move == "entry",
-        )
-        return select(move.opportunity_id).where(
-            move.at_us >= since,
-            move.at_us < until,
-            move.phase == phase,
-            move.move == "entry",
-            ~before,
-        )
 
     def _summary_readable(
         self,
@@ -520,6 +480,59 @@ def tested_in(column: Any, ids: Select[Any], session: Session) -> ColumnElement[
     return found
 
 
+def cohort_membership(
+    window: Period, first_phase: str | None, *, entered: bool, until: int | None = None
+) -> ColumnElement[bool]:
+    """A record of the cohort: created in ``window``, or with its first entry into
+    ``first_phase`` in it (and, ``until`` given, before that instant, in microseconds)."""
+    record = Opportunity
+    if not entered:
+        return and_(record.created_at >= window.start, record.created_at < window.end)
+    since, end = microseconds(window.start), microseconds(window.end)
+    return record.id.in_(_first_entered(first_phase or "", since, min(end, until or end)))
+
+
+def _first_entered(phase: str, since: int, until: int) -> Select[Any]:
+    """The opportunities whose first entry into ``phase`` is in ``[since, until)``
+    (microseconds): an entry in it (the period index), none before (their own moves, by
+    their key)."""
+    move = PhaseMove
+    earlier = aliased(PhaseMove, name="earlier")
+    before = exists().where(
+        earlier.opportunity_id == move.opportunity_id,
+        earlier.at_us < since,
+        earlier.phase == phase,
+        earlier.move == "entry",
+    )
+    return select(move.opportunity_id).where(
+        move.at_us >= since,
+        move.at_us < until,
+        move.phase == phase,
+        move.move == "entry",
+        ~before,
+    )
+
+
+def entries_joined(
+    session: Session, opportunity_id: Any, until: int | None = None
+) -> ScalarSelect[Any]:
+    """The phases an opportunity entered (before ``until``, in microseconds, if given), in
+    time order, joined by ``|``: one row per cohort member made by the database (a row per
+    entry, grouped in Python, was half the cohort's time at 1M). SQLite 3.40 has no ordered
+    aggregate; it concatenates in the order it reads the member's entries, that of the index
+    on (opportunity, move, time) or of the key (opportunity, time), both in time order."""
+    entry = PhaseMove
+    phases: ColumnElement[Any]
+    if session.get_bind().dialect.name == "postgresql":
+        phases = func.string_agg(entry.phase, aggregate_order_by(literal("|"), entry.at_us))
+    else:
+        phases = func.group_concat(entry.phase, "|")
+    conditions = [entry.opportunity_id == opportunity_id, entry.move == "entry"]
+    if until is not None:
+        conditions.append(entry.at_us < until)
+    return select(phases).where(*conditions).scalar_subquery()
+
+
 def _competitor_of_loss() -> ScalarSelect[Any]:
     """The competitor named on a closed deal's completed close record as lost (a reopen
     cancels the record, so there is one at most)."""
@@ -633,10 +646,6 @@ class StaleCutoffs:
 # read the log under another name, so that they correlate with the opportunity, not with the
 # log rows being streamed.
 _LOG = aliased(OpportunityChange, name="log")
-
-
-def created_in(period: Period) -> list[ColumnElement[bool]]:
-    return [Opportunity.created_at >= period.start, Opportunity.created_at < period.end]
 
 
 def created_by(moment: datetime) -> list[ColumnElement[bool]]:

@@ -5,6 +5,7 @@ convention it applied (ANALYTICS.md §2, §4)."""
 from __future__ import annotations
 
 import uuid
+from collections.abc import Iterable, Sequence
 from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
@@ -37,7 +38,6 @@ from oppflow.analytics.repository import (
     StaleCutoffs,
     StaleRecord,
     created_by,
-    created_in,
     ever_closed,
     ever_dated_in,
 )
@@ -123,6 +123,18 @@ def _filters_now(options: ReportFilters, **more: Any) -> FunnelFilters:
     )
 
 
+def _summaries_serve(options: ReportFilters) -> bool:
+    """Whether a report over a period reads the summaries kept for it (decisions 0032,
+    0033, 0037) rather than fold the change log. Always without ``as_of``; as of another
+    instant too, unless a filter asks for an owner, unit or process: the filters apply as of
+    that instant, and the summaries' rows are only dated. The moves and stints dated by an
+    instant are those its log would give: each is a pure function of the changes effective
+    by then, and a stint not ended by then is open at it."""
+    if options.as_of is None:
+        return True
+    return options.owner_id is None and options.business_unit_id is None and not options.process
+
+
 # The funnel of now, read from the records themselves (the board and the dashboard use it).
 
 
@@ -174,18 +186,18 @@ def _cohort(
 ) -> tuple[list[funnels.CohortPhase], Convention]:
     window = period(options, last_days(at, COHORT_DAYS))
     entered = options.cohort == "entered"
-    prefilter = created_by(window.end) if entered else created_in(window)
     scope = _scope(session, actor, options, at)
+    first = next(iter(scope.defaults.phases(scope.process)), None)
+    members: Iterable[Sequence[Any]]
     if options.as_of is None:
         # Of now: the members as they are now and the phase moves kept (decision 0033).
-        first = next(iter(scope.defaults.phases(scope.process)), None)
         repository = AnalyticsRepository(session, actor)
         members = repository.cohort_now(_filters_now(options), window, first, entered=entered)
-        phases = funnels.cohort_of_members(members, scope, mode=options.mode)
     else:
-        fields = (*funnels.COHORT_FIELDS, *FILTER_FIELDS)
-        timelines = HistoryRepository(session, actor).timelines(prefilter, fields, born=True)
-        phases = funnels.cohort(timelines, scope, window, mode=options.mode, entered=entered)
+        # At another instant: each member's span then and its moves by then (decision 0037).
+        history = HistoryRepository(session, actor)
+        members = history.cohort_at(at, window, first, scope, entered=entered)
+    phases = funnels.cohort_of_members(members, scope, mode=options.mode)
     convention = _convention(
         options,
         at,
@@ -213,8 +225,8 @@ def flow(session: Session, *, actor: Actor, options: ReportFilters) -> FlowRepor
     at = as_of(options, utcnow())
     window = period(options, last_days(at, COHORT_DAYS))
     scope = _scope(session, actor, options, at)
-    if options.as_of is None:
-        # Of now: the phase moves kept for it, of the records as they are now (decision 0033).
+    if _summaries_serve(options):
+        # The phase moves kept for it (decision 0033).
         between = (microseconds(window.start), min(microseconds(window.end), microseconds(at) + 1))
         moves = AnalyticsRepository(session, actor).phase_moves_counted(
             _filters_now(options), between
@@ -236,8 +248,8 @@ def time_in_stage(
     at = as_of(options, utcnow())
     window = period(options, last_days(at, COHORT_DAYS))
     scope = _scope(session, actor, options, at)
-    if options.as_of is None:
-        # Of now: the stints kept for it, of the records as they are now (decision 0032).
+    if _summaries_serve(options):
+        # The stints kept for it (decision 0032).
         now_us = microseconds(at)
         entered = (microseconds(window.start), min(microseconds(window.end), now_us + 1))
         stays = AnalyticsRepository(session, actor).stays(
