@@ -359,10 +359,9 @@ def cohort_totals(
     for history in stories:
         born = min(r.effective_at for r in history.rows)
         state = state_at(history.rows, moment)
-        if not (start <= born < end) or state is None:
+        if not (start <= born < end) or not _of(state, owner):
             continue
-        if owner is not None and state.get("owner_id") != str(owner):
-            continue
+        assert state is not None
         entered = [p for kind, p, _, _ in phase_events(history.rows, moment) if kind == "enter"]
         if mode == "any":
             reached = set(entered)
@@ -381,11 +380,15 @@ def cohort_totals(
 
 
 def flow(
-    stories: list[History], start: datetime, end: datetime, moment: datetime
+    stories: list[History],
+    start: datetime,
+    end: datetime,
+    moment: datetime,
+    owner: uuid.UUID | None = None,
 ) -> dict[str, Counter[str]]:
     found: dict[str, Counter[str]] = defaultdict(Counter)
     for history in stories:
-        if state_at(history.rows, moment) is None:
+        if not _of(state_at(history.rows, moment), owner):
             continue
         for kind, phase, at, how in phase_events(history.rows, min(end, moment)):
             if start <= at < end:
@@ -395,6 +398,11 @@ def flow(
                 else:
                     found[phase][f"exits_{how}"] += 1
     return found
+
+
+def _of(state: dict[str, Any] | None, owner: uuid.UUID | None) -> bool:
+    """Whether an opportunity existed then, and was ``owner``'s then if one is asked."""
+    return state is not None and (owner is None or state.get("owner_id") == str(owner))
 
 
 def forecast(stories: list[History], moment: datetime) -> dict[str, dict[str, Decimal]]:
@@ -494,13 +502,17 @@ def kaplan_meier_median(durations: list[tuple[Decimal, bool]]) -> Decimal | None
 
 
 def time_in_stage(
-    stories: list[History], start: datetime, end: datetime, moment: datetime
+    stories: list[History],
+    start: datetime,
+    end: datetime,
+    moment: datetime,
+    owner: uuid.UUID | None = None,
 ) -> dict[tuple[str, str], list[tuple[Decimal, bool]]]:
     """Cumulative measure: per opportunity and stage, the stints entered in [start, end)
     summed; completed when its last such stint ended."""
     found: dict[tuple[str, str], list[tuple[Decimal, bool]]] = defaultdict(list)
     for history in stories:
-        if state_at(history.rows, moment) is None:
+        if not _of(state_at(history.rows, moment), owner):
             continue
         per_stage: dict[tuple[str, str], tuple[Decimal, bool]] = {}
         for stage, begun, ended in stints(history.rows, moment):

@@ -154,15 +154,18 @@ def test_the_migration_builds_the_moves_from_the_log(
     assert assert_phase_moves_follow_the_log(factory) == kept > 0
 
 
-def test_flow_of_now_equals_the_log_as_of_its_instant(
+def test_flow_of_a_process_now_equals_it_as_of_its_instant(
     client: TestClient, factory: sessionmaker[Session]
 ) -> None:
+    """Now, the process filter reads the records' process; as of an instant, the one the
+    spans hold then (decision 0037)."""
     headers = signed_in(client, factory, roles=["system-administrator"])
     _journey(client, headers)
-    of_now = _report(client, headers)
+    process = {"process": "opportunity-sales-process"}
+    of_now = _report(client, headers, **process)
     assert sum(row["entries"] for row in of_now["rows"]) > 0
     at = of_now["convention"]["as_of"]
-    assert of_now["rows"] == _report(client, headers, as_of=at)["rows"]
+    assert of_now["rows"] == _report(client, headers, as_of=at, **process)["rows"]
 
 
 def test_the_entered_cohort_of_now_counts_a_first_entry_only(

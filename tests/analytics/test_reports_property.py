@@ -146,10 +146,12 @@ def test_flow(world: Any, factory: sessionmaker[Session], data: st.DataObject) -
     start = data.draw(moments)
     end = start + timedelta(days=data.draw(st.integers(1, 300)))
     moment = data.draw(moments)
-    rows = _get(
-        client, headers, "flow", **{"from": _iso(start), "to": _iso(end), "as_of": _iso(moment)}
-    )["rows"]
-    expected = brute.flow(stories, start, end, moment)
+    params = {"from": _iso(start), "to": _iso(end), "as_of": _iso(moment)}
+    owner = data.draw(st.sampled_from([None, *owners]))  # as of the moment, from the spans
+    if owner is not None:
+        params["owner_id"] = str(owner)
+    rows = _get(client, headers, "flow", **params)["rows"]
+    expected = brute.flow(stories, start, end, moment, owner)
     for row in rows:
         phase = row.pop("pipeline_phase")
         assert {k: v for k, v in row.items() if v} == dict(+expected.get(phase, Counter())), phase
@@ -296,8 +298,11 @@ def test_time_in_stage(world: Any, factory: sessionmaker[Session], data: st.Data
     end = start + timedelta(days=data.draw(st.integers(1, 300)))
     moment = data.draw(moments)
     params = {"from": _iso(start), "to": _iso(end), "as_of": _iso(moment)}
+    owner = data.draw(st.sampled_from([None, *owners]))  # as of the moment, from the spans
+    if owner is not None:
+        params["owner_id"] = str(owner)
     rows = _get(client, headers, "time-in-stage", **params)["rows"]
-    expected = brute.time_in_stage(stories, start, end, moment)
+    expected = brute.time_in_stage(stories, start, end, moment, owner)
     assert {(r["process"], r["stage"]) for r in rows} == set(expected)
     for row in rows:
         durations = expected[(row["process"], row["stage"])]
@@ -358,12 +363,13 @@ def test_win_loss_and_calibration_of_now_read_from_the_closed_deals_equal_the_lo
 
 @given(data=st.data())
 @EXAMPLES
-def test_time_in_stage_of_now_read_from_the_stints_equals_the_log(
+def test_time_in_stage_of_now_equals_it_as_of_its_instant(
     world: World, factory: sessionmaker[Session], data: st.DataObject
 ) -> None:
-    """Without ``as_of``, time in stage reads the stage stints (decision 0032); asked for an
-    owner as of the instant that answer names, it folds the change log (the owner then).
-    Both answers are whole-equal; without an owner, the counts equal the brute force's."""
+    """Without ``as_of``, time in stage keeps an owner's stints by the records' owner now
+    (decision 0032); asked as of the instant that answer names, by the owner the spans hold
+    then (decision 0037). Both answers are whole-equal; without an owner, the counts equal
+    the brute force's."""
     client, headers, owners, units = world
     now = datetime.now(UTC)
     ended = now - timedelta(days=data.draw(st.integers(0, 120)))
@@ -388,12 +394,13 @@ def test_time_in_stage_of_now_read_from_the_stints_equals_the_log(
 
 @given(data=st.data())
 @EXAMPLES
-def test_flow_of_now_read_from_the_phase_moves_equals_the_log(
+def test_flow_of_now_equals_it_as_of_its_instant(
     world: World, factory: sessionmaker[Session], data: st.DataObject
 ) -> None:
-    """Without ``as_of``, flow counts the phase moves (decision 0033); asked for an owner as
-    of the instant that answer names, it folds the change log (the owner then). Both answers
-    are whole-equal; without an owner, the entries equal the brute force's."""
+    """Flow counts the phase moves (decision 0033): without ``as_of``, an owner's by the
+    records' owner now; asked as of the instant that answer names, by the owner the spans
+    hold then (decision 0037). Both answers are whole-equal; without an owner, the entries
+    equal the brute force's."""
     client, headers, owners, units = world
     now = datetime.now(UTC)
     ended = now - timedelta(days=data.draw(st.integers(0, 120)))
@@ -417,12 +424,13 @@ def test_flow_of_now_read_from_the_phase_moves_equals_the_log(
 
 @given(data=st.data())
 @EXAMPLES
-def test_cohorts_and_conversion_of_now_read_from_the_phase_moves_equal_the_log(
+def test_cohorts_and_conversion_of_now_equal_them_as_of_their_instant(
     world: World, factory: sessionmaker[Session], data: st.DataObject
 ) -> None:
     """Without ``as_of``, the cohort funnels and conversion read the members as they are now
-    and their phase entries (decision 0033); asked as of the instant that answer names, they
-    fold the change log. Both answers are whole-equal, and the counts the brute force's."""
+    and their phase entries (decision 0033); asked as of the instant that answer names, each
+    member's span then (decision 0037). Both answers are whole-equal, and the counts the
+    brute force's."""
     client, headers, owners, units = world
     now = datetime.now(UTC)
     ended = now - timedelta(days=data.draw(st.integers(0, 120)))

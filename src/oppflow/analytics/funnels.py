@@ -13,14 +13,11 @@ from datetime import date
 from decimal import Decimal
 from typing import Any
 
-from oppflow.analytics.options import Period
 from oppflow.analytics.schemas import ConversionRow, FlowRow, FunnelPhase
 from oppflow.analytics.scope import Scope
 from oppflow.analytics.timeline import (
     PHASE_SEPARATOR,
-    PhaseExit,
     State,
-    Timeline,
     phase_number,
 )
 
@@ -194,25 +191,6 @@ def ratio(part: int | Decimal, whole: int | Decimal) -> float | None:
     if not whole:
         return None
     return float((Decimal(part) / Decimal(whole)).quantize(Decimal("0.0001")))
-
-
-def flow(timelines: Iterable[Timeline], scope: Scope, period: Period) -> list[FlowRow]:
-    """Entries into each phase dated in ``period``, and exits by where they went."""
-    counts: dict[str, dict[str, int]] = defaultdict(lambda: defaultdict(int))
-    until = min(period.end, scope.as_of)
-    for timeline in timelines:
-        if scope.state(timeline) is None:
-            continue
-        for move in timeline.phase_moves(until):
-            if move.at not in period:
-                continue
-            tally = counts[move.phase]
-            if isinstance(move, PhaseExit):
-                tally[f"exits_{move.to}"] += 1
-            else:
-                tally["entries"] += 1
-                tally["reopened"] += move.reopened
-    return flow_rows(counts, scope)
 
 
 def flow_of_moves(moves: Iterable[Sequence[Any]], scope: Scope) -> list[FlowRow]:

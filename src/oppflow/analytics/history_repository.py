@@ -238,6 +238,18 @@ class HistoryRepository(OpportunityRepository):
         return [_stale_record(row) for row in rows], rows[0].total if rows else 0
 
 
+def held_at(moment: datetime, scope: Scope) -> Select[Any] | None:
+    """The ids of the opportunities the ``scope``'s owner, owners and process kept at
+    ``moment``, from the spans holding it (any state: the table, not the open spans'
+    index); None when it asks none of them."""
+    span = OpportunitySpan
+    kept = _kept_by(scope, span)
+    if not kept:
+        return None
+    at = microseconds(moment)
+    return select(span.opportunity_id).where(span.from_us <= at, span.to_us > at, *kept)
+
+
 def _kept_by(scope: Scope, span: Any) -> list[ColumnElement[bool]]:
     """The filters of ``scope`` on the values a span holds (the log's text)."""
     kept: list[ColumnElement[bool]] = []
@@ -305,16 +317,6 @@ def _grouped(reader: _Reader, batches: Iterator[Sequence[Any]]) -> Iterator[Time
             found.append(row)
     if found:
         yield reader.timeline(current, found)
-
-
-def changed_in(period: Period, fields: tuple[str, ...]) -> list[ColumnElement[bool]]:
-    """A change of one of ``fields`` dated in ``period``: the opportunities read from the
-    period's rows (the period index), not each opportunity tested for such a row."""
-    log = OpportunityChange
-    changed = select(log.opportunity_id).where(
-        log.field.in_(fields), log.effective_at >= period.start, log.effective_at < period.end
-    )
-    return [Opportunity.id.in_(changed)]
 
 
 def _log_rows(

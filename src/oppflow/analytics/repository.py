@@ -244,13 +244,20 @@ class AnalyticsRepository(OpportunityRepository):
         )
 
     def stays(
-        self, filters: FunnelFilters, entered: tuple[int, int], as_of: int, *, cumulative: bool
+        self,
+        filters: FunnelFilters,
+        entered: tuple[int, int],
+        as_of: int,
+        *,
+        cumulative: bool,
+        held: Select[Any] | None = None,
     ) -> Sequence[Sequence[Any]]:
         """Per readable opportunity and stage, its stints entered in ``[since, until)``
         (microseconds since 1970) as time in stage counts them (``durations``): the latest
         stint's length, or every one's summed, to its end or to ``as_of`` if still open, and
         whether the latest had ended by then; ordered by stage, then as the Kaplan–Meier
-        median walks them (shortest first, ended before open at one length)."""
+        median walks them (shortest first, ended before open at one length). With ``held``
+        (the ids the filters kept at ``as_of``), only those opportunities'."""
         stint = StageStint
         ended = and_(stint.left_us.is_not(None), stint.left_us <= as_of)
         done = func.min(case((ended, 1), else_=0))
@@ -274,6 +281,8 @@ class AnalyticsRepository(OpportunityRepository):
             .where(stint.entered_us >= since, stint.entered_us < until)
             .group_by(stint.opportunity_id, stint.process_key, stint.stage)
         )
+        if held is not None:
+            per_deal = per_deal.where(tested_in(stint.opportunity_id, held, self.session))
         readable = self._summary_readable(per_deal, stint.opportunity_id, filters, tested=True)
         found = readable.subquery()
         query = select(found).order_by(
@@ -300,10 +309,11 @@ class AnalyticsRepository(OpportunityRepository):
         return rows if money is None else _with_money(rows, money_at, money)
 
     def phase_moves_counted(
-        self, filters: FunnelFilters, between: tuple[int, int]
+        self, filters: FunnelFilters, between: tuple[int, int], held: Select[Any] | None = None
     ) -> Sequence[Sequence[Any]]:
         """The phase moves of the readable opportunities dated in ``[since, until)``
-        (microseconds since 1970), counted per phase, move and reopening."""
+        (microseconds since 1970), counted per phase, move and reopening; with ``held``
+        (the ids the filters kept at the report's instant), only those opportunities'."""
         move = PhaseMove
         keys = (move.phase, move.move, move.reopened)
         since, until = between
@@ -312,6 +322,8 @@ class AnalyticsRepository(OpportunityRepository):
             .select_from(move)
             .where(move.at_us >= since, move.at_us < until)
         )
+        if held is not None:
+            query = query.where(tested_in(move.opportunity_id, held, self.session))
         query = self._summary_readable(query, move.opportunity_id, filters, tested=True)
         return self.session.connection().execute(query.group_by(*keys)).all()
 

@@ -10,11 +10,12 @@ from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
+from sqlalchemy import Select
 from sqlalchemy.orm import Session
 
 from oppflow.analytics import durations, forecasting, funnels, outcomes, totals
 from oppflow.analytics.defaults import Defaults
-from oppflow.analytics.history_repository import HistoryRepository, changed_in
+from oppflow.analytics.history_repository import HistoryRepository, held_at
 from oppflow.analytics.lists import ListRepository
 from oppflow.analytics.options import (
     CalibrationOptions,
@@ -123,16 +124,15 @@ def _filters_now(options: ReportFilters, **more: Any) -> FunnelFilters:
     )
 
 
-def _summaries_serve(options: ReportFilters) -> bool:
-    """Whether a report over a period reads the summaries kept for it (decisions 0032,
-    0033, 0037) rather than fold the change log. Always without ``as_of``; as of another
-    instant too, unless a filter asks for an owner, unit or process: the filters apply as of
-    that instant, and the summaries' rows are only dated. The moves and stints dated by an
-    instant are those its log would give: each is a pure function of the changes effective
-    by then, and a stint not ended by then is open at it."""
+def _kept_then(
+    options: ReportFilters, scope: Scope, at: datetime
+) -> tuple[FunnelFilters, Select[Any] | None]:
+    """How a report over a summary keeps its filters: without ``as_of``, on the records as
+    they are now; at another instant, on the spans holding it (the owner and process then,
+    as a fold of the log reads them; decision 0037)."""
     if options.as_of is None:
-        return True
-    return options.owner_id is None and options.business_unit_id is None and not options.process
+        return _filters_now(options), None
+    return FunnelFilters(), held_at(at, scope)
 
 
 # The funnel of now, read from the records themselves (the board and the dashboard use it).
@@ -225,18 +225,11 @@ def flow(session: Session, *, actor: Actor, options: ReportFilters) -> FlowRepor
     at = as_of(options, utcnow())
     window = period(options, last_days(at, COHORT_DAYS))
     scope = _scope(session, actor, options, at)
-    if _summaries_serve(options):
-        # The phase moves kept for it (decision 0033).
-        between = (microseconds(window.start), min(microseconds(window.end), microseconds(at) + 1))
-        moves = AnalyticsRepository(session, actor).phase_moves_counted(
-            _filters_now(options), between
-        )
-        rows = funnels.flow_of_moves(moves, scope)
-    else:
-        fields = (*funnels.FLOW_FIELDS, *FILTER_FIELDS)
-        repository = HistoryRepository(session, actor)
-        timelines = repository.timelines(changed_in(window, funnels.FLOW_FIELDS), fields)
-        rows = funnels.flow(timelines, scope, window)
+    # The phase moves kept for it (decisions 0033, 0037).
+    between = (microseconds(window.start), min(microseconds(window.end), microseconds(at) + 1))
+    filters, held = _kept_then(options, scope, at)
+    moves = AnalyticsRepository(session, actor).phase_moves_counted(filters, between, held)
+    rows = funnels.flow_of_moves(moves, scope)
     convention = _convention(options, at, period=window, filters_apply_at="as_of")
     return FlowReport(convention=convention, rows=rows)
 
@@ -248,19 +241,15 @@ def time_in_stage(
     at = as_of(options, utcnow())
     window = period(options, last_days(at, COHORT_DAYS))
     scope = _scope(session, actor, options, at)
-    if _summaries_serve(options):
-        # The stints kept for it (decision 0032).
-        now_us = microseconds(at)
-        entered = (microseconds(window.start), min(microseconds(window.end), now_us + 1))
-        stays = AnalyticsRepository(session, actor).stays(
-            _filters_now(options), entered, now_us, cumulative=options.measure == "cumulative"
-        )
-        rows = durations.time_in_stage_of_stays(stays, scope)
-    else:
-        fields = (*durations.STINT_FIELDS, *FILTER_FIELDS)
-        repository = HistoryRepository(session, actor)
-        timelines = repository.timelines(changed_in(window, durations.STINT_FIELDS), fields)
-        rows = durations.time_in_stage(timelines, scope, window, measure=options.measure)
+    # The stints kept for it (decisions 0032, 0037).
+    now_us = microseconds(at)
+    entered = (microseconds(window.start), min(microseconds(window.end), now_us + 1))
+    filters, held = _kept_then(options, scope, at)
+    cumulative = options.measure == "cumulative"
+    stays = AnalyticsRepository(session, actor).stays(
+        filters, entered, now_us, cumulative=cumulative, held=held
+    )
+    rows = durations.time_in_stage_of_stays(stays, scope)
     convention = _convention(
         options,
         at,
