@@ -49,7 +49,7 @@ def _fill_new_summaries(connection: Connection, before: str) -> None:
         "0016": closed_deals.rebuild,
         "0017": stage_stints.rebuild,
         "0018": phase_moves.rebuild,
-        "0021": spans.rebuild,
+        "0022": spans.rebuild,  # made by 0021, given three more fields by 0022
     }
     with Session(bind=connection) as session:
         for created_by, fill in filled_by.items():

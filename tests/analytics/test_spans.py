@@ -77,9 +77,17 @@ def test_a_change_of_a_field_no_report_reads_as_of_writes_no_span(
     headers = signed_in(client, factory, roles=["system-administrator"])
     made = create_opportunity(client, headers, **qualify_fields(client, headers))["id"]
     with StatementLog(engine) as seen:
-        _patch(client, headers, made, customer_need="Twelve laptops", forecast_category="best_case")
+        _patch(client, headers, made, customer_need="Twelve laptops", name="Laptops")
     assert _on_spans(seen) == []
     assert len(_spans(factory, uuid.UUID(made))) == 1
+    # The forecast as of an instant reads the category (migration 0022).
+    with StatementLog(engine) as seen:
+        _patch(client, headers, made, forecast_category="best_case")
+    assert _on_spans(seen) == ["UPDATE", "INSERT"]
+    assert [span.forecast_category for span in _spans(factory, uuid.UUID(made))] == [
+        "pipeline",
+        "best_case",
+    ]
 
 
 def test_flushes_at_one_instant_and_a_clock_behind_are_read_from_the_log(

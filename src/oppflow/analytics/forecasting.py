@@ -14,7 +14,7 @@ from oppflow.analytics.funnels import CENT
 from oppflow.analytics.options import Period
 from oppflow.analytics.schemas import ForecastRow, WaterfallRow
 from oppflow.analytics.scope import Scope
-from oppflow.analytics.timeline import State, Timeline
+from oppflow.analytics.timeline import State
 from oppflow.analytics.totals import FORECAST, Contribution
 
 # Which categories each column sums, by rollup (ANALYTICS.md §2; omitted never counts).
@@ -33,6 +33,12 @@ ROLLUPS: dict[str, dict[str, tuple[str, ...]]] = {
     },
 }
 NO_DATE = "none"
+# The fields the forecast as of an instant reads of the open and of the won spans.
+FORECAST_OPEN_FIELDS = (
+    "state", "estimated_close_date", "forecast_category", "probability", "process_key",
+    "active_stage",
+)  # fmt: skip
+FORECAST_WON_FIELDS = ("state", "actual_close_date")
 # The fields the waterfall reads (its stream holds only their rows).
 WATERFALL_FIELDS = ("state", "estimated_close_date", "estimated_value")
 
@@ -45,14 +51,19 @@ class Month:
 
 
 def forecast(
-    timelines: Iterable[Timeline], scope: Scope, period: Period | None, *, rollup: str
+    states: Iterable[tuple[State, int, Decimal]],
+    scope: Scope,
+    period: Period | None,
+    *,
+    rollup: str,
 ) -> list[ForecastRow]:
     """Open opportunities by estimated close month and won ones by actual close month, per
-    forecast category, as of ``as_of``; lost ones never count."""
+    forecast category, as of ``as_of``; lost ones never count. ``states`` are the open and
+    won states then, alike ones counted together with their values summed (a won deal's
+    actual value, else its estimate: ``HistoryRepository.spans_at``)."""
     months: dict[str, Month] = defaultdict(Month)
-    for timeline in timelines:
-        state = scope.state(timeline)
-        if state is None or state["state"] == "lost":
+    for state, count, value in states:
+        if not scope.admits(state) or state["state"] not in ("open", "won"):
             continue
         won = state["state"] == "won"
         day: date | None = state["actual_close_date" if won else "estimated_close_date"]
@@ -60,10 +71,10 @@ def forecast(
             continue
         month = months[day.strftime("%Y-%m") if day else NO_DATE]
         category = "won" if won else state["forecast_category"] or "pipeline"
-        month.count += 1
-        month.by_category[category] += _value(state, won)
+        month.count += count
+        month.by_category[category] += value
         if not won and category != "omitted":
-            month.weighted += scope.defaults.weighted(state)
+            month.weighted += value * scope.defaults.probability(state) / 100
     return [_forecast_row(key, months[key], rollup) for key in sorted(months)]
 
 

@@ -35,7 +35,7 @@ SNAPSHOT_FIELDS = (
 # comes to read is not in the spans until a migration adds it (the report reads the log).
 SPAN_FIELDS = (
     "state", "pipeline_phase", "process_key", "active_stage", "estimated_value", "probability",
-    "estimated_close_date", "owner_id",
+    "estimated_close_date", "owner_id", "forecast_category", "actual_close_date", "actual_value",
 )  # fmt: skip
 
 

@@ -108,13 +108,14 @@ class HistoryRepository(OpportunityRepository):
                 yield reader.state(names, row)
 
     def spans_at(
-        self, moment: datetime, fields: Collection[str]
+        self, moment: datetime, fields: Collection[str], state: str = "open"
     ) -> Iterator[tuple[State, int, Decimal]]:
-        """The states at ``moment`` of the readable opportunities open then, from the open
-        spans that hold it (one range of their index, decision 0035): alike in ``fields``,
-        counted together and their estimated values summed."""
-        names = [name for name in dict.fromkeys(fields) if name != "estimated_value"]
-        query = _open_spans_at(microseconds(moment), names)
+        """The states at ``moment`` of the readable opportunities open (or ``won``) then,
+        from the spans in that state that hold it (one range of a partial index, decisions
+        0035 and 0037): alike in ``fields``, counted together and their values summed (the
+        estimated value; a won deal's actual value, else its estimate)."""
+        names = [name for name in dict.fromkeys(fields) if name not in _VALUES]
+        query = _spans_at(microseconds(moment), names, state)
         query = self._readable_only(query, OpportunitySpan.opportunity_id, tested=True)
         alike: dict[tuple[Any, ...], list[Any]] = {}
         for batch in _driver_batches(self.session.connection(), query):
@@ -419,22 +420,28 @@ class _Reader:
 
 
 _IN_TIME_ORDER = itemgetter(3, 5)  # effective_at, seq
+# The states whose spans have a partial index (``OpportunitySpan``), by name: only these are
+# written into a statement.
+_PARTIAL = {"open": "open", "won": "won"}
+# What a span read at an instant sums: a won deal is worth its actual value, else its estimate.
+_VALUES = frozenset({"estimated_value", "actual_value"})
+_WON_VALUE = func.coalesce(OpportunitySpan.actual_value, OpportunitySpan.estimated_value)
 _MISSING = object()
 # Fields whose values rarely repeat: a cache of them would only grow.
 _UNSHARED = frozenset({"estimated_value", "actual_value"})
 
 
-def _open_spans_at(at: int, names: list[str]) -> Select[Any]:
-    """The ``names`` and the estimated value of the open spans holding ``at``
-    (microseconds), read from their partial index alone."""
+def _spans_at(at: int, names: list[str], state: str) -> Select[Any]:
+    """The ``names`` and the value of the spans in ``state`` (``open`` or ``won``) holding
+    ``at`` (microseconds), read from that state's partial index alone."""
     span = OpportunitySpan
-    # Each span read is open: its state is not read from the table (not in the index).
-    columns = [
-        literal_column("'open'") if name == "state" else span.__table__.c[name] for name in names
-    ]
-    return select(*columns, span.estimated_value).where(
+    said: ColumnElement[str] = literal_column(f"'{_PARTIAL[state]}'")
+    # Each span read is in that state: its state is not read from the table (not indexed).
+    columns = [said if name == "state" else span.__table__.c[name] for name in names]
+    value = span.estimated_value if state == "open" else _WON_VALUE
+    return select(*columns, value).where(
         # Written out, not bound: the condition of the partial index the range reads.
-        span.state == literal_column("'open'"),
+        span.state == said,
         span.to_us > at,
         span.from_us <= at,
     )

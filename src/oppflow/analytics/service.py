@@ -8,6 +8,7 @@ import uuid
 from collections.abc import Iterable, Sequence
 from datetime import date, datetime, timedelta
 from decimal import Decimal
+from itertools import chain
 from typing import Any
 
 from sqlalchemy import Select
@@ -38,7 +39,6 @@ from oppflow.analytics.repository import (
     AnalyticsRepository,
     StaleCutoffs,
     StaleRecord,
-    created_by,
     ever_closed,
     ever_dated_in,
 )
@@ -349,9 +349,14 @@ def forecast(session: Session, *, actor: Actor, options: ForecastOptions) -> For
     if options.as_of is None and window is None:
         rows = _forecast_now(session, actor, options)
     else:
+        # The open and won spans holding the instant (decision 0037).
         scope = _scope(session, actor, options, at)
-        timelines = HistoryRepository(session, actor).timelines(created_by(at))
-        rows = forecasting.forecast(timelines, scope, window, rollup=options.rollup)
+        history = HistoryRepository(session, actor)
+        states = chain(
+            history.spans_at(at, [*forecasting.FORECAST_OPEN_FIELDS, *scope.fields()]),
+            history.spans_at(at, [*forecasting.FORECAST_WON_FIELDS, *scope.fields()], "won"),
+        )
+        rows = forecasting.forecast(states, scope, window, rollup=options.rollup)
     convention = _convention(
         options,
         at,

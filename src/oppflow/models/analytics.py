@@ -249,7 +249,8 @@ class OpportunitySpan(Base):
 
     __tablename__ = "opportunity_spans"
     __table_args__ = (
-        # The snapshot funnel as of t: the open spans that end after t, from the index alone.
+        # The snapshot funnel and the forecast as of t: the open spans that end after t, from
+        # the index alone.
         Index(
             "ix_opportunity_spans_open",
             "to_us",
@@ -262,8 +263,22 @@ class OpportunitySpan(Base):
             "probability",
             "estimated_close_date",
             "owner_id",
+            "forecast_category",
             sqlite_where=text("state = 'open'"),
             postgresql_where=text("state = 'open'"),
+        ),
+        # The forecast as of t: the won spans that end after t, from the index alone (0022).
+        Index(
+            "ix_opportunity_spans_won",
+            "to_us",
+            "from_us",
+            "actual_close_date",
+            "actual_value",
+            "estimated_value",
+            "owner_id",
+            "process_key",
+            sqlite_where=text("state = 'won'"),
+            postgresql_where=text("state = 'won'"),
         ),
     )
 
@@ -280,6 +295,9 @@ class OpportunitySpan(Base):
     probability: Mapped[str | None] = mapped_column(String(8), default=None)
     estimated_close_date: Mapped[str | None] = mapped_column(String(10), default=None)
     owner_id: Mapped[str | None] = mapped_column(String(36), default=None)
+    forecast_category: Mapped[str | None] = mapped_column(String(16), default=None)
+    actual_close_date: Mapped[str | None] = mapped_column(String(10), default=None)
+    actual_value: Mapped[str | None] = mapped_column(String(40), default=None)
 
 
 # The end of a span that still holds: the largest BIGINT.
