@@ -134,7 +134,7 @@ class Line:
 
 
 def waterfall(
-    states: Iterable[tuple[uuid.UUID | None, State | None, State]],
+    states: Iterable[tuple[uuid.UUID | None, State, State]],
     scope: Scope,
     close: Period,
     *,
