@@ -114,13 +114,15 @@ def _reports() -> list[Report]:
         Report("win-loss", service.win_loss, ReportFilters(), CLOSED_BY_REASON),
         Report("calibration", service.calibration, CalibrationOptions(), CLOSED_DEALS_BY_OUTCOME),
         # As of a past instant: flow and time in stage read their summaries, the cohorts
-        # the spans and the phase moves (decision 0037). Win/loss and calibration with an
-        # instant given still fold the change log, as they all did before decisions 0031 to
-        # 0033: the baseline of the summaries they read now, in this run.
+        # the spans and the phase moves, the forecast the spans (decision 0037). Win/loss
+        # and calibration with an instant given still fold the change log, as they all did
+        # before decisions 0031 to 0033: the baseline of the summaries they read now, in
+        # this run.
         Report(
             "conversion-as-of", service.conversion, ConversionOptions(as_of=past), MOVES_BY_PHASE
         ),
         Report("flow-as-of", service.flow, ReportFilters(as_of=past), MOVES_BY_PHASE),
+        Report("forecast-as-of", service.forecast, ForecastOptions(as_of=past), BY_CATEGORY),
         Report(
             "time-in-stage-as-of",
             service.time_in_stage,

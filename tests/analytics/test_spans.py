@@ -152,11 +152,27 @@ def test_the_migration_fills_the_spans_from_the_log(
     migrate.downgrade(engine, "0020")
     migrate.upgrade(engine)
     assert assert_spans_follow_the_log(factory) == kept > 0
+    # Across 0022 alone: the spans of eight fields emptied, then rebuilt with the forecast's.
+    migrate.downgrade(engine, "0021")
+    migrate.upgrade(engine)
+    assert assert_spans_follow_the_log(factory) == kept
+    with factory() as session:
+        categories = session.scalars(select(OpportunitySpan.forecast_category)).all()
+    assert categories
+    assert all(category is not None for category in categories)
 
 
 def test_the_spans_keep_every_field_the_reports_as_of_an_instant_read() -> None:
     columns = [column.name for column in OpportunitySpan.__table__.c]
     assert columns[3:] == list(spans.FIELDS)
     filters = Scope(datetime.now(UTC), Defaults({}, 30), owner_id=uuid.uuid4(), process="x")
-    for fields in (funnels.SNAPSHOT_FIELDS, forecasting.WATERFALL_FIELDS, filters.fields()):
+    read = (
+        funnels.SNAPSHOT_FIELDS,
+        funnels.MEMBER_FIELDS,
+        forecasting.WATERFALL_FIELDS,
+        forecasting.FORECAST_OPEN_FIELDS,
+        forecasting.FORECAST_WON_FIELDS,
+        filters.fields(),
+    )
+    for fields in read:
         assert set(fields) <= set(spans.FIELDS)

@@ -94,9 +94,7 @@ def forecast_of_totals(
     return [_forecast_row(key, months[key], rollup) for key in sorted(months) if months[key].count]
 
 
-def _value(state: State, won: bool) -> Decimal:
-    if won and state["actual_value"] is not None:
-        return Decimal(state["actual_value"])
+def _value(state: State) -> Decimal:
     return Decimal(state["estimated_value"] or 0)
 
 
@@ -178,14 +176,14 @@ def _classify(
     if before is None and after is None:
         return
     if after is not None:
-        lines["ending"].add(opportunity_id, _value(after, False))
+        lines["ending"].add(opportunity_id, _value(after))
     if before is None:
-        lines["new"].add(opportunity_id, _value(after, False))  # type: ignore[arg-type]
+        lines["new"].add(opportunity_id, _value(after))  # type: ignore[arg-type]
         return
-    old = _value(before, False)
+    old = _value(before)
     lines["beginning"].add(opportunity_id, old)
     if after is not None:
-        change = _value(after, False) - old
+        change = _value(after) - old
         if change:
             lines["increased" if change > 0 else "decreased"].add(opportunity_id, abs(change))
         return

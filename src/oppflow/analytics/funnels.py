@@ -24,15 +24,15 @@ from oppflow.analytics.timeline import (
 CENT = Decimal("0.01")
 # The fields each report reads (its stream holds only their rows).
 FLOW_FIELDS = ("pipeline_phase", "state")
-# What a cohort counts of each member as it is now (``cohort_of_members``).
+# What a cohort counts of each member (``cohort_of_members``), now or at an instant.
 MEMBER_FIELDS = ("state", "estimated_value", "probability", "process_key", "active_stage")
 SNAPSHOT_FIELDS = (
     "state", "pipeline_phase", "process_key", "active_stage", "estimated_value", "probability",
     "estimated_close_date",
 )  # fmt: skip
 # What a report as of a past instant reads of each opportunity then, with the filters' owner:
-# the columns of the spans (``spans.py``, migration 0021). Spelled out: a field a report
-# comes to read is not in the spans until a migration adds it (the report reads the log).
+# the columns of the spans (``spans.py``, migrations 0021 and 0022). Spelled out: a field a
+# report comes to read is not in the spans until a migration adds it.
 SPAN_FIELDS = (
     "state", "pipeline_phase", "process_key", "active_stage", "estimated_value", "probability",
     "estimated_close_date", "owner_id", "forecast_category", "actual_close_date", "actual_value",

@@ -30,7 +30,7 @@ from sqlalchemy import (
     type_coerce,
     union,
 )
-from sqlalchemy.orm import aliased
+from sqlalchemy.orm import Session, aliased
 
 from oppflow.analytics.durations import STINT_FIELDS
 from oppflow.analytics.funnels import SPAN_FIELDS, one_each
@@ -71,7 +71,7 @@ class HistoryRepository(OpportunityRepository):
 
         A report passes the fields it reads, ``state`` among them: an opportunity counts only
         where a state row stands, so a timeline that starts at its first such row answers
-        the same; one that reads the birth itself (a cohort, a sales cycle) asks ``born``,
+        the same; one that reads the birth itself (a sales cycle) asks ``born``,
         and each timeline then starts at its first row of any field. Rows come in the
         covering index's order (field by field) and are put in time order per opportunity;
         their columns are read as the driver gives them and converted once per opportunity
@@ -172,24 +172,9 @@ class HistoryRepository(OpportunityRepository):
         it had entered by then joined by ``|``; kept by the ``scope``'s owner, owners and
         process then, as a fold of the log would keep it."""
         at = microseconds(moment)
-        record, span = Opportunity, OpportunitySpan
-        holds = and_(span.opportunity_id == record.id, span.from_us <= at, span.to_us > at)
-        query = (
-            select(
-                span.state,
-                span.estimated_value,
-                span.probability,
-                span.process_key,
-                span.active_stage,
-                entries_joined(self.session, record.id, until=at + 1),
-            )
-            .select_from(record)
-            .join(span, holds)
-            .where(
-                cohort_membership(window, first_phase, entered=entered, until=at + 1),
-                read_scope(self.actor, Opportunity),
-                *_kept_by(scope, span),
-            )
+        query = _members_then(self.session, at, *_kept_by(scope, OpportunitySpan)).where(
+            cohort_membership(window, first_phase, entered=entered, until=at + 1),
+            read_scope(self.actor, Opportunity),
         )
         reader = _Reader(None)
         for batch in _driver_batches(self.session.connection(), query):
@@ -249,6 +234,17 @@ def held_at(moment: datetime, scope: Scope) -> Select[Any] | None:
         return None
     at = microseconds(moment)
     return select(span.opportunity_id).where(span.from_us <= at, span.to_us > at, *kept)
+
+
+def _members_then(session: Session, at: int, *kept: ColumnElement[bool]) -> Select[Any]:
+    """Each record's state, estimated value, probability, process and stage in the span
+    holding ``at`` (microseconds), and the phases it had entered by then, where the span
+    meets ``kept``."""
+    record, span = Opportunity, OpportunitySpan
+    holds = and_(span.opportunity_id == record.id, span.from_us <= at, span.to_us > at, *kept)
+    columns = (span.state, span.estimated_value, span.probability, span.process_key)
+    phases = entries_joined(session, record.id, until=at + 1)
+    return select(*columns, span.active_stage, phases).select_from(record).join(span, holds)
 
 
 def _kept_by(scope: Scope, span: Any) -> list[ColumnElement[bool]]:

@@ -44,7 +44,7 @@ from oppflow.analytics.schemas import (
     OutcomeTotal,
     OwnerTotal,
 )
-from oppflow.analytics.timeline import microseconds
+from oppflow.analytics.timeline import PHASE_SEPARATOR, microseconds
 from oppflow.models import (
     ClosedDeal,
     Competitor,
@@ -532,13 +532,15 @@ def entries_joined(
     time order, joined by ``|``: one row per cohort member made by the database (a row per
     entry, grouped in Python, was half the cohort's time at 1M). SQLite 3.40 has no ordered
     aggregate; it concatenates in the order it reads the member's entries, that of the index
-    on (opportunity, move, time) or of the key (opportunity, time), both in time order."""
+    on (opportunity, move, time) or of the key (opportunity, time), both in time order (the
+    property tests' backdated histories write entries out of that order)."""
     entry = PhaseMove
     phases: ColumnElement[Any]
     if session.get_bind().dialect.name == "postgresql":
-        phases = func.string_agg(entry.phase, aggregate_order_by(literal("|"), entry.at_us))
+        joiner = literal(PHASE_SEPARATOR)
+        phases = func.string_agg(entry.phase, aggregate_order_by(joiner, entry.at_us))
     else:
-        phases = func.group_concat(entry.phase, "|")
+        phases = func.group_concat(entry.phase, PHASE_SEPARATOR)
     conditions = [entry.opportunity_id == opportunity_id, entry.move == "entry"]
     if until is not None:
         conditions.append(entry.at_us < until)

@@ -1,9 +1,12 @@
 """The spans: each stretch of time over which an opportunity's reported fields all held the
 same values, as its change log says, kept exact in the writer's transaction.
 
-The snapshot funnel as of a past instant reads eight fields of every opportunity perhaps
+The snapshot funnel as of a past instant read eight fields of every opportunity perhaps
 open then, each its own seek into the log (25 s at 1,000,000 opportunities on SQLite); kept
-as spans, it reads the open spans that hold the instant, from one index (decision 0035).
+as spans, it reads the open spans that hold the instant, from one index (decision 0035). The
+waterfall, the cohorts and the forecast as of an instant, and the filters of flow and time in
+stage then, read them too (decision 0037). An opportunity's spans follow one another without
+a gap, from its first change on.
 
 The change log's flush hook calls :func:`follow` with the flush's log rows. Each opportunity
 whose flush changed one of :data:`FIELDS` gets a new span from the flush's instant:
@@ -19,7 +22,7 @@ whose flush changed one of :data:`FIELDS` gets a new span from the flush's insta
 
 Writers around the ORM load :func:`rows_of_changes` of the change rows they load (the bulk
 importer and the bulk demo generator) or call :func:`rebuild` (the tests' histories, the
-migration that made the table).
+upgrade across the migrations that made the table and gave it its last fields).
 """
 
 from __future__ import annotations

@@ -1,5 +1,7 @@
 """The spans keep the forecast's fields: its category, the actual close date and value
-(issue 9, decision 0037)
+(issue 9, decision 0037). The spans are emptied here and rebuilt from the change log by
+``oppflow.migrate.upgrade`` once the schema is at the head: an upgrade that stops at this
+revision leaves them empty.
 
 Revision ID: 0022
 Revises: 0021
@@ -42,11 +44,14 @@ WON = (
         "process_key",
     ],
 )
-COLUMNS = (
-    sa.Column("forecast_category", sa.String(length=16), nullable=True),
-    sa.Column("actual_close_date", sa.String(length=10), nullable=True),
-    sa.Column("actual_value", sa.String(length=40), nullable=True),
-)
+
+
+def _columns() -> list[sa.Column[str]]:
+    return [
+        sa.Column("forecast_category", sa.String(length=16), nullable=True),
+        sa.Column("actual_close_date", sa.String(length=10), nullable=True),
+        sa.Column("actual_value", sa.String(length=40), nullable=True),
+    ]
 
 
 def _partial(name: str, columns: list[str], state: str) -> None:
@@ -57,9 +62,10 @@ def _partial(name: str, columns: list[str], state: str) -> None:
 def upgrade() -> None:
     # The spans are rebuilt from the log once the schema is at the head (oppflow.migrate):
     # emptied first, so that the indexes are built over no rows.
-    op.execute(sa.text(f"DELETE FROM {TABLE}"))
-    for column in COLUMNS:
-        op.add_column(TABLE, column.copy())
+    postgresql = op.get_bind().dialect.name == "postgresql"
+    op.execute(sa.text(f"{'TRUNCATE' if postgresql else 'DELETE FROM'} {TABLE}"))
+    for column in _columns():
+        op.add_column(TABLE, column)
     op.drop_index(OPEN, table_name=TABLE)
     _partial(OPEN, [*OPEN_COLUMNS, "forecast_category"], "open")
     _partial(*WON, "won")
@@ -70,5 +76,5 @@ def downgrade() -> None:
     op.drop_index(OPEN, table_name=TABLE)
     _partial(OPEN, OPEN_COLUMNS, "open")
     with op.batch_alter_table(TABLE) as batch:
-        for column in COLUMNS:
+        for column in _columns():
             batch.drop_column(column.name)
