@@ -416,9 +416,9 @@ class _Reader:
 
 
 _IN_TIME_ORDER = itemgetter(3, 5)  # effective_at, seq
-# The states whose spans have a partial index (``OpportunitySpan``), by name: only these are
-# written into a statement.
-_PARTIAL = {"open": "open", "won": "won"}
+# The states whose spans have a partial index (``OpportunitySpan``): only these are written
+# into a statement.
+_INDEXED_STATES = frozenset({"open", "won"})
 # What a span read at an instant sums: a won deal is worth its actual value, else its estimate.
 _VALUES = frozenset({"estimated_value", "actual_value"})
 _WON_VALUE = func.coalesce(OpportunitySpan.actual_value, OpportunitySpan.estimated_value)
@@ -431,16 +431,23 @@ def _spans_at(at: int, names: list[str], state: str) -> Select[Any]:
     """The ``names`` and the value of the spans in ``state`` (``open`` or ``won``) holding
     ``at`` (microseconds), read from that state's partial index alone."""
     span = OpportunitySpan
-    said: ColumnElement[str] = literal_column(f"'{_PARTIAL[state]}'")
     # Each span read is in that state: its state is not read from the table (not indexed).
-    columns = [said if name == "state" else span.__table__.c[name] for name in names]
+    columns = [_state_said(state) if n == "state" else span.__table__.c[n] for n in names]
     value = span.estimated_value if state == "open" else _WON_VALUE
-    return select(*columns, value).where(
-        # Written out, not bound: the condition of the partial index the range reads.
-        span.state == said,
-        span.to_us > at,
-        span.from_us <= at,
-    )
+    return select(*columns, value).where(*_holding(at, state))
+
+
+def _holding(at: int, state: str) -> tuple[ColumnElement[bool], ...]:
+    """The spans in ``state`` holding ``at`` (microseconds): a range of that state's partial
+    index, whose condition is written out, not bound, so that the planner may use it."""
+    span = OpportunitySpan
+    return span.state == _state_said(state), span.to_us > at, span.from_us <= at
+
+
+def _state_said(state: str) -> ColumnElement[str]:
+    if state not in _INDEXED_STATES:
+        raise ValueError(f"no spans' index holds the state {state!r}")
+    return literal_column(f"'{state}'")
 
 
 def _states_at_both(
@@ -466,9 +473,7 @@ def _open_closing_in(at: int, first: str, after: str) -> Select[uuid.UUID]:
     ``first`` to before ``after`` (ISO days sort as text): from the open spans' index."""
     span = OpportunitySpan
     return select(span.opportunity_id).where(
-        span.state == literal_column("'open'"),
-        span.to_us > at,
-        span.from_us <= at,
+        *_holding(at, "open"),
         span.estimated_close_date >= first,
         span.estimated_close_date < after,
     )
