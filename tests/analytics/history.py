@@ -13,7 +13,7 @@ from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
-from typing import Any
+from typing import Any, NamedTuple
 
 from hypothesis import strategies as st
 from sqlalchemy import insert
@@ -527,24 +527,42 @@ def time_in_stage(
     return found
 
 
-def reached_before_close(stories: list[History], moment: datetime) -> dict[str, tuple[int, int]]:
-    """Per phase: (won, lost) among the opportunities closed at ``moment`` that entered it
-    before their last close."""
-    found: dict[str, list[int]] = defaultdict(lambda: [0, 0])
+class ClosedThen(NamedTuple):
+    state: dict[str, Any]
+    entered: frozenset[str]
+
+
+def closed_at(
+    stories: list[History], moment: datetime, owner: uuid.UUID | None = None
+) -> list[ClosedThen]:
+    """The opportunities closed (won or lost) at ``moment``, ``owner``'s then if one is
+    asked: each one's state then and the phases it entered before its last close."""
+    found = []
     for history in stories:
         state = state_at(history.rows, moment)
-        if state is None or state.get("state") not in ("won", "lost"):
+        if not _of(state, owner) or state is None or state.get("state") not in ("won", "lost"):
             continue
         closes = [
             at
             for at, before, after in walk(history.rows, moment)
             if before.get("state") == "open" and after.get("state") in ("won", "lost")
         ]
-        if not closes:
-            continue
-        entered = {p for kind, p, _, _ in phase_events(history.rows, closes[-1]) if kind == "enter"}
-        for phase in entered:
-            found[phase][0 if state["state"] == "won" else 1] += 1
+        if closes:
+            events = phase_events(history.rows, closes[-1])
+            entered = frozenset(p for kind, p, _, _ in events if kind == "enter")
+            found.append(ClosedThen(state, entered))
+    return found
+
+
+def reached_before_close(
+    stories: list[History], moment: datetime, owner: uuid.UUID | None = None
+) -> dict[str, tuple[int, int]]:
+    """Per phase: (won, lost) among the opportunities closed at ``moment`` (``owner``'s then,
+    if one is asked) that entered it before their last close."""
+    found: dict[str, list[int]] = defaultdict(lambda: [0, 0])
+    for deal in closed_at(stories, moment, owner):
+        for phase in deal.entered:
+            found[phase][0 if deal.state["state"] == "won" else 1] += 1
     return {k: (v[0], v[1]) for k, v in found.items()}
 
 

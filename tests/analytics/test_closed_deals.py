@@ -1,4 +1,4 @@
-"""The closed deals' rows (decision 0031) follow every close and reopen in the same
+"""The closed deals' rows (decisions 0031, 0038) follow every close and reopen in the same
 transaction, cost a stage move nothing, and are rebuilt by their migration."""
 
 from __future__ import annotations
@@ -17,6 +17,7 @@ from oppflow import migrate
 from oppflow.analytics import changelog, closed_deals
 from oppflow.db import unit_of_work
 from oppflow.models import ClosedDeal, Opportunity
+from oppflow.models.analytics import OPEN_END
 from tests.analytics.closed import assert_closed_deals_follow_the_log
 from tests.analytics.test_change_log import _journey, _post
 from tests.helpers import create, create_opportunity, qualify_fields, signed_in
@@ -33,11 +34,17 @@ def test_each_close_and_reopen_rewrites_the_deal_in_its_transaction(
     _post(client, headers, f"opportunities/{first}/process/next")
     _post(client, headers, f"opportunities/{first}/win")
     assert assert_closed_deals_follow_the_log(factory) == 1
+    won_then = _report(client, headers, "win-loss")["convention"]["as_of"]
     _post(client, headers, f"opportunities/{first}/reopen")
     assert assert_closed_deals_follow_the_log(factory) == 0
     _post(client, headers, f"opportunities/{first}/lose", status_reason="canceled")
     _post(client, headers, f"opportunities/{second}/win", actual_revenue=99)
     assert assert_closed_deals_follow_the_log(factory) == 2
+    # The stretch it stood won is kept: as of then, the report still counts it won.
+    then = _report(client, headers, "win-loss", as_of=won_then)["rows"][0]
+    now = _report(client, headers, "win-loss")["rows"][0]
+    assert (then["won"], then["lost"], then["won_value"]) == (1, 0, 1000)
+    assert (now["won"], now["lost"], now["won_value"]) == (1, 1, 99)
 
 
 def test_a_change_to_a_closed_deal_or_a_backdated_one_rewrites_it(
@@ -61,9 +68,10 @@ def test_a_change_to_a_closed_deal_or_a_backdated_one_rewrites_it(
         record.probability = 55
     assert assert_closed_deals_follow_the_log(factory) == 1
     with factory() as session:
-        deal = session.get(ClosedDeal, uuid.UUID(made["id"]))
-        assert deal is not None
-        assert (deal.closed_value, deal.born_at) == ("2500.25", before)
+        deals = session.scalars(select(ClosedDeal).order_by(ClosedDeal.from_us)).all()
+    # The deal closed at 1,000, then at 2,500.25 from the change on: one row for each.
+    assert [(d.closed_value, d.born_at) for d in deals] == [("1000", before), ("2500.25", before)]
+    assert (deals[0].to_us, deals[1].to_us) == (deals[1].from_us, OPEN_END)
 
 
 def test_an_imported_closed_deal_with_its_creation_date_counts_as_closed_on_its_date(
@@ -101,7 +109,7 @@ def test_a_deal_moved_back_and_forth_keeps_each_phase_once() -> None:
     assert closed_deals.phases_text([]) == ""
 
 
-def test_win_loss_and_calibration_of_now_equal_those_read_from_the_log(
+def test_win_loss_and_calibration_of_now_equal_them_as_of_an_instant_past_every_row(
     client: TestClient, factory: sessionmaker[Session]
 ) -> None:
     headers = signed_in(client, factory, roles=["system-administrator"])

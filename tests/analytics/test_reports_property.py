@@ -254,21 +254,18 @@ def test_win_loss_counts_and_values(
     first = date(2026, 1, 1) + timedelta(days=data.draw(st.integers(0, 300)))
     last = first + timedelta(days=data.draw(st.integers(1, 200)))
     moment = data.draw(moments)
-    row = _get(
-        client,
-        headers,
-        "win-loss",
-        **{"from": first.isoformat(), "to": last.isoformat(), "as_of": _iso(moment)},
-    )["rows"][0]
+    params = {"from": first.isoformat(), "to": last.isoformat(), "as_of": _iso(moment)}
+    owner = data.draw(st.sampled_from([None, *owners]))  # as of the moment, from the rows
+    if owner is not None:
+        params["owner_id"] = str(owner)
+    answer = _get(client, headers, "win-loss", **params)
+    row = answer["rows"][0]
     won = lost = 0
     won_value = lost_value = Decimal(0)
-    for story in stories:
-        state = brute.state_at(story.rows, moment)
-        if (
-            state is None
-            or state.get("state") not in ("won", "lost")
-            or not state.get("actual_close_date")
-        ):
+    highest: Counter[str] = Counter()
+    for deal in brute.closed_at(stories, moment, owner):
+        state = deal.state
+        if not state.get("actual_close_date"):
             continue
         if not first <= date.fromisoformat(state["actual_close_date"]) < last:
             continue
@@ -280,12 +277,14 @@ def test_win_loss_counts_and_values(
         else:
             lost += 1
             lost_value += brute.value(state)
+            highest[max(deal.entered, key=brute.PHASES.index, default="")] += 1
     assert (row["won"], row["lost"]) == (won, lost)
     assert (_money(row["won_value"]), _money(row["lost_value"])) == (
         won_value.quantize(CENT),
         lost_value.quantize(CENT),
     )
     assert row["win_rate"] == (None if won + lost == 0 else round(won / (won + lost), 4))
+    assert {t["key"]: t["count"] for t in answer["phase_before_loss"]} == highest
 
 
 @given(data=st.data())
@@ -323,8 +322,10 @@ def test_calibration_counts(
     stories = data.draw(brute.histories(owners))
     _reset(factory, stories, units)
     moment = data.draw(moments)
-    answer = _get(client, headers, "calibration", as_of=_iso(moment))
-    expected = brute.reached_before_close(stories, moment)
+    owner = data.draw(st.sampled_from([None, *owners]))  # as of the moment, from the rows
+    params = {"as_of": _iso(moment)} | ({"owner_id": str(owner)} if owner else {})
+    answer = _get(client, headers, "calibration", **params)
+    expected = brute.reached_before_close(stories, moment, owner)
     for row in answer["rows"]:
         won, lost = expected.get(row["pipeline_phase"], (0, 0))
         assert (row["won"], row["lost"]) == (won, lost), row["pipeline_phase"]
@@ -339,9 +340,10 @@ def test_calibration_counts(
 def test_win_loss_and_calibration_of_now_read_from_the_closed_deals_equal_the_log(
     world: World, factory: sessionmaker[Session], data: st.DataObject
 ) -> None:
-    """Without ``as_of`` these two read the closed deals' rows (decision 0031); with an
-    ``as_of`` after every row, the change log. Both answers are whole-equal, and the counts
-    equal the brute force's."""
+    """Without ``as_of`` these two read the closed deals' rows that hold now, filtered on
+    the records (decision 0031); with an ``as_of`` after every row, those holding it,
+    filtered on the owner the rows keep (decision 0038). Both answers are whole-equal, and
+    the counts equal the brute force's."""
     client, headers, owners, units = world
     now = datetime.now(UTC)
     stories = brute.ended_by(data.draw(brute.histories(owners)), now - timedelta(days=1))

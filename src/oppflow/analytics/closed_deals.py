@@ -1,25 +1,29 @@
-"""The closed deals: what the change log says of each opportunity closed now, kept exact.
+"""The closed deals: each stretch of time over which the change log says an opportunity stood
+closed with the same values, kept exact.
 
-Win/loss and calibration of now ask of every deal closed: won or lost, when it was born and
-closed, which phases it entered before the close, and its state 30 days before. Read from the
-whole change log, that is about 15 µs of Python per log row (calibration at 100,000
-opportunities: 15 s). So each close, reopen and backdated change rewrites its opportunity's
-:class:`ClosedDeal` row from the log, in the same transaction (the change log's flush hook
-calls :func:`follow` after writing its rows), and those reports of now read one row per deal.
+Win/loss and calibration ask of every deal closed at an instant: won or lost, when it was
+born and closed, which phases it entered before the close, its state 30 days before, and
+(for their filters) its owner and process then. Read from the whole change log, that is
+about 15 µs of Python per log row (calibration at 100,000 opportunities: 15 s). So each
+close, reopen and backdated change rewrites its opportunity's :class:`ClosedDeal` rows from
+the log, in the same transaction (the change log's flush hook calls :func:`follow` after
+writing its rows). The reports of now read the rows that still hold, one per deal; as of an
+instant, the rows holding it (decision 0038).
 
 A stage move, a field update and a create of an open opportunity write no ``state`` row that
 closes or reopens, so they cost nothing here. What else a row holds of the record (its close
-value and reason) cannot change while it stays closed: a closed opportunity is read-only until
-reopened. Writers that bypass the ORM call :func:`refresh` (the bulk demo generator, per
-chunk) or :func:`rebuild` (the tests' histories, migration 0016); the bulk importer takes
-only open opportunities, and sends closed ones through the ORM.
+value and reason, its owner) cannot change while it stays closed: a closed opportunity is
+read-only until reopened; a path around the services that changed it would still rewrite
+its rows. Writers that bypass the ORM call :func:`refresh` (the bulk demo generator, per
+chunk) or :func:`rebuild` (the tests' histories, the upgrade across migration 0023); the
+bulk importer takes only open opportunities, and sends closed ones through the ORM.
 """
 
 from __future__ import annotations
 
 import uuid
 from collections.abc import Collection, Iterable, Mapping
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy.orm import Session
@@ -32,42 +36,71 @@ from oppflow.analytics.outcomes import (
     outlook_instant,
 )
 from oppflow.analytics.repository import ever_closed
-from oppflow.analytics.timeline import PHASE_SEPARATOR, Timeline, phase_number
+from oppflow.analytics.timeline import (
+    END_OF_TIME,
+    PHASE_SEPARATOR,
+    State,
+    Timeline,
+    encode,
+    microseconds,
+    phase_number,
+)
 from oppflow.models import ClosedDeal
+from oppflow.models.analytics import OPEN_END
 
-# A deal's row is made from what win/loss reads of its log (calibration's fields among them).
-FIELDS = WIN_LOSS_FIELDS
-# What a row keeps of the record at the close.
-CLOSE_VALUES = frozenset({"actual_close_date", "actual_value", "estimated_value", "status_reason"})
+# A deal's rows are made from what win/loss reads of its log (calibration's fields among
+# them) and the owner its filters read.
+FIELDS = (*WIN_LOSS_FIELDS, "owner_id")
+_STRETCH = frozenset({"from_us", "to_us"})
 
 
-def digest(timeline: Timeline) -> dict[str, Any] | None:
-    """The row of an opportunity closed at the end of its log; None while it is open."""
-    if not timeline.changes or timeline.born_at is None:
+def rows_of(timeline: Timeline) -> list[dict[str, Any]]:
+    """The rows of a whole timeline: one from each instant it stands closed with other values
+    than just before; a reopen ends the last one."""
+    rows: list[dict[str, Any]] = []
+    for at, _before, after in timeline.instants(END_OF_TIME):
+        closed = _closed(timeline, at, after)
+        holding = rows[-1] if rows and rows[-1]["to_us"] == OPEN_END else None
+        if holding is not None and closed is not None and _alike(holding, closed):
+            continue
+        begins = microseconds(at)
+        if holding is not None:
+            holding["to_us"] = begins
+        if closed is not None:
+            rows.append({**closed, "from_us": begins, "to_us": OPEN_END})
+    return rows
+
+
+def _alike(row: Mapping[str, Any], other: Mapping[str, Any]) -> bool:
+    return all(row[key] == value for key, value in other.items() if key not in _STRETCH)
+
+
+def _closed(timeline: Timeline, at: datetime, state: State) -> dict[str, Any] | None:
+    """What the reports read of a deal closed at ``at`` in ``state``; None while open."""
+    if state["state"] not in CLOSED_STATES or timeline.born_at is None:
         return None
-    end = timeline.changes[-1].at
-    closed_at = timeline.closed_at(end)
-    final = timeline.state_at(end)
-    if closed_at is None or final is None:
+    closed_at = timeline.closed_at(at)
+    if closed_at is None:
         return None
-    outlook = timeline.state_at(outlook_instant(closed_at, timeline.born_at)) or final
+    won = state["state"] == "won"
+    outlook = timeline.state_at(outlook_instant(closed_at, timeline.born_at)) or state
     return {
         "opportunity_id": timeline.opportunity_id,
-        "won": final["state"] == "won",
+        "won": won,
         "born_at": timeline.born_at,
         "closed_at": closed_at,
-        "actual_close_date": final["actual_close_date"],
+        "actual_close_date": state["actual_close_date"],
         "cycle_microseconds": (closed_at - timeline.born_at) // timedelta(microseconds=1),
         # Exact decimal text (the log's own, plain notation), as the totals keep sums.
-        "closed_value": str(
-            closed_value(final["state"] == "won", final["actual_value"], final["estimated_value"])
-        ),
-        "status_reason": final["status_reason"],
+        "closed_value": str(closed_value(won, state["actual_value"], state["estimated_value"])),
+        "status_reason": state["status_reason"],
         "phases_reached": phases_text(timeline.phases_entered(closed_at)),
         "outlook_state": outlook["state"],
         "outlook_probability": outlook["probability"],
         "outlook_process_key": outlook["process_key"],
         "outlook_stage": outlook["active_stage"],
+        "owner_id": encode(state["owner_id"]),
+        "process_key": state["process_key"],
     }
 
 
@@ -86,7 +119,7 @@ def follow(
     backdated: bool,
     closed: Collection[uuid.UUID],
 ) -> None:
-    """After the change log's rows of a flush are written: rewrite the row of each
+    """After the change log's rows of a flush are written: rewrite the rows of each
     opportunity they close or reopen, and of each ``closed`` after the flush whose close
     values they change; of each they touch, when they are backdated (imported history)."""
     touched = {
@@ -98,6 +131,12 @@ def follow(
         refresh(session, touched)
 
 
+def closed_by(rows: Iterable[Mapping[str, Any]]) -> set[uuid.UUID]:
+    """The opportunities that change-log rows close or reopen (whose closed deals' rows a
+    writer around the ORM refreshes once it has loaded them)."""
+    return {row["opportunity_id"] for row in rows if _closes_or_reopens(row)}
+
+
 def _closes_or_reopens(row: Mapping[str, Any]) -> bool:
     closing = row["new_value"] in CLOSED_STATES or row["old_value"] in CLOSED_STATES
     return row["field"] == "state" and closing
@@ -105,16 +144,11 @@ def _closes_or_reopens(row: Mapping[str, Any]) -> bool:
 
 def _changes_a_closed_deal(row: Mapping[str, Any], closed: Collection[uuid.UUID]) -> bool:
     # The services refuse such changes (a closed deal is read-only until reopened); a path
-    # that did not would still leave the row right.
-    return row["field"] in CLOSE_VALUES and row["opportunity_id"] in closed
+    # that did not would still leave the rows right.
+    return row["field"] in FIELDS and row["opportunity_id"] in closed
 
 
-def _rows_of(timeline: Timeline) -> list[dict[str, Any]]:
-    row = digest(timeline)
-    return [] if row is None else [row]
-
-
-SUMMARY = rewriting.Summary(ClosedDeal, tuple(FIELDS), _rows_of, born=True)
+SUMMARY = rewriting.Summary(ClosedDeal, FIELDS, rows_of, born=True)
 
 
 def refresh(session: Session, ids: Collection[uuid.UUID]) -> None:

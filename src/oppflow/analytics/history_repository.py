@@ -59,26 +59,6 @@ STREAMED = {"yield_per": 50_000}
 
 
 class HistoryRepository(OpportunityRepository):
-    def timelines(
-        self,
-        conditions: Sequence[ColumnElement[bool]],
-        fields: Collection[str] | None = None,
-        *,
-        born: bool = False,
-    ) -> Iterator[Timeline]:
-        """The timelines of the readable opportunities meeting ``conditions``, streamed one
-        opportunity at a time; with ``fields``, only those fields' rows.
-
-        A report passes the fields it reads, ``state`` among them: an opportunity counts only
-        where a state row stands, so a timeline that starts at its first such row answers
-        the same; one that reads the birth itself (a sales cycle) asks ``born``,
-        and each timeline then starts at its first row of any field. Rows come in the
-        covering index's order (field by field) and are put in time order per opportunity;
-        their columns are read as the driver gives them and converted once per opportunity
-        or per distinct instant."""
-        wanted = select(Opportunity.id).where(read_scope(self.actor, Opportunity), *conditions)
-        return read_timelines(self.session.connection(), wanted, fields, born=born)
-
     def states_at(
         self, moment: datetime, known_at: datetime | None, fields: Collection[str]
     ) -> Iterator[tuple[State, int, Decimal]]:
@@ -172,7 +152,7 @@ class HistoryRepository(OpportunityRepository):
         it had entered by then joined by ``|``; kept by the ``scope``'s owner, owners and
         process then, as a fold of the log would keep it."""
         at = microseconds(moment)
-        query = _members_then(self.session, at, *_kept_by(scope, OpportunitySpan)).where(
+        query = _members_then(self.session, at, *kept_by(scope, OpportunitySpan)).where(
             cohort_membership(window, first_phase, entered=entered, until=at + 1),
             read_scope(self.actor, Opportunity),
         )
@@ -229,7 +209,7 @@ def held_at(moment: datetime, scope: Scope) -> Select[Any] | None:
     ``moment``, from the spans holding it (any state: the table, not the open spans'
     index); None when it asks none of them."""
     span = OpportunitySpan
-    kept = _kept_by(scope, span)
+    kept = kept_by(scope, span)
     if not kept:
         return None
     at = microseconds(moment)
@@ -247,8 +227,9 @@ def _members_then(session: Session, at: int, *kept: ColumnElement[bool]) -> Sele
     return select(*columns, span.active_stage, phases).select_from(record).join(span, holds)
 
 
-def _kept_by(scope: Scope, span: Any) -> list[ColumnElement[bool]]:
-    """The filters of ``scope`` on the values a span holds (the log's text)."""
+def kept_by(scope: Scope, span: Any) -> list[ColumnElement[bool]]:
+    """The filters of ``scope`` on the values a span (or a closed deal's row) holds, the
+    owner and the process as the log's text."""
     kept: list[ColumnElement[bool]] = []
     if scope.owner_id is not None:
         kept.append(span.owner_id == encode(scope.owner_id))

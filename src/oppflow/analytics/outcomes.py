@@ -13,10 +13,9 @@ from typing import Any, NamedTuple
 from oppflow.analytics.defaults import Defaults
 from oppflow.analytics.durations import MICROSECONDS_A_DAY
 from oppflow.analytics.funnels import CENT, ratio
-from oppflow.analytics.options import Period
 from oppflow.analytics.schemas import CalibrationRow, ReliabilityBin, Tally, WinLossRow
 from oppflow.analytics.scope import Scope
-from oppflow.analytics.timeline import PHASE_SEPARATOR, State, Timeline, phase_number
+from oppflow.analytics.timeline import PHASE_SEPARATOR, State, phase_number
 
 PRIOR_WEIGHT = 10
 ENOUGH_HISTORY = 20
@@ -33,33 +32,6 @@ WIN_LOSS_FIELDS = (
 )  # fmt: skip
 
 
-@dataclass(frozen=True)
-class Closed:
-    """An opportunity closed at ``as_of``: how, when, and its state then."""
-
-    timeline: Timeline
-    state: State
-    closed_at: datetime
-    won: bool
-
-    def phases_reached(self) -> list[str]:
-        return self.timeline.phases_entered(self.closed_at)
-
-
-def closed_in(timelines: Iterable[Timeline], scope: Scope, period: Period | None) -> list[Closed]:
-    """The opportunities closed (won or lost) at ``as_of`` whose close date lies in ``period``."""
-    found = []
-    for timeline in timelines:
-        state = scope.state(timeline)
-        closed_at = timeline.closed_at(scope.as_of)
-        if state is None or closed_at is None or timeline.born_at is None:
-            continue
-        if period is not None and not period.holds_day(state["actual_close_date"]):
-            continue
-        found.append(Closed(timeline, state, closed_at, state["state"] == "won"))
-    return found
-
-
 class Deal(NamedTuple):
     """A closed deal as win/loss reads it, from its timeline or from its closed-deal row (a
     tuple: at 1M opportunities a quarter holds about 90,000 of them)."""
@@ -72,18 +44,6 @@ class Deal(NamedTuple):
     highest_phase: str
     # The competitor a loss went to, where its close record names one.
     lost_to: str | None = None
-
-
-def deal_of(closed: Closed, lost_to: str | None) -> Deal:
-    born = closed.timeline.born_at or closed.closed_at
-    return Deal(
-        closed.won,
-        (closed.closed_at - born) // timedelta(microseconds=1),
-        closed_value(closed.won, closed.state["actual_value"], closed.state["estimated_value"]),
-        str(closed.state["status_reason"]),
-        highest_phase(closed.phases_reached()),
-        lost_to,
-    )
 
 
 def deals_of(rows: Iterable[Sequence[Any]]) -> list[Deal]:
@@ -211,14 +171,6 @@ def scored_of_groups(groups: Iterable[Sequence[Any]], defaults: Defaults) -> lis
         predicted = Decimal(defaults.probability(state)) / 100
         found.append(Scored(won, frozenset(phases_of(phases)), predicted, count))
     return found
-
-
-def scored_of(closed: Closed, scope: Scope) -> Scored:
-    timeline = closed.timeline
-    then = outlook_instant(closed.closed_at, timeline.born_at or closed.closed_at)
-    state = timeline.state_at(then) or closed.state
-    predicted = Decimal(scope.defaults.probability(state)) / 100
-    return Scored(closed.won, frozenset(closed.phases_reached()), predicted)
 
 
 @dataclass

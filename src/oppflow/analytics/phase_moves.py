@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Collection, Iterable, Iterator, Mapping
-from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import exists, insert, literal, select, union_all
@@ -32,11 +31,16 @@ from sqlalchemy.orm import Session
 from oppflow.analytics import rewriting
 from oppflow.analytics.funnels import FLOW_FIELDS
 from oppflow.analytics.placement import Place, Shift, timelines_of_changes
-from oppflow.analytics.timeline import PhaseEntry, Timeline, exit_kind, microseconds
+from oppflow.analytics.timeline import (
+    END_OF_TIME,
+    PhaseEntry,
+    Timeline,
+    exit_kind,
+    microseconds,
+)
 from oppflow.models import PhaseMove
 
 FIELDS = FLOW_FIELDS
-_END = datetime.max.replace(tzinfo=UTC)
 COLUMNS = ("opportunity_id", "at_us", "phase", "move", "reopened")
 
 
@@ -48,7 +52,7 @@ def phase_in(place: Place) -> Any:
 
 def rows_of(timeline: Timeline) -> Iterator[dict[str, Any]]:
     """The move rows of a whole timeline."""
-    for move in timeline.phase_moves(_END):
+    for move in timeline.phase_moves(END_OF_TIME):
         at = microseconds(move.at)
         if isinstance(move, PhaseEntry):
             yield _row(timeline.opportunity_id, at, move.phase, "entry", reopened=move.reopened)

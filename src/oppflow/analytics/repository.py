@@ -7,7 +7,7 @@ import uuid
 from collections import defaultdict
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import date, datetime
 from decimal import Decimal
 from typing import Any, TypeVarTuple
 
@@ -57,6 +57,7 @@ from oppflow.models import (
     StageStint,
     TotalDelta,
 )
+from oppflow.models.analytics import OPEN_END
 from oppflow.models.base import MONEY
 from oppflow.sales.repository import OpportunityRepository
 from oppflow.security.privileges import Depth
@@ -64,6 +65,15 @@ from oppflow.security.scope import Grants, ownership_reach, read_scope
 
 CENT = Decimal("0.01")
 Columns = TypeVarTuple("Columns")
+
+
+@dataclass(frozen=True)
+class Then:
+    """An instant a report over a summary in time reads (microseconds since 1970), and the
+    conditions on the rows holding it that keep the report's filters as they were then."""
+
+    at: int
+    kept: tuple[ColumnElement[bool], ...] = ()
 
 
 def _money(value: Any) -> Decimal:
@@ -191,11 +201,12 @@ class AnalyticsRepository(OpportunityRepository):
         return [OutcomeTotal(state=state, count=count, value=_money(v)) for state, count, v in rows]
 
     def closed_deals(
-        self, filters: FunnelFilters, days: tuple[date, date] | None
+        self, filters: FunnelFilters, days: tuple[date, date] | None, then: Then | None = None
     ) -> Sequence[Sequence[Any]]:
-        """The readable deals closed now, their close date in ``[first, after)`` if given, as
-        win/loss reads them (``outcomes.deals_of``): outcome, cycle, value, reason, phases
-        reached and, for a loss, the competitor its close record names."""
+        """The readable deals closed now (or ``then``), their close date in ``[first,
+        after)`` if given, as win/loss reads them (``outcomes.deals_of``): outcome, cycle,
+        value, reason, phases reached and, for a loss, the competitor its close record
+        names."""
         deal = ClosedDeal
         query = select(
             deal.won,
@@ -205,14 +216,15 @@ class AnalyticsRepository(OpportunityRepository):
             deal.phases_reached,
             case((deal.won, None), else_=_competitor_of_loss()),
         )
+        query = self._closed_readable(query, filters, days, then)
         # Core, not the ORM's result: nothing here is an entity (a tenth of the time at 1M).
-        return self.session.connection().execute(self._closed_readable(query, filters, days)).all()
+        return self.session.connection().execute(query).all()
 
     def closed_deals_grouped(
-        self, filters: FunnelFilters, days: tuple[date, date] | None
+        self, filters: FunnelFilters, days: tuple[date, date] | None, then: Then | None = None
     ) -> Sequence[Sequence[Any]]:
-        """The readable deals closed now, counted per outcome, phases reached and state 30 days
-        before the close (``outcomes.scored_of_groups``)."""
+        """The readable deals closed now (or ``then``), counted per outcome, phases reached
+        and state 30 days before the close (``outcomes.scored_of_groups``)."""
         deal = ClosedDeal
         keys = (
             deal.won,
@@ -222,21 +234,32 @@ class AnalyticsRepository(OpportunityRepository):
             deal.outlook_process_key,
             deal.outlook_stage,
         )
-        query = self._closed_readable(select(*keys, func.count()), filters, days)
+        query = self._closed_readable(select(*keys, func.count()), filters, days, then)
         return self.session.execute(query.group_by(*keys)).all()
 
     def _closed_readable(
-        self, query: Select[*Columns], filters: FunnelFilters, days: tuple[date, date] | None
+        self,
+        query: Select[*Columns],
+        filters: FunnelFilters,
+        days: tuple[date, date] | None,
+        then: Then | None,
     ) -> Select[*Columns]:
-        """``query`` over the closed deals the actor reads, with the filters."""
+        """``query`` over the closed deals' rows the actor reads: those that hold now, with
+        the filters on the records; or those that hold ``then``, kept by its conditions."""
         query = query.select_from(ClosedDeal)
         if days is not None:
             first, after = days
             query = query.where(
                 ClosedDeal.actual_close_date >= first, ClosedDeal.actual_close_date < after
             )
-        # Every closed deal's record is closed: said, the planner starts from the index on
-        # the records' state, unit and owner, not from every closed deal.
+        if then is not None:
+            holds = (ClosedDeal.from_us <= then.at, ClosedDeal.to_us > then.at)
+            query = query.where(*holds, *then.kept)
+            # A deal closed then may be open now: tested against every readable record.
+            return self._summary_readable(query, ClosedDeal.opportunity_id, filters, tested=True)
+        # Every deal closed now has a closed record: said, the planner starts from the index
+        # on the records' state, unit and owner, not from every closed deal.
+        query = query.where(ClosedDeal.to_us == OPEN_END)
         closed = Opportunity.state.in_(CLOSED_STATES)
         in_period = days is not None
         return self._summary_readable(
@@ -425,22 +448,6 @@ class AnalyticsRepository(OpportunityRepository):
             undated = base.where(Opportunity.estimated_close_date.is_(None))
             rest = undated.order_by(Opportunity.id).limit(limit - len(found))
             found.extend(self.session.scalars(rest))
-        return found
-
-    def competitors_of_losses(self, ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, str]:
-        """The competitor each of these lost opportunities was lost to, where one was named."""
-        found: dict[uuid.UUID, str] = {}
-        for start in range(0, len(ids), 500):
-            query = (
-                select(OpportunityClose.opportunity_id, Competitor.name)
-                .join(Competitor, Competitor.id == OpportunityClose.competitor_id)
-                .where(
-                    OpportunityClose.opportunity_id.in_(ids[start : start + 500]),
-                    OpportunityClose.status == "completed",
-                    OpportunityClose.outcome == "lost",
-                )
-            )
-            found.update((key, name) for key, name in self.session.execute(query))
         return found
 
     def users_of_unit(self, business_unit_id: uuid.UUID) -> frozenset[uuid.UUID]:
@@ -675,20 +682,6 @@ def perhaps_open_at(moment: datetime) -> list[ColumnElement[bool]]:
         or_(_LOG.effective_at > moment, _LOG.recorded_at > moment),
     )
     return [*created_by(moment), or_(Opportunity.state == "open", changed_since)]
-
-
-def ever_dated_in(field: str, period: Period) -> list[ColumnElement[bool]]:
-    """``field`` (a date) held a day of ``period`` at some time (ISO dates sort as text)."""
-    first, after = period.days()  # the days the period holds, in its time zone
-    last = after - timedelta(days=1)
-    return [
-        exists().where(
-            _LOG.opportunity_id == Opportunity.id,
-            _LOG.field == field,
-            _LOG.new_value >= first.isoformat(),
-            _LOG.new_value <= last.isoformat(),
-        )
-    ]
 
 
 def ever_closed() -> list[ColumnElement[bool]]:

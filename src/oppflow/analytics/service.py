@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 
 from oppflow.analytics import durations, forecasting, funnels, outcomes, totals
 from oppflow.analytics.defaults import Defaults
-from oppflow.analytics.history_repository import HistoryRepository, held_at
+from oppflow.analytics.history_repository import HistoryRepository, held_at, kept_by
 from oppflow.analytics.lists import ListRepository
 from oppflow.analytics.options import (
     CalibrationOptions,
@@ -39,8 +39,7 @@ from oppflow.analytics.repository import (
     AnalyticsRepository,
     StaleCutoffs,
     StaleRecord,
-    ever_closed,
-    ever_dated_in,
+    Then,
 )
 from oppflow.analytics.schemas import (
     CalibrationReport,
@@ -60,12 +59,12 @@ from oppflow.analytics.schemas import (
     WaterfallReport,
     WinLossReport,
 )
-from oppflow.analytics.scope import FILTER_FIELDS, Scope
+from oppflow.analytics.scope import Scope
 from oppflow.analytics.timeline import microseconds
 from oppflow.clock import today, utcnow
 from oppflow.config import get_settings
 from oppflow.errors import ValidationFailed
-from oppflow.models import Opportunity
+from oppflow.models import ClosedDeal, Opportunity
 from oppflow.process import catalog
 from oppflow.security.actor import Actor
 
@@ -426,19 +425,18 @@ def win_loss(session: Session, *, actor: Actor, options: ReportFilters) -> WinLo
 def _deals_closed(
     session: Session, actor: Actor, options: ReportFilters, at: datetime, window: Period
 ) -> list[outcomes.Deal]:
-    # Now: the closed deals' rows, kept by every close (decision 0031); at another instant,
-    # the change log read as of it.
+    filters, then = _closed_then(options, _scope(session, actor, options, at))
+    rows = AnalyticsRepository(session, actor).closed_deals(filters, window.days(), then)
+    return outcomes.deals_of(rows)
+
+
+def _closed_then(options: ReportFilters, scope: Scope) -> tuple[FunnelFilters, Then | None]:
+    """How win/loss and calibration read the closed deals (decision 0038): without
+    ``as_of``, the rows that hold now, with the filters on the records as they are now; at
+    another instant, the rows holding it, with the owner and process they held then."""
     if options.as_of is None:
-        repository = AnalyticsRepository(session, actor)
-        return outcomes.deals_of(repository.closed_deals(_filters_now(options), window.days()))
-    scope = _scope(session, actor, options, at)
-    fields = (*outcomes.WIN_LOSS_FIELDS, *FILTER_FIELDS)
-    prefilter = ever_dated_in("actual_close_date", window)
-    timelines = HistoryRepository(session, actor).timelines(prefilter, fields, born=True)
-    closed = outcomes.closed_in(timelines, scope, window)
-    lost = [c.timeline.opportunity_id for c in closed if not c.won]
-    competitors = AnalyticsRepository(session, actor).competitors_of_losses(lost)
-    return [outcomes.deal_of(c, competitors.get(c.timeline.opportunity_id)) for c in closed]
+        return _filters_now(options), None
+    return FunnelFilters(), Then(microseconds(scope.as_of), tuple(kept_by(scope, ClosedDeal)))
 
 
 def _open_count(
@@ -483,18 +481,10 @@ def calibration(
 def _deals_scored(
     session: Session, actor: Actor, options: ReportFilters, scope: Scope, window: Period | None
 ) -> list[outcomes.Scored]:
-    # As _deals_closed: the closed deals' rows now, the change log at another instant.
-    if options.as_of is None:
-        days = window.days() if window else None
-        groups = AnalyticsRepository(session, actor).closed_deals_grouped(
-            _filters_now(options), days
-        )
-        return outcomes.scored_of_groups(groups, scope.defaults)
-    prefilter = ever_dated_in("actual_close_date", window) if window else ever_closed()
-    fields = (*outcomes.CALIBRATION_FIELDS, *FILTER_FIELDS)
-    timelines = HistoryRepository(session, actor).timelines(prefilter, fields, born=True)
-    closed = outcomes.closed_in(timelines, scope, window)
-    return [outcomes.scored_of(deal, scope) for deal in closed]
+    filters, then = _closed_then(options, scope)
+    days = window.days() if window else None
+    groups = AnalyticsRepository(session, actor).closed_deals_grouped(filters, days, then)
+    return outcomes.scored_of_groups(groups, scope.defaults)
 
 
 def pipeline_by_owner(

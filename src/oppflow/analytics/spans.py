@@ -29,7 +29,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Collection, Iterable, Mapping
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import insert, update
@@ -38,19 +38,18 @@ from sqlalchemy.orm import Session
 from oppflow.analytics import rewriting
 from oppflow.analytics.funnels import SPAN_FIELDS
 from oppflow.analytics.placement import timelines_of_changes
-from oppflow.analytics.timeline import Timeline, encode, microseconds
+from oppflow.analytics.timeline import END_OF_TIME, Timeline, encode, microseconds
 from oppflow.models import OpportunitySpan
 from oppflow.models.analytics import OPEN_END
 
 FIELDS = SPAN_FIELDS
-_END = datetime.max.replace(tzinfo=UTC)
 _VALUES = [OpportunitySpan.__table__.c[field] for field in FIELDS]
 
 
 def rows_of(timeline: Timeline) -> list[dict[str, Any]]:
     """The span rows of a whole timeline (of :data:`FIELDS`' rows): one from each instant."""
     rows: list[dict[str, Any]] = []
-    for at, _before, after in timeline.instants(_END):
+    for at, _before, after in timeline.instants(END_OF_TIME):
         begins = microseconds(at)
         if rows:
             rows[-1]["to_us"] = begins

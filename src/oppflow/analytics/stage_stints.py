@@ -26,7 +26,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Collection, Iterable, Iterator, Mapping
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any, NamedTuple
 
 from sqlalchemy import insert, update
@@ -35,11 +35,10 @@ from sqlalchemy.orm import Session
 from oppflow.analytics import rewriting
 from oppflow.analytics.durations import STINT_FIELDS
 from oppflow.analytics.placement import Place, Shift, timelines_of_changes
-from oppflow.analytics.timeline import Timeline, microseconds
+from oppflow.analytics.timeline import END_OF_TIME, Timeline, microseconds
 from oppflow.models import StageStint
 
 FIELDS = STINT_FIELDS
-_END = datetime.max.replace(tzinfo=UTC)
 
 # Where an open opportunity stays: (process, stage); None when closed or without a stage.
 Where = tuple[str | None, str] | None
@@ -76,7 +75,7 @@ def move_of(shift: Shift) -> Move | None:
 
 def rows_of(timeline: Timeline) -> Iterator[dict[str, Any]]:
     """The stint rows of a whole timeline."""
-    for stint in timeline.stints(_END):
+    for stint in timeline.stints(END_OF_TIME):
         if stint.stage:
             yield {
                 "opportunity_id": timeline.opportunity_id,

@@ -25,6 +25,8 @@ _DECODERS: dict[str, Callable[[str], Any]] = {
 
 Exit = Literal["next", "back", "won", "lost"]
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+# Later than any change: a whole timeline is read up to it.
+END_OF_TIME = datetime.max.replace(tzinfo=UTC)
 
 
 def decode(field: str, text: str | None) -> Any:

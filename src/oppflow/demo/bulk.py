@@ -253,8 +253,8 @@ def load_stories(session: Session, stories: list[Story]) -> int:
     _load(session, StageStint, stage_stints.rows_of_changes(changes))
     _load(session, PhaseMove, phase_moves.rows_of_changes(changes))
     _load(session, OpportunitySpan, spans.rows_of_changes(changes))
-    closed = [s.opportunity["id"] for s in stories if s.opportunity["state"] != "open"]
-    closed_deals.refresh(session, closed)
+    # Open now or not: a deal closed, then reopened, stood closed for a while.
+    closed_deals.refresh(session, closed_deals.closed_by(changes))
     _load(session, Stakeholder, [s.stakeholder for s in stories if s.stakeholder is not None])
     return len(changes)
 

@@ -7,7 +7,7 @@ No ORM object is made per row, so neither the change-log nor the totals hooks se
 rows: whoever loads opportunities this way writes their change log itself; loads the stage
 stints, phase moves and spans that ``stage_stints``, ``phase_moves`` and ``spans``
 ``.rows_of_changes`` make of it and stamps the records with ``stage_entries.stamped``; calls
-:func:`oppflow.analytics.closed_deals.refresh` for those it loads closed, and
+:func:`oppflow.analytics.closed_deals.refresh` for those its change log closes or reopens, and
 :func:`oppflow.analytics.totals.rebuild` when done (as ``demo/bulk.py`` and
 ``imports/bulk.py`` do).
 """

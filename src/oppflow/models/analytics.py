@@ -121,21 +121,29 @@ class TotalDelta(Base):
 
 
 class ClosedDeal(Base):
-    """What the change log says of an opportunity closed now (won or lost): kept in the same
-    transaction as every close, reopen and backdated change (``analytics/closed_deals.py``),
-    so win/loss and calibration of now read one row per deal, not its whole history.
+    """A stretch of time over which an opportunity stood closed (won or lost) with the same
+    values, as its change log says: kept in the same transaction as every close, reopen and
+    backdated change (``analytics/closed_deals.py``), so win/loss and calibration read one
+    row per deal, not its whole history, now and as of any instant.
 
-    ``phases_reached`` holds the pipeline phases entered before the close, in order, joined
-    by ``|``; the ``outlook_`` columns are its state 30 days before the close (the prediction
-    calibration scores), kept raw so that a changed stage default applies to them too.
+    A row holds from ``from_us`` until ``to_us`` (excluded), microseconds since 1970-01-01
+    UTC as in :class:`OpportunitySpan`; the row of a deal closed now ends at
+    :data:`OPEN_END`. A reopen ends it; a change while closed (imported history, a path
+    around the services) ends it and begins the next. ``phases_reached`` holds the pipeline
+    phases entered before the close, in order, joined by ``|``; the ``outlook_`` columns are
+    its state 30 days before the close (the prediction calibration scores), kept raw so that
+    a changed stage default applies to them too; ``owner_id`` and ``process_key`` are the
+    log's text, as the spans keep them, for the filters as of an instant.
     """
 
     __tablename__ = "closed_deals"
     __table_args__ = (
-        # Win/loss reads a period's deals: from the index alone.
+        # Win/loss reads a period's deals, now or at an instant: from the index alone.
         Index(
             "ix_closed_deals_period",
             "actual_close_date",
+            "to_us",
+            "from_us",
             "won",
             "cycle_microseconds",
             "closed_value",
@@ -143,21 +151,26 @@ class ClosedDeal(Base):
             "phases_reached",
             "opportunity_id",
         ),
-        # Calibration groups every deal by these: read in their order from the index alone.
+        # Calibration groups the deals closed now by these: read in their order from the
+        # index alone; at an instant, the rows that end after it, from the index alone.
         Index(
             "ix_closed_deals_calibration",
+            "to_us",
             "won",
             "phases_reached",
             "outlook_state",
             "outlook_probability",
             "outlook_process_key",
             "outlook_stage",
+            "from_us",
         ),
     )
 
     opportunity_id: Mapped[uuid.UUID] = mapped_column(
         ForeignKey("opportunities.id", ondelete="CASCADE"), primary_key=True
     )
+    from_us: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    to_us: Mapped[int] = mapped_column(BigInteger)
     won: Mapped[bool]
     born_at: Mapped[datetime]
     closed_at: Mapped[datetime]
@@ -173,6 +186,8 @@ class ClosedDeal(Base):
     outlook_probability: Mapped[int | None] = mapped_column(default=None)
     outlook_process_key: Mapped[str | None] = mapped_column(String(64), default=None)
     outlook_stage: Mapped[str | None] = mapped_column(String(64), default=None)
+    owner_id: Mapped[str | None] = mapped_column(String(36), default=None)
+    process_key: Mapped[str | None] = mapped_column(String(64), default=None)
 
 
 class StageStint(Base):
