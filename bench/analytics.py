@@ -46,7 +46,7 @@ from oppflow.analytics.options import (
     WaterfallOptions,
 )
 from oppflow.api.app import create_app
-from oppflow.clock import today, utcnow
+from oppflow.clock import today
 from oppflow.db import make_engine, unit_of_work
 from oppflow.demo import bulk
 from oppflow.install import prepare_database
@@ -100,7 +100,6 @@ class Report:
 
 def _reports() -> list[Report]:
     past = (today() - timedelta(days=90)).isoformat()
-    now = utcnow().isoformat()  # after every generated row
     return [
         Report("funnel", service.funnel_report, FunnelOptions(), OPEN_BY_PHASE),
         Report("funnel-as-of", service.funnel_report, FunnelOptions(as_of=past), LOG_BY_FIELD),
@@ -114,10 +113,8 @@ def _reports() -> list[Report]:
         Report("win-loss", service.win_loss, ReportFilters(), CLOSED_BY_REASON),
         Report("calibration", service.calibration, CalibrationOptions(), CLOSED_DEALS_BY_OUTCOME),
         # As of a past instant: flow and time in stage read their summaries, the cohorts
-        # the spans and the phase moves, the forecast the spans (decision 0037). Win/loss
-        # and calibration with an instant given still fold the change log, as they all did
-        # before decisions 0031 to 0033: the baseline of the summaries they read now, in
-        # this run.
+        # the spans and the phase moves, the forecast the spans (decision 0037), win/loss
+        # and calibration the closed deals holding it (decision 0038).
         Report(
             "conversion-as-of", service.conversion, ConversionOptions(as_of=past), MOVES_BY_PHASE
         ),
@@ -129,12 +126,12 @@ def _reports() -> list[Report]:
             TimeInStageOptions(as_of=past),
             STINTS_BY_STAGE,
         ),
-        Report("win-loss-from-log", service.win_loss, ReportFilters(as_of=now), LOG_BY_FIELD),
+        Report("win-loss-as-of", service.win_loss, ReportFilters(as_of=past), CLOSED_BY_REASON),
         Report(
-            "calibration-from-log",
+            "calibration-as-of",
             service.calibration,
-            CalibrationOptions(as_of=now),
-            LOG_BY_FIELD,
+            CalibrationOptions(as_of=past),
+            CLOSED_DEALS_BY_OUTCOME,
         ),
     ]
 

@@ -10,16 +10,17 @@ from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
+import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import Engine, select
+from sqlalchemy import Engine, select, text
 from sqlalchemy.orm import Session, sessionmaker
 
 from oppflow import migrate
 from oppflow.analytics import forecasting, funnels, spans
 from oppflow.analytics.defaults import Defaults
-from oppflow.analytics.history_repository import HistoryRepository
+from oppflow.analytics.history_repository import HistoryRepository, _spans_at
 from oppflow.analytics.scope import Scope
-from oppflow.analytics.timeline import State
+from oppflow.analytics.timeline import State, microseconds
 from oppflow.clock import simulated_time
 from oppflow.db import unit_of_work
 from oppflow.models import Opportunity, OpportunitySpan
@@ -176,3 +177,24 @@ def test_the_spans_keep_every_field_the_reports_as_of_an_instant_read() -> None:
     )
     for fields in read:
         assert set(fields) <= set(spans.FIELDS)
+
+
+@pytest.mark.parametrize(
+    ("state", "fields"),
+    [
+        ("open", [*funnels.SNAPSHOT_FIELDS, *forecasting.FORECAST_OPEN_FIELDS, "owner_id"]),
+        ("won", [*forecasting.FORECAST_WON_FIELDS, "owner_id", "process_key"]),
+    ],
+)
+def test_sqlite_reads_the_spans_holding_an_instant_from_the_index_alone(
+    engine: Engine, state: str, fields: list[str]
+) -> None:
+    """Before migration 0024 the plan read each span's row too, to test its state."""
+    if engine.dialect.name != "sqlite":
+        pytest.skip("PostgreSQL's index-only scans do not need the partial condition's column")
+    names = [name for name in dict.fromkeys(fields) if name != "estimated_value"]
+    query = _spans_at(microseconds(datetime.now(UTC)), names, state)
+    sql = str(query.compile(engine, compile_kwargs={"literal_binds": True}))
+    with engine.connect() as connection:
+        plan = " ".join(row[-1] for row in connection.execute(text(f"EXPLAIN QUERY PLAN {sql}")))
+    assert f"USING COVERING INDEX ix_opportunity_spans_{state}" in plan

@@ -412,7 +412,7 @@ def _spans_at(at: int, names: list[str], state: str) -> Select[Any]:
     """The ``names`` and the value of the spans in ``state`` (``open`` or ``won``) holding
     ``at`` (microseconds), read from that state's partial index alone."""
     span = OpportunitySpan
-    # Each span read is in that state: its state is not read from the table (not indexed).
+    # Each span read is in that state: said, not read.
     columns = [_state_said(state) if n == "state" else span.__table__.c[n] for n in names]
     value = span.estimated_value if state == "open" else _WON_VALUE
     return select(*columns, value).where(*_holding(at, state))

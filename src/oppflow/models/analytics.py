@@ -279,6 +279,8 @@ class OpportunitySpan(Base):
             "estimated_close_date",
             "owner_id",
             "forecast_category",
+            # The partial condition's column: without it SQLite reads each span's row (0024).
+            "state",
             sqlite_where=text("state = 'open'"),
             postgresql_where=text("state = 'open'"),
         ),
@@ -292,6 +294,7 @@ class OpportunitySpan(Base):
             "estimated_value",
             "owner_id",
             "process_key",
+            "state",
             sqlite_where=text("state = 'won'"),
             postgresql_where=text("state = 'won'"),
         ),
