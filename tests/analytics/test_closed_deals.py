@@ -9,6 +9,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine, event, select
 from sqlalchemy.orm import Session, sessionmaker
@@ -179,3 +180,44 @@ class StatementLog:
 
     def _record(self, _conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
         self.seen.append(" ".join(statement.split()))
+
+
+@pytest.mark.parametrize("as_of", [False, True])
+def test_sqlite_reads_win_loss_over_a_period_from_its_index_alone(
+    client: TestClient, factory: sessionmaker[Session], engine: Engine, as_of: bool
+) -> None:
+    """The rows that hold now were taken from the calibration index, whose first column
+    they test, and each one's table row read (decision 0038)."""
+    if engine.dialect.name != "sqlite":
+        pytest.skip("a plan of SQLite's")
+    headers = signed_in(client, factory, roles=["system-administrator"])
+    params = {"as_of": datetime.now(UTC).isoformat()} if as_of else {}
+    with PlanLog(engine) as plans:
+        _report(client, headers, "win-loss", **params)
+    [plan] = [plan for statement, plan in plans if "FROM closed_deals" in statement]
+    assert "USING COVERING INDEX ix_closed_deals_period (actual_close_date>?" in plan
+
+
+class PlanLog:
+    """SQLite's plan of each query ``engine`` runs inside the block, beside its text."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+        self.run: list[tuple[str, Any]] = []
+        self.plans: list[tuple[str, str]] = []
+
+    def __enter__(self) -> list[tuple[str, str]]:
+        event.listen(self.engine, "before_cursor_execute", self._record)
+        return self.plans
+
+    def __exit__(self, *_exc: object) -> None:
+        event.remove(self.engine, "before_cursor_execute", self._record)
+        with self.engine.connect() as connection:
+            cursor = connection.connection.driver_connection.cursor()
+            for statement, params in self.run:
+                rows = cursor.execute(f"EXPLAIN QUERY PLAN {statement}", params).fetchall()
+                self.plans.append((statement, " ".join(row[-1] for row in rows)))
+
+    def _record(self, _conn: Any, _cursor: Any, statement: str, params: Any, *_args: Any) -> None:
+        if statement.lstrip().startswith("SELECT"):
+            self.run.append((statement, params))

@@ -245,26 +245,28 @@ class AnalyticsRepository(OpportunityRepository):
         then: Then | None,
     ) -> Select[*Columns]:
         """``query`` over the closed deals' rows the actor reads: those that hold now, with
-        the filters on the records; or those that hold ``then``, kept by its conditions."""
+        the filters on the records; or those that hold ``then``, kept by its conditions. Each
+        row read is tested against the readable records' ids (decision 0038: joined to the
+        records, SQLite started from the closed deals' index and read each record's row)."""
         query = query.select_from(ClosedDeal)
         if days is not None:
             first, after = days
             query = query.where(
                 ClosedDeal.actual_close_date >= first, ClosedDeal.actual_close_date < after
             )
+        opportunity_id = ClosedDeal.opportunity_id
         if then is not None:
             holds = (ClosedDeal.from_us <= then.at, ClosedDeal.to_us > then.at)
+            # A deal closed then may be open now: any readable record's id.
             query = query.where(*holds, *then.kept)
-            # A deal closed then may be open now: tested against every readable record.
-            return self._summary_readable(query, ClosedDeal.opportunity_id, filters, tested=True)
-        # Every deal closed now has a closed record: said, the planner starts from the index
-        # on the records' state, unit and owner, not from every closed deal.
-        query = query.where(ClosedDeal.to_us == OPEN_END)
+            return self._summary_readable(query, opportunity_id, filters, tested=True)
+        # Over a period, from its index: SQLite took the rows that hold now (the calibration
+        # index's first column) for the fewer, and read every closed deal's table row.
+        holding = ClosedDeal.to_us if days is None else unindexed(ClosedDeal.to_us, self.session)
+        query = query.where(holding == OPEN_END)
+        # Every deal closed now has a closed record: the readable ids are only those.
         closed = Opportunity.state.in_(CLOSED_STATES)
-        in_period = days is not None
-        return self._summary_readable(
-            query, ClosedDeal.opportunity_id, filters, closed, tested=in_period
-        )
+        return self._summary_readable(query, opportunity_id, filters, closed, tested=True)
 
     def stays(
         self,
@@ -493,10 +495,16 @@ def tested_in(column: Any, ids: Select[Any], session: Session) -> ColumnElement[
     joined, or left to choose, SQLite started from the records (a quarter of them for a
     unit's salesperson), reading each one's table row, then its summary rows by key
     (decision 0036)."""
-    if session.get_bind().dialect.name == "sqlite":
-        column = UnaryExpression(column, operator=operators.custom_op("+"), type_=column.type)
-    found: ColumnElement[bool] = column.in_(ids)
+    found: ColumnElement[bool] = unindexed(column, session).in_(ids)
     return found
+
+
+def unindexed(column: Any, session: Session) -> Any:
+    """``column`` as SQLite's planner will not look it up in an index (``+column``), so
+    that it reads the index a query's other condition ranges over; the column elsewhere."""
+    if session.get_bind().dialect.name != "sqlite":
+        return column
+    return UnaryExpression(column, operator=operators.custom_op("+"), type_=column.type)
 
 
 def cohort_membership(
