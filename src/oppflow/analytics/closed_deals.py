@@ -120,8 +120,9 @@ def follow(
     closed: Collection[uuid.UUID],
 ) -> None:
     """After the change log's rows of a flush are written: rewrite the rows of each
-    opportunity they close or reopen, and of each ``closed`` after the flush whose close
-    values they change; of each they touch, when they are backdated (imported history)."""
+    opportunity they close or reopen, and of each ``closed`` after the flush one of whose
+    :data:`FIELDS` they change; of each they touch, when they are backdated (imported
+    history)."""
     touched = {
         row["opportunity_id"]
         for row in rows
