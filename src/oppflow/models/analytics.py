@@ -298,6 +298,9 @@ class OpportunitySpan(Base):
             sqlite_where=text("state = 'won'"),
             postgresql_where=text("state = 'won'"),
         ),
+        # On SQLite, kept in the order of the key: an opportunity's spans lie together, and
+        # the one holding an instant is read with its key (0025).
+        {"sqlite_with_rowid": False},
     )
 
     opportunity_id: Mapped[uuid.UUID] = mapped_column(
