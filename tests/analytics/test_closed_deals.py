@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import Engine, event, select
+from sqlalchemy import Engine, event, select, text
 from sqlalchemy.orm import Session, sessionmaker
 
 from oppflow import migrate
@@ -21,7 +21,7 @@ from oppflow.models import ClosedDeal, Opportunity
 from oppflow.models.analytics import OPEN_END
 from tests.analytics.closed import assert_closed_deals_follow_the_log
 from tests.analytics.test_change_log import _journey, _post
-from tests.helpers import create, create_opportunity, qualify_fields, signed_in
+from tests.helpers import create, create_opportunity, create_user, qualify_fields, signed_in
 from tests.imports.support import run_import, user
 
 
@@ -46,6 +46,28 @@ def test_each_close_and_reopen_rewrites_the_deal_in_its_transaction(
     now = _report(client, headers, "win-loss")["rows"][0]
     assert (then["won"], then["lost"], then["won_value"]) == (1, 0, 1000)
     assert (now["won"], now["lost"], now["won_value"]) == (1, 1, 99)
+
+
+def test_a_closed_deal_given_to_another_owner_counts_for_each_owner_in_turn(
+    client: TestClient, factory: sessionmaker[Session]
+) -> None:
+    """Assign does not ask for an open record: the closed deal's row ends, the next one
+    holds the new owner, and win/loss as of each instant filters by the owner then."""
+    headers = signed_in(client, factory, roles=["system-administrator"])
+    bob = create_user(factory, "bob", roles=["salesperson"])
+    links = qualify_fields(client, headers)
+    made = create_opportunity(client, headers, estimated_value=700, **links)["id"]
+    _post(client, headers, f"opportunities/{made}/lose", status_reason="canceled")
+    lost_then = _report(client, headers, "win-loss")["convention"]["as_of"]
+    alice = client.get("/api/v1/auth/me", headers=headers).json()["id"]
+    _post(client, headers, f"opportunities/{made}/assign", owner_id=bob)
+    assert assert_closed_deals_follow_the_log(factory) == 1
+    later = (datetime.now(UTC) + timedelta(seconds=1)).isoformat()
+    for owner, at, lost in ((alice, lost_then, 1), (bob, lost_then, 0), (alice, later, 0)):
+        answer = _report(client, headers, "win-loss", owner_id=owner, as_of=at)
+        assert answer["rows"][0]["lost"] == lost, (owner, at)
+    # Of now, by the records' owner: Bob's.
+    assert _report(client, headers, "win-loss", owner_id=bob)["rows"][0]["lost"] == 1
 
 
 def test_a_change_to_a_closed_deal_or_a_backdated_one_rewrites_it(
@@ -154,6 +176,19 @@ def test_the_migration_builds_the_rows_from_the_log(
     headers = signed_in(client, factory, roles=["system-administrator"])
     _journey(client, headers)
     migrate.downgrade(engine, "0015")
+    migrate.upgrade(engine)
+    assert assert_closed_deals_follow_the_log(factory) == 2
+    # Down across 0023 alone: the deals closed now keep their rows of revision 0016.
+    with factory() as session:
+        now = select(ClosedDeal.opportunity_id, ClosedDeal.closed_value).where(
+            ClosedDeal.to_us == OPEN_END
+        )
+        holding = sorted(session.execute(now).all())
+    migrate.downgrade(engine, "0022")
+    with engine.connect() as connection:
+        kept = text("SELECT opportunity_id, closed_value FROM closed_deals")
+        rows = sorted((uuid.UUID(str(key)), value) for key, value in connection.execute(kept))
+    assert rows == holding
     migrate.upgrade(engine)
     assert assert_closed_deals_follow_the_log(factory) == 2
 

@@ -11,12 +11,12 @@ writing its rows). The reports of now read the rows that still hold, one per dea
 instant, the rows holding it (decision 0038).
 
 A stage move, a field update and a create of an open opportunity write no ``state`` row that
-closes or reopens, so they cost nothing here. What else a row holds of the record (its close
-value and reason, its owner) cannot change while it stays closed: a closed opportunity is
-read-only until reopened; a path around the services that changed it would still rewrite
-its rows. Writers that bypass the ORM call :func:`refresh` (the bulk demo generator, per
-chunk) or :func:`rebuild` (the tests' histories, the upgrade across migration 0023); the
-bulk importer takes only open opportunities, and sends closed ones through the ORM.
+closes or reopens, so they cost nothing here. A closed opportunity's fields are read-only until
+it is reopened, but not its owner: an assign ends the deal's row and begins the next with the
+new owner, as a path around the services that changed a field would. Writers that bypass the
+ORM call :func:`refresh` (the bulk demo generator, per chunk) or :func:`rebuild` (the tests'
+histories, the upgrade across migration 0023); the bulk importer takes only open opportunities,
+and sends closed ones through the ORM.
 """
 
 from __future__ import annotations
@@ -51,7 +51,6 @@ from oppflow.models.analytics import OPEN_END
 # A deal's rows are made from what win/loss reads of its log (calibration's fields among
 # them) and the owner its filters read.
 FIELDS = (*WIN_LOSS_FIELDS, "owner_id")
-_STRETCH = frozenset({"from_us", "to_us"})
 
 
 def rows_of(timeline: Timeline) -> list[dict[str, Any]]:
@@ -71,8 +70,9 @@ def rows_of(timeline: Timeline) -> list[dict[str, Any]]:
     return rows
 
 
-def _alike(row: Mapping[str, Any], other: Mapping[str, Any]) -> bool:
-    return all(row[key] == value for key, value in other.items() if key not in _STRETCH)
+def _alike(row: Mapping[str, Any], closed: Mapping[str, Any]) -> bool:
+    """Whether a row says what ``closed`` says (its stretch aside, which ``closed`` lacks)."""
+    return all(row[key] == value for key, value in closed.items())
 
 
 def _closed(timeline: Timeline, at: datetime, state: State) -> dict[str, Any] | None:

@@ -41,12 +41,13 @@ from oppflow.analytics.repository import (
     StaleRecord,
     cohort_membership,
     entries_joined,
+    kept_by,
     perhaps_open_at,
     readable_ids,
     tested_in,
 )
 from oppflow.analytics.scope import Scope
-from oppflow.analytics.timeline import Change, State, Timeline, decode, encode, microseconds
+from oppflow.analytics.timeline import Change, State, Timeline, decode, microseconds
 from oppflow.models import Note, Opportunity, OpportunityChange, OpportunityFile, OpportunitySpan
 from oppflow.sales.repository import OpportunityRepository
 from oppflow.security.privileges import Depth
@@ -227,19 +228,6 @@ def _members_then(session: Session, at: int, *kept: ColumnElement[bool]) -> Sele
     return select(*columns, span.active_stage, phases).select_from(record).join(span, holds)
 
 
-def kept_by(scope: Scope, span: Any) -> list[ColumnElement[bool]]:
-    """The filters of ``scope`` on the values a span (or a closed deal's row) holds, the
-    owner and the process as the log's text."""
-    kept: list[ColumnElement[bool]] = []
-    if scope.owner_id is not None:
-        kept.append(span.owner_id == encode(scope.owner_id))
-    if scope.owners is not None:
-        kept.append(span.owner_id.in_(sorted(str(owner) for owner in scope.owners)))
-    if scope.process is not None:
-        kept.append(span.process_key == scope.process)
-    return kept
-
-
 def _driver_batches(connection: Connection, query: Select[Any]) -> Iterator[Sequence[Any]]:
     """The rows of a query of text and numbers only (no column whose type converts what
     the driver gives: a UUID, a Decimal or a timestamp would come raw on SQLite and converted
@@ -266,8 +254,17 @@ def read_timelines(
     *,
     born: bool = False,
 ) -> Iterator[Timeline]:
-    """The timelines of the ``wanted`` opportunities (a select of their ids), streamed as
-    :meth:`HistoryRepository.timelines` describes; the caller's query holds any security."""
+    """The timelines of the ``wanted`` opportunities (a select of their ids), streamed one
+    opportunity at a time; with ``fields``, only those fields' rows. The caller's query holds
+    any security (the summaries' writers read every opportunity they rewrite).
+
+    A writer passes the fields its rows are made of, ``state`` among them: an opportunity
+    counts only where a state row stands, so a timeline that starts at its first such row
+    makes the same rows; one that reads the birth itself (a sales cycle) asks ``born``, and
+    each timeline then starts at its first row of any field. Rows come in the covering
+    index's order (field by field) and are put in time order per opportunity; their columns
+    are read as the driver gives them and converted once per opportunity or per distinct
+    instant."""
     # Core, not the ORM's result: nothing here is an entity.
     births_read = None
     if born and fields is not None:

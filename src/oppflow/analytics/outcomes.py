@@ -33,8 +33,8 @@ WIN_LOSS_FIELDS = (
 
 
 class Deal(NamedTuple):
-    """A closed deal as win/loss reads it, from its timeline or from its closed-deal row (a
-    tuple: at 1M opportunities a quarter holds about 90,000 of them)."""
+    """A closed deal as win/loss reads it from its closed-deal row (a tuple: at 1M
+    opportunities a quarter holds about 90,000 of them)."""
 
     won: bool
     # Birth to close, exactly: converted to days only for the medians.

@@ -44,7 +44,8 @@ from oppflow.analytics.schemas import (
     OutcomeTotal,
     OwnerTotal,
 )
-from oppflow.analytics.timeline import PHASE_SEPARATOR, microseconds
+from oppflow.analytics.scope import Scope
+from oppflow.analytics.timeline import PHASE_SEPARATOR, encode, microseconds
 from oppflow.models import (
     ClosedDeal,
     Competitor,
@@ -69,11 +70,11 @@ Columns = TypeVarTuple("Columns")
 
 @dataclass(frozen=True)
 class Then:
-    """An instant a report over a summary in time reads (microseconds since 1970), and the
-    conditions on the rows holding it that keep the report's filters as they were then."""
+    """An instant a report over a summary in time reads (microseconds since 1970), and its
+    scope: the filters the rows holding it must meet, with the owner and process then."""
 
     at: int
-    kept: tuple[ColumnElement[bool], ...] = ()
+    scope: Scope
 
 
 def _money(value: Any) -> Decimal:
@@ -258,15 +259,15 @@ class AnalyticsRepository(OpportunityRepository):
         if then is not None:
             holds = (ClosedDeal.from_us <= then.at, ClosedDeal.to_us > then.at)
             # A deal closed then may be open now: any readable record's id.
-            query = query.where(*holds, *then.kept)
-            return self._summary_readable(query, opportunity_id, filters, tested=True)
+            query = query.where(*holds, *kept_by(then.scope, ClosedDeal))
+            return self._summary_readable(query, opportunity_id, filters)
         # Over a period, from its index: SQLite took the rows that hold now (the calibration
         # index's first column) for the fewer, and read every closed deal's table row.
         holding = ClosedDeal.to_us if days is None else unindexed(ClosedDeal.to_us, self.session)
         query = query.where(holding == OPEN_END)
         # Every deal closed now has a closed record: the readable ids are only those.
         closed = Opportunity.state.in_(CLOSED_STATES)
-        return self._summary_readable(query, opportunity_id, filters, closed, tested=True)
+        return self._summary_readable(query, opportunity_id, filters, closed)
 
     def stays(
         self,
@@ -308,7 +309,7 @@ class AnalyticsRepository(OpportunityRepository):
         )
         if held is not None:
             per_deal = per_deal.where(tested_in(stint.opportunity_id, held, self.session))
-        readable = self._summary_readable(per_deal, stint.opportunity_id, filters, tested=True)
+        readable = self._summary_readable(per_deal, stint.opportunity_id, filters)
         found = readable.subquery()
         query = select(found).order_by(
             found.c.process, found.c.stage, found.c.length, found.c.completed.desc()
@@ -349,7 +350,7 @@ class AnalyticsRepository(OpportunityRepository):
         )
         if held is not None:
             query = query.where(tested_in(move.opportunity_id, held, self.session))
-        query = self._summary_readable(query, move.opportunity_id, filters, tested=True)
+        query = self._summary_readable(query, move.opportunity_id, filters)
         return self.session.connection().execute(query.group_by(*keys)).all()
 
     def cohort_now(
@@ -380,22 +381,16 @@ class AnalyticsRepository(OpportunityRepository):
         opportunity_id: Any,
         filters: FunnelFilters,
         *records: ColumnElement[bool],
-        tested: bool = False,
     ) -> Select[*Columns]:
         """``query`` over a summary table's rows of the opportunities the actor reads, with
-        the filters as they apply now; the records are read only when their security or the
-        filters need them, with ``records`` (what is known of them) said first. A summary
-        read over a period (a range of its own index) is ``tested``: each of its rows against
-        the ids of the records kept (:func:`tested_in`); one read whole is joined to them, so
-        that the planner starts from the records' index on state, unit and owner."""
+        the filters as they apply now: each row tested against the ids of the records kept
+        (:func:`tested_in`, decision 0036), ``records`` (what is known of them) said first;
+        nothing tested when the actor reads every record and no filter is asked."""
         conditions = self._filter_conditions(filters)
         if not conditions and self.actor.depth("opportunity", "read") == Depth.ORGANIZATION:
             return query
-        if tested:
-            ids = readable_ids(self.grants(), *(records or (EVERY_STATE,)), *conditions)
-            return query.where(tested_in(opportunity_id, ids, self.session))
-        query = query.join(Opportunity, Opportunity.id == opportunity_id)
-        return query.where(*records, self.grants().scope(), *conditions)
+        ids = readable_ids(self.grants(), *(records or (EVERY_STATE,)), *conditions)
+        return query.where(tested_in(opportunity_id, ids, self.session))
 
     def stale(
         self, filters: FunnelFilters, cutoffs: StaleCutoffs, limit: int
@@ -487,6 +482,19 @@ def readable_ids(grants: Grants, *conditions: ColumnElement[bool]) -> Select[Any
     if not found:
         return select(Opportunity.id).where(false())
     return found[0] if len(found) == 1 else select(union_all(*found).subquery().c[0])
+
+
+def kept_by(scope: Scope, table: Any) -> list[ColumnElement[bool]]:
+    """The filters of ``scope`` on the owner and process a summary's row holds as the log's
+    text (a span, a closed deal's row)."""
+    kept: list[ColumnElement[bool]] = []
+    if scope.owner_id is not None:
+        kept.append(table.owner_id == encode(scope.owner_id))
+    if scope.owners is not None:
+        kept.append(table.owner_id.in_(sorted(str(owner) for owner in scope.owners)))
+    if scope.process is not None:
+        kept.append(table.process_key == scope.process)
+    return kept
 
 
 def tested_in(column: Any, ids: Select[Any], session: Session) -> ColumnElement[bool]:

@@ -1,4 +1,4 @@
-"""The instant a report looks from and the filters it keeps, applied to one timeline."""
+"""The instant a report looks from and the filters it keeps, applied to a state."""
 
 from __future__ import annotations
 
@@ -7,10 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from oppflow.analytics.defaults import Defaults
-from oppflow.analytics.timeline import State, Timeline
-
-# The fields the filters read, which every report's stream must hold.
-FILTER_FIELDS = ("owner_id", "process_key", "state")
+from oppflow.analytics.timeline import State
 
 
 @dataclass(frozen=True)
@@ -21,14 +18,6 @@ class Scope:
     # The users of the business unit asked for; None when no unit is asked for.
     owners: frozenset[uuid.UUID] | None = None
     process: str | None = None
-    # "As we knew it then": only rows recorded by this instant count.
-    known_at: datetime | None = None
-
-    def state(self, timeline: Timeline, at: datetime | None = None) -> State | None:
-        """The timeline's state at ``at`` (default ``as_of``) if the filters keep it there."""
-        moment = at or self.as_of
-        found = timeline.state_at(moment, self.known_at and min(self.known_at, moment))
-        return found if found is not None and self.admits(found) else None
 
     def fields(self) -> tuple[str, ...]:
         """The fields a report's stream must hold for its filters: the state (every report

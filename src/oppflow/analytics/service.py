@@ -5,7 +5,7 @@ convention it applied (ANALYTICS.md §2, §4)."""
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from datetime import date, datetime, timedelta
 from decimal import Decimal
 from itertools import chain
@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 
 from oppflow.analytics import durations, forecasting, funnels, outcomes, totals
 from oppflow.analytics.defaults import Defaults
-from oppflow.analytics.history_repository import HistoryRepository, held_at, kept_by
+from oppflow.analytics.history_repository import HistoryRepository, held_at
 from oppflow.analytics.lists import ListRepository
 from oppflow.analytics.options import (
     CalibrationOptions,
@@ -64,7 +64,7 @@ from oppflow.analytics.timeline import microseconds
 from oppflow.clock import today, utcnow
 from oppflow.config import get_settings
 from oppflow.errors import ValidationFailed
-from oppflow.models import ClosedDeal, Opportunity
+from oppflow.models import Opportunity
 from oppflow.process import catalog
 from oppflow.security.actor import Actor
 
@@ -425,18 +425,25 @@ def win_loss(session: Session, *, actor: Actor, options: ReportFilters) -> WinLo
 def _deals_closed(
     session: Session, actor: Actor, options: ReportFilters, at: datetime, window: Period
 ) -> list[outcomes.Deal]:
-    filters, then = _closed_then(options, _scope(session, actor, options, at))
-    rows = AnalyticsRepository(session, actor).closed_deals(filters, window.days(), then)
+    then = _then(options, lambda: _scope(session, actor, options, at))
+    repository = AnalyticsRepository(session, actor)
+    rows = repository.closed_deals(_closed_filters(options, then), window.days(), then)
     return outcomes.deals_of(rows)
 
 
-def _closed_then(options: ReportFilters, scope: Scope) -> tuple[FunnelFilters, Then | None]:
-    """How win/loss and calibration read the closed deals (decision 0038): without
-    ``as_of``, the rows that hold now, with the filters on the records as they are now; at
-    another instant, the rows holding it, with the owner and process they held then."""
+def _then(options: ReportFilters, scope: Callable[[], Scope]) -> Then | None:
+    """The instant win/loss and calibration read the closed deals at (decision 0038): none
+    without ``as_of`` (the rows that hold now), else ``as_of`` with the scope that keeps
+    the rows by the owner and process they held then."""
     if options.as_of is None:
-        return _filters_now(options), None
-    return FunnelFilters(), Then(microseconds(scope.as_of), tuple(kept_by(scope, ClosedDeal)))
+        return None
+    found = scope()
+    return Then(microseconds(found.as_of), found)
+
+
+def _closed_filters(options: ReportFilters, then: Then | None) -> FunnelFilters:
+    # Now, the filters apply to the records; at another instant, to the rows (``then``).
+    return _filters_now(options) if then is None else FunnelFilters()
 
 
 def _open_count(
@@ -481,9 +488,10 @@ def calibration(
 def _deals_scored(
     session: Session, actor: Actor, options: ReportFilters, scope: Scope, window: Period | None
 ) -> list[outcomes.Scored]:
-    filters, then = _closed_then(options, scope)
+    then = _then(options, lambda: scope)
     days = window.days() if window else None
-    groups = AnalyticsRepository(session, actor).closed_deals_grouped(filters, days, then)
+    repository = AnalyticsRepository(session, actor)
+    groups = repository.closed_deals_grouped(_closed_filters(options, then), days, then)
     return outcomes.scored_of_groups(groups, scope.defaults)
 
 

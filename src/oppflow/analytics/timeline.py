@@ -125,17 +125,15 @@ class Timeline:
         self.changes = changes
         self.born_at = born_at or (changes[0].at if changes else None)
 
-    def state_at(self, moment: datetime, known_at: datetime | None = None) -> State | None:
-        """The values at ``moment`` (None before the opportunity existed); with ``known_at``,
-        only what oppflow had recorded by then counts."""
+    def state_at(self, moment: datetime) -> State | None:
+        """The values at ``moment`` (None before the opportunity existed)."""
         if self.born_at is None or self.born_at > moment:
             return None
         values: dict[str, Any] = {}
         for change in self.changes:
             if change.at > moment:
                 break
-            if known_at is None or change.recorded_at <= known_at:
-                values[change.field] = change.value
+            values[change.field] = change.value
         return State(values)
 
     def instants(self, until: datetime) -> Iterator[tuple[datetime, State, State]]:

@@ -128,8 +128,8 @@ class ClosedDeal(Base):
 
     A row holds from ``from_us`` until ``to_us`` (excluded), microseconds since 1970-01-01
     UTC as in :class:`OpportunitySpan`; the row of a deal closed now ends at
-    :data:`OPEN_END`. A reopen ends it; a change while closed (imported history, a path
-    around the services) ends it and begins the next. ``phases_reached`` holds the pipeline
+    :data:`OPEN_END`. A reopen ends it; a change while closed (an assign, imported
+    history) ends it and begins the next. ``phases_reached`` holds the pipeline
     phases entered before the close, in order, joined by ``|``; the ``outlook_`` columns are
     its state 30 days before the close (the prediction calibration scores), kept raw so that
     a changed stage default applies to them too; ``owner_id`` and ``process_key`` are the
@@ -138,7 +138,8 @@ class ClosedDeal(Base):
 
     __tablename__ = "closed_deals"
     __table_args__ = (
-        # Win/loss reads a period's deals, now or at an instant: from the index alone.
+        # Win/loss reads a period's deals, now or at an instant: from the index alone, but for
+        # an owner or process filter at an instant (the row's own).
         Index(
             "ix_closed_deals_period",
             "actual_close_date",

@@ -2,7 +2,7 @@
 when, with its owner and process then, so that win/loss and calibration as of any instant
 read them too (issue 9, decision 0038). The table is made again, empty, and filled from the
 change log by ``oppflow.migrate.upgrade`` once the schema is at the head: an upgrade that
-stops at this revision, or a downgrade across it, leaves it empty.
+stops at this revision leaves it empty. A downgrade keeps the rows that hold now.
 
 Revision ID: 0023
 Revises: 0022
@@ -26,6 +26,10 @@ PERIOD = "ix_closed_deals_period"
 CALIBRATION = "ix_closed_deals_calibration"
 DEAL = ["won", "cycle_microseconds", "closed_value", "status_reason", "phases_reached"]
 OUTLOOK = ["outlook_state", "outlook_probability", "outlook_process_key", "outlook_stage"]
+# The columns of revision 0016, and where a downgrade keeps them meanwhile.
+KEPT = ["opportunity_id", "born_at", "closed_at", "actual_close_date", *DEAL, *OUTLOOK]
+HELD = "closed_deals_held"
+OPEN_END = 2**63 - 1
 
 
 def upgrade() -> None:
@@ -38,8 +42,14 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
+    # The rows that hold now are those of revision 0016, which nothing would fill again.
+    kept = ", ".join(KEPT)
+    holding = f"SELECT {kept} FROM {TABLE} WHERE to_us = {OPEN_END}"
+    op.execute(sa.text(f"CREATE TABLE {HELD} AS {holding}"))
     _drop()
     _create(in_time=False)
+    op.execute(sa.text(f"INSERT INTO {TABLE} ({kept}) SELECT {kept} FROM {HELD}"))
+    op.drop_table(HELD)
     op.create_index(PERIOD, TABLE, ["actual_close_date", *DEAL, "opportunity_id"])
     op.create_index(CALIBRATION, TABLE, ["won", "phases_reached", *OUTLOOK])
 

@@ -11,8 +11,7 @@ Create Date: 2026-12-07 01:10:00
 
 from collections.abc import Sequence
 
-import sqlalchemy as sa
-from alembic import op
+from oppflow.migrate import create_index_online, drop_index_online
 
 revision: str = "0024"
 down_revision: str | None = "0023"
@@ -63,6 +62,6 @@ def downgrade() -> None:
 
 
 def _remake(name: str, columns: list[str], state: str) -> None:
-    where = sa.text(f"state = '{state}'")
-    op.drop_index(name, table_name=TABLE)
-    op.create_index(name, TABLE, columns, sqlite_where=where, postgresql_where=where)
+    # Online on PostgreSQL: the spans are large and written by every move.
+    drop_index_online(name, TABLE)
+    create_index_online(name, TABLE, columns, where=f"state = '{state}'")
