@@ -530,17 +530,25 @@ def time_in_stage(
 class ClosedThen(NamedTuple):
     state: dict[str, Any]
     entered: frozenset[str]
+    # From its first row to its last close.
+    cycle: timedelta
 
 
 def closed_at(
-    stories: list[History], moment: datetime, owner: uuid.UUID | None = None
+    stories: list[History],
+    moment: datetime,
+    owner: uuid.UUID | None = None,
+    process: str | None = None,
 ) -> list[ClosedThen]:
-    """The opportunities closed (won or lost) at ``moment``, ``owner``'s then if one is
-    asked: each one's state then and the phases it entered before its last close."""
+    """The opportunities closed (won or lost) at ``moment``, ``owner``'s and in ``process``
+    then if asked: each one's state then, the phases it entered before its last close, and
+    its sales cycle."""
     found = []
     for history in stories:
         state = state_at(history.rows, moment)
         if not _of(state, owner) or state is None or state.get("state") not in ("won", "lost"):
+            continue
+        if process is not None and state.get("process_key") != process:
             continue
         closes = [
             at
@@ -550,7 +558,8 @@ def closed_at(
         if closes:
             events = phase_events(history.rows, closes[-1])
             entered = frozenset(p for kind, p, _, _ in events if kind == "enter")
-            found.append(ClosedThen(state, entered))
+            born = min(r.effective_at for r in history.rows)
+            found.append(ClosedThen(state, entered, closes[-1] - born))
     return found
 
 

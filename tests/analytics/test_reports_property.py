@@ -4,10 +4,12 @@ on SQLite and PostgreSQL, through the HTTP API."""
 
 from __future__ import annotations
 
+import statistics
 import uuid
 from collections import Counter
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
+from fractions import Fraction
 from typing import Any
 
 import pytest
@@ -254,16 +256,23 @@ def test_win_loss_counts_and_values(
     first = date(2026, 1, 1) + timedelta(days=data.draw(st.integers(0, 300)))
     last = first + timedelta(days=data.draw(st.integers(1, 200)))
     moment = data.draw(moments)
+    if data.draw(st.booleans()):  # every close by then: the medians and tallies of many deals
+        first, last = date(2025, 12, 1), date(2027, 3, 1)
+        moment = max(row.effective_at for story in stories for row in story.rows)
     params = {"from": first.isoformat(), "to": last.isoformat(), "as_of": _iso(moment)}
-    owner = data.draw(st.sampled_from([None, *owners]))  # as of the moment, from the rows
-    if owner is not None:
-        params["owner_id"] = str(owner)
+    # The owner or the process as of the moment, from the rows.
+    owner = data.draw(st.sampled_from([None, *owners]))
+    process = data.draw(st.sampled_from([None, *sorted(brute.PROCESSES)]))
+    params |= {"owner_id": str(owner)} if owner else {}
+    params |= {"process": process} if process else {}
     answer = _get(client, headers, "win-loss", **params)
     row = answer["rows"][0]
     won = lost = 0
     won_value = lost_value = Decimal(0)
     highest: Counter[str] = Counter()
-    for deal in brute.closed_at(stories, moment, owner):
+    reasons: Counter[str] = Counter()
+    cycles: list[timedelta] = []
+    for deal in brute.closed_at(stories, moment, owner, process):
         state = deal.state
         if not state.get("actual_close_date"):
             continue
@@ -278,6 +287,8 @@ def test_win_loss_counts_and_values(
             lost += 1
             lost_value += brute.value(state)
             highest[max(deal.entered, key=brute.PHASES.index, default="")] += 1
+            reasons[state["status_reason"]] += 1
+        cycles.append(deal.cycle)
     assert (row["won"], row["lost"]) == (won, lost)
     assert (_money(row["won_value"]), _money(row["lost_value"])) == (
         won_value.quantize(CENT),
@@ -285,6 +296,18 @@ def test_win_loss_counts_and_values(
     )
     assert row["win_rate"] == (None if won + lost == 0 else round(won / (won + lost), 4))
     assert {t["key"]: t["count"] for t in answer["phase_before_loss"]} == highest
+    assert {t["key"]: t["count"] for t in answer["loss_reasons"]} == reasons
+    assert row["median_cycle_days_closed"] == _median_days(cycles)
+
+
+def _median_days(cycles: list[timedelta]) -> float | None:
+    if not cycles:
+        return None
+    days = statistics.median(
+        Fraction(c // timedelta(microseconds=1), 86_400_000_000) for c in cycles
+    )
+    exact = Decimal(days.numerator) / Decimal(days.denominator)
+    return float(exact.quantize(Decimal("0.0001")))
 
 
 @given(data=st.data())
@@ -322,9 +345,12 @@ def test_calibration_counts(
     stories = data.draw(brute.histories(owners))
     _reset(factory, stories, units)
     moment = data.draw(moments)
+    if data.draw(st.booleans()):  # every close by then
+        moment = max(row.effective_at for story in stories for row in story.rows)
     owner = data.draw(st.sampled_from([None, *owners]))  # as of the moment, from the rows
     params = {"as_of": _iso(moment)} | ({"owner_id": str(owner)} if owner else {})
     answer = _get(client, headers, "calibration", **params)
+    assert answer["closed"] == len(brute.closed_at(stories, moment, owner))
     expected = brute.reached_before_close(stories, moment, owner)
     for row in answer["rows"]:
         won, lost = expected.get(row["pipeline_phase"], (0, 0))
@@ -355,8 +381,8 @@ def test_win_loss_and_calibration_of_now_read_from_the_closed_deals_equal_the_lo
     asked = (("win-loss", window), ("calibration", window), ("calibration", mine))
     for report, params in asked:
         of_now = _get(client, headers, report, **params)
-        from_log = _get(client, headers, report, **params, **later)
-        assert _rows_of(of_now) == _rows_of(from_log), report
+        then = _get(client, headers, report, **params, **later)
+        assert _rows_of(of_now) == _rows_of(then), report
     answer = _get(client, headers, "calibration")
     expected = brute.reached_before_close(stories, now)
     for row in answer["rows"]:

@@ -107,7 +107,8 @@ def reports_count_exactly_the_readable_opportunities(world: World) -> None:
     }
 
     closed = report(world, "win-loss", **period)["rows"][0]
-    # Of now, from the closed deals' rows: the same as the log read just after now.
+    # Of now (the rows that hold, filtered on the records), as of just after now (the rows
+    # holding it, filtered on their own owner): the same.
     for name in ("win-loss", "calibration"):
         of_now = report(world, name, **{"from": FROM, "to": TO})
         assert of_now["rows"] == report(world, name, **period)["rows"], name
