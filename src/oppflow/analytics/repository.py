@@ -217,9 +217,8 @@ class AnalyticsRepository(OpportunityRepository):
             deal.phases_reached,
             case((deal.won, None), else_=_competitor_of_loss()),
         )
-        query = self._closed_readable(query, filters, days, then)
-        # Core, not the ORM's result: nothing here is an entity (a tenth of the time at 1M).
-        return self.session.connection().execute(query).all()
+        # The driver's rows (text and numbers): no row built per deal (a fifth of the time at 1M).
+        return self._driver_rows(self._closed_readable(query, filters, days, then))
 
     def closed_deals_grouped(
         self, filters: FunnelFilters, days: tuple[date, date] | None, then: Then | None = None
@@ -246,28 +245,37 @@ class AnalyticsRepository(OpportunityRepository):
         then: Then | None,
     ) -> Select[*Columns]:
         """``query`` over the closed deals' rows the actor reads: those that hold now, with
-        the filters on the records; or those that hold ``then``, kept by its conditions. Each
-        row read is tested against the readable records' ids (decision 0038: joined to the
-        records, SQLite started from the closed deals' index and read each record's row)."""
+        the filters on the records; or those that hold ``then``, kept by its conditions.
+        Over a period, each row is tested against the readable ids; read whole (calibration),
+        the readable records lead and each one's rows are read by their key (decision 0038)."""
         query = query.select_from(ClosedDeal)
         if days is not None:
             first, after = days
             query = query.where(
                 ClosedDeal.actual_close_date >= first, ClosedDeal.actual_close_date < after
             )
-        opportunity_id = ClosedDeal.opportunity_id
-        if then is not None:
-            holds = (ClosedDeal.from_us <= then.at, ClosedDeal.to_us > then.at)
-            # A deal closed then may be open now: any readable record's id.
-            query = query.where(*holds, *kept_by(then.scope, ClosedDeal))
-            return self._summary_readable(query, opportunity_id, filters)
-        # Over a period, from its index: SQLite took the rows that hold now (the calibration
-        # index's first column) for the fewer, and read every closed deal's table row.
-        holding = ClosedDeal.to_us if days is None else unindexed(ClosedDeal.to_us, self.session)
-        query = query.where(holding == OPEN_END)
-        # Every deal closed now has a closed record: the readable ids are only those.
-        closed = Opportunity.state.in_(CLOSED_STATES)
-        return self._summary_readable(query, opportunity_id, filters, closed)
+        if then is None and days is None and self._reads_all(filters):
+            # Calibration's groups, in the order of its index.
+            return query.where(ClosedDeal.to_us == OPEN_END)
+        query, records = self._holding(query, then)
+        if days is not None or self._reads_all(filters):
+            return self._summary_readable(query, ClosedDeal.opportunity_id, filters, records)
+        query = query.join(Opportunity, Opportunity.id == ClosedDeal.opportunity_id)
+        return query.where(records, self.grants().scope(), *self._filter_conditions(filters))
+
+    def _holding(
+        self, query: Select[*Columns], then: Then | None
+    ) -> tuple[Select[*Columns], ColumnElement[bool]]:
+        """``query`` over the closed deals' rows that hold now or ``then``, and what is known
+        of their records. The rows that hold now are tested ``+to_us`` on SQLite, which
+        otherwise starts from the calibration index (its first column) and reads each row's
+        table row."""
+        if then is None:
+            query = query.where(unindexed(ClosedDeal.to_us, self.session) == OPEN_END)
+            return query, Opportunity.state.in_(CLOSED_STATES)
+        holds = (ClosedDeal.from_us <= then.at, ClosedDeal.to_us > then.at)
+        # A deal closed then may be open now.
+        return query.where(*holds, *kept_by(then.scope, ClosedDeal)), EVERY_STATE
 
     def stays(
         self,
@@ -386,11 +394,16 @@ class AnalyticsRepository(OpportunityRepository):
         the filters as they apply now: each row tested against the ids of the records kept
         (:func:`tested_in`, decision 0036), ``records`` (what is known of them) said first;
         nothing tested when the actor reads every record and no filter is asked."""
-        conditions = self._filter_conditions(filters)
-        if not conditions and self.actor.depth("opportunity", "read") == Depth.ORGANIZATION:
+        if self._reads_all(filters):
             return query
+        conditions = self._filter_conditions(filters)
         ids = readable_ids(self.grants(), *(records or (EVERY_STATE,)), *conditions)
         return query.where(tested_in(opportunity_id, ids, self.session))
+
+    def _reads_all(self, filters: FunnelFilters) -> bool:
+        """Whether the actor reads every record and no filter is asked of them."""
+        organization = self.actor.depth("opportunity", "read") == Depth.ORGANIZATION
+        return organization and not self._filter_conditions(filters)
 
     def stale(
         self, filters: FunnelFilters, cutoffs: StaleCutoffs, limit: int
