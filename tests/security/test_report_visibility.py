@@ -112,6 +112,11 @@ def reports_count_exactly_the_readable_opportunities(world: World) -> None:
     for name in ("win-loss", "calibration"):
         of_now = report(world, name, **{"from": FROM, "to": TO})
         assert of_now["rows"] == report(world, name, **period)["rows"], name
+    # Without a period, calibration reads every closed deal: from the readable records, each
+    # one's rows by their key, now and as of an instant (decision 0038).
+    closed_now = len(brute.closed_at(stories, now))
+    assert report(world, "calibration")["closed"] == closed_now
+    assert report(world, "calibration", **when)["closed"] == closed_now
     # The cohort of now, from the members now and their phase moves: the log's answer as of
     # the same instant.
     span = {"from": FROM, "to": TO, "mode": "ordered"}

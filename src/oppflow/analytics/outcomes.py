@@ -50,7 +50,7 @@ def deals_of(rows: Iterable[Sequence[Any]]) -> list[Deal]:
     """Closed-deal rows (outcome, cycle in microseconds, value text, reason, phases reached
     text, competitor of a loss) as win/loss reads deals."""
     return [
-        Deal(won, cycle, Decimal(value), str(reason), _highest_of_text(phases), lost_to)
+        Deal(bool(won), cycle, Decimal(value), str(reason), _highest_of_text(phases), lost_to)
         for won, cycle, value, reason, phases, lost_to in rows
     ]
 
