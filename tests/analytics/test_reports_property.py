@@ -298,6 +298,15 @@ def test_win_loss_counts_and_values(
     assert {t["key"]: t["count"] for t in answer["phase_before_loss"]} == highest
     assert {t["key"]: t["count"] for t in answer["loss_reasons"]} == reasons
     assert row["median_cycle_days_closed"] == _median_days(cycles)
+    open_then = [brute.state_at(story.rows, moment) for story in stories]
+    assert row["open"] == sum(
+        1
+        for state in open_then
+        if state is not None
+        and state.get("state") == "open"
+        and (owner is None or state.get("owner_id") == str(owner))
+        and (process is None or state.get("process_key") == process)
+    )
 
 
 def _median_days(cycles: list[timedelta]) -> float | None:

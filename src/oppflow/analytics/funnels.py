@@ -72,8 +72,8 @@ def snapshot(
     close_to: date | None = None,
 ) -> list[FunnelPhase]:
     """Opportunities open at ``as_of``, by their phase then, with their values then: from
-    each opportunity's state at ``as_of`` (``Scope.state`` of its timeline, or the same
-    values read in SQL), alike states counted together (the state, how many, their values
+    each opportunity's state at ``as_of`` (read in SQL from the spans, or from the log
+    with ``known=recorded``), alike states counted together (the state, how many, their values
     summed): weighted once, as exact as Σ (v × p / 100) = (Σ v) × p / 100 is in Decimal (its
     28 digits hold the sum of 10,000,000 values of 19 digits, 4 of them decimals)."""
     totals: dict[str, PhaseTotal] = defaultdict(PhaseTotal)

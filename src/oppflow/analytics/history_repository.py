@@ -88,6 +88,15 @@ class HistoryRepository(OpportunityRepository):
             for row in batch:
                 yield reader.state(names, row)
 
+    def open_count_at(self, moment: datetime, scope: Scope) -> int:
+        """How many readable opportunities were open at ``moment`` and kept by ``scope``
+        then: the open spans holding it, counted from their partial index."""
+        span = OpportunitySpan
+        holding = (*_holding(microseconds(moment), "open"), *kept_by(scope, span))
+        query = select(func.count()).select_from(span).where(*holding)
+        query = self._readable_only(query, span.opportunity_id, tested=True)
+        return int(self.session.execute(query).scalar_one())
+
     def spans_at(
         self, moment: datetime, fields: Collection[str], state: str = "open"
     ) -> Iterator[tuple[State, int, Decimal]]:
