@@ -223,14 +223,28 @@ def test_sqlite_reads_win_loss_over_a_period_from_its_index_alone(
 ) -> None:
     """The rows that hold now were taken from the calibration index, whose first column
     they test, and each one's table row read (decision 0038)."""
+    plan = _closed_deals_plan(client, factory, engine, "system-administrator", "win-loss", as_of)
+    assert "USING COVERING INDEX ix_closed_deals_period (actual_close_date>?" in plan
+
+
+def _closed_deals_plan(
+    client: TestClient,
+    factory: sessionmaker[Session],
+    engine: Engine,
+    role: str,
+    report: str,
+    as_of: bool,
+) -> str:
+    """SQLite's plan of the query over the closed deals that ``report`` runs for a user of
+    ``role``, of now or as of now."""
     if engine.dialect.name != "sqlite":
         pytest.skip("a plan of SQLite's")
-    headers = signed_in(client, factory, roles=["system-administrator"])
+    headers = signed_in(client, factory, roles=[role])
     params = {"as_of": datetime.now(UTC).isoformat()} if as_of else {}
     with PlanLog(engine) as plans:
-        _report(client, headers, "win-loss", **params)
+        _report(client, headers, report, **params)
     [plan] = [plan for statement, plan in plans if "FROM closed_deals" in statement]
-    assert "USING COVERING INDEX ix_closed_deals_period (actual_close_date>?" in plan
+    return plan
 
 
 class PlanLog:
@@ -264,12 +278,6 @@ def test_sqlite_reads_a_salespersons_calibration_from_the_records_they_read(
 ) -> None:
     """Tested against the readable ids, every closed deal was read (2.8 s at 1M for a
     salesperson); joined without ``+to_us``, each one's record row (decision 0038)."""
-    if engine.dialect.name != "sqlite":
-        pytest.skip("a plan of SQLite's")
-    headers = signed_in(client, factory, roles=["salesperson"])
-    params = {"as_of": datetime.now(UTC).isoformat()} if as_of else {}
-    with PlanLog(engine) as plans:
-        _report(client, headers, "calibration", **params)
-    [plan] = [plan for statement, plan in plans if "FROM closed_deals" in statement]
+    plan = _closed_deals_plan(client, factory, engine, "salesperson", "calibration", as_of)
     assert plan.startswith("SEARCH opportunities USING COVERING INDEX"), plan
     assert "SEARCH closed_deals USING INDEX sqlite_autoindex_closed_deals_1" in plan, plan
