@@ -16,7 +16,8 @@ from oppflow.models import Base
 
 def test_the_migrated_schema_is_the_models_schema(engine: Engine) -> None:
     with engine.connect() as connection:
-        context = MigrationContext.configure(connection, opts={"compare_type": True})
+        opts = {"compare_type": True, "include_name": migrate.is_modelled}
+        context = MigrationContext.configure(connection, opts=opts)
         differences = compare_metadata(context, Base.metadata)
     assert differences == []
 

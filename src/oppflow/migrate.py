@@ -2,15 +2,15 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Collection, Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 from alembic import command, op
 from alembic.config import Config
-from alembic.migration import MigrationContext
-from sqlalchemy import Connection, Engine, text
+from alembic.migration import MigrationContext, MigrationInfo
+from sqlalchemy import Connection, Engine, inspect, text
 from sqlalchemy.orm import Session
 
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
@@ -24,37 +24,70 @@ def alembic_config(engine: Engine) -> Config:
     return config
 
 
+# The migrations that leave a summary table empty, for the head's code to fill, and where
+# each such summary is noted until it is (:func:`note_summary_to_fill`). Like Alembic's own
+# version table, the notes are the migrator's bookkeeping, not one of the models' tables.
+EMPTIED_BY = {
+    "0017": "stage_stints",
+    "0018": "phase_moves",
+    "0022": "spans",  # made by 0021, given three more fields by 0022
+    "0023": "closed_deals",  # made by 0016, made again in time by 0023
+}
+SUMMARIES_TO_FILL = "oppflow_summaries_to_fill"
+
+
 def upgrade(engine: Engine, revision: str = "head") -> None:
     """Bring the schema of ``engine``'s database up to ``revision``; at the head, fill the
-    summary tables the migrations just made (:func:`_fill_new_summaries`)."""
+    summary tables the migrations left empty (:func:`_fill_summaries_left_empty`), this
+    run or an earlier one that stopped before filling them."""
     config = alembic_config(engine)
     # Not engine.begin(): Alembic owns the transaction, so that a migration may end it to
     # build an index concurrently (create_index_online).
     with engine.connect() as connection, _one_migrator(connection):
-        before = MigrationContext.configure(connection).get_current_revision()
-        connection.commit()
         config.attributes["connection"] = connection
         command.upgrade(config, revision)
         if revision == "head":
-            _fill_new_summaries(connection, before or "0000")
+            _fill_summaries_left_empty(connection)
 
 
-def _fill_new_summaries(connection: Connection, before: str) -> None:
-    """Fill each summary table created empty by a migration run just now, from the change
-    log, with the code of the head: a migration must not run code written for a later
-    schema than its own. Revisions are numbered ``0001``, ``0002``…, so they sort."""
-    from oppflow.analytics import closed_deals, phase_moves, spans, stage_stints  # not to migrate
+def note_summary_to_fill(
+    ctx: MigrationContext, step: MigrationInfo, heads: Collection[Any], run_args: Mapping[str, Any]
+) -> None:
+    """Alembic's hook after each migration, in that migration's transaction: the summary it
+    left empty is noted, so that a run stopped before the head fills it (a crash, or a
+    concurrent index build failing in a later migration) leaves it noted, not empty unseen."""
+    del heads, run_args
+    summary = EMPTIED_BY.get(step.up_revision_id or "") if step.is_upgrade else None
+    if summary is None or ctx.connection is None:
+        return
+    ctx.connection.execute(
+        text(f"CREATE TABLE IF NOT EXISTS {SUMMARIES_TO_FILL} (summary VARCHAR(40) PRIMARY KEY)")
+    )
+    noted = {"summary": summary}
+    ctx.connection.execute(text(f"DELETE FROM {SUMMARIES_TO_FILL} WHERE summary = :summary"), noted)
+    ctx.connection.execute(text(f"INSERT INTO {SUMMARIES_TO_FILL} VALUES (:summary)"), noted)
 
-    filled_by = {
-        "0017": stage_stints.rebuild,
-        "0018": phase_moves.rebuild,
-        "0022": spans.rebuild,  # made by 0021, given three more fields by 0022
-        "0023": closed_deals.rebuild,  # made by 0016, made again in time by 0023
-    }
+
+def is_modelled(name: str | None, kind: str, _parents: Any) -> bool:
+    """Whether autogenerate compares this object with the models: not the notes."""
+    return kind != "table" or name != SUMMARIES_TO_FILL
+
+
+def _fill_summaries_left_empty(connection: Connection) -> None:
+    """Fill each noted summary from the change log, with the code of the head (a migration
+    must not run code written for a later schema than its own), and forget the notes in
+    the same transaction."""
+    if not inspect(connection).has_table(SUMMARIES_TO_FILL):
+        return
+    connection.commit()  # the inspection's: the session's own transaction is the one to commit
+    from oppflow.analytics.summaries import REBUILDS  # code of the head, not to migrate
+
     with Session(bind=connection) as session:
-        for created_by, fill in filled_by.items():
-            if before < created_by:
+        noted = set(session.scalars(text(f"SELECT summary FROM {SUMMARIES_TO_FILL}")))
+        for summary, fill in REBUILDS.items():
+            if summary in noted:
                 fill(session)
+        session.execute(text(f"DELETE FROM {SUMMARIES_TO_FILL}"))
         session.commit()
 
 

@@ -192,6 +192,23 @@ def db_upgrade() -> None:
     out.print(f"Database ready: {engine.url.render_as_string(hide_password=True)}")
 
 
+@db_app.command("rebuild-summaries")
+def db_rebuild_summaries() -> None:
+    """Rewrite every summary table the reports read from the records and the change log, in
+    one transaction (after a repair by hand, or to check that they agree with the log)."""
+    from rich.progress import Progress
+
+    from oppflow.analytics.summaries import REBUILDS
+
+    with unit() as session, Progress(console=out, transient=True) as progress:
+        task = progress.add_task("Summaries", total=len(REBUILDS))
+        for name, rebuild in REBUILDS.items():
+            progress.update(task, description=name)
+            rebuild(session)
+            progress.advance(task)
+    out.print(f"Rebuilt {', '.join(REBUILDS)}.")
+
+
 # users and tokens
 @user_app.command("create")
 def user_create(

@@ -3,6 +3,7 @@
 from alembic import context
 from sqlalchemy import Connection
 
+from oppflow.migrate import is_modelled, note_summary_to_fill
 from oppflow.models import Base
 
 config = context.config
@@ -15,6 +16,8 @@ def run_migrations(connection: Connection) -> None:
         target_metadata=target_metadata,
         render_as_batch=connection.dialect.name == "sqlite",
         compare_type=True,
+        on_version_apply=note_summary_to_fill,
+        include_name=is_modelled,
     )
     with context.begin_transaction():
         context.run_migrations()
