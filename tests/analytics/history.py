@@ -405,20 +405,30 @@ def _of(state: dict[str, Any] | None, owner: uuid.UUID | None) -> bool:
     return state is not None and (owner is None or state.get("owner_id") == str(owner))
 
 
-def forecast(stories: list[History], moment: datetime) -> dict[str, dict[str, Decimal]]:
+def forecast(
+    stories: list[History],
+    moment: datetime,
+    days: tuple[str, str] | None = None,
+    owner: uuid.UUID | None = None,
+) -> dict[str, dict[str, Decimal]]:
+    """Per month: each category's value, the weighted pipeline and the count, of the deals
+    with a close day in ``[first, after)`` if asked (ISO days), of ``owner`` then if asked."""
     months: dict[str, dict[str, Decimal]] = defaultdict(lambda: defaultdict(Decimal))
     for history in stories:
         state = state_at(history.rows, moment)
-        if state is None or state.get("state") == "lost":
+        if not _of(state, owner) or state is None or state.get("state") == "lost":
             continue
         won = state.get("state") == "won"
         day = state.get("actual_close_date" if won else "estimated_close_date")
+        if days is not None and not (day and days[0] <= day < days[1]):
+            continue
         month = day[:7] if day else "none"
         category = "won" if won else state.get("forecast_category") or "pipeline"
         amount = value(state)
         if won and state.get("actual_value") is not None:
             amount = Decimal(state["actual_value"])
         months[month][category] += amount
+        months[month]["count"] += 1
         if not won and category != "omitted":
             months[month]["weighted"] += value(state) * probability(state) / 100
     return months

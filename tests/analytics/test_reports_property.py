@@ -58,6 +58,10 @@ def _get(client: TestClient, headers: dict[str, str], report: str, **params: str
     return answer.json()
 
 
+def _rows(stories: list[brute.History]) -> list[brute.Row]:
+    return [row for story in stories for row in story.rows]
+
+
 def _money(number: float | None) -> Decimal:
     return Decimal(str(number or 0)).quantize(CENT)
 
@@ -166,11 +170,22 @@ def test_forecast(world: Any, factory: sessionmaker[Session], data: st.DataObjec
     stories = data.draw(brute.histories(owners))
     _reset(factory, stories, units)
     moment = data.draw(moments)
-    rows = _get(client, headers, "forecast", as_of=_iso(moment))["rows"]
-    expected = brute.forecast(stories, moment)
+    params, days = {"as_of": _iso(moment)}, None
+    closing = sorted({r.value for r in _rows(stories) if r.field in brute.DATES and r.value})
+    if closing and data.draw(st.booleans()):  # a close period, its ends on days deals close
+        first = data.draw(st.sampled_from(closing))
+        later = [day for day in closing if day > first]
+        last = data.draw(st.sampled_from(later)) if later else "2027-12-31"
+        params |= {"from": first, "to": last}
+        days = (first, last)
+    owner = data.draw(st.sampled_from([None, *owners]))  # the owner as of the moment
+    params |= {"owner_id": str(owner)} if owner else {}
+    rows = _get(client, headers, "forecast", **params)["rows"]
+    expected = brute.forecast(stories, moment, days, owner)
     assert [r["month"] for r in rows] == sorted(expected)
     for row in rows:
         month = expected[row["month"]]
+        assert row["count"] == month["count"]
         assert _money(row["closed"]) == month["won"].quantize(CENT)
         assert _money(row["commit"]) == (month["committed"] + month["won"]).quantize(CENT)
         best = month["best_case"] + month["committed"] + month["won"]

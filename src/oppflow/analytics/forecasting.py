@@ -11,6 +11,7 @@ from decimal import Decimal
 
 from oppflow.analytics.defaults import Defaults
 from oppflow.analytics.funnels import CENT
+from oppflow.analytics.history_repository import CLOSE_MONTH
 from oppflow.analytics.options import Period
 from oppflow.analytics.schemas import ForecastRow, WaterfallRow
 from oppflow.analytics.scope import Scope
@@ -33,12 +34,12 @@ ROLLUPS: dict[str, dict[str, tuple[str, ...]]] = {
     },
 }
 NO_DATE = "none"
-# The fields the forecast as of an instant reads of the open and of the won spans.
+# The fields the forecast as of an instant reads of the open and of the won spans: their
+# close day as its month (``HistoryRepository.spans_at``).
 FORECAST_OPEN_FIELDS = (
-    "state", "estimated_close_date", "forecast_category", "probability", "process_key",
-    "active_stage",
+    "state", CLOSE_MONTH, "forecast_category", "probability", "process_key", "active_stage",
 )  # fmt: skip
-FORECAST_WON_FIELDS = ("state", "actual_close_date")
+FORECAST_WON_FIELDS = ("state", CLOSE_MONTH)
 # The fields the waterfall reads (its stream holds only their rows).
 WATERFALL_FIELDS = ("state", "estimated_close_date", "estimated_value")
 
@@ -51,25 +52,19 @@ class Month:
 
 
 def forecast(
-    states: Iterable[tuple[State, int, Decimal]],
-    scope: Scope,
-    period: Period | None,
-    *,
-    rollup: str,
+    states: Iterable[tuple[State, int, Decimal]], scope: Scope, *, rollup: str
 ) -> list[ForecastRow]:
     """Open opportunities by estimated close month and won ones by actual close month, per
     forecast category, as of ``as_of``; lost ones never count. ``states`` are the open and
-    won states then, alike ones counted together with their values summed (a won deal's
-    actual value, else its estimate: ``HistoryRepository.spans_at``)."""
+    won states then with their close month (:data:`CLOSE_MONTH`), those of the period asked
+    only, alike ones counted together with their values summed (a won deal's actual value,
+    else its estimate: ``HistoryRepository.spans_at``)."""
     months: dict[str, Month] = defaultdict(Month)
     for state, count, value in states:
         if not scope.admits(state) or state["state"] not in ("open", "won"):
             continue
         won = state["state"] == "won"
-        day: date | None = state["actual_close_date" if won else "estimated_close_date"]
-        if period is not None and not period.holds_day(day):
-            continue
-        month = months[day.strftime("%Y-%m") if day else NO_DATE]
+        month = months[state[CLOSE_MONTH] or NO_DATE]
         category = "won" if won else state["forecast_category"] or "pipeline"
         month.count += count
         month.by_category[category] += value

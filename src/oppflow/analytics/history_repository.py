@@ -98,25 +98,27 @@ class HistoryRepository(OpportunityRepository):
         return int(self.session.execute(query).scalar_one())
 
     def spans_at(
-        self, moment: datetime, fields: Collection[str], state: str = "open"
+        self,
+        moment: datetime,
+        fields: Collection[str],
+        state: str = "open",
+        *,
+        close_days: tuple[date, date] | None = None,
     ) -> Iterator[tuple[State, int, Decimal]]:
         """The states at ``moment`` of the readable opportunities open (or ``won``) then,
         from the spans in that state that hold it (one range of a partial index, decisions
         0035 and 0037): alike in ``fields``, counted together and their values summed (the
-        estimated value; a won deal's actual value, else its estimate)."""
+        estimated value; a won deal's actual value, else its estimate), grouped by the
+        database. :data:`CLOSE_MONTH` among ``fields`` reads the close day (estimated when
+        open, actual when won) as its month; ``close_days`` keeps the spans whose close day
+        is in ``[first, after)``."""
         names = [name for name in dict.fromkeys(fields) if name not in _VALUES]
-        query = _spans_at(microseconds(moment), names, state)
+        query = _spans_at(microseconds(moment), names, state, close_days)
         query = self._readable_only(query, OpportunitySpan.opportunity_id, tested=True)
-        alike: dict[tuple[Any, ...], list[Any]] = {}
-        for batch in _driver_batches(self.session.connection(), query):
-            for *key, value in batch:
-                tally = alike.setdefault(tuple(key), [0, Decimal(0)])
-                tally[0] += 1
-                if value is not None:
-                    tally[1] += Decimal(value)
         reader = _Reader(None)
-        for texts, (count, total) in alike.items():
-            yield reader.state(names, texts), count, total
+        for batch in _driver_batches(self.session.connection(), query):
+            for *texts, count, values in batch:
+                yield reader.state(names, texts), count, summed(values)
 
     def states_closing_in(
         self,
@@ -410,18 +412,48 @@ _INDEXED_STATES = frozenset({"open", "won"})
 _VALUES = frozenset({"estimated_value", "actual_value"})
 _WON_VALUE = func.coalesce(OpportunitySpan.actual_value, OpportunitySpan.estimated_value)
 _MISSING = object()
+# A span's close day read as its month ("YYYY-MM"): the forecast counts by month, so the spans
+# of one month's days are alike. The estimated close when open, the actual when won.
+CLOSE_MONTH = "close_month"
+_CLOSE_DATE = {"open": "estimated_close_date", "won": "actual_close_date"}
 # Fields whose values rarely repeat: a cache of them would only grow.
 _UNSHARED = frozenset({"estimated_value", "actual_value"})
 
 
-def _spans_at(at: int, names: list[str], state: str) -> Select[Any]:
-    """The ``names`` and the value of the spans in ``state`` (``open`` or ``won``) holding
-    ``at`` (microseconds), read from that state's partial index alone."""
+def _spans_at(
+    at: int, names: list[str], state: str, close_days: tuple[date, date] | None = None
+) -> Select[Any]:
+    """The ``names`` of the spans in ``state`` (``open`` or ``won``) holding ``at``
+    (microseconds), read from that state's partial index alone, grouped: each group's count
+    and its values joined by commas (:func:`summed` adds them exactly, where the database's
+    sum of the spans' text would be a float on SQLite)."""
     span = OpportunitySpan
-    # Each span read is in that state: said, not read.
-    columns = [_state_said(state) if n == "state" else span.__table__.c[n] for n in names]
+    close = span.__table__.c[_CLOSE_DATE[state]]
+    columns = [_span_column(name, state, close) for name in names]
     value = span.estimated_value if state == "open" else _WON_VALUE
-    return select(*columns, value).where(*_holding(at, state))
+    query = select(*columns, func.count(), func.aggregate_strings(value, ","))
+    query = query.where(*_holding(at, state))
+    if close_days is not None:
+        first, after = (day.isoformat() for day in close_days)  # ISO days sort as text
+        query = query.where(close >= first, close < after)
+    # The state is said, not read: nothing to group.
+    return query.group_by(*(c for n, c in zip(names, columns, strict=True) if n != "state"))
+
+
+def _span_column(name: str, state: str, close: Any) -> ColumnElement[Any]:
+    if name == "state":  # each span read is in that state
+        return _state_said(state)
+    if name == CLOSE_MONTH:
+        return func.substr(close, 1, 7).label(CLOSE_MONTH)
+    column: ColumnElement[Any] = OpportunitySpan.__table__.c[name]
+    return column
+
+
+def summed(values: str | None) -> Decimal:
+    """The exact sum of decimals the database joined by commas (none: 0)."""
+    if not values:
+        return Decimal(0)
+    return sum(map(Decimal, values.split(",")), Decimal(0))
 
 
 def _holding(at: int, state: str) -> tuple[ColumnElement[bool], ...]:

@@ -351,11 +351,14 @@ def forecast(session: Session, *, actor: Actor, options: ForecastOptions) -> For
         # The open and won spans holding the instant (decision 0037).
         scope = _scope(session, actor, options, at)
         history = HistoryRepository(session, actor)
+        days = window.days() if window else None
+        open_fields = [*forecasting.FORECAST_OPEN_FIELDS, *scope.fields()]
+        won_fields = [*forecasting.FORECAST_WON_FIELDS, *scope.fields()]
         states = chain(
-            history.spans_at(at, [*forecasting.FORECAST_OPEN_FIELDS, *scope.fields()]),
-            history.spans_at(at, [*forecasting.FORECAST_WON_FIELDS, *scope.fields()], "won"),
+            history.spans_at(at, open_fields, close_days=days),
+            history.spans_at(at, won_fields, "won", close_days=days),
         )
-        rows = forecasting.forecast(states, scope, window, rollup=options.rollup)
+        rows = forecasting.forecast(states, scope, rollup=options.rollup)
     convention = _convention(
         options,
         at,
