@@ -268,7 +268,7 @@ class PlanLog:
                 self.plans.append((statement, " ".join(row[-1] for row in rows)))
 
     def _record(self, _conn: Any, _cursor: Any, statement: str, params: Any, *_args: Any) -> None:
-        if statement.lstrip().startswith("SELECT"):
+        if statement.lstrip().startswith(("SELECT", "WITH")):
             self.run.append((statement, params))
 
 

@@ -28,7 +28,7 @@ from oppflow.models.analytics import OPEN_END
 from oppflow.security.service import actor_by_username
 from tests.analytics.closed import assert_spans_follow_the_log
 from tests.analytics.test_change_log import _journey, _patch, _post
-from tests.analytics.test_closed_deals import StatementLog
+from tests.analytics.test_closed_deals import PlanLog, StatementLog
 from tests.helpers import create_opportunity, qualify_fields, signed_in
 
 
@@ -206,3 +206,23 @@ def test_sqlite_reads_the_spans_holding_an_instant_from_the_index_alone(
     with engine.connect() as connection:
         plan = " ".join(row[-1] for row in connection.execute(text(f"EXPLAIN QUERY PLAN {sql}")))
     assert f"USING COVERING INDEX ix_opportunity_spans_{state}" in plan
+
+
+@pytest.mark.parametrize("report", ["conversion", "funnel"])
+def test_sqlite_seeks_the_spans_of_a_cohort_as_of_an_instant_in_the_order_of_their_key(
+    client: TestClient, factory: sessionmaker[Session], engine: Engine, report: str
+) -> None:
+    """In the order the index of their creation gave them, each member's seek landed on a
+    page of its own at 1M; SQLite drops a subquery's ORDER BY unless it has a LIMIT."""
+    if engine.dialect.name != "sqlite":
+        pytest.skip("a plan of SQLite's")
+    headers = signed_in(client, factory, roles=["system-administrator"])
+    params = {"as_of": datetime.now(UTC).isoformat(), "mode": "ordered"}
+    with PlanLog(engine) as plans:
+        answer = client.get(f"/api/v1/analytics/{report}", params=params, headers=headers)
+    assert answer.status_code == 200, answer.text
+    [plan] = [plan for statement, plan in plans if statement.startswith("WITH members ")]
+    members, spans_read = plan.split(" SCAN members ")
+    assert members.startswith("MATERIALIZE members"), plan
+    assert members.endswith("USE TEMP B-TREE FOR ORDER BY"), plan
+    assert spans_read.startswith("SEARCH opportunity_spans USING PRIMARY KEY"), plan

@@ -164,10 +164,11 @@ class HistoryRepository(OpportunityRepository):
         it had entered by then joined by ``|``; kept by the ``scope``'s owner, owners and
         process then, as a fold of the log would keep it."""
         at = microseconds(moment)
-        query = _members_then(self.session, at, *kept_by(scope, OpportunitySpan)).where(
+        members = select(Opportunity.id).where(
             cohort_membership(window, first_phase, entered=entered, until=at + 1),
             read_scope(self.actor, Opportunity),
         )
+        query = _members_then(self.session, members, at, *kept_by(scope, OpportunitySpan))
         reader = _Reader(None)
         for batch in _driver_batches(self.session.connection(), query):
             for state, value, probability, *rest in batch:
@@ -228,15 +229,23 @@ def held_at(moment: datetime, scope: Scope) -> Select[Any] | None:
     return select(span.opportunity_id).where(span.from_us <= at, span.to_us > at, *kept)
 
 
-def _members_then(session: Session, at: int, *kept: ColumnElement[bool]) -> Select[Any]:
-    """Each record's state, estimated value, probability, process and stage in the span
+def _members_then(
+    session: Session, members: Select[Any], at: int, *kept: ColumnElement[bool]
+) -> Select[Any]:
+    """Each member's state, estimated value, probability, process and stage in the span
     holding ``at`` (microseconds), and the phases it had entered by then, where the span
-    meets ``kept``."""
-    record, span = Opportunity, OpportunitySpan
-    holds = and_(span.opportunity_id == record.id, span.from_us <= at, span.to_us > at, *kept)
+    meets ``kept``. The members are read first; on SQLite, sorted by id, the order of the
+    spans' and the phase moves' keys, so that each seek lands near the one before instead
+    of on a page of its own. ``LIMIT -1`` (none) keeps the sort: SQLite drops the ORDER BY
+    of a subquery without a LIMIT."""
+    if session.get_bind().dialect.name == "sqlite":
+        members = members.order_by(*members.selected_columns).limit(-1)
+    found = members.cte("members").prefix_with("MATERIALIZED")
+    member, span = found.c[0], OpportunitySpan
+    holds = and_(span.opportunity_id == member, span.from_us <= at, span.to_us > at, *kept)
     columns = (span.state, span.estimated_value, span.probability, span.process_key)
-    phases = entries_joined(session, record.id, until=at + 1)
-    return select(*columns, span.active_stage, phases).select_from(record).join(span, holds)
+    phases = entries_joined(session, member, until=at + 1)
+    return select(*columns, span.active_stage, phases).select_from(found).join(span, holds)
 
 
 def _driver_batches(connection: Connection, query: Select[Any]) -> Iterator[Sequence[Any]]:
