@@ -4,7 +4,7 @@
 from __future__ import annotations
 
 import uuid
-from collections import defaultdict
+from collections import Counter, defaultdict
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -355,17 +355,33 @@ class AnalyticsRepository(OpportunityRepository):
         (microseconds since 1970), counted per phase, move and reopening; with ``held``
         (the ids the filters kept at the report's instant), only those opportunities'."""
         move = PhaseMove
-        keys = (move.phase, move.move, move.reopened)
         since, until = between
         query = (
-            select(*keys, func.count())
+            select(move.phase, move.move, move.reopened)
             .select_from(move)
             .where(move.at_us >= since, move.at_us < until)
         )
         if held is not None:
             query = query.where(tested_in(move.opportunity_id, held, self.session))
-        query = self._summary_readable(query, move.opportunity_id, filters)
-        return self.session.connection().execute(query.group_by(*keys)).all()
+        return self._counted(self._summary_readable(query, move.opportunity_id, filters))
+
+    def _counted(self, query: Select[*Columns]) -> Sequence[Sequence[Any]]:
+        """``query``'s rows (text and numbers) counted alike, each row's values then its
+        count: grouped by PostgreSQL (a hash), counted in Python from the driver's rows on
+        SQLite, which has no hash aggregate and sorts every row to group them (half of the
+        flow's time for a few groups of 80,000 moves at 100,000)."""
+        connection = self.session.connection()
+        if connection.dialect.name != "sqlite":
+            grouped = query.add_columns(func.count()).group_by(*query.selected_columns)
+            return connection.execute(grouped).all()
+        counts: Counter[tuple[Any, ...]] = Counter()
+        result = connection.execute(query)
+        try:
+            while batch := result.cursor.fetchmany(50_000):
+                counts.update(batch)
+        finally:
+            result.close()
+        return [(*key, count) for key, count in counts.items()]
 
     def cohort_now(
         self, filters: FunnelFilters, window: Period, first_phase: str | None, *, entered: bool
