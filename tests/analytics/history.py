@@ -517,9 +517,10 @@ def time_in_stage(
     end: datetime,
     moment: datetime,
     owner: uuid.UUID | None = None,
+    measure: str = "cumulative",
 ) -> dict[tuple[str, str], list[tuple[Decimal, bool]]]:
-    """Cumulative measure: per opportunity and stage, the stints entered in [start, end)
-    summed; completed when its last such stint ended."""
+    """Per opportunity and stage, the stints entered in [start, end) summed (``cumulative``)
+    or the latest of them alone (``latest``); completed when its last such stint ended."""
     found: dict[tuple[str, str], list[tuple[Decimal, bool]]] = defaultdict(list)
     for history in stories:
         if not _of(state_at(history.rows, moment), owner):
@@ -531,6 +532,8 @@ def time_in_stage(
             micros = ((ended or moment) - begun) // timedelta(microseconds=1)
             days = Decimal(micros) / Decimal(86_400_000_000)
             earlier = per_stage.get(stage, (Decimal(0), True))[0]
+            if measure == "latest":  # stints come in time order
+                earlier = Decimal(0)
             per_stage[stage] = (earlier + days, ended is not None)
         for stage, duration in per_stage.items():
             found[stage].append(duration)

@@ -343,12 +343,13 @@ def test_time_in_stage(world: Any, factory: sessionmaker[Session], data: st.Data
     start = data.draw(moments)
     end = start + timedelta(days=data.draw(st.integers(1, 300)))
     moment = data.draw(moments)
-    params = {"from": _iso(start), "to": _iso(end), "as_of": _iso(moment)}
+    measure = data.draw(st.sampled_from(["cumulative", "latest"]))
+    params = {"from": _iso(start), "to": _iso(end), "as_of": _iso(moment), "measure": measure}
     owner = data.draw(st.sampled_from([None, *owners]))  # as of the moment, from the spans
     if owner is not None:
         params["owner_id"] = str(owner)
     rows = _get(client, headers, "time-in-stage", **params)["rows"]
-    expected = brute.time_in_stage(stories, start, end, moment, owner)
+    expected = brute.time_in_stage(stories, start, end, moment, owner, measure)
     assert {(r["process"], r["stage"]) for r in rows} == set(expected)
     for row in rows:
         durations = expected[(row["process"], row["stage"])]

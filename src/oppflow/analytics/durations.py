@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections import defaultdict
+from collections.abc import Iterable, Mapping, Sequence
 from decimal import Decimal
-from itertools import groupby
 from typing import Any
 
 from oppflow.analytics.funnels import ratio
@@ -19,21 +19,57 @@ STINT_FIELDS = ("process_key", "active_stage", "state")
 # One opportunity's stay in one stage as the report counts it: its length in microseconds
 # (to ``as_of`` while open) and whether it had ended by then.
 Stay = tuple[int, bool]
+Stage = tuple[str, str]
 
 
-def time_in_stage_of_stays(rows: Iterable[Sequence[Any]], scope: Scope) -> list[TimeInStageRow]:
-    """The report of ``(process, stage, length, completed)`` rows, one per opportunity and
-    stage, in stage order (``AnalyticsRepository.stays``), each stage's in walking order:
-    shortest first; at one length, those that ended before those still open (censored at
-    that length, they were still at risk when the others ended)."""
-    found: list[TimeInStageRow] = []
-    for stage, stays in groupby(rows, key=lambda row: (row[0], row[1])):
-        found.append(_row(scope, stage, [(int(row[2]), bool(row[3])) for row in stays]))
+def stays_of(
+    stints: Iterable[Sequence[Any]], as_of: int, *, cumulative: bool
+) -> dict[Stage, list[Stay]]:
+    """Per (process, stage), each opportunity's stay from its ``(opportunity, process,
+    stage, entered, left)`` stints (``AnalyticsRepository.stints_entered``): the latest
+    stint's length, or every one's summed, to its end or to ``as_of`` if still open, ended
+    when every one had ended by then; in walking order (shortest first; at one length,
+    those that ended before those still open: censored at that length, they were still at
+    risk when the others ended)."""
+    # Per opportunity and stage: lengths summed, latest entry, latest end (``as_of`` if
+    # one is still open: every end before it), all ended. Tuples: the garbage collector
+    # stops tracking those of numbers, where it walks lists at every pass.
+    deals: dict[tuple[Any, str, str], tuple[int, int, int, bool]] = {}
+    for opportunity_id, process, stage, entered, left in stints:
+        ended = left is not None and left <= as_of
+        end = left if ended else as_of
+        key = (opportunity_id, process, stage)
+        found = deals.get(key)
+        if found is None:
+            deals[key] = (end - entered, entered, end, ended)
+        else:  # the stage entered again (a back move, a reopen)
+            summed, latest, latest_end, all_ended = found
+            deals[key] = (
+                summed + end - entered,
+                max(latest, entered),
+                max(latest_end, end),
+                all_ended and ended,
+            )
+    stays: dict[Stage, list[Stay]] = defaultdict(list)
+    for (_, process, stage), (summed, latest, latest_end, ended) in deals.items():
+        stays[process, stage].append((summed if cumulative else latest_end - latest, ended))
+    for stage_stays in stays.values():
+        stage_stays.sort(key=_walking_order)
+    return stays
+
+
+def _walking_order(stay: Stay) -> tuple[int, bool]:
+    return stay[0], not stay[1]
+
+
+def time_in_stage_of_stays(stays: Mapping[Stage, list[Stay]], scope: Scope) -> list[TimeInStageRow]:
+    """The report of each stage's stays, given in walking order (:func:`stays_of`)."""
+    rows = [_row(scope, stage, found) for stage, found in stays.items()]
     # In Python's order of the keys: the database's collation may differ.
-    return sorted(found, key=lambda row: (row.process, row.stage))
+    return sorted(rows, key=lambda row: (row.process, row.stage))
 
 
-def _row(scope: Scope, stage: tuple[str, str], stays: list[Stay]) -> TimeInStageRow:
+def _row(scope: Scope, stage: Stage, stays: list[Stay]) -> TimeInStageRow:
     """The row of one stage's stays, given in walking order."""
     completed = [length for length, ended in stays if ended]
     default = scope.defaults.stages.get(stage)

@@ -283,52 +283,27 @@ class AnalyticsRepository(OpportunityRepository):
         # A deal closed then may be open now.
         return query.where(*holds, *kept_by(then.scope, ClosedDeal)), EVERY_STATE
 
-    def stays(
-        self,
-        filters: FunnelFilters,
-        entered: tuple[int, int],
-        as_of: int,
-        *,
-        cumulative: bool,
-        held: Select[Any] | None = None,
+    def stints_entered(
+        self, filters: FunnelFilters, entered: tuple[int, int], held: Select[Any] | None = None
     ) -> Sequence[Sequence[Any]]:
-        """Per readable opportunity and stage, its stints entered in ``[since, until)``
-        (microseconds since 1970) as time in stage counts them (``durations``): the latest
-        stint's length, or every one's summed, to its end or to ``as_of`` if still open, and
-        whether the latest had ended by then; ordered by stage, then as the Kaplan–Meier
-        median walks them (shortest first, ended before open at one length). With ``held``
-        (the ids the filters kept at ``as_of``), only those opportunities'."""
+        """The stints of the readable opportunities entered in ``[since, until)``
+        (microseconds since 1970), as time in stage reads them (``durations.stays_of``):
+        opportunity, process ("" for none), stage, entry and exit (None while open). With
+        ``held`` (the ids the filters kept at the report's instant), only those
+        opportunities'. Neither grouped nor sorted here: SQLite would sort every stint twice
+        (most of the report's time at 1M)."""
         stint = StageStint
-        ended = and_(stint.left_us.is_not(None), stint.left_us <= as_of)
-        done = func.min(case((ended, 1), else_=0))
-        length: ColumnElement[Any]
-        if cumulative:
-            length = func.sum(case((ended, stint.left_us), else_=as_of) - stint.entered_us)
-        else:
-            # Stints of one opportunity never overlap: all ended when its latest has, and
-            # the latest one's end is the last end.
-            latest_end = case((done == 1, func.max(stint.left_us)), else_=as_of)
-            length = latest_end - func.max(stint.entered_us)
         since, until = entered
-        per_deal = (
-            select(
-                func.coalesce(stint.process_key, "").label("process"),
-                stint.stage.label("stage"),
-                length.label("length"),
-                done.label("completed"),
-            )
-            .select_from(stint)
-            .where(stint.entered_us >= since, stint.entered_us < until)
-            .group_by(stint.opportunity_id, stint.process_key, stint.stage)
-        )
+        query = select(
+            stint.opportunity_id,
+            func.coalesce(stint.process_key, ""),
+            stint.stage,
+            stint.entered_us,
+            stint.left_us,
+        ).where(stint.entered_us >= since, stint.entered_us < until)
         if held is not None:
-            per_deal = per_deal.where(tested_in(stint.opportunity_id, held, self.session))
-        readable = self._summary_readable(per_deal, stint.opportunity_id, filters)
-        found = readable.subquery()
-        query = select(found).order_by(
-            found.c.process, found.c.stage, found.c.length, found.c.completed.desc()
-        )
-        return self._driver_rows(query)
+            query = query.where(tested_in(stint.opportunity_id, held, self.session))
+        return self._driver_rows(self._summary_readable(query, stint.opportunity_id, filters))
 
     def _driver_rows(
         self, query: Select[*Columns], money_at: int | None = None
