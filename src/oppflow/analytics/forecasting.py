@@ -4,9 +4,8 @@ from __future__ import annotations
 
 import uuid
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from datetime import date
 from decimal import Decimal
 
 from oppflow.analytics.defaults import Defaults
@@ -15,7 +14,7 @@ from oppflow.analytics.history_repository import CLOSE_MONTH
 from oppflow.analytics.options import Period
 from oppflow.analytics.schemas import ForecastRow, WaterfallRow
 from oppflow.analytics.scope import Scope
-from oppflow.analytics.timeline import State
+from oppflow.analytics.timeline import State, decode
 from oppflow.analytics.totals import FORECAST, Contribution
 
 # Which categories each column sums, by rollup (ANALYTICS.md §2; omitted never counts).
@@ -89,10 +88,6 @@ def forecast_of_totals(
     return [_forecast_row(key, months[key], rollup) for key in sorted(months) if months[key].count]
 
 
-def _value(state: State) -> Decimal:
-    return Decimal(state["estimated_value"] or 0)
-
-
 def _forecast_row(key: str, month: Month, rollup: str) -> ForecastRow:
     columns = {
         column: sum((month.by_category[c] for c in categories), Decimal(0)).quantize(CENT)
@@ -111,6 +106,9 @@ WATERFALL_LINES = (
     "beginning", "new", "increased", "decreased", "pulled_out", "pushed_out", "won", "lost",
     "ending",
 )  # fmt: skip
+# A candidate's fields at one instant as the spans keep them (texts, in the order of the
+# fields read; all None when it did not exist then).
+Texts = Sequence[str | None]
 
 
 @dataclass
@@ -127,7 +125,8 @@ class Line:
 
 
 def waterfall(
-    states: Iterable[tuple[uuid.UUID | None, State, State]],
+    states: Iterable[tuple[uuid.UUID | None, Texts, Texts]],
+    names: Sequence[str],
     scope: Scope,
     close: Period,
     *,
@@ -135,14 +134,15 @@ def waterfall(
 ) -> list[WaterfallRow]:
     """Beginning + new + increased − decreased − pulled out − pushed out − won − lost = ending,
     for the close period ``close`` between the start and ``as_of``: each opportunity is
-    compared at the two instants (its state at each, as ``Timeline.state_at`` gives it), so
-    the identity holds exactly. The filters apply to its state at ``as_of``."""
+    compared at the two instants (its ``names`` at each, as ``Timeline.state_at`` gives
+    them), so the identity holds exactly. The filters apply to its state at ``as_of``. Read
+    from the texts: a state built per candidate was most of the report's time at 1M."""
+    read = _Reader(names, close)
     lines = {name: Line() for name in WATERFALL_LINES}
     for opportunity_id, at_start, at_end in states:
-        before = _in_period(at_start, close)
-        after = _in_period(at_end, close)
-        if (before is not None or after is not None) and scope.admits(at_end):
-            _classify(lines, opportunity_id, before, after, at_end, close)
+        before, after = read.in_period(at_start), read.in_period(at_end)
+        if (before or after) and read.admits(scope, at_end):
+            _classify(lines, opportunity_id, read, at_start if before else None, at_end, after)
     return [
         WaterfallRow(
             line=name,
@@ -154,43 +154,55 @@ def waterfall(
     ]
 
 
-def _in_period(state: State | None, close: Period) -> State | None:
-    if state is None or not state.is_open:
-        return None
-    return state if close.holds_day(state["estimated_close_date"]) else None
+class _Reader:
+    """What the waterfall asks of a candidate's texts at one instant."""
+
+    def __init__(self, names: Sequence[str], close: Period) -> None:
+        self.names = list(names)
+        self.state, self.day, self.value_at = (self.names.index(name) for name in WATERFALL_FIELDS)
+        # ISO days sort as text; the days of the report's time zone.
+        self.first, self.after = (day.isoformat() for day in close.days())
+
+    def in_period(self, texts: Texts) -> bool:
+        day = texts[self.day]
+        return texts[self.state] == "open" and day is not None and self.first <= day < self.after
+
+    def value(self, texts: Texts) -> Decimal:
+        return Decimal(texts[self.value_at] or 0)
+
+    def admits(self, scope: Scope, texts: Texts) -> bool:
+        if len(scope.fields()) == 1:  # the state alone: no filter asked
+            return True
+        return scope.admits(
+            State({n: decode(n, t) for n, t in zip(self.names, texts, strict=True)})
+        )
+
+    def left_by(self, texts: Texts) -> str:
+        """Why an opportunity in the period at the start is not in it at the end."""
+        if texts[self.state] in ("won", "lost"):
+            return str(texts[self.state])
+        day = texts[self.day]
+        return "pulled_out" if day is not None and day < self.first else "pushed_out"
 
 
 def _classify(
     lines: dict[str, Line],
     opportunity_id: uuid.UUID | None,
-    before: State | None,
-    after: State | None,
-    at_end: State | None,
-    close: Period,
+    read: _Reader,
+    before: Texts | None,
+    at_end: Texts,
+    after: bool,
 ) -> None:
-    if before is None and after is None:
-        return
-    if after is not None:
-        lines["ending"].add(opportunity_id, _value(after))
+    if after:
+        lines["ending"].add(opportunity_id, read.value(at_end))
     if before is None:
-        lines["new"].add(opportunity_id, _value(after))  # type: ignore[arg-type]
+        lines["new"].add(opportunity_id, read.value(at_end))
         return
-    old = _value(before)
+    old = read.value(before)
     lines["beginning"].add(opportunity_id, old)
-    if after is not None:
-        change = _value(after) - old
+    if after:
+        change = read.value(at_end) - old
         if change:
             lines["increased" if change > 0 else "decreased"].add(opportunity_id, abs(change))
         return
-    lines[_left_by(at_end, close)].add(opportunity_id, old)
-
-
-def _left_by(state: State | None, close: Period) -> str:
-    """Why an opportunity in the period at the start is not in it at the end."""
-    if state is None:
-        return "pushed_out"
-    if state["state"] in ("won", "lost"):
-        return str(state["state"])
-    closing: date | None = state["estimated_close_date"]
-    first_day = close.days()[0]  # in the report's time zone, as the period holds days
-    return "pulled_out" if closing is not None and closing < first_day else "pushed_out"
+    lines[read.left_by(at_end)].add(opportunity_id, old)

@@ -128,26 +128,22 @@ class HistoryRepository(OpportunityRepository):
         fields: Collection[str],
         *,
         with_ids: bool,
-    ) -> Iterator[tuple[uuid.UUID | None, State, State]]:
+    ) -> Iterator[tuple[uuid.UUID | None, Sequence[str | None], Sequence[str | None]]]:
         """Each readable opportunity open with its estimated close in ``[first day, day
-        after)`` at ``start`` or at ``end``, with its state at each: from the spans (decision
-        0035), the candidates from the open spans' index, each one's two states by its key.
-        Its id only ``with_ids`` (None else: a UUID each cost a tenth of the time at 1M)."""
-        names = list(dict.fromkeys(fields))
+        after)`` at ``start`` or at ``end``, with its ``fields`` at each as the spans keep
+        them (texts; all None where it did not exist): from the spans (decision 0035), the
+        candidates from the open spans' index, each one's two spans by its key. Its id only
+        ``with_ids`` (None else: a UUID each cost a tenth of the time at 1M)."""
+        names = list(fields)
         if not set(names) <= set(SPAN_FIELDS):
             raise ValueError(f"the spans keep no {sorted(set(names) - set(SPAN_FIELDS))}")
         query, key = _states_at_both((microseconds(start), microseconds(end)), days, names)
-        reader = _Reader(None)
         for batch in _driver_batches(self.session.connection(), self._readable_only(query, key)):
             for row in batch:
-                key, texts = row[0], row[1:]
                 identifier = None
                 if with_ids:
-                    identifier = key if isinstance(key, uuid.UUID) else uuid.UUID(str(key))
-                then, now = texts[: len(names)], texts[len(names) :]
-                at_start = reader.state(names, then)
-                # Most candidates held one span throughout: their state is read once.
-                yield identifier, at_start, at_start if now == then else reader.state(names, now)
+                    identifier = row[0] if isinstance(row[0], uuid.UUID) else uuid.UUID(row[0])
+                yield identifier, row[1 : len(names) + 1], row[len(names) + 1 :]
 
     def cohort_at(
         self,

@@ -386,10 +386,10 @@ def waterfall(session: Session, *, actor: Actor, options: WaterfallOptions) -> W
     if start > at:
         raise ValidationFailed("'start' must not come after 'as_of'.", field="start")
     scope = _scope(session, actor, options, at)
-    fields = (*forecasting.WATERFALL_FIELDS, *scope.fields())
+    fields = list(dict.fromkeys((*forecasting.WATERFALL_FIELDS, *scope.fields())))
     repository = HistoryRepository(session, actor)
     states = repository.states_closing_in(start, at, close.days(), fields, with_ids=options.details)
-    rows = forecasting.waterfall(states, scope, close, details=options.details)
+    rows = forecasting.waterfall(states, fields, scope, close, details=options.details)
     convention = _convention(
         options,
         at,
