@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Collection, Iterator, Mapping
+from collections.abc import Callable, Collection, Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -57,7 +57,8 @@ def note_summary_to_fill(
     left empty is noted, so that a run stopped before the head fills it (a crash, or a
     concurrent index build failing in a later migration) leaves it noted, not empty unseen."""
     del heads, run_args
-    summary = EMPTIED_BY.get(step.up_revision_id or "") if step.is_upgrade else None
+    applied = step.is_upgrade and not step.is_stamp  # a stamp runs no migration
+    summary = EMPTIED_BY.get(step.up_revision_id or "") if applied else None
     if summary is None or ctx.connection is None:
         return
     ctx.connection.execute(
@@ -74,21 +75,45 @@ def is_modelled(name: str | None, kind: str, _parents: Any) -> bool:
 
 
 def _fill_summaries_left_empty(connection: Connection) -> None:
-    """Fill each noted summary from the change log, with the code of the head (a migration
-    must not run code written for a later schema than its own), and forget the notes in
-    the same transaction."""
+    """Fill each noted summary, with the code of the head (a migration must not run code
+    written for a later schema than its own), and forget the notes in the same
+    transaction. Nothing is written when nothing is noted."""
     if not inspect(connection).has_table(SUMMARIES_TO_FILL):
         return
-    connection.commit()  # the inspection's: the session's own transaction is the one to commit
+    noted = set(connection.scalars(text(f"SELECT summary FROM {SUMMARIES_TO_FILL}")))
+    connection.commit()  # the read's: the session's own transaction is the one to commit
+    if noted:
+        _rebuild(connection, noted)
+
+
+def rebuild_summaries(engine: Engine, progress: Callable[[str], None] | None = None) -> list[str]:
+    """Rewrite every summary table the reports read, in one transaction, one migrating or
+    rebuilding process at a time (an upgrade's notes are forgotten: all is filled); the
+    summaries' names, in the order rebuilt. ``progress`` hears each name before its
+    rebuild."""
     from oppflow.analytics.summaries import REBUILDS  # code of the head, not to migrate
 
+    with engine.connect() as connection, _one_migrator(connection):
+        return _rebuild(connection, set(REBUILDS), progress)
+
+
+def _rebuild(
+    connection: Connection, names: Collection[str], progress: Callable[[str], None] | None = None
+) -> list[str]:
+    from oppflow.analytics.summaries import REBUILDS
+
+    chosen = [name for name in REBUILDS if name in names]
+    noted = inspect(connection).has_table(SUMMARIES_TO_FILL)
+    connection.commit()
     with Session(bind=connection) as session:
-        noted = set(session.scalars(text(f"SELECT summary FROM {SUMMARIES_TO_FILL}")))
-        for summary, fill in REBUILDS.items():
-            if summary in noted:
-                fill(session)
-        session.execute(text(f"DELETE FROM {SUMMARIES_TO_FILL}"))
+        for name in chosen:
+            if progress is not None:
+                progress(name)
+            REBUILDS[name](session)
+        if noted:
+            session.execute(text(f"DELETE FROM {SUMMARIES_TO_FILL}"))
         session.commit()
+    return chosen
 
 
 def downgrade(engine: Engine, revision: str) -> None:

@@ -441,8 +441,14 @@ def in_close_period(state: dict[str, Any] | None, first: date, last: date) -> bo
 
 
 def waterfall(
-    stories: list[History], first: date, last: date, t0: datetime, t1: datetime
+    stories: list[History],
+    first: date,
+    last: date,
+    t0: datetime,
+    t1: datetime,
+    owner: uuid.UUID | None = None,
 ) -> dict[str, tuple[int, Decimal]]:
+    """The waterfall's lines, of ``owner``'s deals at ``t1`` if asked."""
     lines: dict[str, list[Any]] = defaultdict(lambda: [0, Decimal(0)])
 
     def add(line: str, amount: Decimal) -> None:
@@ -451,6 +457,8 @@ def waterfall(
 
     for history in stories:
         before, after = state_at(history.rows, t0), state_at(history.rows, t1)
+        if owner is not None and not _of(after, owner):
+            continue
         was_in, is_in = in_close_period(before, first, last), in_close_period(after, first, last)
         if is_in:
             add("ending", value(after or {}))

@@ -58,11 +58,13 @@ def test_an_upgrade_stopped_before_its_fill_fills_on_the_next_run(
     migrate.downgrade(engine, "0016")
     migrate.upgrade(engine, "0023")  # committed, not the head: nothing filled yet
     assert not any(_rows(factory)[model.__tablename__] for model in FROM_THE_LOG.values())
-    monkeypatch.setitem(REBUILDS, "closed_deals", _crashing)
-    with pytest.raises(RuntimeError):
-        migrate.upgrade(engine)
+    assert sorted(_notes(engine)) == sorted(FROM_THE_LOG)
+    with monkeypatch.context() as crash:
+        crash.setitem(REBUILDS, "closed_deals", _crashing)
+        with pytest.raises(RuntimeError):
+            migrate.upgrade(engine)
     assert not any(_rows(factory)[model.__tablename__] for model in FROM_THE_LOG.values())
-    monkeypatch.undo()
+    assert sorted(_notes(engine)) == sorted(FROM_THE_LOG)
     migrate.upgrade(engine)  # at the head already: no migration runs, the notes remain
     assert _rows(factory) == kept
     assert not _notes(engine)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from decimal import Decimal
 from typing import Any
@@ -31,9 +30,22 @@ def stays_of(
     when every one had ended by then; in walking order (shortest first; at one length,
     those that ended before those still open: censored at that length, they were still at
     risk when the others ended)."""
-    # Per opportunity and stage: lengths summed, latest entry, latest end (``as_of`` if
-    # one is still open: every end before it), all ended. Tuples: the garbage collector
-    # stops tracking those of numbers, where it walks lists at every pass.
+    stays: dict[Stage, list[Stay]] = {}
+    for (_, process, stage), (summed, latest, latest_end, ended) in _per_deal(stints, as_of):
+        length = summed if cumulative else latest_end - latest
+        stays.setdefault((process, stage), []).append((length, ended))
+    for stage_stays in stays.values():
+        stage_stays.sort(key=_walking_order)
+    return stays
+
+
+def _per_deal(
+    stints: Iterable[Sequence[Any]], as_of: int
+) -> Iterable[tuple[tuple[Any, str, str], tuple[int, int, int, bool]]]:
+    """Per opportunity and stage: its stints' lengths summed, its latest entry, its latest
+    end (``as_of`` while one is open: every end is before it) and whether all had ended.
+    Tuples: the garbage collector stops tracking those of numbers, and walks lists at every
+    pass."""
     deals: dict[tuple[Any, str, str], tuple[int, int, int, bool]] = {}
     for opportunity_id, process, stage, entered, left in stints:
         ended = left is not None and left <= as_of
@@ -42,20 +54,15 @@ def stays_of(
         found = deals.get(key)
         if found is None:
             deals[key] = (end - entered, entered, end, ended)
-        else:  # the stage entered again (a back move, a reopen)
-            summed, latest, latest_end, all_ended = found
-            deals[key] = (
-                summed + end - entered,
-                max(latest, entered),
-                max(latest_end, end),
-                all_ended and ended,
-            )
-    stays: dict[Stage, list[Stay]] = defaultdict(list)
-    for (_, process, stage), (summed, latest, latest_end, ended) in deals.items():
-        stays[process, stage].append((summed if cumulative else latest_end - latest, ended))
-    for stage_stays in stays.values():
-        stage_stays.sort(key=_walking_order)
-    return stays
+            continue
+        summed, latest, latest_end, all_ended = found  # the stage entered again
+        deals[key] = (
+            summed + end - entered,
+            max(latest, entered),
+            max(latest_end, end),
+            all_ended and ended,
+        )
+    return deals.items()
 
 
 def _walking_order(stay: Stay) -> tuple[int, bool]:

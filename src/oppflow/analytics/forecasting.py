@@ -10,8 +10,7 @@ from decimal import Decimal
 
 from oppflow.analytics.defaults import Defaults
 from oppflow.analytics.funnels import CENT
-from oppflow.analytics.history_repository import CLOSE_MONTH
-from oppflow.analytics.options import Period
+from oppflow.analytics.options import Period, iso_days
 from oppflow.analytics.schemas import ForecastRow, WaterfallRow
 from oppflow.analytics.scope import Scope
 from oppflow.analytics.timeline import State, decode
@@ -33,6 +32,10 @@ ROLLUPS: dict[str, dict[str, tuple[str, ...]]] = {
     },
 }
 NO_DATE = "none"
+# A span's close day read as its month ("YYYY-MM"), by ``HistoryRepository.spans_at``: the
+# forecast counts by month, so the spans of one month's days are alike. The estimated close
+# when open, the actual when won.
+CLOSE_MONTH = "close_month"
 # The fields the forecast as of an instant reads of the open and of the won spans: their
 # close day as its month (``HistoryRepository.spans_at``).
 FORECAST_OPEN_FIELDS = (
@@ -161,7 +164,7 @@ class _Reader:
         self.names = list(names)
         self.state, self.day, self.value_at = (self.names.index(name) for name in WATERFALL_FIELDS)
         # ISO days sort as text; the days of the report's time zone.
-        self.first, self.after = (day.isoformat() for day in close.days())
+        self.first, self.after = iso_days(close.days())
 
     def in_period(self, texts: Texts) -> bool:
         day = texts[self.day]
@@ -171,7 +174,7 @@ class _Reader:
         return Decimal(texts[self.value_at] or 0)
 
     def admits(self, scope: Scope, texts: Texts) -> bool:
-        if len(scope.fields()) == 1:  # the state alone: no filter asked
+        if scope.filters_nothing():
             return True
         return scope.admits(
             State({n: decode(n, t) for n, t in zip(self.names, texts, strict=True)})

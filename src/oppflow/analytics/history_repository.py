@@ -33,13 +33,16 @@ from sqlalchemy import (
 from sqlalchemy.orm import Session, aliased
 
 from oppflow.analytics.durations import STINT_FIELDS
+from oppflow.analytics.forecasting import CLOSE_MONTH
 from oppflow.analytics.funnels import SPAN_FIELDS, one_each
-from oppflow.analytics.options import Period
+from oppflow.analytics.options import Period, iso_days
 from oppflow.analytics.repository import (
     EVERY_STATE,
+    STREAMED,
     StaleCutoffs,
     StaleRecord,
     cohort_membership,
+    driver_batches,
     entries_joined,
     kept_by,
     perhaps_open_at,
@@ -52,11 +55,6 @@ from oppflow.models import Note, Opportunity, OpportunityChange, OpportunityFile
 from oppflow.sales.repository import OpportunityRepository
 from oppflow.security.privileges import Depth
 from oppflow.security.scope import read_scope
-
-# Per statement, not set on the connection: Connection.execution_options() changes the
-# connection itself, and every later statement of the transaction would be streamed too
-# (on PostgreSQL a server-side cursor, which an INSERT or UPDATE cannot be).
-STREAMED = {"yield_per": 50_000}
 
 
 class HistoryRepository(OpportunityRepository):
@@ -116,7 +114,7 @@ class HistoryRepository(OpportunityRepository):
         query = _spans_at(microseconds(moment), names, state, close_days)
         query = self._readable_only(query, OpportunitySpan.opportunity_id, tested=True)
         reader = _Reader(None)
-        for batch in _driver_batches(self.session.connection(), query):
+        for batch in driver_batches(self.session.connection(), query):
             for *texts, count, values in batch:
                 yield reader.state(names, texts), count, summed(values)
 
@@ -138,7 +136,7 @@ class HistoryRepository(OpportunityRepository):
         if not set(names) <= set(SPAN_FIELDS):
             raise ValueError(f"the spans keep no {sorted(set(names) - set(SPAN_FIELDS))}")
         query, key = _states_at_both((microseconds(start), microseconds(end)), days, names)
-        for batch in _driver_batches(self.session.connection(), self._readable_only(query, key)):
+        for batch in driver_batches(self.session.connection(), self._readable_only(query, key)):
             for row in batch:
                 identifier = None
                 if with_ids:
@@ -166,7 +164,7 @@ class HistoryRepository(OpportunityRepository):
         )
         query = _members_then(self.session, members, at, *kept_by(scope, OpportunitySpan))
         reader = _Reader(None)
-        for batch in _driver_batches(self.session.connection(), query):
+        for batch in driver_batches(self.session.connection(), query):
             for state, value, probability, *rest in batch:
                 decoded = reader.value("probability", probability)
                 yield state, decode("estimated_value", value), decoded, *rest
@@ -242,25 +240,6 @@ def _members_then(
     columns = (span.state, span.estimated_value, span.probability, span.process_key)
     phases = entries_joined(session, member, until=at + 1)
     return select(*columns, span.active_stage, phases).select_from(found).join(span, holds)
-
-
-def _driver_batches(connection: Connection, query: Select[Any]) -> Iterator[Sequence[Any]]:
-    """The rows of a query of text and numbers only (no column whose type converts what
-    the driver gives: a UUID, a Decimal or a timestamp would come raw on SQLite and converted
-    elsewhere), in batches as the driver gives them. On
-    SQLite straight from its cursor, which steps the statement as rows are fetched: no
-    SQLAlchemy row is built (a third of the snapshot funnel's time at 1M). Elsewhere
-    streamed through SQLAlchemy's result: on PostgreSQL a server-side cursor, so that memory
-    stays bounded (SQLAlchemy then holds the cursor's first row: it cannot be read beside)."""
-    if connection.dialect.name != "sqlite":
-        yield from connection.execute(query, execution_options=STREAMED).partitions()
-        return
-    result = connection.execute(query)
-    try:
-        while batch := result.cursor.fetchmany(STREAMED["yield_per"]):
-            yield batch
-    finally:
-        result.close()
 
 
 def read_timelines(
@@ -417,9 +396,6 @@ _INDEXED_STATES = frozenset({"open", "won"})
 _VALUES = frozenset({"estimated_value", "actual_value"})
 _WON_VALUE = func.coalesce(OpportunitySpan.actual_value, OpportunitySpan.estimated_value)
 _MISSING = object()
-# A span's close day read as its month ("YYYY-MM"): the forecast counts by month, so the spans
-# of one month's days are alike. The estimated close when open, the actual when won.
-CLOSE_MONTH = "close_month"
 _CLOSE_DATE = {"open": "estimated_close_date", "won": "actual_close_date"}
 # Fields whose values rarely repeat: a cache of them would only grow.
 _UNSHARED = frozenset({"estimated_value", "actual_value"})
@@ -439,10 +415,14 @@ def _spans_at(
     query = select(*columns, func.count(), func.aggregate_strings(value, ","))
     query = query.where(*_holding(at, state))
     if close_days is not None:
-        first, after = (day.isoformat() for day in close_days)  # ISO days sort as text
+        first, after = iso_days(close_days)
         query = query.where(close >= first, close < after)
-    # The state is said, not read: nothing to group.
-    return query.group_by(*(c for n, c in zip(names, columns, strict=True) if n != "state"))
+    # The state is said, not read: nothing to group by. Grouped by nothing, the query
+    # would answer one row (a count of 0) where no span holds the instant.
+    grouped = [column for name, column in zip(names, columns, strict=True) if name != "state"]
+    if not grouped:
+        raise ValueError("spans are read grouped by at least one field besides the state")
+    return query.group_by(*grouped)
 
 
 def _span_column(name: str, state: str, close: Any) -> ColumnElement[Any]:
@@ -480,7 +460,7 @@ def _states_at_both(
     """The opportunities open with a close day in ``days`` at either instant, each with
     ``names`` of the span holding the first instant, then of the one holding the second;
     and the column of their ids."""
-    first, after = (day.isoformat() for day in days)
+    first, after = iso_days(days)
     closing = union(*(_open_closing_in(at, first, after) for at in instants)).subquery()
     candidate = closing.c.opportunity_id
     query = select(type_coerce(candidate, String)).select_from(closing)

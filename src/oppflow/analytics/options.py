@@ -133,15 +133,11 @@ class CalibrationOptions(ReportFilters):
 class Period:
     start: datetime
     end: datetime
-    # Where the days of :meth:`holds_day` begin and end (the report's ``tz``).
+    # Where the days of :meth:`days` begin and end (the report's ``tz``).
     zone: tzinfo = UTC
 
     def __contains__(self, moment: datetime) -> bool:
         return self.start <= moment < self.end
-
-    def holds_day(self, day: date | None) -> bool:
-        first, after = self.days()
-        return day is not None and first <= day < after
 
     def days(self) -> tuple[date, date]:
         """The first day held and the first day after those held, in the period's zone: a
@@ -150,8 +146,14 @@ class Period:
 
     @cached_property
     def _days(self) -> tuple[date, date]:
-        # Once per period: the waterfall asks it of every candidate, twice.
         return _local_day(self.start, self.zone), _day_end(self.end, self.zone)
+
+
+def iso_days(days: tuple[date, date]) -> tuple[str, str]:
+    """A first day and the day after the last as ISO texts, which sort as the days do: how
+    a query compares them with the close days the spans keep as text."""
+    first, after = days
+    return first.isoformat(), after.isoformat()
 
 
 def _local_day(moment: datetime, zone: tzinfo) -> date:

@@ -26,6 +26,9 @@ class Scope:
         owner = ("owner_id",) if self.owner_id is not None or self.owners is not None else ()
         return ("state", *owner, *(("process_key",) if self.process is not None else ()))
 
+    def filters_nothing(self) -> bool:
+        return self.owner_id is None and self.owners is None and self.process is None
+
     def admits(self, state: State) -> bool:
         if self.owner_id is not None and state["owner_id"] != self.owner_id:
             return False

@@ -1,6 +1,6 @@
 """Every summary table the reports read, and what rewrites each whole: after an upgrade whose
-migrations left one empty (``oppflow.migrate``), or on an administrator's demand
-(``oppflow db rebuild-summaries``)."""
+migrations left one empty, or on an administrator's demand (``oppflow.migrate``, ``oppflow db
+rebuild-summaries``)."""
 
 from __future__ import annotations
 
@@ -10,8 +10,8 @@ from sqlalchemy.orm import Session
 
 from oppflow.analytics import closed_deals, phase_moves, spans, stage_stints, totals
 
-# In the order the migrations made them; the totals are read from the records, the others
-# from the change log.
+# In the order they are rebuilt; the totals are read from the records, the others from the
+# change log.
 REBUILDS: dict[str, Callable[[Session], None]] = {
     "totals": totals.rebuild,
     "stage_stints": stage_stints.rebuild,

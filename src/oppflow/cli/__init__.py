@@ -195,18 +195,20 @@ def db_upgrade() -> None:
 @db_app.command("rebuild-summaries")
 def db_rebuild_summaries() -> None:
     """Rewrite every summary table the reports read from the records and the change log, in
-    one transaction (after a repair by hand, or to check that they agree with the log)."""
+    one transaction. Stop the servers first: their writes wait for it, then fail."""
     from rich.progress import Progress
 
+    from oppflow import migrate
     from oppflow.analytics.summaries import REBUILDS
 
-    with unit() as session, Progress(console=out, transient=True) as progress:
+    with Progress(console=out, transient=True) as progress:
         task = progress.add_task("Summaries", total=len(REBUILDS))
-        for name, rebuild in REBUILDS.items():
-            progress.update(task, description=name)
-            rebuild(session)
-            progress.advance(task)
-    out.print(f"Rebuilt {', '.join(REBUILDS)}.")
+
+        def rebuilding(name: str) -> None:
+            progress.update(task, description=name, completed=list(REBUILDS).index(name))
+
+        rebuilt = migrate.rebuild_summaries(get_engine(), rebuilding)
+    out.print(f"Rebuilt {', '.join(rebuilt)}.")
 
 
 # users and tokens
