@@ -14,7 +14,7 @@ from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from oppflow import migrate
-from oppflow.analytics import changelog, durations
+from oppflow.analytics import changelog
 from oppflow.clock import simulated_time
 from oppflow.db import unit_of_work
 from oppflow.models import Opportunity, StageStint
@@ -166,23 +166,3 @@ def _report(client: TestClient, headers: dict[str, str], **params: str) -> Any:
     answer = client.get("/api/v1/analytics/time-in-stage", params=params, headers=headers)
     assert answer.status_code == 200, answer.text
     return answer.json()
-
-
-def test_stays_are_the_latest_stint_or_every_one_summed_in_walking_order() -> None:
-    """Each opportunity's stints in a stage read as time in stage counts them, at 30: one
-    entered twice (0–10, 20–25), one still open (from 5), one that left after 30 (3–50)."""
-    stints = [
-        ("a", "p", "s", 0, 10),
-        ("b", "p", "s", 5, None),
-        ("a", "p", "s", 20, 25),
-        ("c", "p", "s", 3, 50),
-        ("a", "p", "t", 10, 20),
-    ]
-    latest = durations.stays_of(stints, 30, cumulative=False)
-    assert latest == {("p", "s"): [(5, True), (25, False), (27, False)], ("p", "t"): [(10, True)]}
-    summed = durations.stays_of(stints, 30, cumulative=True)
-    assert summed[("p", "s")] == [(15, True), (25, False), (27, False)]
-    # At one length, the stays that ended come before those still open.
-    tied = [("a", "p", "s", 0, 10), ("b", "p", "s", 20, None), ("c", "p", "s", 20, 30)]
-    walked = [(10, True), (10, True), (10, False)]
-    assert durations.stays_of(tied, 30, cumulative=False)[("p", "s")] == walked

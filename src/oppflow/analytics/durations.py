@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Sequence
 from decimal import Decimal
+from itertools import groupby
 from typing import Any
 
 from oppflow.analytics.funnels import ratio
@@ -18,65 +19,21 @@ STINT_FIELDS = ("process_key", "active_stage", "state")
 # One opportunity's stay in one stage as the report counts it: its length in microseconds
 # (to ``as_of`` while open) and whether it had ended by then.
 Stay = tuple[int, bool]
-Stage = tuple[str, str]
 
 
-def stays_of(
-    stints: Iterable[Sequence[Any]], as_of: int, *, cumulative: bool
-) -> dict[Stage, list[Stay]]:
-    """Per (process, stage), each opportunity's stay from its ``(opportunity, process,
-    stage, entered, left)`` stints (``AnalyticsRepository.stints_entered``): the latest
-    stint's length, or every one's summed, to its end or to ``as_of`` if still open, ended
-    when every one had ended by then; in walking order (shortest first; at one length,
-    those that ended before those still open: censored at that length, they were still at
-    risk when the others ended)."""
-    stays: dict[Stage, list[Stay]] = {}
-    for (_, process, stage), (summed, latest, latest_end, ended) in _per_deal(stints, as_of):
-        length = summed if cumulative else latest_end - latest
-        stays.setdefault((process, stage), []).append((length, ended))
-    for stage_stays in stays.values():
-        stage_stays.sort(key=_walking_order)
-    return stays
-
-
-def _per_deal(
-    stints: Iterable[Sequence[Any]], as_of: int
-) -> Iterable[tuple[tuple[Any, str, str], tuple[int, int, int, bool]]]:
-    """Per opportunity and stage: its stints' lengths summed, its latest entry, its latest
-    end (``as_of`` while one is open: every end is before it) and whether all had ended.
-    Tuples: the garbage collector stops tracking those of numbers, and walks lists at every
-    pass."""
-    deals: dict[tuple[Any, str, str], tuple[int, int, int, bool]] = {}
-    for opportunity_id, process, stage, entered, left in stints:
-        ended = left is not None and left <= as_of
-        end = left if ended else as_of
-        key = (opportunity_id, process, stage)
-        found = deals.get(key)
-        if found is None:
-            deals[key] = (end - entered, entered, end, ended)
-            continue
-        summed, latest, latest_end, all_ended = found  # the stage entered again
-        deals[key] = (
-            summed + end - entered,
-            max(latest, entered),
-            max(latest_end, end),
-            all_ended and ended,
-        )
-    return deals.items()
-
-
-def _walking_order(stay: Stay) -> tuple[int, bool]:
-    return stay[0], not stay[1]
-
-
-def time_in_stage_of_stays(stays: Mapping[Stage, list[Stay]], scope: Scope) -> list[TimeInStageRow]:
-    """The report of each stage's stays, given in walking order (:func:`stays_of`)."""
-    rows = [_row(scope, stage, found) for stage, found in stays.items()]
+def time_in_stage_of_stays(rows: Iterable[Sequence[Any]], scope: Scope) -> list[TimeInStageRow]:
+    """The report of ``(process, stage, length, completed)`` rows, one per opportunity and
+    stage, in stage order (``AnalyticsRepository.stays``), each stage's in walking order:
+    shortest first; at one length, those that ended before those still open (censored at
+    that length, they were still at risk when the others ended)."""
+    found: list[TimeInStageRow] = []
+    for stage, stays in groupby(rows, key=lambda row: (row[0], row[1])):
+        found.append(_row(scope, stage, [(int(row[2]), bool(row[3])) for row in stays]))
     # In Python's order of the keys: the database's collation may differ.
-    return sorted(rows, key=lambda row: (row.process, row.stage))
+    return sorted(found, key=lambda row: (row.process, row.stage))
 
 
-def _row(scope: Scope, stage: Stage, stays: list[Stay]) -> TimeInStageRow:
+def _row(scope: Scope, stage: tuple[str, str], stays: list[Stay]) -> TimeInStageRow:
     """The row of one stage's stays, given in walking order."""
     completed = [length for length, ended in stays if ended]
     default = scope.defaults.stages.get(stage)

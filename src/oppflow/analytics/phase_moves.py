@@ -2,8 +2,8 @@
 one, as its change log says, kept exact in the writer's transaction.
 
 Flow counts the entries and exits dated in its period. Read from the change log, that is a
-fold of the history of every opportunity that changed in the period; kept as rows, it is the
-period's rows of one index, counted (``AnalyticsRepository.phase_moves_counted``).
+fold of the history of every opportunity that changed in the period; kept as rows, it is one
+``GROUP BY`` over the period's rows of one index.
 
 The change log's flush hook calls :func:`follow` with what each opportunity's flush did to its
 place (``placement.Shift``): a move to another phase writes its exit and its entry in one

@@ -4,7 +4,7 @@
 from __future__ import annotations
 
 import uuid
-from collections import Counter, defaultdict
+from collections import defaultdict
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -14,7 +14,6 @@ from typing import Any, TypeVarTuple
 from sqlalchemy import (
     CTE,
     ColumnElement,
-    Connection,
     ScalarSelect,
     Select,
     Subquery,
@@ -67,10 +66,6 @@ from oppflow.security.scope import Grants, ownership_reach, read_scope
 
 CENT = Decimal("0.01")
 Columns = TypeVarTuple("Columns")
-# Per statement, not set on the connection: Connection.execution_options() changes the
-# connection itself, and every later statement of the transaction would be streamed too
-# (on PostgreSQL a server-side cursor, which an INSERT or UPDATE cannot be).
-STREAMED = {"yield_per": 50_000}
 
 
 @dataclass(frozen=True)
@@ -288,33 +283,57 @@ class AnalyticsRepository(OpportunityRepository):
         # A deal closed then may be open now.
         return query.where(*holds, *kept_by(then.scope, ClosedDeal)), EVERY_STATE
 
-    def stints_entered(
-        self, filters: FunnelFilters, entered: tuple[int, int], held: Select[Any] | None = None
+    def stays(
+        self,
+        filters: FunnelFilters,
+        entered: tuple[int, int],
+        as_of: int,
+        *,
+        cumulative: bool,
+        held: Select[Any] | None = None,
     ) -> Sequence[Sequence[Any]]:
-        """The stints of the readable opportunities entered in ``[since, until)``
-        (microseconds since 1970), as time in stage reads them (``durations.stays_of``):
-        opportunity, process ("" for none), stage, entry and exit (None while open). With
-        ``held`` (the ids the filters kept at the report's instant), only those
-        opportunities'. Neither grouped nor sorted here: SQLite would sort every stint twice
-        (most of the report's time at 1M)."""
+        """Per readable opportunity and stage, its stints entered in ``[since, until)``
+        (microseconds since 1970) as time in stage counts them (``durations``): the latest
+        stint's length, or every one's summed, to its end or to ``as_of`` if still open, and
+        whether the latest had ended by then; ordered by stage, then as the Kaplan–Meier
+        median walks them (shortest first, ended before open at one length). With ``held``
+        (the ids the filters kept at ``as_of``), only those opportunities'."""
         stint = StageStint
+        ended = and_(stint.left_us.is_not(None), stint.left_us <= as_of)
+        done = func.min(case((ended, 1), else_=0))
+        length: ColumnElement[Any]
+        if cumulative:
+            length = func.sum(case((ended, stint.left_us), else_=as_of) - stint.entered_us)
+        else:
+            # Stints of one opportunity never overlap: all ended when its latest has, and
+            # the latest one's end is the last end.
+            latest_end = case((done == 1, func.max(stint.left_us)), else_=as_of)
+            length = latest_end - func.max(stint.entered_us)
         since, until = entered
-        query = select(
-            stint.opportunity_id,
-            func.coalesce(stint.process_key, ""),
-            stint.stage,
-            stint.entered_us,
-            stint.left_us,
-        ).where(stint.entered_us >= since, stint.entered_us < until)
+        per_deal = (
+            select(
+                func.coalesce(stint.process_key, "").label("process"),
+                stint.stage.label("stage"),
+                length.label("length"),
+                done.label("completed"),
+            )
+            .select_from(stint)
+            .where(stint.entered_us >= since, stint.entered_us < until)
+            .group_by(stint.opportunity_id, stint.process_key, stint.stage)
+        )
         if held is not None:
-            query = query.where(tested_in(stint.opportunity_id, held, self.session))
-        return self._driver_rows(self._summary_readable(query, stint.opportunity_id, filters))
+            per_deal = per_deal.where(tested_in(stint.opportunity_id, held, self.session))
+        readable = self._summary_readable(per_deal, stint.opportunity_id, filters)
+        found = readable.subquery()
+        query = select(found).order_by(
+            found.c.process, found.c.stage, found.c.length, found.c.completed.desc()
+        )
+        return self._driver_rows(query)
 
     def _driver_rows(
         self, query: Select[*Columns], money_at: int | None = None
     ) -> Sequence[Sequence[Any]]:
-        """The rows as the driver returns them, for a query of text, numbers and ids (a
-        UUID on PostgreSQL, its hex text on SQLite): no
+        """The rows as the driver returns them, for a query of text and numbers: no
         SQLAlchemy row built (a third of time in stage's time at 1M), and no value converted
         but the money at ``money_at``, as the money type converts it on this database."""
         result = self.session.connection().execute(query)
@@ -336,29 +355,17 @@ class AnalyticsRepository(OpportunityRepository):
         (microseconds since 1970), counted per phase, move and reopening; with ``held``
         (the ids the filters kept at the report's instant), only those opportunities'."""
         move = PhaseMove
+        keys = (move.phase, move.move, move.reopened)
         since, until = between
         query = (
-            select(move.phase, move.move, move.reopened)
+            select(*keys, func.count())
             .select_from(move)
             .where(move.at_us >= since, move.at_us < until)
         )
         if held is not None:
             query = query.where(tested_in(move.opportunity_id, held, self.session))
-        return self._counted(self._summary_readable(query, move.opportunity_id, filters))
-
-    def _counted(self, query: Select[*Columns]) -> Sequence[Sequence[Any]]:
-        """``query``'s rows (text and numbers) counted alike, each row's values then its
-        count: grouped by PostgreSQL (a hash), counted in Python from the driver's rows on
-        SQLite, which has no hash aggregate and sorts every row to group them (half of the
-        flow's time for a few groups of 80,000 moves at 100,000)."""
-        connection = self.session.connection()
-        if connection.dialect.name != "sqlite":
-            grouped = query.add_columns(func.count()).group_by(*query.selected_columns)
-            return connection.execute(grouped).all()
-        counts: Counter[tuple[Any, ...]] = Counter()
-        for batch in driver_batches(connection, query):
-            counts.update(batch)
-        return [(*key, count) for key, count in counts.items()]
+        query = self._summary_readable(query, move.opportunity_id, filters)
+        return self.session.connection().execute(query.group_by(*keys)).all()
 
     def cohort_now(
         self, filters: FunnelFilters, window: Period, first_phase: str | None, *, entered: bool
@@ -494,25 +501,6 @@ def readable_ids(grants: Grants, *conditions: ColumnElement[bool]) -> Select[Any
     if not found:
         return select(Opportunity.id).where(false())
     return found[0] if len(found) == 1 else select(union_all(*found).subquery().c[0])
-
-
-def driver_batches(connection: Connection, query: Select[*Columns]) -> Iterator[Sequence[Any]]:
-    """The rows of a query of text and numbers only (no column whose type converts what
-    the driver gives: a UUID, a Decimal or a timestamp would come raw on SQLite and converted
-    elsewhere), in batches as the driver gives them. On
-    SQLite straight from its cursor, which steps the statement as rows are fetched: no
-    SQLAlchemy row is built (a third of the snapshot funnel's time at 1M). Elsewhere
-    streamed through SQLAlchemy's result: on PostgreSQL a server-side cursor, so that memory
-    stays bounded (SQLAlchemy then holds the cursor's first row: it cannot be read beside)."""
-    if connection.dialect.name != "sqlite":
-        yield from connection.execute(query, execution_options=STREAMED).partitions()
-        return
-    result = connection.execute(query)
-    try:
-        while batch := result.cursor.fetchmany(STREAMED["yield_per"]):
-            yield batch
-    finally:
-        result.close()
 
 
 def kept_by(scope: Scope, table: Any) -> list[ColumnElement[bool]]:

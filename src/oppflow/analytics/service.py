@@ -245,8 +245,9 @@ def time_in_stage(
     entered = (microseconds(window.start), min(microseconds(window.end), now_us + 1))
     filters, held = _kept_then(options, scope, at)
     cumulative = options.measure == "cumulative"
-    stints = AnalyticsRepository(session, actor).stints_entered(filters, entered, held)
-    stays = durations.stays_of(stints, now_us, cumulative=cumulative)
+    stays = AnalyticsRepository(session, actor).stays(
+        filters, entered, now_us, cumulative=cumulative, held=held
+    )
     rows = durations.time_in_stage_of_stays(stays, scope)
     convention = _convention(
         options,
