@@ -26,7 +26,7 @@ from sqlalchemy.pool import QueuePool
 
 from oppflow import migrate
 from oppflow.config import get_settings
-from oppflow.db import READ_ONLY, make_engine, unit_of_work
+from oppflow.db import READ_ONLY, get_engine, make_engine, session_factory, unit_of_work
 from oppflow.install import ensure_builtin_data
 from oppflow.models import Base
 from oppflow.process import catalog as process_catalog
@@ -286,3 +286,16 @@ def client(factory: sessionmaker[Session]) -> Iterator[TestClient]:
     """HTTP through the ASGI app, on the test database."""
     with app_on(factory) as app, AppClient(app) as test_client:
         yield test_client
+
+
+@pytest.fixture
+def cli_on_test_database(engine: Engine, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """The CLI's and the worker's settings name the test database."""
+    monkeypatch.setenv("OPPFLOW_DATABASE_URL", engine.url.render_as_string(hide_password=False))
+    caches = (get_settings, get_engine, session_factory)
+    for cache in caches:
+        cache.cache_clear()
+    yield
+    get_engine().dispose()
+    for cache in caches:
+        cache.cache_clear()

@@ -3,7 +3,6 @@ even when it stopped before doing so, and ``oppflow db rebuild-summaries`` rewri
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -16,8 +15,6 @@ from oppflow import migrate
 from oppflow.analytics import closed_deals, phase_moves, spans, stage_stints, totals
 from oppflow.analytics.summaries import REBUILDS
 from oppflow.cli import app
-from oppflow.config import get_settings
-from oppflow.db import get_engine, session_factory
 from oppflow.models import TotalDelta
 from tests.analytics.test_change_log import _journey
 from tests.helpers import signed_in
@@ -80,21 +77,8 @@ def _notes(engine: Engine) -> list[str]:
         return list(connection.scalars(noted))
 
 
-@pytest.fixture
-def cli_database(engine: Engine, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    """The CLI on the test's database."""
-    monkeypatch.setenv("OPPFLOW_DATABASE_URL", engine.url.render_as_string(hide_password=False))
-    caches = (get_settings, get_engine, session_factory)
-    for cache in caches:
-        cache.cache_clear()
-    yield
-    get_engine().dispose()
-    for cache in caches:
-        cache.cache_clear()
-
-
 def test_the_command_rewrites_every_summary_from_the_records_and_the_log(
-    client: TestClient, factory: sessionmaker[Session], cli_database: None
+    client: TestClient, factory: sessionmaker[Session], cli_on_test_database: None
 ) -> None:
     headers = signed_in(client, factory, roles=["system-administrator"])
     _journey(client, headers)

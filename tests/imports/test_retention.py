@@ -24,14 +24,14 @@ from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import Engine, select, update
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session, sessionmaker
 from typer.testing import CliRunner
 
 from oppflow.cli import app
 from oppflow.clock import utcnow
 from oppflow.config import get_settings
-from oppflow.db import get_engine, session_factory, unit_of_work
+from oppflow.db import unit_of_work
 from oppflow.events import worker
 from oppflow.imports import retention, runner
 from oppflow.models import ImportJob
@@ -229,21 +229,8 @@ def test_bytes_kept_again_on_s3_get_a_new_time() -> None:
     assert store.remove_unless_kept_since(sha256, utcnow()) is Removal.ABSENT
 
 
-@pytest.fixture
-def configured(engine: Engine, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    """The CLI's and the worker's settings name the test database."""
-    monkeypatch.setenv("OPPFLOW_DATABASE_URL", engine.url.render_as_string(hide_password=False))
-    caches = (get_settings, get_engine, session_factory)
-    for cache in caches:
-        cache.cache_clear()
-    yield
-    get_engine().dispose()
-    for cache in caches:
-        cache.cache_clear()
-
-
 def test_files_prune_and_the_worker_delete_the_jobs_past_retention(
-    client: TestClient, factory: sessionmaker[Session], configured: None
+    client: TestClient, factory: sessionmaker[Session], cli_on_test_database: None
 ) -> None:
     headers = signed_in(client, factory)
     first = finished(client, headers, accounts("First", "", ""), factory)
