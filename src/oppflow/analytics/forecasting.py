@@ -139,7 +139,7 @@ def waterfall(
     for the close period ``close`` between the start and ``as_of``: each opportunity is
     compared at the two instants (its ``names`` at each, as ``Timeline.state_at`` gives
     them), so the identity holds exactly. The filters apply to its state at ``as_of``. Read
-    from the texts: a state decoded per candidate was two thirds of its time at 100,000."""
+    from the texts: a state decoded per candidate was a third of its time at 100,000."""
     read = _Reader(names, close)
     lines = {name: Line() for name in WATERFALL_LINES}
     for opportunity_id, at_start, at_end in states:
