@@ -23,9 +23,10 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Collection, Iterable, Iterator, Mapping
+from functools import cache
 from typing import Any
 
-from sqlalchemy import exists, insert, literal, select, union_all
+from sqlalchemy import Insert, bindparam, exists, insert, select, union_all
 from sqlalchemy.orm import Session
 
 from oppflow.analytics import rewriting
@@ -104,7 +105,9 @@ def _applied(session: Session, opportunity_id: uuid.UUID, shift: Shift) -> bool:
     moves = _moves(opportunity_id, shift)
     if not moves:
         return True
-    written = session.connection().execute(_insert_if_last(opportunity_id, moves)).all()
+    values = {f"{c}_{n}": move[c] for n, move in enumerate(moves) for c in COLUMNS}
+    values |= {"later_of": opportunity_id, "later_from": moves[0]["at_us"]}
+    written = session.connection().execute(_insert_if_last(len(moves)), values).all()
     return len(written) == len(moves)
 
 
@@ -125,19 +128,23 @@ def _moves(opportunity_id: uuid.UUID, shift: Shift) -> list[dict[str, Any]]:
     return found
 
 
-def _insert_if_last(opportunity_id: uuid.UUID, moves: list[dict[str, Any]]) -> Any:
-    """One INSERT of ``moves`` that writes nothing when the opportunity already has a move at
-    their instant or later: another flush in the same microsecond (whose moves the fold
-    merges with these), or one from a host whose clock ran ahead (which the fold orders
-    after these). The rows it returns say which happened."""
+@cache
+def _insert_if_last(count: int) -> Insert:
+    """One INSERT of ``count`` moves that writes nothing when the opportunity already has a
+    move at their instant or later: another flush in the same microsecond (whose moves the
+    fold merges with these), or one from a host whose clock ran ahead (which the fold orders
+    after these). The rows it returns say which happened. Built once per count, its values
+    bound (``{column}_{n}``, ``later_of``, ``later_from``): building it and its cache key
+    cost a move more than running it."""
     table = PhaseMove.__table__
     rows = [
-        select(*(literal(move[c], type_=table.c[c].type).label(c) for c in COLUMNS))
-        for move in moves
+        select(*(bindparam(f"{c}_{n}", type_=table.c[c].type).label(c) for c in COLUMNS))
+        for n in range(count)
     ]
-    source = (union_all(*rows) if len(rows) > 1 else rows[0]).subquery()
+    source = (union_all(*rows) if count > 1 else rows[0]).subquery()
     later = exists().where(
-        PhaseMove.opportunity_id == opportunity_id, PhaseMove.at_us >= moves[0]["at_us"]
+        PhaseMove.opportunity_id == bindparam("later_of"),
+        PhaseMove.at_us >= bindparam("later_from"),
     )
     chosen = select(*(source.c[c] for c in COLUMNS)).where(~later)
     return insert(PhaseMove).from_select(COLUMNS, chosen).returning(PhaseMove.at_us)

@@ -32,7 +32,7 @@ from collections.abc import Collection, Iterable, Mapping
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import insert, update
+from sqlalchemy import bindparam, insert, update
 from sqlalchemy.orm import Session
 
 from oppflow.analytics import rewriting
@@ -44,6 +44,16 @@ from oppflow.models.analytics import OPEN_END
 
 FIELDS = SPAN_FIELDS
 _VALUES = [OpportunitySpan.__table__.c[field] for field in FIELDS]
+# Built once, their values bound: building a statement and its cache key cost a move more
+# than running it.
+_END_HELD = (
+    update(OpportunitySpan)
+    .where(OpportunitySpan.opportunity_id == bindparam("held_of"))
+    .where(OpportunitySpan.to_us == OPEN_END)
+    .values(to_us=bindparam("ends"))
+    .returning(OpportunitySpan.from_us, *_VALUES)
+)
+_START = insert(OpportunitySpan)
 
 
 def rows_of(timeline: Timeline) -> list[dict[str, Any]]:
@@ -111,19 +121,13 @@ def _started(
     begins = microseconds(at)
     kept: dict[str, Any] = dict.fromkeys(FIELDS)
     if not new:
-        ended = session.connection().execute(
-            update(OpportunitySpan)
-            .where(OpportunitySpan.opportunity_id == opportunity_id)
-            .where(OpportunitySpan.to_us == OPEN_END)
-            .values(to_us=begins)
-            .returning(OpportunitySpan.from_us, *_VALUES)
-        )
+        ended = session.connection().execute(_END_HELD, {"held_of": opportunity_id, "ends": begins})
         held = ended.all()
         if len(held) != 1 or held[0][0] >= begins:
             return False  # begun at this instant or later (the log orders them), or not kept
         kept = dict(zip(FIELDS, held[0][1:], strict=True))
     row = _row(opportunity_id, begins, {**kept, **values})
-    session.connection().execute(insert(OpportunitySpan), [row])
+    session.connection().execute(_START, row)
     return True
 
 

@@ -29,7 +29,7 @@ from collections.abc import Collection, Iterable, Iterator, Mapping
 from datetime import datetime
 from typing import Any, NamedTuple
 
-from sqlalchemy import insert, update
+from sqlalchemy import bindparam, insert, update
 from sqlalchemy.orm import Session
 
 from oppflow.analytics import rewriting
@@ -89,6 +89,17 @@ def rows_of(timeline: Timeline) -> Iterator[dict[str, Any]]:
 SUMMARY = rewriting.Summary(StageStint, FIELDS, rows_of)
 
 
+# Built once, their values bound: building a statement and its cache key cost a move more
+# than running it.
+_END_HELD = (
+    update(StageStint)
+    .where(StageStint.opportunity_id == bindparam("held_of"), StageStint.left_us.is_(None))
+    .values(left_us=bindparam("left"))
+    .returning(StageStint.entered_us)
+)
+_START = insert(StageStint)
+
+
 def rows_of_changes(changes: Iterable[Mapping[str, Any]]) -> list[dict[str, Any]]:
     """The stint rows of change-log rows about to be loaded around the ORM."""
     return [row for timeline in timelines_of_changes(changes, FIELDS) for row in rows_of(timeline)]
@@ -122,17 +133,12 @@ def _applied(session: Session, opportunity_id: uuid.UUID, move: Move) -> bool:
     if move.before is None and not move.new:
         return False  # a reopen, or a stage given: the stint may continue one ended at ``at``
     if move.before is not None:
-        ended = session.connection().execute(
-            update(StageStint)
-            .where(StageStint.opportunity_id == opportunity_id, StageStint.left_us.is_(None))
-            .values(left_us=at)
-            .returning(StageStint.entered_us)
-        )
+        ended = session.connection().execute(_END_HELD, {"held_of": opportunity_id, "left": at})
         began = ended.scalars().all()
         if len(began) != 1 or began[0] >= at:
             return False  # begun at this instant (the fold merges the two), or not kept
     if move.after is not None:
-        session.connection().execute(insert(StageStint), [_row(opportunity_id, move.after, at)])
+        session.connection().execute(_START, _row(opportunity_id, move.after, at))
     return True
 
 

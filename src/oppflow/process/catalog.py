@@ -196,9 +196,10 @@ def list_processes(session: Session, *, table: str | None = None) -> list[Proces
 
 def default_process(session: Session, table: str) -> Process:
     """The first active process of a table, in display order."""
-    for process in ProcessRepository(session).list(table=table, active_only=True):
-        return process
-    raise Conflict(f"No active process runs on {table}.")
+    process = ProcessRepository(session).first_active(table)
+    if process is None:
+        raise Conflict(f"No active process runs on {table}.")
+    return process
 
 
 def summary(session: Session, process: Process, language: str = "en") -> ProcessSummary:

@@ -5,11 +5,19 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 
-from sqlalchemy import func, select
+from sqlalchemy import bindparam, func, select
 from sqlalchemy.orm import Session
 
 from oppflow.errors import NotFound
 from oppflow.models import Process, ProcessInstance, ProcessVersion, StageHistory
+
+# Built once, its table bound: every create reads it.
+_FIRST_ACTIVE = (
+    select(Process)
+    .where(Process.primary_table == bindparam("table"), Process.is_active.is_(True))
+    .order_by(Process.display_order, Process.key)
+    .limit(1)
+)
 
 
 class ProcessRepository:
@@ -38,6 +46,10 @@ class ProcessRepository:
         if active_only:
             query = query.where(Process.is_active.is_(True))
         return list(self.session.scalars(query))
+
+    def first_active(self, table: str) -> Process | None:
+        """The first active process of ``table`` in display order (a create's default)."""
+        return self.session.scalar(_FIRST_ACTIVE, {"table": table})
 
     def count_active(self, table: str) -> int:
         query = select(func.count()).where(
