@@ -6,7 +6,9 @@ flush, and commits on success or rolls back on error. Services never commit.
 
 from __future__ import annotations
 
+import logging
 import sqlite3
+import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -32,6 +34,11 @@ SQLITE_AT_LEAST = (3, 35)
 # A PostgreSQL connection idle in the pool this long is checked before it is used again.
 PING_AFTER_IDLE_SECONDS = 10.0
 _IDLE_SINCE = "oppflow_idle_since"
+# How often ``oppflow serve`` checkpoints a SQLite database's write-ahead log, and the log's
+# size at which a commit checkpoints it itself, if that thread has not (decision 0042).
+CHECKPOINT_EVERY_SECONDS = 0.05
+CHECKPOINT_IN_COMMIT_PAGES = 10_000
+log = logging.getLogger(__name__)
 
 
 # PostgreSQL: lock_timeout, a serialisation failure, a deadlock.
@@ -127,6 +134,7 @@ def _sqlite_engine(url: str, *, echo: bool, lock_timeout_ms: int) -> Engine:
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.execute(f"PRAGMA busy_timeout={lock_timeout_ms}")
         cursor.execute("PRAGMA synchronous=NORMAL")
+        cursor.execute(f"PRAGMA wal_autocheckpoint={CHECKPOINT_IN_COMMIT_PAGES}")
         cursor.close()
 
     @event.listens_for(engine, "begin")
@@ -138,6 +146,41 @@ def _sqlite_engine(url: str, *, echo: bool, lock_timeout_ms: int) -> Engine:
         connection.exec_driver_sql("BEGIN" if read_only else "BEGIN IMMEDIATE")
 
     return engine
+
+
+def start_wal_checkpoints(
+    engine: Engine, every: float = CHECKPOINT_EVERY_SECONDS
+) -> threading.Event | None:
+    """Checkpoint the write-ahead log of ``engine``'s SQLite file every ``every`` seconds from
+    a daemon thread with a connection of its own (``oppflow serve``); set the event returned
+    to stop it. None when there is no file to checkpoint (PostgreSQL, a database in memory).
+
+    Left to itself, SQLite checkpoints in the commit that finds the log over 1,000 pages: that
+    request copies the pages back into the database and syncs it, once every few dozen writes
+    (decision 0042). Checkpointed here, the log rarely reaches that size; if it does, a
+    commit still checkpoints as before, so the log stays bounded if this thread falls behind."""
+    path = engine.url.database
+    if engine.dialect.name != "sqlite" or not path or path == ":memory:":
+        return None
+    stop = threading.Event()
+    thread = threading.Thread(
+        target=_checkpoint_wal, args=(path, every, stop), name="oppflow-checkpoints", daemon=True
+    )
+    thread.start()
+    return stop
+
+
+def _checkpoint_wal(path: str, every: float, stop: threading.Event) -> None:
+    # PASSIVE never waits for a lock nor blocks a reader or a writer: it copies what it can.
+    connection = sqlite3.connect(path, check_same_thread=False)
+    try:
+        while not stop.wait(every):
+            try:
+                connection.execute("PRAGMA wal_checkpoint(PASSIVE)")
+            except sqlite3.Error as error:
+                log.warning("WAL checkpoint of %s failed: %s", path, error)
+    finally:
+        connection.close()
 
 
 @lru_cache

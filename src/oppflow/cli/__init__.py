@@ -42,7 +42,7 @@ from oppflow.console import (
     print_json,
     unit,
 )
-from oppflow.db import get_engine, session_factory
+from oppflow.db import get_engine, session_factory, start_wal_checkpoints
 from oppflow.errors import ValidationFailed
 from oppflow.install import prepare_database
 from oppflow.process import catalog
@@ -108,6 +108,7 @@ def serve(
         from oppflow.events.worker import start_thread
 
         start_thread(session_factory())
+        start_wal_checkpoints(engine)
     out.print(f"oppflow on [bold]http://{host}:{port}[/bold]  (API docs: /docs; {count} worker(s))")
     uvicorn.run(
         "oppflow.api.app:create_app",
