@@ -10,10 +10,21 @@ teams, or (opportunities) a place on its sales team.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, and_, exists, false, or_, select, true, union_all
+from sqlalchemy import (
+    ColumnElement,
+    Select,
+    and_,
+    bindparam,
+    exists,
+    false,
+    or_,
+    select,
+    true,
+    union_all,
+)
 from sqlalchemy.orm import Session
 
 from oppflow.errors import PermissionDenied
@@ -90,10 +101,23 @@ def ownership_reach(actor: Actor, depth: Depth, owner_id: Any, unit_id: Any) -> 
         return true()
     reachable: list[ColumnElement[bool]] = [owner_id == actor.user_id]
     if depth >= Depth.PARENT_CHILD:
-        reachable.append(unit_id.in_(actor.business_unit_tree))
+        reachable.append(one_of(unit_id, actor.business_unit_tree))
     elif depth >= Depth.BUSINESS_UNIT:
         reachable.append(unit_id == actor.business_unit_id)
     return or_(*reachable)
+
+
+def one_of(column: Any, values: Collection[Any]) -> ColumnElement[bool]:
+    """``column IN (values)`` for the actor's own lists (units, teams), one bound parameter per
+    value. SQLAlchemy renders a plain ``in_`` list anew at every execution (a regular
+    expression over the statement's text); these lists are fixed for as long as the actor
+    and the statements built for it are cached."""
+    if not values:
+        return false()
+    found: ColumnElement[bool] = column.in_(
+        [bindparam(None, value, type_=column.type) for value in sorted(values)]
+    )
+    return found
 
 
 # Granted ids inlined into one statement at most; beyond, the parts take them in slices.
@@ -145,7 +169,7 @@ class Grants:
         model = self.model
         found: list[ColumnElement[bool]] = [model.owner_id == self.actor.user_id]
         if self.depth >= Depth.PARENT_CHILD:
-            found.append(model.owning_business_unit_id.in_(self.actor.business_unit_tree))
+            found.append(one_of(model.owning_business_unit_id, self.actor.business_unit_tree))
         elif self.depth >= Depth.BUSINESS_UNIT:
             found.append(model.owning_business_unit_id == self.actor.business_unit_id)
         if self.reaches_beyond_ownership:
@@ -205,7 +229,7 @@ def beyond_ownership(
     beyond: ColumnElement[bool] = owner_id != actor.user_id
     if depth >= Depth.PARENT_CHILD:
         tree = actor.business_unit_tree
-        beyond = and_(beyond, or_(unit_id.is_(None), unit_id.not_in(tree)))
+        beyond = and_(beyond, or_(unit_id.is_(None), ~one_of(unit_id, tree)))
     elif depth >= Depth.BUSINESS_UNIT:
         beyond = and_(beyond, or_(unit_id.is_(None), unit_id != actor.business_unit_id))
     return beyond
@@ -218,7 +242,7 @@ def granted_ids(actor: Actor, table: str, action: str) -> Select[Any]:
     shared = select(RecordShare.record_id).where(
         RecordShare.table_name == table,
         RecordShare.action == action,
-        RecordShare.principal_id.in_(principals),
+        one_of(RecordShare.principal_id, principals),
     )
     if table != "opportunity" or action not in SALES_TEAM_ACTIONS:
         return shared
@@ -232,7 +256,7 @@ def _shared(actor: Actor, table: str, record_id: Any, action: str) -> ColumnElem
         RecordShare.table_name == table,
         RecordShare.record_id == record_id,
         RecordShare.action == action,
-        RecordShare.principal_id.in_(principals),
+        one_of(RecordShare.principal_id, principals),
     )
 
 
