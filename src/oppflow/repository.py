@@ -11,6 +11,7 @@ from typing import Any, ClassVar, Generic, TypeVar, cast
 from pydantic import BaseModel, TypeAdapter
 from sqlalchemy import (
     ColumnElement,
+    Connection,
     Executable,
     Integer,
     Select,
@@ -152,7 +153,7 @@ class RecordRepository(Generic[M]):
             f"get {schema.__qualname__}",
             lambda: self._answer_query(schema).where(self.model.id == bindparam("record_id")),
         )
-        row = self.session.execute(statement, {"record_id": record_id}).first()
+        row = self._connection().execute(statement, {"record_id": record_id}).first()
         if row is None:
             raise NotFound(f"No {self.label} {record_id}.")
         answer: A = answers_of(schema).validate_python([row._asdict()])[0]
@@ -180,13 +181,22 @@ class RecordRepository(Generic[M]):
         }
         if cursor:
             parameters["after_at"], parameters["after_id"] = decode_cursor(cursor)
-        rows = self.session.execute(statement, {**parameters, "page_limit": limit + 1}).all()
+        result = self._connection().execute(statement, {**parameters, "page_limit": limit + 1})
+        keys, rows = tuple(result.keys()), result.all()
         # Plain dicts: pydantic reads a dict in its core, any other mapping through Python.
-        answers = answers_of(schema).validate_python([row._asdict() for row in rows[:limit]])
+        answers = answers_of(schema).validate_python(
+            [dict(zip(keys, row, strict=True)) for row in rows[:limit]]
+        )
         if len(rows) <= limit:
             return answers, None
         last = vars(answers[-1])  # the schema's fields, already converted
         return answers, encode_cursor(last["created_at"], last["id"])
+
+    def _connection(self) -> Connection:
+        """The session's connection, its pending changes flushed first as the ORM's execute
+        would: answers read from the driver need none of the ORM's result handling."""
+        self.session.flush()
+        return self.session.connection()
 
     def _set_filters(self, filters: Filters) -> dict[str, Any]:
         # A model's fields or a mapping; what is not a declared filter (a page's sort or view)
