@@ -50,7 +50,7 @@ def _wait_for_the_database_to_grow(path: Path, beyond: int) -> int:
     return path.stat().st_size
 
 
-def test_a_commit_checkpoints_the_log_only_beyond_the_threads_share(
+def test_every_connection_leaves_checkpoints_below_its_threshold_to_the_thread(
     sqlite_engine: Engine,
 ) -> None:
     with sqlite_engine.connect() as connection:
@@ -58,26 +58,48 @@ def test_a_commit_checkpoints_the_log_only_beyond_the_threads_share(
     assert pages == db.CHECKPOINT_IN_COMMIT_PAGES
 
 
+def _checkpointed_then_written(engine: Engine, database: Path) -> int:
+    """Write a table's worth of pages, let the thread copy them into ``database``, stop it,
+    then write once more; the database's size once they were copied."""
+    _write(engine, ROWS)  # about 600 pages, under the commit's own threshold
+    left_in_the_log = database.stat().st_size
+    checkpoints = db.start_wal_checkpoints(engine, every=0.01)
+    assert checkpoints is not None
+    try:
+        grown = _wait_for_the_database_to_grow(database, beyond=left_in_the_log)
+    finally:
+        checkpoints.stop()  # after the checkpoint it may be running
+    _write(engine, 1)
+    assert grown > left_in_the_log + ROWS * 1024 // 2
+    return grown
+
+
 def test_the_thread_copies_the_committed_pages_and_the_next_write_starts_the_log_over(
     sqlite_engine: Engine, tmp_path: Path
 ) -> None:
     database = tmp_path / "wal.db"
-    _write(sqlite_engine, ROWS)  # about 600 pages, under the commit's own threshold
-    left_in_the_log = database.stat().st_size
-    stop = db.start_wal_checkpoints(sqlite_engine, every=0.01)
-    assert stop is not None
-    try:
-        grown = _wait_for_the_database_to_grow(database, beyond=left_in_the_log)
-        time.sleep(0.05)  # its checkpoint done, before the next write looks at the log
-        _write(sqlite_engine, 1)
-    finally:
-        stop.set()
-    assert grown > left_in_the_log + ROWS * 1024 // 2
+    _checkpointed_then_written(sqlite_engine, database)
     assert _log_frames(database) < 20
 
 
-def test_no_thread_where_there_is_no_file_to_checkpoint() -> None:
-    in_memory = db.make_engine("sqlite://")
+def test_a_uri_names_the_file_the_thread_checkpoints(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    database = tmp_path / "by-uri.db"
+    engine = db.make_engine(f"sqlite:///file:{database}?mode=rwc&uri=true")
+    try:
+        _checkpointed_then_written(engine, database)
+    finally:
+        engine.dispose()
+    assert sorted(path.name for path in tmp_path.iterdir() if "by-uri" not in path.name) == []
+
+
+@pytest.mark.parametrize(
+    "url", ["sqlite://", "sqlite:///:memory:", "sqlite:///file::memory:?cache=shared&uri=true"]
+)
+def test_no_thread_for_a_database_in_memory(url: str) -> None:
+    in_memory = db.make_engine(url)
     assert db.start_wal_checkpoints(in_memory) is None
     in_memory.dispose()
 

@@ -10,12 +10,12 @@ import logging
 import sqlite3
 import threading
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
-from functools import lru_cache
+from collections.abc import Callable, Iterator
+from contextlib import closing, contextmanager
+from functools import lru_cache, partial
 from typing import Any
 
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import URL, Engine, create_engine, event
 from sqlalchemy.exc import DBAPIError, InvalidatePoolError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -150,37 +150,73 @@ def _sqlite_engine(url: str, *, echo: bool, lock_timeout_ms: int) -> Engine:
 
 def start_wal_checkpoints(
     engine: Engine, every: float = CHECKPOINT_EVERY_SECONDS
-) -> threading.Event | None:
+) -> WalCheckpoints | None:
     """Checkpoint the write-ahead log of ``engine``'s SQLite file every ``every`` seconds from
-    a daemon thread with a connection of its own (``oppflow serve``); set the event returned
-    to stop it. None when there is no file to checkpoint (PostgreSQL, a database in memory).
+    a thread of its own (``oppflow serve``). None when there is no file to checkpoint
+    (PostgreSQL, a database in memory).
 
     Left to itself, SQLite checkpoints in the commit that finds the log over 1,000 pages: that
     request copies the pages back into the database and syncs it, once every few dozen writes
-    (decision 0042). Checkpointed here, the log rarely reaches that size; if it does, a
-    commit still checkpoints as before, so the log stays bounded if this thread falls behind."""
-    path = engine.url.database
-    if engine.dialect.name != "sqlite" or not path or path == ":memory:":
+    (decision 0042). Checkpointed here, the log rarely reaches ``CHECKPOINT_IN_COMMIT_PAGES``;
+    if it does, a commit still checkpoints, so the log stays bounded if this thread falls
+    behind or fails."""
+    if engine.dialect.name != "sqlite" or not _is_file(engine.url):
         return None
-    stop = threading.Event()
-    thread = threading.Thread(
-        target=_checkpoint_wal, args=(path, every, stop), name="oppflow-checkpoints", daemon=True
-    )
-    thread.start()
-    return stop
+    # The file as SQLAlchemy opens it: a URI (``?uri=true``) or a path made absolute.
+    args, options = engine.dialect.create_connect_args(engine.url)
+    connect = partial(sqlite3.connect, *args, **{**options, "check_same_thread": False})
+    return WalCheckpoints(connect, every).start()
 
 
-def _checkpoint_wal(path: str, every: float, stop: threading.Event) -> None:
-    # PASSIVE never waits for a lock nor blocks a reader or a writer: it copies what it can.
-    connection = sqlite3.connect(path, check_same_thread=False)
-    try:
-        while not stop.wait(every):
-            try:
-                connection.execute("PRAGMA wal_checkpoint(PASSIVE)")
-            except sqlite3.Error as error:
-                log.warning("WAL checkpoint of %s failed: %s", path, error)
-    finally:
-        connection.close()
+def _is_file(url: URL) -> bool:
+    database = url.database or ""
+    in_memory = database in ("", ":memory:") or database.startswith("file::memory:")
+    return not in_memory and url.query.get("mode") != "memory"
+
+
+class WalCheckpoints:
+    """A daemon thread that runs ``PRAGMA wal_checkpoint(PASSIVE)`` every ``every`` seconds on
+    a connection of its own; :meth:`stop` ends it. A passive checkpoint never waits for a lock
+    nor blocks a reader or a writer: it copies what no reader still needs."""
+
+    def __init__(self, connect: Callable[[], sqlite3.Connection], every: float) -> None:
+        self._connect = connect
+        self._every = every
+        self._stopping = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="oppflow-checkpoints", daemon=True)
+
+    def start(self) -> WalCheckpoints:
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        """End the thread, after the checkpoint it may be running."""
+        self._stopping.set()
+        self._thread.join()
+
+    def _run(self) -> None:
+        try:
+            connection = self._connect()
+        except sqlite3.Error as error:
+            log.warning("No WAL checkpoints beside the server (%s): commits make them.", error)
+            return
+        failing = False
+        with closing(connection):
+            while not self._stopping.wait(self._every):
+                failing = self._checkpoint(connection, failing=failing)
+
+    @staticmethod
+    def _checkpoint(connection: sqlite3.Connection, *, failing: bool) -> bool:
+        """One checkpoint; whether it failed. A failure is logged once, not every tick."""
+        try:
+            connection.execute("PRAGMA wal_checkpoint(PASSIVE)")
+        except sqlite3.Error as error:
+            if not failing:
+                log.warning("WAL checkpoints fail (%s): commits make them meanwhile.", error)
+            return True
+        if failing:
+            log.warning("WAL checkpoints work again.")
+        return False
 
 
 @lru_cache

@@ -194,8 +194,10 @@ class RecordRepository(Generic[M]):
 
     def _connection(self) -> Connection:
         """The session's connection, its pending changes flushed first as the ORM's execute
-        would: answers read from the driver need none of the ORM's result handling."""
-        self.session.flush()
+        would (unless autoflush is off): answers read from the driver need none of the ORM's
+        result handling."""
+        if self.session.autoflush:
+            self.session.flush()
         return self.session.connection()
 
     def _set_filters(self, filters: Filters) -> dict[str, Any]:

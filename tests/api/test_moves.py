@@ -570,6 +570,20 @@ def test_an_inactive_process_cannot_be_started_by_a_switch(
     refused(client, headers, oid, "switch", process="market-research")
 
 
+def test_a_create_starts_the_first_active_process_in_display_order(
+    client: TestClient, factory: sessionmaker[Session]
+) -> None:
+    headers, administrator = signed_in(client, factory), admin(client, factory)
+    import_process(client, administrator, RESEARCH_PROCESS)
+    research = "/api/v1/processes/market-research"
+    first = client.patch(research, json={"display_order": 0}, headers=administrator)
+    assert first.status_code == 200, first.text
+    assert create_opportunity(client, headers)["process_key"] == "market-research"
+    inactive = client.patch(research, json={"is_active": False}, headers=administrator)
+    assert inactive.status_code == 200, inactive.text
+    assert create_opportunity(client, headers)["process_key"] == "opportunity-sales-process"
+
+
 def test_importing_a_process_needs_a_system_administrator(
     client: TestClient, factory: sessionmaker[Session]
 ) -> None:

@@ -109,9 +109,11 @@ def ownership_reach(actor: Actor, depth: Depth, owner_id: Any, unit_id: Any) -> 
 
 def one_of(column: Any, values: Collection[Any]) -> ColumnElement[bool]:
     """``column IN (values)`` for the actor's own lists (units, teams), one bound parameter per
-    value. SQLAlchemy renders a plain ``in_`` list anew at every execution (a regular
-    expression over the statement's text); these lists are fixed for as long as the actor
-    and the statements built for it are cached."""
+    value, sorted so that one list always gives one statement. SQLAlchemy renders a plain
+    ``in_`` list anew at every execution (a regular expression over the statement's text);
+    these lists are fixed for as long as the actor and the statements built for it are
+    cached. The price: SQLAlchemy compiles and caches a statement per length of list, where
+    one served every length."""
     if not values:
         return false()
     found: ColumnElement[bool] = column.in_(
