@@ -13,12 +13,14 @@ from typing import Any, TypeVarTuple
 
 from sqlalchemy import (
     CTE,
+    BigInteger,
     ColumnElement,
     ScalarSelect,
     Select,
     Subquery,
     and_,
     case,
+    cast,
     exists,
     false,
     func,
@@ -295,9 +297,9 @@ class AnalyticsRepository(OpportunityRepository):
         """Per readable opportunity and stage, its stints entered in ``[since, until)``
         (microseconds since 1970) as time in stage counts them (``durations``): the latest
         stint's length, or every one's summed, to its end or to ``as_of`` if still open, and
-        whether the latest had ended by then; ordered by stage, then as the Kaplan–Meier
-        median walks them (shortest first, ended before open at one length). With ``held``
-        (the ids the filters kept at ``as_of``), only those opportunities'."""
+        whether the latest had ended by then, as one walking key; in no order (Python sorts
+        each stage's keys faster than the database sorts every row). With ``held`` (the ids
+        the filters kept at ``as_of``), only those opportunities'."""
         stint = StageStint
         ended = and_(stint.left_us.is_not(None), stint.left_us <= as_of)
         done = func.min(case((ended, 1), else_=0))
@@ -314,8 +316,9 @@ class AnalyticsRepository(OpportunityRepository):
             select(
                 func.coalesce(stint.process_key, "").label("process"),
                 stint.stage.label("stage"),
-                length.label("length"),
-                done.label("completed"),
+                # The stay's walking key (``durations``): its length, then ended before open.
+                # An integer on PostgreSQL too, whose sum of BIGINTs is a NUMERIC.
+                cast(length * 2 + 1 - done, BigInteger).label("walking_key"),
             )
             .select_from(stint)
             .where(stint.entered_us >= since, stint.entered_us < until)
@@ -323,12 +326,7 @@ class AnalyticsRepository(OpportunityRepository):
         )
         if held is not None:
             per_deal = per_deal.where(tested_in(stint.opportunity_id, held, self.session))
-        readable = self._summary_readable(per_deal, stint.opportunity_id, filters)
-        found = readable.subquery()
-        query = select(found).order_by(
-            found.c.process, found.c.stage, found.c.length, found.c.completed.desc()
-        )
-        return self._driver_rows(query)
+        return self._driver_rows(self._summary_readable(per_deal, stint.opportunity_id, filters))
 
     def _driver_rows(
         self, query: Select[*Columns], money_at: int | None = None
