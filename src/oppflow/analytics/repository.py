@@ -35,7 +35,7 @@ from sqlalchemy.orm import Session, aliased
 from sqlalchemy.sql import operators
 from sqlalchemy.sql.expression import UnaryExpression
 
-from oppflow.analytics import totals
+from oppflow.analytics import kept_ids, totals
 from oppflow.analytics.defaults import Defaults
 from oppflow.analytics.lists import owners_in
 from oppflow.analytics.options import Period
@@ -519,8 +519,12 @@ def tested_in(column: Any, ids: Select[Any], session: Session) -> ColumnElement[
     period asked and testing each row against the ids, read once. Written ``+column`` there:
     joined, or left to choose, SQLite started from the records (a quarter of them for a
     unit's salesperson), reading each one's table row, then its summary rows by key
-    (decision 0036)."""
-    found: ColumnElement[bool] = unindexed(column, session).in_(ids)
+    (decision 0036). On SQLite the ids are kept once per transaction (``kept_ids``): a
+    report that tests two statements' rows against them builds their list once."""
+    if session.get_bind().dialect.name != "sqlite":
+        found: ColumnElement[bool] = column.in_(ids)
+        return found
+    found = unindexed(column, session).in_(kept_ids.kept(session, ids))
     return found
 
 
