@@ -20,7 +20,7 @@ from sqlalchemy.exc import DBAPIError, InvalidatePoolError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
 from oppflow import audit
-from oppflow.analytics import changelog, totals
+from oppflow.analytics import changelog, kept_ids, totals
 from oppflow.config import DEFAULT_LOCK_TIMEOUT_SECONDS, get_settings
 from oppflow.events import outbox
 from oppflow.security import epoch
@@ -265,3 +265,4 @@ totals.install()
 audit.install()
 epoch.install()
 outbox.install()
+kept_ids.install()

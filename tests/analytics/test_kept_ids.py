@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from oppflow.analytics import kept_ids
 from oppflow.db import unit_of_work
+from oppflow.models import BusinessUnit
 from tests.analytics.test_closed_deals import StatementLog
 
 IDS = [uuid.uuid4().hex for _ in range(3)]
@@ -65,3 +66,42 @@ def test_no_table_outlives_its_transaction(factory: sessionmaker[Session]) -> No
         # A new transaction fills its own table again.
         again = session.execute(kept_ids.kept(session, _ids(IDS[1]))).scalars().all()
         assert again == [IDS[1]]
+
+
+def test_a_released_savepoint_keeps_the_tables_and_a_rolled_back_one_forgets_them(
+    factory: sessionmaker[Session],
+) -> None:
+    with unit_of_work(factory) as session:
+        before = session.execute(kept_ids.kept(session, _ids(*IDS))).scalars().all()
+        with session.begin_nested():
+            session.execute(kept_ids.kept(session, _ids(IDS[2]))).all()
+        assert _temporary_tables(session) == ["oppflow_kept_ids_0", "oppflow_kept_ids_1"]
+        savepoint = session.begin_nested()
+        session.execute(kept_ids.kept(session, _ids(IDS[1]))).all()
+        savepoint.rollback()
+        # Forgotten: filled again, whatever the rollback undid.
+        after = session.execute(kept_ids.kept(session, _ids(*IDS))).scalars().all()
+    assert sorted(before) == sorted(after) == sorted(IDS)
+    with unit_of_work(factory, read_only=True) as session:
+        assert _temporary_tables(session) == []
+
+
+def test_a_flush_between_two_reports_makes_the_second_read_the_ids_again(
+    factory: sessionmaker[Session], engine: Engine
+) -> None:
+    with unit_of_work(factory) as session, StatementLog(engine) as seen:
+        session.execute(kept_ids.kept(session, _ids(*IDS))).all()
+        session.add(BusinessUnit(name="Flushed between two reports"))
+        session.execute(kept_ids.kept(session, _ids(*IDS))).all()
+    assert sum(statement.startswith("INSERT OR IGNORE") for statement in seen) == 2
+
+
+def test_a_commit_midway_drops_the_tables_and_the_next_transaction_fills_its_own(
+    factory: sessionmaker[Session],
+) -> None:
+    with unit_of_work(factory, read_only=True) as session:
+        session.execute(kept_ids.kept(session, _ids(*IDS))).all()
+        session.commit()  # as release_request_transaction does
+        assert _temporary_tables(session) == []
+        again = session.execute(kept_ids.kept(session, _ids(*IDS))).scalars().all()
+    assert sorted(again) == sorted(IDS)

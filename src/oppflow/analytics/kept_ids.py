@@ -1,5 +1,5 @@
 """On SQLite, the readable ids that a report's statements test summary rows against, written
-once per transaction into a temporary table.
+once per transaction into a temporary table (decision 0043).
 
 SQLite answers ``x IN (SELECT id FROM …)`` by building a temporary index of the ids for that
 statement. A report that reads two summaries, or one in two statements (the forecast as of an
@@ -9,65 +9,74 @@ keyed by its ids, the list is built once, and each statement seeks it by key.
 
 The table lives in SQLite's temporary schema of the session's connection, which belongs to
 that connection alone and is written without the database's write lock (a GET's read-only
-transaction may fill it). It is dropped before the transaction commits; a rollback undoes
-its creation. A statement whose ids differ (another actor, other filters) gets a table of its
-own.
+transaction may fill it). The ids are read as they are when the table is filled: a flush in
+the session forgets the tables, so the next report reads the ids again; so does a rollback
+(which undoes what it created: the connection runs its own ``BEGIN``, ``db.py``). Before the
+outermost transaction commits, every such table of the connection is dropped.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import CHAR, Column, MetaData, Select, Table, event, insert, select
-from sqlalchemy.orm import Session, SessionTransaction
+from sqlalchemy import Select, TableClause, column, event, insert, select, table
+from sqlalchemy.orm import Session
 
-_TEMPORARY = MetaData(schema="temp")
-_INFO = "oppflow_kept_ids"
+_PREFIX = "oppflow_kept_ids_"
+_TABLES = "oppflow_kept_ids"  # session.info: the filled tables, by their ids' statement
+_USED = "oppflow_kept_ids_used"  # session.info: the connection may hold such tables
 
 
 def kept(session: Session, ids: Select[Any]) -> Select[Any]:
-    """The ids of ``ids`` as a select of a temporary table of this transaction, filled at
-    the first call with the same statement and parameters."""
+    """The ids of ``ids`` as a select of a temporary table, filled at the first call with the
+    same statement and parameters since the transaction began or the session last flushed."""
+    if session.autoflush:
+        session.flush()  # the ids as the session's pending changes leave them
     compiled = ids.compile(session.get_bind())
     key = (str(compiled), repr(sorted(compiled.params.items())))
-    session.connection()  # the transaction begun, that the tables belong to
-    tables = _tables_of(session)
-    table = tables.get(key)
-    if table is None:
-        table = tables[key] = _filled(session, ids, f"oppflow_kept_ids_{len(tables)}")
-    return select(table.c.id)
+    tables: dict[tuple[str, str], TableClause] = session.info.setdefault(_TABLES, {})
+    found = tables.get(key)
+    if found is None:
+        found = tables[key] = _filled(session, ids, f"{_PREFIX}{len(tables)}")
+    return select(found.c.id)
 
 
-def _tables_of(session: Session) -> dict[tuple[str, str], Table]:
-    """The tables of the session's transaction now (a new transaction starts with none)."""
-    transaction = session.get_transaction()
-    held = session.info.get(_INFO)
-    if held is None or held[0] is not transaction:
-        held = session.info[_INFO] = (transaction, {})
-        event.listen(session, "before_commit", _drop_kept, once=True)
-    tables: dict[tuple[str, str], Table] = held[1]
-    return tables
-
-
-def _filled(session: Session, ids: Select[Any], name: str) -> Table:
-    table = _TEMPORARY.tables.get(f"temp.{name}")
-    if table is None:
-        table = Table(name, _TEMPORARY, Column("id", CHAR(32), primary_key=True))
+def _filled(session: Session, ids: Select[Any], name: str) -> TableClause:
+    # A lightweight table: nothing shared between threads, nothing kept in a MetaData.
+    found = table(name, column("id"), schema="temp")
+    session.info[_USED] = True
     connection = session.connection()
-    # A table left on this connection (a transaction that ended otherwise) is emptied.
+    # One left by an earlier fill of this transaction (forgotten since) is emptied.
     connection.exec_driver_sql(
         f"CREATE TEMP TABLE IF NOT EXISTS {name} (id CHAR(32) PRIMARY KEY) WITHOUT ROWID"
     )
-    connection.execute(table.delete())
+    connection.execute(found.delete())
     # A record reached two ways (owned, and in the unit) comes twice.
-    connection.execute(insert(table).prefix_with("OR IGNORE").from_select(["id"], ids))
-    return table
+    connection.execute(insert(found).prefix_with("OR IGNORE").from_select(["id"], ids))
+    return found
 
 
-def _drop_kept(session: Session) -> None:
-    held: tuple[SessionTransaction | None, dict[Any, Table]] | None = session.info.pop(_INFO, None)
-    if held is None:
+def _forget(session: Session, *_args: Any) -> None:
+    session.info.pop(_TABLES, None)
+
+
+def _drop_before_commit(session: Session) -> None:
+    # A savepoint's release also calls this: the outer transaction goes on with its tables.
+    if not session.info.get(_USED) or session.in_nested_transaction():
         return
+    session.info.pop(_USED)
+    _forget(session)
     connection = session.connection()
-    for table in held[1].values():
-        connection.exec_driver_sql(f"DROP TABLE IF EXISTS temp.{table.name}")
+    names = connection.exec_driver_sql(
+        f"SELECT name FROM sqlite_temp_master WHERE type = 'table' AND name LIKE '{_PREFIX}%'"
+    )
+    for (name,) in names.all():
+        connection.exec_driver_sql(f"DROP TABLE temp.{name}")
+
+
+def install() -> None:
+    """Hook the tables' lifetime into every session (idempotent)."""
+    if not event.contains(Session, "before_commit", _drop_before_commit):
+        event.listen(Session, "before_commit", _drop_before_commit)
+        event.listen(Session, "after_flush", _forget)
+        event.listen(Session, "after_soft_rollback", _forget)
