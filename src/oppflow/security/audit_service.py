@@ -11,7 +11,7 @@ from oppflow.models import AuditEntry
 from oppflow.security.actor import Actor
 from oppflow.security.privileges import Depth
 from oppflow.security.repository import AuditRepository
-from oppflow.security.scope import TABLE_OF
+from oppflow.security.scope import TABLE_OF, one_of
 
 
 def _scope(actor: Actor) -> ColumnElement[bool]:
@@ -19,7 +19,7 @@ def _scope(actor: Actor) -> ColumnElement[bool]:
     if depth >= Depth.ORGANIZATION:
         return true()
     if depth >= Depth.PARENT_CHILD:
-        return AuditEntry.business_unit_id.in_(actor.business_unit_tree)
+        return one_of(AuditEntry.business_unit_id, actor.business_unit_tree)
     if depth >= Depth.BUSINESS_UNIT:
         return AuditEntry.business_unit_id == actor.business_unit_id
     if depth >= Depth.USER:
