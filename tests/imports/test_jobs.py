@@ -17,8 +17,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from oppflow.clock import utcnow
 from oppflow.db import unit_of_work
-from oppflow.imports import runner
-from oppflow.imports.service import import_rows
+from oppflow.imports import bulk, runner
 from oppflow.models import ImportJob
 from tests.helpers import create_user, login, signed_in
 
@@ -274,11 +273,16 @@ def test_the_worker_streams_the_problems_to_the_report_instead_of_keeping_them(
     job = queued(client, headers)
     results: list[Any] = []
 
-    def kept(*args: Any, **kwargs: Any) -> Any:
-        results.append(import_rows(*args, **kwargs))
-        return results[-1]
+    def chosen(table: str, size: int) -> tuple[Any, int]:
+        importer, batch_size = bulk.importer_for(table, size)
 
-    monkeypatch.setattr(runner, "import_rows", kept)
+        def kept(*args: Any, **kwargs: Any) -> Any:
+            results.append(importer(*args, **kwargs))
+            return results[-1]
+
+        return kept, batch_size
+
+    monkeypatch.setattr(runner, "importer_for", chosen)
     runner.run_next(factory)
     # Memory stays bounded: the problems went to the report as found, none held in the result.
     assert (results[0].refused, results[0].problems) == (2, [])
@@ -294,9 +298,26 @@ OPPORTUNITIES = (
 )
 
 
+@pytest.mark.parametrize("large", [False, True], ids=["row by row", "batch path"])
 def test_an_opportunities_job_places_each_at_its_stage_through_the_gates(
-    client: TestClient, factory: sessionmaker[Session]
+    client: TestClient,
+    factory: sessionmaker[Session],
+    monkeypatch: pytest.MonkeyPatch,
+    large: bool,
 ) -> None:
+    """A file as large as the CLI would import in batches goes the batch path in a job too,
+    with the same outcome; its progress is recorded between two batches."""
+    if large:
+        monkeypatch.setattr(bulk, "AUTO_BULK_BYTES", 1)
+        monkeypatch.setattr(bulk, "BATCH_SIZE", 2)
+    batches: list[int] = []
+    batch_path = bulk.import_opportunities
+
+    def spied(*args: Any, **kwargs: Any) -> Any:
+        batches.append(kwargs["batch_size"])
+        return batch_path(*args, **kwargs)
+
+    monkeypatch.setattr(bulk, "import_opportunities", spied)
     headers = signed_in(client, factory)
     account = client.post("/api/v1/accounts", json={"name": "Fabrikam"}, headers=headers).json()
     body = {"last_name": "Ng", "email": "ng@fabrikam.example", "account_id": account["id"]}
@@ -306,6 +327,8 @@ def test_an_opportunities_job_places_each_at_its_stage_through_the_gates(
     runner.run_next(factory)
     done = client.get(f"/api/v1/imports/{job['id']}", headers=headers).json()
     assert (done["status"], done["created"], done["refused"]) == ("done", 2, 1)
+    assert done["rows_done"] == 3
+    assert batches == ([2] if large else [])
     rows = report_rows(client, headers, job["id"])
     assert rows[1][:3] == ["2", "stage", "Propose"]
     assert "Develop needs Proposed Solution first" in rows[1][3]

@@ -21,13 +21,7 @@ from oppflow.imports.mapping import auto_mapping
 from oppflow.imports.opportunities import may_backdate
 from oppflow.imports.reading import UnreadableFile, read_rows
 from oppflow.imports.report import RowProblem, problem_writer
-from oppflow.imports.service import (
-    BATCH_SIZE,
-    CREATORS,
-    ImportResult,
-    import_rows,
-    require_allowed,
-)
+from oppflow.imports.service import CREATORS, ImportResult, require_allowed
 from oppflow.models import ImportRun
 from oppflow.security.actor import Actor
 
@@ -71,7 +65,7 @@ def import_file(
         run = None if dry_run else runs.begin(session, actor, table, file, resume=resume)
         with Progress(console=err, transient=True) as progress:
             task = progress.add_task(f"importing {table}", total=None)
-            importer = _importer(table, file, use_bulk)
+            importer, default_batch = _importer(table, file, use_bulk)
             result = importer(
                 session,
                 actor,
@@ -80,7 +74,7 @@ def import_file(
                 dry_run=dry_run,
                 on_row=_every_thousand(lambda number: progress.update(task, completed=number)),
                 skip=run.rows_done if run else 0,
-                batch_size=batch_size or _batch_size(importer),
+                batch_size=batch_size or default_batch,
                 on_batch=runs.checkpoint(run) if run else None,
                 on_problem=on_problem,
             )
@@ -89,18 +83,10 @@ def import_file(
     _summary(table, result, run, dry_run)
 
 
-def _importer(table: str, file: Path, use_bulk: bool | None) -> Callable[..., ImportResult]:
-    """The batch path for large files of opportunities (both apply the same rules and write
-    the same rows; decision 0019), else the row-by-row path."""
+def _importer(table: str, file: Path, use_bulk: bool | None) -> tuple[bulk.Importer, int]:
     if use_bulk and table != "opportunities":
         fail("--bulk imports opportunities only")
-    if use_bulk is None:
-        use_bulk = table == "opportunities" and file.stat().st_size >= bulk.AUTO_BULK_BYTES
-    if use_bulk:
-        return bulk.import_opportunities
-    return lambda session, actor, rows, mapping, **options: import_rows(
-        session, actor, table, rows, mapping, **options
-    )
+    return bulk.importer_for(table, file.stat().st_size, batched=use_bulk)
 
 
 def _mapping(table: str, headers: list[str], actor: Actor) -> dict[str, str]:
@@ -114,10 +100,6 @@ def _mapping(table: str, headers: list[str], actor: Actor) -> dict[str, str]:
 def _every_thousand(update: Callable[[int], None]) -> Callable[[int], None]:
     # Redrawing the bar for each row costs more than a row of the batch path.
     return lambda number: None if number % 1000 else update(number)
-
-
-def _batch_size(importer: Callable[..., ImportResult]) -> int:
-    return bulk.BATCH_SIZE if importer is bulk.import_opportunities else BATCH_SIZE
 
 
 def _read(file: Path) -> tuple[list[str], Iterator[dict[str, str]]]:

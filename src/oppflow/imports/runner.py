@@ -1,6 +1,7 @@
 """The worker's side of import jobs: claim the oldest queued job, run it as its owner through
-``import_rows`` (batches committed as they go), report progress per batch, then record the
-counts and the report, or why it failed.
+the importer the CLI would choose for its file (the batch path for large files of
+opportunities, else ``import_rows``; batches committed as they go), report progress per batch,
+then record the counts and the report, or why it failed.
 
 Each step is a short unit of work of its own, apart from the import's: progress is written
 between two batches, when the import holds no transaction, so it is seen at once (and kept by a
@@ -24,10 +25,11 @@ from oppflow import audit
 from oppflow.clock import utcnow
 from oppflow.db import unit_of_work
 from oppflow.errors import OppflowError
+from oppflow.imports.bulk import importer_for
 from oppflow.imports.reading import UnreadableFile, read_rows
 from oppflow.imports.report import RowProblem, problem_writer
 from oppflow.imports.repository import JobQueue
-from oppflow.imports.service import BATCH_SIZE, ImportResult, import_rows
+from oppflow.imports.service import ImportResult
 from oppflow.models import User
 from oppflow.related.storage import NO_LIMIT, FileStore, default_store
 from oppflow.security.service import actor_for
@@ -110,26 +112,27 @@ def _import(
     on_problem: Callable[[RowProblem], None],
 ) -> ImportResult:
     done = 0
+    importer, batch_size = importer_for(claimed.table, path.stat().st_size)
 
     def progress(number: int) -> None:
         nonlocal done
         done = number
         # Between two batches: the import's session has just committed (or rolled back).
-        if number % BATCH_SIZE == 0:
+        if number % batch_size == 0:
             _set(factory, claimed.id, rows_done=number, lease_until=utcnow() + LEASE)
 
     with unit_of_work(factory) as session:
         actor = actor_for(_owner(session, claimed.owner_id))
         audit.attribute(session, actor.user_id, actor.business_unit_id, "import")
         _headers, rows = _rows(path)
-        result = import_rows(
+        result = importer(
             session,
             actor,
-            claimed.table,
             rows,
             claimed.mapping,
             dry_run=claimed.dry_run,
             on_row=progress,
+            batch_size=batch_size,
             on_problem=on_problem,
         )
     _set(factory, claimed.id, rows_done=done)
