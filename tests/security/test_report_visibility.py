@@ -163,7 +163,7 @@ def reports_count_exactly_the_readable_opportunities(world: World) -> None:
 
 @pytest.mark.parametrize("role", list(BUILTIN_ROLES), scope="module")
 def test_the_ids_read_one_way_at_a_time_are_the_readable_ones(world: World, role: str) -> None:
-    """The ids a summary's rows are tested against (``readable_ids``, a ``UNION ALL`` of
+    """The ids a summary's rows are tested against (``readable_ids``, a union of
     ``Grants.ways``) are exactly those :func:`read_scope` reads, for every built-in role."""
     place_all(world, "opportunities")
     with unit_of_work(world.factory) as session:
@@ -171,7 +171,9 @@ def test_the_ids_read_one_way_at_a_time_are_the_readable_ones(world: World, role
         by_scope = set(
             session.scalars(select(Opportunity.id).where(read_scope(actor, Opportunity)))
         )
-        by_ways = set(session.scalars(readable_ids_of(granted(session, actor, Opportunity))))
+        by_ways = set(
+            session.scalars(readable_ids_of(session, granted(session, actor, Opportunity)))
+        )
     assert by_ways == by_scope
     assert {str(found) for found in by_scope} == readable_ids(world, "opportunities")
 
@@ -205,6 +207,6 @@ def test_grants_past_the_databases_bound_value_cap_are_read_in_the_statement(
         found = granted(session, actor, Opportunity)
         assert found.ids
         many = Grants(actor, Opportunity, [*found.ids, *(uuid.uuid4() for _ in range(70_000))])
-        by_ways = set(session.scalars(readable_ids_of(many)))
+        by_ways = set(session.scalars(readable_ids_of(session, many)))
         readable = select(Opportunity.id).where(read_scope(actor, Opportunity))
         assert by_ways == set(session.scalars(readable))

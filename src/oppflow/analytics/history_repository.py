@@ -138,7 +138,9 @@ class HistoryRepository(OpportunityRepository):
         names = list(fields)
         if not set(names) <= set(SPAN_FIELDS):
             raise ValueError(f"the spans keep no {sorted(set(names) - set(SPAN_FIELDS))}")
-        query, key = _states_at_both((microseconds(start), microseconds(end)), days, names)
+        instants = (microseconds(start), microseconds(end))
+        lateral = self.session.get_bind().dialect.name == "postgresql"
+        query, key = _states_at_both(instants, days, names, lateral=lateral)
         for batch in _driver_batches(self.session.connection(), self._readable_only(query, key)):
             for row in batch:
                 identifier = None
@@ -178,7 +180,7 @@ class HistoryRepository(OpportunityRepository):
         candidates already chosen)."""
         if self.actor.depth("opportunity", "read") == Depth.ORGANIZATION:
             return query
-        ids = readable_ids(self.grants(), EVERY_STATE)
+        ids = readable_ids(self.session, self.grants(), EVERY_STATE)
         return query.where(tested_in(key, ids, self.session) if tested else key.in_(ids))
 
     def stale_at(
@@ -477,21 +479,42 @@ def _state_said(state: str) -> ColumnElement[str]:
 
 
 def _states_at_both(
-    instants: tuple[int, int], days: tuple[date, date], names: list[str]
+    instants: tuple[int, int], days: tuple[date, date], names: list[str], *, lateral: bool
 ) -> tuple[Select[Any], Any]:
     """The opportunities open with a close day in ``days`` at either instant, each with
     ``names`` of the span holding the first instant, then of the one holding the second;
-    and the column of their ids."""
+    and the column of their ids. ``lateral`` (PostgreSQL): each span found by its key, the
+    latest to begin by the instant (:func:`_latest_span`), where a join on the holding
+    conditions was planned as two scans of every span (4 s at 1M against 1 s)."""
     first, after = iso_days(days)
     closing = union(*(_open_closing_in(at, first, after) for at in instants)).subquery()
     candidate = closing.c.opportunity_id
     query = select(type_coerce(candidate, String)).select_from(closing)
     for name, at in zip(("at_start", "at_end"), instants, strict=True):
+        if lateral:
+            latest = _latest_span(candidate, at, names, name)
+            query = query.add_columns(*(latest.c[field] for field in names))
+            query = query.outerjoin(latest, latest.c.to_us > at)
+            continue
         span = aliased(OpportunitySpan, name=name)
         query = query.add_columns(*(getattr(span, field) for field in names))
         holds = (span.opportunity_id == candidate, span.from_us <= at, span.to_us > at)
         query = query.outerjoin(span, and_(*holds))
     return query, candidate
+
+
+def _latest_span(candidate: Any, at: int, names: list[str], name: str) -> Any:
+    """The ``names`` and end of ``candidate``'s span that began last by ``at`` (a lateral
+    subquery: one step back along its key). A record's spans do not overlap, so that span
+    holds ``at`` exactly when it ends after it."""
+    span = aliased(OpportunitySpan, name=f"{name}_span")
+    latest = (
+        select(span.to_us, *(getattr(span, field) for field in names))
+        .where(span.opportunity_id == candidate, span.from_us <= at)
+        .order_by(span.from_us.desc())
+        .limit(1)
+    )
+    return latest.lateral(name)
 
 
 def _open_closing_in(at: int, first: str, after: str) -> Select[uuid.UUID]:

@@ -28,6 +28,7 @@ from sqlalchemy import (
     literal_column,
     or_,
     select,
+    union,
     union_all,
 )
 from sqlalchemy.dialects.postgresql import aggregate_order_by
@@ -401,7 +402,7 @@ class AnalyticsRepository(OpportunityRepository):
         if self._reads_all(filters):
             return query
         conditions = self._filter_conditions(filters)
-        ids = readable_ids(self.grants(), *(records or (EVERY_STATE,)), *conditions)
+        ids = readable_ids(self.session, self.grants(), *(records or (EVERY_STATE,)), *conditions)
         return query.where(tested_in(opportunity_id, ids, self.session))
 
     def _reads_all(self, filters: FunnelFilters) -> bool:
@@ -490,15 +491,23 @@ class AnalyticsRepository(OpportunityRepository):
 EVERY_STATE = Opportunity.state.in_(("open", *CLOSED_STATES))
 
 
-def readable_ids(grants: Grants, *conditions: ColumnElement[bool]) -> Select[Any]:
+def readable_ids(session: Session, grants: Grants, *conditions: ColumnElement[bool]) -> Select[Any]:
     """The ids of the readable records meeting ``conditions``: one query per way the actor
     reaches them (``Grants.ways``), so that a unit's ids are read from the index on state,
     unit, owner and id, where one ``OR`` of the ways scanned all of it (0.31 against 0.14 s
-    for a unit's 250,000 ids at 1M)."""
+    for a unit's 250,000 ids at 1M).
+
+    On PostgreSQL the ways are joined by ``UNION``, not ``UNION ALL``: the planner then
+    knows how many ids there are, where it took the distinct ids of a ``UNION ALL`` for 200
+    and probed a summary's key once per id (a salesperson's forecast as of a past instant at
+    1M: 2.0 s against 0.75 s). SQLite keeps or tests them as a set anyway."""
     found = [select(Opportunity.id).where(*conditions, way) for way in grants.ways()]
     if not found:
         return select(Opportunity.id).where(false())
-    return found[0] if len(found) == 1 else select(union_all(*found).subquery().c[0])
+    if len(found) == 1:
+        return found[0]
+    joined = union_all if session.get_bind().dialect.name == "sqlite" else union
+    return select(joined(*found).subquery().c[0])
 
 
 def kept_by(scope: Scope, table: Any) -> list[ColumnElement[bool]]:
