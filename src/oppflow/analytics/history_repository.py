@@ -233,18 +233,26 @@ def _members_then(
 ) -> Select[Any]:
     """Each member's state, estimated value, probability, process and stage in the span
     holding ``at`` (microseconds), and the phases it had entered by then, where the span
-    meets ``kept``. The members are read first; on SQLite, sorted by id, the order of the
-    spans' and the phase moves' keys, so that each seek lands near the one before instead
-    of on a page of its own. ``LIMIT -1`` (none) keeps the sort: SQLite drops the ORDER BY
-    of a subquery without a LIMIT."""
-    if session.get_bind().dialect.name == "sqlite":
-        members = members.order_by(*members.selected_columns).limit(-1)
+    meets ``kept``. The members are read first, sorted by id, the order of the spans' and
+    the phase moves' keys, so that each seek lands near the one before instead of on a page
+    of its own (on PostgreSQL at 1M, 1.7 against 1.2 s). ``LIMIT -1`` (none) keeps the sort
+    on SQLite, which drops the ORDER BY of a subquery without a LIMIT. On PostgreSQL each
+    member's span is found by :func:`_latest_span`."""
+    dialect = session.get_bind().dialect.name
+    members = members.order_by(*members.selected_columns)
+    if dialect == "sqlite":
+        members = members.limit(-1)
     found = members.cte("members").prefix_with("MATERIALIZED")
     member, span = found.c[0], OpportunitySpan
-    holds = and_(span.opportunity_id == member, span.from_us <= at, span.to_us > at, *kept)
-    columns = (span.state, span.estimated_value, span.probability, span.process_key)
+    columns: list[Any] = [span.state, span.estimated_value, span.probability]
+    columns += [span.process_key, span.active_stage]
     phases = entries_joined(session, member, until=at + 1)
-    return select(*columns, span.active_stage, phases).select_from(found).join(span, holds)
+    if dialect == "postgresql":
+        latest = _latest_span(span, member, at, columns, "held", *kept)
+        chosen = [latest.c[column.key] for column in columns]
+        return select(*chosen, phases).select_from(found).join(latest, latest.c.to_us > at)
+    holds = and_(span.opportunity_id == member, span.from_us <= at, span.to_us > at, *kept)
+    return select(*columns, phases).select_from(found).join(span, holds)
 
 
 def _driver_batches(connection: Connection, query: Select[Any]) -> Iterator[Sequence[Any]]:
@@ -492,7 +500,8 @@ def _states_at_both(
     query = select(type_coerce(candidate, String)).select_from(closing)
     for name, at in zip(("at_start", "at_end"), instants, strict=True):
         if lateral:
-            latest = _latest_span(candidate, at, names, name)
+            span = aliased(OpportunitySpan, name=f"{name}_span")
+            latest = _latest_span(span, candidate, at, [getattr(span, f) for f in names], name)
             query = query.add_columns(*(latest.c[field] for field in names))
             query = query.outerjoin(latest, latest.c.to_us > at)
             continue
@@ -503,14 +512,18 @@ def _states_at_both(
     return query, candidate
 
 
-def _latest_span(candidate: Any, at: int, names: list[str], name: str) -> Any:
-    """The ``names`` and end of ``candidate``'s span that began last by ``at`` (a lateral
-    subquery: one step back along its key). A record's spans do not overlap, so that span
-    holds ``at`` exactly when it ends after it."""
-    span = aliased(OpportunitySpan, name=f"{name}_span")
+def _latest_span(
+    span: Any, record: Any, at: int, columns: list[Any], name: str, *kept: ColumnElement[bool]
+) -> Any:
+    """``columns`` and the end of the span of ``record`` that began last by ``at`` among
+    those meeting ``kept`` (a lateral subquery, ``name``: one step back along the key of
+    ``span``, the spans' table or an alias of it). A record's spans do not overlap, so that
+    span holds ``at`` exactly when it ends after it; if it is not the one holding ``at``, the
+    one holding it does not meet ``kept``. For PostgreSQL, whose planner took a join on the
+    holding conditions for one of several spans per record, and read every span."""
     latest = (
-        select(span.to_us, *(getattr(span, field) for field in names))
-        .where(span.opportunity_id == candidate, span.from_us <= at)
+        select(span.to_us, *columns)
+        .where(span.opportunity_id == record, span.from_us <= at, *kept)
         .order_by(span.from_us.desc())
         .limit(1)
     )
