@@ -318,6 +318,15 @@ def test_an_opportunities_job_places_each_at_its_stage_through_the_gates(
         return batch_path(*args, **kwargs)
 
     monkeypatch.setattr(bulk, "import_opportunities", spied)
+    progress: list[Any] = []
+    recorded = runner._set
+
+    def noted(factory: sessionmaker[Session], job_id: Any, **values: Any) -> None:
+        if "rows_done" in values:
+            progress.append(values["rows_done"])
+        recorded(factory, job_id, **values)
+
+    monkeypatch.setattr(runner, "_set", noted)
     headers = signed_in(client, factory)
     account = client.post("/api/v1/accounts", json={"name": "Fabrikam"}, headers=headers).json()
     body = {"last_name": "Ng", "email": "ng@fabrikam.example", "account_id": account["id"]}
@@ -329,6 +338,8 @@ def test_an_opportunities_job_places_each_at_its_stage_through_the_gates(
     assert (done["status"], done["created"], done["refused"]) == ("done", 2, 1)
     assert done["rows_done"] == 3
     assert batches == ([2] if large else [])
+    # After the first batch of two rows (committed), then at the end.
+    assert progress == ([2, 3] if large else [3])
     rows = report_rows(client, headers, job["id"])
     assert rows[1][:3] == ["2", "stage", "Propose"]
     assert "Develop needs Proposed Solution first" in rows[1][3]

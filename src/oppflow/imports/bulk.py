@@ -81,13 +81,16 @@ def importer_for(table: str, size: int, *, batched: bool | None = None) -> tuple
     """The import function for a file of ``size`` bytes of ``table`` rows, and its batch size.
 
     The batch path takes opportunities when ``batched`` asks for it, or by default when the
-    file is over :data:`AUTO_BULK_BYTES`; everything else goes row by row. Both apply the same
-    rules and write the same rows (decision 0019): the choice is one of speed only, and the
-    CLI and the import jobs make it here alike.
+    file is :data:`AUTO_BULK_BYTES` or more; everything else goes row by row. Both apply the
+    same rules and write the same rows (decision 0019): the choice is one of speed only, and
+    the CLI and the import jobs make it here alike. ValueError when ``batched`` asks for the
+    batch path for another table.
     """
+    if batched and table != "opportunities":
+        raise ValueError("the batch path imports opportunities only")
     if batched is None:
         batched = table == "opportunities" and size >= AUTO_BULK_BYTES
-    if batched and table == "opportunities":
+    if batched:
         return import_opportunities, BATCH_SIZE
     return _row_by_row(table), service.BATCH_SIZE
 
