@@ -7,6 +7,7 @@ from __future__ import annotations
 import statistics
 import uuid
 from collections import Counter
+from collections.abc import Iterable
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from fractions import Fraction
@@ -19,6 +20,7 @@ from hypothesis import strategies as st
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session, sessionmaker
 
+from oppflow.analytics.durations import MICROSECONDS_A_DAY
 from oppflow.db import unit_of_work
 from oppflow.models import Opportunity, OpportunityChange, User
 from tests.analytics import history as brute
@@ -363,6 +365,17 @@ def test_time_in_stage(world: Any, factory: sessionmaker[Session], data: st.Data
         assert row["median_days"] == (
             None if median is None else float(median.quantize(Decimal("0.0001")))
         )
+        assert row["mean_completed_days"] == _mean_days(d for d, done in durations if done)
+
+
+def _mean_days(days: Iterable[Decimal]) -> float | None:
+    """The mean of stays given in days, summed exactly: in microseconds, which each day
+    count came from, so that a mean on a rounding boundary rounds as the report's does."""
+    micros = [int((d * MICROSECONDS_A_DAY).to_integral_value()) for d in days]
+    if not micros:
+        return None
+    mean = Decimal(sum(micros)) / MICROSECONDS_A_DAY / len(micros)
+    return float(mean.quantize(Decimal("0.0001")))
 
 
 @given(data=st.data())

@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 from decimal import Decimal
-from typing import Any
+from typing import NamedTuple
 
 from oppflow.analytics.funnels import ratio
 from oppflow.analytics.schemas import TimeInStageRow
@@ -16,34 +15,39 @@ MICROSECONDS_A_DAY = Decimal(86_400_000_000)
 STINT_FIELDS = ("process_key", "active_stage", "state")
 
 
-def time_in_stage_of_stays(rows: Iterable[Sequence[Any]], scope: Scope) -> list[TimeInStageRow]:
-    """The report of ``(process, stage, walking key)`` rows, one per opportunity and stage, in
-    any order (``AnalyticsRepository.stays``). A stay's walking key is its length in
-    microseconds (to ``as_of`` while open) times two, plus one if it was still open then:
-    sorted, the keys walk the stays shortest first and, at one length, those that ended
-    before those still open (censored at that length, they were still at risk when the others
-    ended). Sorting integers costs a fraction of sorting tuples, in Python or in the
-    database."""
-    by_stage: dict[tuple[str, str], list[int]] = defaultdict(list)
-    for process, stage, key in rows:
-        by_stage[(process, stage)].append(key)
-    found = [_row(scope, stage, sorted(keys)) for stage, keys in by_stage.items()]
+class StageStays(NamedTuple):
+    """One stage's stays (``AnalyticsRepository.stays``): a walking key each, in any order,
+    and the count and summed length (microseconds) of those that had ended."""
+
+    process: str
+    stage: str
+    walking_keys: list[int]
+    ended: int
+    ended_length: int
+
+
+def time_in_stage_of_stays(stages: Iterable[StageStays], scope: Scope) -> list[TimeInStageRow]:
+    """The report of each stage's stays. A stay's walking key is its length in microseconds
+    (to ``as_of`` while open) times two, plus one if it was still open then: sorted, the keys
+    walk the stays shortest first and, at one length, those that ended before those still
+    open (censored at that length, they were still at risk when the others ended). Sorting
+    integers costs a fraction of sorting tuples, in Python or in the database."""
+    found = [_row(scope, stays) for stays in stages]
     # In Python's order of the keys: the database's collation may differ.
     return sorted(found, key=lambda row: (row.process, row.stage))
 
 
-def _row(scope: Scope, stage: tuple[str, str], keys: list[int]) -> TimeInStageRow:
-    """The row of one stage's stays, their walking keys sorted."""
-    completed = [key >> 1 for key in keys if not key & 1]
-    default = scope.defaults.stages.get(stage)
+def _row(scope: Scope, stays: StageStays) -> TimeInStageRow:
+    keys = sorted(stays.walking_keys)
+    default = scope.defaults.stages.get((stays.process, stays.stage))
     return TimeInStageRow(
-        process=stage[0],
-        stage=stage[1],
+        process=stays.process,
+        stage=stays.stage,
         pipeline_phase=default.pipeline_phase if default else "",
-        completed=len(completed),
-        still_open=len(keys) - len(completed),
+        completed=stays.ended,
+        still_open=len(keys) - stays.ended,
         median_days=_rounded(kaplan_meier_median(keys)),
-        mean_completed_days=ratio(Decimal(sum(completed)) / MICROSECONDS_A_DAY, len(completed)),
+        mean_completed_days=ratio(Decimal(stays.ended_length) / MICROSECONDS_A_DAY, stays.ended),
     )
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import uuid
 from collections import defaultdict
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
@@ -38,6 +38,7 @@ from sqlalchemy.sql.expression import UnaryExpression
 
 from oppflow.analytics import kept_ids, totals
 from oppflow.analytics.defaults import Defaults
+from oppflow.analytics.durations import StageStays
 from oppflow.analytics.lists import owners_in
 from oppflow.analytics.options import Period
 from oppflow.analytics.outcomes import CLOSED_STATES
@@ -294,13 +295,43 @@ class AnalyticsRepository(OpportunityRepository):
         *,
         cumulative: bool,
         held: Select[Any] | None = None,
-    ) -> Sequence[Sequence[Any]]:
-        """Per readable opportunity and stage, its stints entered in ``[since, until)``
-        (microseconds since 1970) as time in stage counts them (``durations``): the latest
-        stint's length, or every one's summed, to its end or to ``as_of`` if still open, and
-        whether the latest had ended by then, as one walking key; in no order (Python sorts
-        each stage's keys faster than the database sorts every row). With ``held`` (the ids
-        the filters kept at ``as_of``), only those opportunities'."""
+    ) -> Iterator[StageStays]:
+        """Per stage, the stays of the readable opportunities that entered it in ``[since,
+        until)`` (microseconds since 1970) as time in stage counts them (``durations``): per
+        opportunity, the latest stint's length, or every one's summed, to its end or to
+        ``as_of`` if still open, and whether the latest had ended by then, as one walking key;
+        the keys in no order (Python sorts a stage's integers faster than the database sorts
+        every stay). With ``held`` (the ids the filters kept at ``as_of``), only those
+        opportunities'."""
+        per_deal = self._stays_per_deal(entered, as_of, cumulative=cumulative)
+        if held is not None:
+            per_deal = per_deal.where(tested_in(StageStint.opportunity_id, held, self.session))
+        per_deal = self._summary_readable(per_deal, StageStint.opportunity_id, filters)
+        if self.session.get_bind().dialect.name != "postgresql":
+            # SQLite sorts every stay to group them by stage: gathered here, it was faster.
+            return _gathered_by_stage(self._driver_rows(per_deal))
+        return self._stays_by_stage(per_deal.subquery())
+
+    def _stays_by_stage(self, stay: Subquery) -> Iterator[StageStays]:
+        """PostgreSQL gathers each stage's walking keys into an array, and counts and sums
+        the ended ones: one row a stage, where a row a stay cost a fifth of time in stage at
+        1M (1.01 against 0.81 s for an administrator)."""
+        ended = stay.c.walking_key % 2 == 0
+        query = select(
+            stay.c.process,
+            stay.c.stage,
+            func.array_agg(stay.c.walking_key),
+            func.count().filter(ended),
+            # Twice the ended stays' summed length: their walking keys are their lengths × 2.
+            func.sum(stay.c.walking_key).filter(ended),
+        ).group_by(stay.c.process, stay.c.stage)
+        for process, stage, keys, count, doubled in self._driver_rows(query):
+            yield StageStays(process, stage, keys, count, int(doubled or 0) >> 1)
+
+    def _stays_per_deal(
+        self, entered: tuple[int, int], as_of: int, *, cumulative: bool
+    ) -> Select[str, str, int]:
+        """One row per opportunity and stage entered in ``entered``: its walking key."""
         stint = StageStint
         ended = and_(stint.left_us.is_not(None), stint.left_us <= as_of)
         done = func.min(case((ended, 1), else_=0))
@@ -313,7 +344,7 @@ class AnalyticsRepository(OpportunityRepository):
             latest_end = case((done == 1, func.max(stint.left_us)), else_=as_of)
             length = latest_end - func.max(stint.entered_us)
         since, until = entered
-        per_deal = (
+        return (
             select(
                 func.coalesce(stint.process_key, "").label("process"),
                 stint.stage.label("stage"),
@@ -325,9 +356,6 @@ class AnalyticsRepository(OpportunityRepository):
             .where(stint.entered_us >= since, stint.entered_us < until)
             .group_by(stint.opportunity_id, stint.process_key, stint.stage)
         )
-        if held is not None:
-            per_deal = per_deal.where(tested_in(stint.opportunity_id, held, self.session))
-        return self._driver_rows(self._summary_readable(per_deal, stint.opportunity_id, filters))
 
     def _driver_rows(
         self, query: Select[*Columns], money_at: int | None = None
@@ -484,6 +512,16 @@ class AnalyticsRepository(OpportunityRepository):
         if filters.close_to:
             found.append(Opportunity.estimated_close_date <= filters.close_to)
         return found
+
+
+def _gathered_by_stage(rows: Iterable[Sequence[Any]]) -> Iterator[StageStays]:
+    """``(process, stage, walking key)`` rows, one a stay, gathered per stage."""
+    by_stage: dict[tuple[str, str], list[int]] = defaultdict(list)
+    for process, stage, key in rows:
+        by_stage[(process, stage)].append(key)
+    for (process, stage), keys in by_stage.items():
+        ended = [key for key in keys if not key & 1]
+        yield StageStays(process, stage, keys, len(ended), sum(ended) >> 1)
 
 
 # Every record is open, won or lost: said, the planner reads the ids of the readable ones from
