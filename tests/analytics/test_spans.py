@@ -208,6 +208,34 @@ def test_sqlite_reads_the_spans_holding_an_instant_from_the_index_alone(
     assert f"USING COVERING INDEX ix_opportunity_spans_{state}" in plan
 
 
+@pytest.mark.parametrize(
+    ("state", "fields"),
+    [
+        ("open", [*forecasting.FORECAST_OPEN_FIELDS, "owner_id"]),
+        ("won", [*forecasting.FORECAST_WON_FIELDS, "owner_id", "process_key"]),
+    ],
+)
+def test_postgresql_tests_the_spans_holding_an_instant_against_ids_from_the_index_alone(
+    engine: Engine, state: str, fields: list[str]
+) -> None:
+    """A salesperson's spans are kept by their opportunity's id: before migration 0026 the
+    won spans' index did not hold it, and PostgreSQL read each span's table row (1.4 s for
+    a salesperson's forecast as of an instant at 1M)."""
+    if engine.dialect.name != "postgresql":
+        pytest.skip("SQLite's spans are kept in their key's order: its indexes hold the id")
+    names = [name for name in dict.fromkeys(fields) if name != "estimated_value"]
+    query = _spans_at(microseconds(datetime.now(UTC)), names, state)
+    kept = query.where(OpportunitySpan.opportunity_id.in_(select(Opportunity.id)))
+    sql = str(kept.compile(engine, compile_kwargs={"literal_binds": True}))
+    with engine.connect() as connection:
+        # The rows of an empty table: only a plan that cannot read the index alone would
+        # read the table's rows, whatever their number.
+        connection.execute(text("SET LOCAL enable_seqscan = off"))
+        connection.execute(text("SET LOCAL enable_bitmapscan = off"))
+        plan = " ".join(row[0] for row in connection.execute(text(f"EXPLAIN {sql}")))
+    assert f"Index Only Scan using ix_opportunity_spans_{state} on opportunity_spans" in plan
+
+
 @pytest.mark.parametrize("report", ["conversion", "funnel"])
 def test_sqlite_seeks_the_spans_of_a_cohort_as_of_an_instant_in_the_order_of_their_key(
     client: TestClient, factory: sessionmaker[Session], engine: Engine, report: str

@@ -285,11 +285,13 @@ class OpportunitySpan(Base):
             sqlite_where=text("state = 'open'"),
             postgresql_where=text("state = 'open'"),
         ),
-        # The forecast as of t: the won spans that end after t, from the index alone (0022).
+        # The forecast as of t: the won spans that end after t, from the index alone (0022),
+        # their ids tested against a salesperson's readable ids there too (0026).
         Index(
             "ix_opportunity_spans_won",
             "to_us",
             "from_us",
+            "opportunity_id",
             "actual_close_date",
             "actual_value",
             "estimated_value",
