@@ -95,8 +95,12 @@ class HistoryRepository(OpportunityRepository):
         then: the open spans holding it, counted from their partial index."""
         span = OpportunitySpan
         holding = (*_holding(microseconds(moment), "open"), *kept_by(scope, span))
-        query = select(func.count()).select_from(span).where(*holding)
-        query = self._readable_only(query, span.opportunity_id, tested=True)
+        # Read in the index's order: counted bare, PostgreSQL costed a parallel scan of every
+        # span below a range of its index, and took 0.57 against 0.12 s at 1M (SQLite reads
+        # the same index range either way).
+        spans = select(span.to_us).where(*holding).order_by(span.to_us)
+        spans = self._readable_only(spans, span.opportunity_id, tested=True)
+        query = select(func.count()).select_from(spans.subquery())
         return int(self.session.execute(query).scalar_one())
 
     def spans_at(
