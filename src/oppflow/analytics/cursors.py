@@ -24,7 +24,9 @@ _NAMES = itertools.count()
 class _Declare(Executable, ClauseElement):
     """``DECLARE name NO SCROLL CURSOR FOR query``."""
 
-    inherit_cache = False  # a name of its own each time: nothing to cache
+    # A name of its own each time: nothing to cache (the report's statement is compiled anew
+    # at each call, a millisecond or so against the hundreds its rows take).
+    inherit_cache = False
 
     def __init__(self, name: str, query: Select[Any]) -> None:
         self.name, self.query = name, query
@@ -37,16 +39,27 @@ def _declare(element: _Declare, compiler: SQLCompiler, **kw: Any) -> str:
 
 
 def batches(connection: Connection, query: Select[Any], size: int) -> Iterator[Sequence[Any]]:
-    """The rows of ``query`` as the driver gives them, ``size`` at a time, inside the
-    connection's transaction (a cursor lives until it ends: closed here once read)."""
+    """The rows of ``query`` as the driver gives them, ``size`` at a time. The cursor lives
+    in the connection's transaction (``DECLARE`` needs one: not on an autocommit
+    connection); it is closed once read, or when the caller stops reading. Each ``FETCH``
+    goes through SQLAlchemy, so that its errors are SQLAlchemy's (a busy database, a
+    connection lost), but its rows are read from the driver's cursor, with no row built."""
     name = f"oppflow_rows_{next(_NAMES)}"
     connection.execute(_Declare(name, query))
-    driver = connection.connection.dbapi_connection
-    assert driver is not None  # a connection in use is checked out
-    cursor = driver.cursor()
+    fetch = f"FETCH FORWARD {int(size)} FROM {name}"
     try:
-        while batch := cursor.execute(f"FETCH FORWARD {size} FROM {name}").fetchall():
+        while batch := _driver_rows(connection, fetch):
             yield batch
-        cursor.execute(f"CLOSE {name}")
+    except GeneratorExit:  # the caller stopped early: the transaction goes on
+        connection.exec_driver_sql(f"CLOSE {name}")
+        raise
+    connection.exec_driver_sql(f"CLOSE {name}")
+
+
+def _driver_rows(connection: Connection, statement: str) -> Sequence[Any]:
+    result = connection.exec_driver_sql(statement)
+    try:
+        rows: Sequence[Any] = result.cursor.fetchall()
     finally:
-        cursor.close()
+        result.close()
+    return rows

@@ -38,6 +38,7 @@ def time_in_stage_of_stays(stages: Iterable[StageStays], scope: Scope) -> list[T
 
 
 def _row(scope: Scope, stays: StageStays) -> TimeInStageRow:
+    """The row of one stage's stays."""
     keys = sorted(stays.walking_keys)
     default = scope.defaults.stages.get((stays.process, stays.stage))
     return TimeInStageRow(

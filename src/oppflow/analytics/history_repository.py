@@ -140,8 +140,9 @@ class HistoryRepository(OpportunityRepository):
         """Each readable opportunity open with its estimated close in ``[first day, day
         after)`` at ``start`` or at ``end``, with its ``fields`` at each as the spans keep
         them (texts; all None where it did not exist): from the spans (decision 0035), the
-        candidates from the open spans' index, each one's two spans by its key. Its id only
-        ``with_ids`` (None else: a UUID each cost a tenth of the time at 1M)."""
+        candidates from the open spans' index, their spans at the two instants joined or
+        found by key (:func:`_states_at_both`). Its id only ``with_ids`` (None else: a UUID
+        each cost a tenth of the time at 1M)."""
         names = list(fields)
         if not set(names) <= set(SPAN_FIELDS):
             raise ValueError(f"the spans keep no {sorted(set(names) - set(SPAN_FIELDS))}")
@@ -263,13 +264,13 @@ def _members_then(session: Session, members: Select[Any], at: int, scope: Scope)
 
 
 def _driver_batches(connection: Connection, query: Select[Any]) -> Iterator[Sequence[Any]]:
-    """The rows of a query of text and numbers only (no column whose type converts what
-    the driver gives: a UUID, a Decimal or a timestamp would come raw on SQLite and converted
-    elsewhere), in batches as the driver gives them, no SQLAlchemy row built (a third of the
-    snapshot funnel's time at 1M on SQLite, a sixth of conversion as of an instant on
-    PostgreSQL). On SQLite straight from its cursor, which steps the statement as rows are
-    fetched; on PostgreSQL from a server-side cursor (``cursors``), so that memory stays
-    bounded."""
+    """The rows of a query of text and numbers (no column whose type converts what the
+    driver gives, which each driver gives its own way: a UUID column comes as text from
+    SQLite, as a UUID from PostgreSQL's driver), in batches as the driver gives them, no
+    SQLAlchemy row built (a third of the snapshot funnel's time at 1M on SQLite, a sixth of
+    conversion as of an instant on PostgreSQL). On SQLite straight from its cursor, which
+    steps the statement as rows are fetched; on PostgreSQL from a server-side cursor
+    (``cursors``), so that memory stays bounded."""
     if connection.dialect.name == "postgresql":
         yield from cursors.batches(connection, query, STREAMED["yield_per"])
         return
@@ -540,7 +541,7 @@ def _states_at_both_by_key(
         span = aliased(OpportunitySpan, name=f"{name}_span")
         columns = [getattr(span, field) for field in names]
         missing = side.c.opportunity_id.is_(None)
-        latest = _latest_span(span, other, at, columns, name, missing)
+        latest = _latest_span(span, other, at, columns, name, when=[missing])
         query = query.add_columns(*(func.coalesce(side.c[f], latest.c[f]) for f in names))
         query = query.outerjoin(latest, latest.c.to_us > at)
     return query, candidate
@@ -560,7 +561,13 @@ def _spans_by_lateral(session: Session) -> bool:
 
 
 def _latest_span(
-    span: Any, record: Any, at: int, columns: list[Any], name: str, *when: ColumnElement[bool]
+    span: Any,
+    record: Any,
+    at: int,
+    columns: list[Any],
+    name: str,
+    *,
+    when: Sequence[ColumnElement[bool]] = (),
 ) -> LateralFromClause:
     """``columns`` and the end of the span of ``record`` that began last by ``at`` (a
     lateral subquery, ``name``: one step back along the key of ``span``, the spans' table or

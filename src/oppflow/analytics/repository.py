@@ -302,7 +302,7 @@ class AnalyticsRepository(OpportunityRepository):
         ``as_of`` if still open, and whether the latest had ended by then, as one walking key;
         the keys in no order (Python sorts a stage's integers faster than the database sorts
         every stay). With ``held`` (the ids the filters kept at ``as_of``), only those
-        opportunities'."""
+        opportunities'. Read at once on SQLite; on PostgreSQL as the stages are iterated."""
         per_deal = self._stays_per_deal(entered, as_of, cumulative=cumulative)
         if held is not None:
             per_deal = per_deal.where(tested_in(StageStint.opportunity_id, held, self.session))

@@ -11,6 +11,9 @@ Create Date: 2026-12-07 12:50:00
 
 from collections.abc import Sequence
 
+from alembic import op
+from sqlalchemy import text
+
 from oppflow.migrate import create_index_online, drop_index_online
 
 revision: str = "0026"
@@ -21,6 +24,7 @@ depends_on: str | Sequence[str] | None = None
 TABLE = "opportunity_spans"
 NAME = "ix_opportunity_spans_won"
 KEPT = ["actual_close_date", "actual_value", "estimated_value", "owner_id", "process_key", "state"]
+WHERE = "state = 'won'"
 
 
 def upgrade() -> None:
@@ -32,6 +36,13 @@ def downgrade() -> None:
 
 
 def _remake(columns: list[str]) -> None:
-    # Online on PostgreSQL: the spans are large and written by every move.
+    if op.get_bind().dialect.name != "postgresql":  # SQLite renames no index
+        op.drop_index(NAME, table_name=TABLE)
+        op.create_index(NAME, TABLE, columns, sqlite_where=text(WHERE))
+        return
+    # Online: the spans are large and written by every move. The new index is built beside
+    # the old one, so that the forecast always has one to read (minutes at millions).
+    building = f"{NAME}_new"
+    create_index_online(building, TABLE, columns, where=WHERE)
     drop_index_online(NAME, TABLE)
-    create_index_online(NAME, TABLE, columns, where="state = 'won'")
+    op.execute(f"ALTER INDEX {building} RENAME TO {NAME}")
