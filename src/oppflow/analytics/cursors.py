@@ -3,8 +3,9 @@ straight from the driver: memory stays bounded, and no SQLAlchemy row is built f
 hundreds of thousands of rows (a sixth of conversion as of an instant at 1M).
 
 SQLAlchemy's own streaming (``yield_per``) buffers the cursor's first row to learn its
-columns, so its cursor cannot be read beside it; here SQLAlchemy runs the ``DECLARE`` (the
-statement compiled and its parameters bound as for any other), and the driver fetches.
+columns, so its cursor cannot be read beside it. Here SQLAlchemy runs the ``DECLARE`` (the
+statement compiled and its parameters bound as for any other) and each ``FETCH``, and the
+rows are read from the driver's cursor.
 """
 
 from __future__ import annotations
