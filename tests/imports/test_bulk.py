@@ -177,7 +177,7 @@ def test_both_ways_write_the_same_rows(
     assert _instants_of_open_births(engine) == {1}
     factory = _empty(engine)
     _people(factory)
-    monkeypatch.setattr(totals, "FOLD_EVERY", 1)  # folded at every commit: the sums still agree
+    monkeypatch.setattr(totals, "FOLD_ROWS", 1)  # folded at every commit: the sums still agree
     batched = _run(factory, bulk.import_opportunities, path, batch_size=5)
     found = _snapshot(engine)
     assert (batched.created, batched.existing, batched.refused) == (

@@ -3,12 +3,12 @@
 A ``before_flush`` hook reads, for each opportunity created, changed or deleted, what it
 contributed to each summary before the flush and what it contributes after; an ``after_flush``
 hook appends the differences to ``total_deltas`` in one INSERT. Writers never lock a total, so
-a team moving deals in the same stage do not queue behind each other's rows. Every
-:data:`FOLD_EVERY`-th committing writer of a process first folds the oldest deltas into their
-totals (:func:`fold`: rows locked in a fixed order, summed as Decimals kept as text, since
-SQLite has no exact decimal arithmetic). Readers add the unfolded deltas to the totals in the
-same statement, so what they read is exact whether or not a fold has run. Writers that bypass
-the ORM (the bulk demo generator) call :func:`rebuild` when they are done.
+a team moving deals in the same stage do not queue behind each other's rows. Once a process's
+writers have appended :data:`FOLD_ROWS` deltas, the committing writer first folds the oldest
+deltas into their totals (:func:`fold`: rows locked in a fixed order, summed as Decimals kept
+as text, since SQLite has no exact decimal arithmetic). Readers add the unfolded deltas to the
+totals in the same statement, so what they read is exact whether or not a fold has run.
+Writers that bypass the ORM (the bulk demo generator) call :func:`rebuild` when they are done.
 
 Two summaries: :data:`PIPELINE` (the open pipeline per owner, unit, process, stage and phase:
 the funnel of now) and :data:`FORECAST` (open and won value per owner, unit, process, stage,
@@ -17,7 +17,8 @@ forecast category and close month: the forecast of now).
 
 from __future__ import annotations
 
-import itertools
+import random
+import threading
 from collections import defaultdict
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
@@ -45,13 +46,35 @@ FIELDS = (
     "actual_close_date",
 )
 NO_DATE = "none"
-# Folding costs a committing writer a few statements; once in 32 commits keeps the deltas a
-# reader adds to a few hundred rows at most.
-FOLD_EVERY = 32
+# Folding costs a committing writer a few statements. Counting the rows appended, not the
+# commits, keeps the deltas a reader adds to a few hundred even after transactions that append
+# thousands (a stage move appends up to four rows, a batch of a hundred creates hundreds).
+FOLD_ROWS = 128
 FOLD_BATCH = 5_000
 _PENDING = "totals_pending"
 _APPENDED = "totals_appended"
-_commits = itertools.count(1)
+
+
+class _Owed:
+    """The deltas this process appended since it last folded. A process starts part-way to
+    its first fold, at random, so that short-lived ones (each CLI command is one) fold their
+    share in expectation instead of never reaching the threshold."""
+
+    def __init__(self) -> None:
+        self.rows = random.random() * FOLD_ROWS
+        self.lock = threading.Lock()
+
+    def add(self, rows: int) -> int:
+        """Count ``rows`` more; the rows owed if that reaches a fold, else 0."""
+        with self.lock:
+            self.rows += rows
+            if self.rows < FOLD_ROWS:
+                return 0
+            owed, self.rows = self.rows, 0.0
+            return int(owed)
+
+
+_owed = _Owed()
 
 
 @dataclass(frozen=True)
@@ -172,7 +195,12 @@ def _after_flush(session: Session, _flush_context: Any) -> None:
     ]
     if rows:
         session.connection().execute(insert(TotalDelta), rows)
-        session.info[_APPENDED] = True
+        appended(session, len(rows))
+
+
+def appended(session: Session, rows: int) -> None:
+    """Count ``rows`` deltas appended by ``session``'s transaction (bulk writers too)."""
+    session.info[_APPENDED] = session.info.get(_APPENDED, 0) + rows
 
 
 def _changes(pending: list[tuple[dict[str, Any], int]], summary: Summary) -> Iterable[Contribution]:
@@ -196,8 +224,20 @@ def _delta_row(summary: Summary, change: Contribution) -> dict[str, Any]:
 
 
 def _before_commit(session: Session) -> None:
-    if session.info.pop(_APPENDED, False) and next(_commits) % FOLD_EVERY == 0:
-        fold(session)
+    session.flush()  # the commit's own flush would append its deltas after the fold
+    owed = _owed.add(session.info.pop(_APPENDED, 0))
+    folded = 0
+    # At least as many as are owed, so that a transaction appending more than a batch leaves
+    # no more behind than it found.
+    while folded < owed:
+        count = fold(session, FOLD_BATCH)
+        folded += count
+        if count < FOLD_BATCH:
+            break
+
+
+def _after_rollback(session: Session) -> None:
+    session.info.pop(_APPENDED, None)
 
 
 def fold(session: Session, limit: int = FOLD_BATCH) -> int:
@@ -347,3 +387,4 @@ def install() -> None:
         event.listen(Session, "before_flush", _before_flush)
         event.listen(Session, "after_flush", _after_flush)
         event.listen(Session, "before_commit", _before_commit)
+        event.listen(Session, "after_rollback", _after_rollback)

@@ -371,9 +371,8 @@ def _load(session: Session, rows: Rows) -> None:
     load(session, _table(OpportunitySpan), spans.rows_of_changes(rows.changes))
     deltas = [row for summary in totals.SUMMARIES for row in _deltas(rows.finals, summary)]
     load(session, _table(TotalDelta), deltas)
-    if deltas:
-        # So the next commit folds now and then, as after any writer's flush.
-        session.info[totals._APPENDED] = True
+    # Counted as the flush hook counts its own, so that commits fold as they go.
+    totals.appended(session, len(deltas))
 
 
 def _deltas(finals: list[dict[str, Any]], summary: totals.Summary) -> list[dict[str, Any]]:
