@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import Engine, select, text
+from sqlalchemy import Engine, event, select, text
 from sqlalchemy.orm import Session, sessionmaker
 
 from oppflow.analytics import totals
@@ -24,7 +24,7 @@ from oppflow.imports.mapping import auto_mapping
 from oppflow.imports.opportunities import may_backdate
 from oppflow.imports.reading import read_rows
 from oppflow.imports.service import ImportResult, import_rows
-from oppflow.models import ImportRun, Opportunity
+from oppflow.models import Account, Contact, ImportRun, Opportunity
 from oppflow.security.service import actor_by_username
 from tests.analytics.closed import (
     assert_phase_moves_follow_the_log,
@@ -289,3 +289,67 @@ def test_batch_size_does_not_change_the_outcome(
     _people(factory)
     result = _run(factory, bulk.import_opportunities, path, batch_size=size)
     assert (result.created, result.existing, result.refused) == (4, 1, 7)
+
+
+def _statements_of_import(
+    factory: sessionmaker[Session], engine: Engine, path: Path, deals: int
+) -> tuple[ImportResult, list[str]]:
+    """A batch of ``deals`` rows, each naming an account and a contact of its own, plus a row
+    naming an ambiguous account and one naming an unknown contact; and the statements that
+    read accounts or contacts."""
+    lines = [f"D-{n},Deal {n},Account {n},c{n}@example.org\n" for n in range(deals)]
+    lines += ["D-twin,Twin deal,Twin,\n", "D-none,Nobody's deal,,nobody@example.org\n"]
+    path.write_text("opportunityid,name,account name,contact email\n" + "".join(lines))
+    seen: list[str] = []
+
+    def count(*args: Any) -> None:
+        seen.append(args[2])
+
+    event.listen(engine, "before_cursor_execute", count)
+    try:
+        result = _run(factory, bulk.import_opportunities, path)
+    finally:
+        event.remove(engine, "before_cursor_execute", count)
+    return result, [s for s in seen if "FROM accounts" in s or "FROM contacts" in s]
+
+
+def test_a_batch_looks_up_its_accounts_and_contacts_in_a_statement_per_field(
+    factory: sessionmaker[Session], engine: Engine, tmp_path: Path
+) -> None:
+    """Looked up one name at a time, each distinct account and contact cost a statement, and
+    their check as references another (four per row of a file of distinct customers)."""
+    user(factory, "alice", "sales-manager")
+    for number in range(40):
+        account(factory, "alice", f"Account {number}")
+        contact(factory, "alice", f"Contact {number}", f"c{number}@example.org")
+    account(factory, "alice", "Twin")
+    account(factory, "alice", "twin")
+    few, few_statements = _statements_of_import(factory, engine, tmp_path / "few.csv", 5)
+    _empty_opportunities(engine)
+    many, many_statements = _statements_of_import(factory, engine, tmp_path / "many.csv", 40)
+    assert (few.created, many.created) == (5, 40)
+    assert len(few_statements) == len(many_statements) == 2  # one per lookup field
+    for result in (few, many):
+        assert [(p.column, p.value, p.why) for p in result.problems] == [
+            ("account_name", "Twin", "more than one account with that name; give an external id"),
+            (
+                "contact_email",
+                "nobody@example.org",
+                "no contact with that e-mail that you can read",
+            ),
+        ]
+    with unit_of_work(factory) as session:
+        query = (
+            select(Account.name, Contact.email)
+            .join(Opportunity, Opportunity.account_id == Account.id)
+            .join(Contact, Opportunity.contact_id == Contact.id)
+            .where(Opportunity.name == "Deal 39")
+        )
+        assert session.execute(query).all() == [("Account 39", "c39@example.org")]
+
+
+def _empty_opportunities(engine: Engine) -> None:
+    with engine.begin() as connection:
+        for table in reversed(TABLES):
+            if "opportunity_id" in table.c or table.name == "opportunities":
+                connection.execute(table.delete())

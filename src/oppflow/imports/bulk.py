@@ -139,6 +139,10 @@ def import_opportunities(
     return run.result
 
 
+# The references ``check_references`` checks.
+REFERENCES = ("account_id", "contact_id", "competitor_id")
+
+
 @dataclass
 class _Rules:
     """The answers that do not change within an import: per owner, per reference set, per
@@ -179,6 +183,8 @@ class _BulkRun:
     def _rows(self, batch: list[tuple[int, dict[str, str]]]) -> None:
         names = [v["external_id"] for _, v in batch if "external_id" in v]
         known = already_there(self.session, Opportunity, names)
+        # A statement per lookup field, not one per distinct account or contact named.
+        self.lookups.prime(values for _, values in batch)
         placed: list[Placed] = []
         for number, values in batch:
             external_id = values.get("external_id")
@@ -236,10 +242,19 @@ class _BulkRun:
         return {**values, **found}
 
     def _check_references(self, values: dict[str, Any]) -> None:
-        key = (values.get("account_id"), values.get("contact_id"), values.get("competitor_id"))
+        """The rule of ``check_references``, for the ids the row gives itself: those its
+        lookups found were found among the records the importer reads."""
+        given = {
+            name: value
+            for name in REFERENCES
+            if (value := values.get(name)) is not None and (name, value) not in self.lookups.found
+        }
+        if not given:
+            return
+        key = tuple(given.get(name) for name in REFERENCES)
         if key not in self.rules.references:
             try:
-                check_references(self.session, self.actor, values)
+                check_references(self.session, self.actor, given)
                 self.rules.references[key] = None
             except OppflowError as error:
                 self.rules.references[key] = error

@@ -6,7 +6,8 @@ reach is as unknown as one that does not exist)."""
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable
+from collections import defaultdict
+from collections.abc import Callable, Collection, Iterable, Mapping
 
 from oppflow.imports.rows import RowRefused
 from oppflow.lookup.repository import LookupRepository
@@ -33,7 +34,9 @@ NAMED = {
 
 class Lookups:
     """Resolves a row's lookup fields into ids; remembers answers until :meth:`forget`
-    (called at each batch's end, so the memory stays bounded by the batch)."""
+    (called at each batch's end, so the memory stays bounded by the batch). A value that
+    names nothing is looked up again on its next row, for a record that an earlier row of
+    the batch created, unless the batch was :meth:`prime`-d."""
 
     def __init__(self, repository: LookupRepository) -> None:
         self.finders: dict[str, Callable[[str], list[uuid.UUID]]] = {
@@ -44,7 +47,18 @@ class Lookups:
             "owner": repository.user_ids_named,
             "opportunity_external_id": repository.opportunity_ids_with_external_id,
         }
+        self.among: dict[str, Callable[[Collection[str]], dict[str, list[uuid.UUID]]]] = {
+            "account_external_id": repository.account_ids_with_external_ids,
+            "account_name": repository.account_ids_named_among,
+            "contact_external_id": repository.contact_ids_with_external_ids,
+            "contact_email": repository.contact_ids_with_emails,
+            "owner": repository.user_ids_named_among,
+            "opportunity_external_id": repository.opportunity_ids_with_external_ids,
+        }
         self.known: dict[tuple[str, str], uuid.UUID] = {}
+        self.answers: dict[tuple[str, str], list[uuid.UUID]] = {}
+        # (the field filled, the id) of every record found: read through row-level security.
+        self.found: set[tuple[str, uuid.UUID]] = set()
 
     def resolve(self, values: dict[str, str]) -> dict[str, object]:
         """``values`` with each lookup field replaced by the id it names."""
@@ -59,14 +73,34 @@ class Lookups:
     def find(self, field: str, text: str) -> uuid.UUID:
         key = (field, text)
         if key not in self.known:
-            self.known[key] = self._only(field, text, self.finders[field](text))
+            ids = self.answers.get(key)
+            if ids is None:
+                ids = self.finders[field](text)
+            self.known[key] = found = self._only(field, text, ids)
+            self.found.add((LOOKUPS.get(field, field), found))
         return self.known[key]
+
+    def prime(self, rows: Iterable[Mapping[str, str]]) -> None:
+        """Look up every value of ``rows`` at once, a statement per field and chunk. Only for
+        rows that create none of the records looked up (a batch of opportunities): then an
+        answer, "none" included, holds until :meth:`forget`."""
+        wanted: dict[str, set[str]] = defaultdict(set)
+        for values in rows:
+            for field in self.among:
+                text = values.get(field)
+                if text is not None and (field, text) not in self.known:
+                    wanted[field].add(text)
+        for field, texts in wanted.items():
+            for text, ids in self.among[field](texts).items():
+                self.answers[(field, text)] = ids
 
     def opportunity(self, external_id: str) -> uuid.UUID:
         return self.find("opportunity_external_id", external_id)
 
     def forget(self) -> None:
         self.known.clear()
+        self.answers.clear()
+        self.found.clear()
 
     @staticmethod
     def _only(field: str, text: str, ids: list[uuid.UUID]) -> uuid.UUID:

@@ -11,10 +11,11 @@ no more than ``limit`` rows past its start.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Sequence
+from collections import defaultdict
+from collections.abc import Callable, Collection, Sequence
 from typing import Any
 
-from sqlalchemy import ColumnElement, UnaryExpression, and_, func, or_, select
+from sqlalchemy import ColumnElement, Select, UnaryExpression, and_, func, or_, select
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.operators import custom_op
 
@@ -32,6 +33,9 @@ LAST_CHAR = "\U0010ffff"
 ACCOUNT_REACH = 100
 # A contact search reads only its candidates when the first term has at most this many.
 CANDIDATES = 1_000
+# Values looked up per statement by the lookups of many values (within SQLite's limit on
+# bound parameters, with room for row-level security's).
+AMONG_CHUNK = 500
 
 
 def starts_with(column: Any, prefix: str, dialect: str) -> ColumnElement[bool]:
@@ -216,3 +220,56 @@ class LookupRepository:
         readable = OpportunityRepository(self.session, self.actor).readable()
         query = readable.where(Opportunity.external_id == external_id)
         return list(self.session.scalars(query.with_only_columns(Opportunity.id).limit(2)))
+
+    # The same lookups for many values at once (a batch of an import): each value given, with
+    # the ids it matches (none, one, or several when it is ambiguous); a query per chunk.
+    def account_ids_named_among(self, names: Collection[str]) -> dict[str, list[uuid.UUID]]:
+        readable = AccountRepository(self.session, self.actor).readable()
+        return self._ids_among(readable, func.lower(Account.name), Account.id, names, str.lower)
+
+    def account_ids_with_external_ids(self, ids: Collection[str]) -> dict[str, list[uuid.UUID]]:
+        readable = AccountRepository(self.session, self.actor).readable()
+        return self._ids_among(readable, Account.external_id, Account.id, ids)
+
+    def contact_ids_with_external_ids(self, ids: Collection[str]) -> dict[str, list[uuid.UUID]]:
+        readable = ContactRepository(self.session, self.actor).readable()
+        return self._ids_among(readable, Contact.external_id, Contact.id, ids)
+
+    def contact_ids_with_emails(self, emails: Collection[str]) -> dict[str, list[uuid.UUID]]:
+        readable = ContactRepository(self.session, self.actor).readable()
+        return self._ids_among(readable, func.lower(Contact.email), Contact.id, emails, str.lower)
+
+    def opportunity_ids_with_external_ids(self, ids: Collection[str]) -> dict[str, list[uuid.UUID]]:
+        readable = OpportunityRepository(self.session, self.actor).readable()
+        return self._ids_among(readable, Opportunity.external_id, Opportunity.id, ids)
+
+    def user_ids_named_among(self, names: Collection[str]) -> dict[str, list[uuid.UUID]]:
+        """As :meth:`user_ids_named`, for each of ``names``."""
+        by_username = self._ids_among(select(User.id), User.username, User.id, names, active=True)
+        email = func.lower(User.email)
+        by_email = self._ids_among(select(User.id), email, User.id, names, str.lower, active=True)
+        return {name: list(dict.fromkeys([*by_username[name], *by_email[name]])) for name in names}
+
+    def _ids_among(
+        self,
+        readable: Select[Any],
+        key: Any,
+        id_column: Any,
+        values: Collection[str],
+        fold: Callable[[str], str] = str,
+        *,
+        active: bool = False,
+    ) -> dict[str, list[uuid.UUID]]:
+        """Each of ``values`` with the ids of the ``readable`` rows whose ``key`` equals it
+        (``fold``-ed as the single lookup folds it)."""
+        folded = {value: fold(value) for value in values}
+        found: dict[str, list[uuid.UUID]] = defaultdict(list)
+        wanted = sorted(set(folded.values()))
+        for start in range(0, len(wanted), AMONG_CHUNK):
+            chunk = wanted[start : start + AMONG_CHUNK]
+            query = readable.with_only_columns(key, id_column).where(key.in_(chunk))
+            if active:
+                query = query.where(User.is_active)
+            for matched, found_id in self.session.execute(query):
+                found[matched].append(found_id)
+        return {value: found.get(key_value, []) for value, key_value in folded.items()}
