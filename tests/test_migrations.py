@@ -116,3 +116,44 @@ def test_a_concurrent_index_build_waits_for_a_writer_past_the_lock_timeout(engin
         event.remove(engine, "checkout", short_timeout)
         engine.dispose()  # the pooled connections go back to the usual timeout
     test_the_migrated_schema_is_the_models_schema(engine)
+
+
+@pytest.mark.postgres
+@pytest.mark.parametrize("engine", ["postgresql"], indirect=True)
+def test_an_index_made_anew_is_built_beside_the_old_one(engine: Engine) -> None:
+    """Migrations 0024 and 0026 remake the spans' partial indexes: each new one is built
+    before the old one is dropped, so that the reports reading it always have one (0024 once
+    dropped first, leaving none for the minutes a build takes at millions of spans)."""
+    statements: list[str] = []
+
+    def seen(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
+        statements.append(" ".join(statement.split()))
+
+    migrate.downgrade(engine, "0023")
+    event.listen(engine, "before_cursor_execute", seen)
+    try:
+        migrate.upgrade(engine)
+    finally:
+        event.remove(engine, "before_cursor_execute", seen)
+    steps = {name: _index_steps(statements, name) for name in ("open", "won")}
+    assert steps == {
+        "open": ["build beside", "drop", "rename"],  # 0024
+        "won": ["build beside", "drop", "rename"] * 2,  # 0024, then 0026
+    }
+    test_the_migrated_schema_is_the_models_schema(engine)
+
+
+def _index_steps(statements: list[str], state: str) -> list[str]:
+    name = f"ix_opportunity_spans_{state}"
+    steps = {
+        f"CREATE INDEX CONCURRENTLY {name}_new": "build beside",
+        f"CREATE INDEX CONCURRENTLY {name}": "build in place",
+        f"DROP INDEX CONCURRENTLY IF EXISTS {name}": "drop",
+        f"ALTER INDEX {name}_new RENAME TO {name}": "rename",
+    }
+    return [
+        step
+        for statement in statements
+        for start, step in steps.items()
+        if f"{statement} ".startswith(f"{start} ")
+    ]

@@ -183,6 +183,24 @@ def drop_index_online(name: str, table: str) -> None:
         op.drop_index(name, table_name=table, postgresql_concurrently=True, if_exists=True)
 
 
+def replace_index_online(
+    name: str, table: str, columns: list[str], where: str | None = None
+) -> None:
+    """Index ``name`` made anew on ``columns``. On PostgreSQL the new one is built beside the
+    old one, which is then dropped and its name taken, all without blocking the table: the
+    queries that read the index always have one (a drop then a build left none for the
+    minutes the build takes at millions of rows). SQLite, which renames no index, drops and
+    builds it in the migration's transaction."""
+    if op.get_bind().dialect.name != "postgresql":
+        op.drop_index(name, table_name=table)
+        create_index_online(name, table, columns, where=where)
+        return
+    building = f"{name}_new"
+    create_index_online(building, table, columns, where=where)
+    drop_index_online(name, table)
+    op.execute(f"ALTER INDEX {building} RENAME TO {name}")
+
+
 @contextmanager
 def _without_lock_timeout() -> Iterator[None]:
     """A concurrent index build or drop waits for every older transaction in the database,

@@ -11,7 +11,7 @@ Create Date: 2026-12-07 01:10:00
 
 from collections.abc import Sequence
 
-from oppflow.migrate import create_index_online, drop_index_online
+from oppflow.migrate import replace_index_online
 
 revision: str = "0024"
 down_revision: str | None = "0023"
@@ -62,6 +62,6 @@ def downgrade() -> None:
 
 
 def _remake(name: str, columns: list[str], state: str) -> None:
-    # Online on PostgreSQL: the spans are large and written by every move.
-    drop_index_online(name, TABLE)
-    create_index_online(name, TABLE, columns, where=f"state = '{state}'")
+    # Online on PostgreSQL: the spans are large and written by every move. The new index is
+    # built beside the old one, so that the reports always have one to read.
+    replace_index_online(name, TABLE, columns, where=f"state = '{state}'")

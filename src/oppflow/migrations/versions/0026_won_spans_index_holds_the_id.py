@@ -11,10 +11,7 @@ Create Date: 2026-12-07 12:50:00
 
 from collections.abc import Sequence
 
-from alembic import op
-from sqlalchemy import text
-
-from oppflow.migrate import create_index_online, drop_index_online
+from oppflow.migrate import replace_index_online
 
 revision: str = "0026"
 down_revision: str | None = "0025"
@@ -36,13 +33,6 @@ def downgrade() -> None:
 
 
 def _remake(columns: list[str]) -> None:
-    if op.get_bind().dialect.name != "postgresql":  # SQLite renames no index
-        op.drop_index(NAME, table_name=TABLE)
-        op.create_index(NAME, TABLE, columns, sqlite_where=text(WHERE))
-        return
     # Online: the spans are large and written by every move. The new index is built beside
     # the old one, so that the forecast always has one to read (minutes at millions).
-    building = f"{NAME}_new"
-    create_index_online(building, TABLE, columns, where=WHERE)
-    drop_index_online(NAME, TABLE)
-    op.execute(f"ALTER INDEX {building} RENAME TO {NAME}")
+    replace_index_online(NAME, TABLE, columns, where=WHERE)
