@@ -3,11 +3,12 @@
 alone into the same table (executemany on SQLite, COPY on PostgreSQL).
 
 The CSV is generated once into ``--cache-dir``. Each database is fresh (SQLite file; on
-PostgreSQL the schema ``oppflow_bench_imports``), migrated, with a bench administrator and 200
-accounts with a contact each. The import runs as a child process (the CLI), whose peak resident
-memory is its ``ru_maxrss``. The raw load then reads the imported opportunity rows back a
-chunk at a time and inserts them again (new ids, no external id) through the driver alone,
-timing the inserts only.
+PostgreSQL the schema ``oppflow_bench_imports``), migrated, with a bench administrator and
+``--accounts`` accounts (default 200) with a contact each, which the rows name at random.
+The import runs as a child process (the CLI), whose peak resident memory is its
+``ru_maxrss``. The raw load then reads the imported opportunity rows back a chunk at a time
+and inserts them again (new ids, no external id) through the driver alone, timing the
+inserts only.
 """
 
 from __future__ import annotations
@@ -52,31 +53,34 @@ STAGES = ("Qualify", "Develop", "Propose")
 
 def main() -> None:
     options = _options()
-    path = _csv(options.cache_dir, options.rows)
-    table = Table(title=f"Import of {options.rows:,} opportunities from CSV ({commit_label()})")
+    path = _csv(options.cache_dir, options.rows, options.accounts)
+    title = f"Import of {options.rows:,} opportunities over {options.accounts:,} accounts from CSV"
+    table = Table(title=f"{title} ({commit_label()})")
     for column in ("database", "rows/s", "seconds", "peak MB", "raw rows/s", "raw ÷ import"):
         table.add_column(column, justify="right")
     with tempfile.TemporaryDirectory() as directory:
         urls = {"SQLite": f"sqlite:///{directory}/bench.db", "PostgreSQL": postgres_url(SCHEMA)}
         for name, url in urls.items():
             if url is not None and name in options.databases:
-                table.add_row(name, *_measure(url, path, options.rows))
+                table.add_row(name, *_measure(url, path, options.rows, options.accounts))
     console.print(table)
 
 
 def _options() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--rows", type=int, default=1_000_000)
+    parser.add_argument("--accounts", type=int, default=ACCOUNTS)
     parser.add_argument("--cache-dir", type=Path, default=BENCH_DIR / ".cache")
     parser.add_argument("--databases", nargs="+", default=["SQLite", "PostgreSQL"])
     return parser.parse_args()
 
 
-def _csv(cache: Path, rows: int) -> Path:
-    """The file of ``rows`` opportunities, made once: a third at each of three stages, with
-    the steps their gates require filled."""
+def _csv(cache: Path, rows: int, accounts: int) -> Path:
+    """The file of ``rows`` opportunities over ``accounts`` accounts, made once: a third at
+    each of three stages, with the steps their gates require filled."""
     cache.mkdir(parents=True, exist_ok=True)
-    path = cache / f"import-opportunities-{rows}.csv"
+    over = "" if accounts == ACCOUNTS else f"-over-{accounts}"
+    path = cache / f"import-opportunities-{rows}{over}.csv"
     if path.exists():
         return path
     rng = random.Random(12)
@@ -85,13 +89,13 @@ def _csv(cache: Path, rows: int) -> Path:
         writer = csv.writer(stream)
         writer.writerow(HEADER)
         for number in range(1, rows + 1):
-            writer.writerow(_line(rng, number))
+            writer.writerow(_line(rng, number, accounts))
     partial.rename(path)
     return path
 
 
-def _line(rng: random.Random, number: int) -> tuple[Any, ...]:
-    customer = rng.randrange(ACCOUNTS)
+def _line(rng: random.Random, number: int, accounts: int) -> tuple[Any, ...]:
+    customer = rng.randrange(accounts)
     month = 1 + number % 12
     return (
         f"BENCH-{number}", f"Deal {number}", f"Account {customer}",
@@ -100,10 +104,10 @@ def _line(rng: random.Random, number: int) -> tuple[Any, ...]:
     )  # fmt: skip
 
 
-def _measure(url: str, path: Path, rows: int) -> tuple[str, ...]:
+def _measure(url: str, path: Path, rows: int, accounts: int) -> tuple[str, ...]:
     engine = make_engine(url)
     migrate.upgrade(engine)
-    _prepare(sessionmaker(bind=engine, expire_on_commit=False))
+    _prepare(sessionmaker(bind=engine, expire_on_commit=False), accounts)
     seconds, peak_mb = _import(url, path)
     raw_seconds = _raw(engine)
     engine.dispose()
@@ -114,7 +118,7 @@ def _measure(url: str, path: Path, rows: int) -> tuple[str, ...]:
     )  # fmt: skip
 
 
-def _prepare(factory: sessionmaker[Session]) -> None:
+def _prepare(factory: sessionmaker[Session], accounts: int) -> None:
     with unit_of_work(factory) as session:
         ensure_builtin_data(session)
         root = BusinessUnitRepository(session).root().id
@@ -128,7 +132,7 @@ def _prepare(factory: sessionmaker[Session]) -> None:
         security_service.create_user(session, actor=None, data=data)
     with unit_of_work(factory) as session:
         actor = security_service.actor_by_username(session, USER)
-        for number in range(ACCOUNTS):
+        for number in range(accounts):
             made = sales_service.create_account(
                 session, actor=actor, data=AccountCreate(name=f"Account {number}")
             )

@@ -157,3 +157,34 @@ def _index_steps(statements: list[str], state: str) -> list[str]:
         for start, step in steps.items()
         if f"{statement} ".startswith(f"{start} ")
     ]
+
+
+@pytest.mark.postgres
+@pytest.mark.parametrize("engine", ["postgresql"], indirect=True)
+def test_an_index_replacement_interrupted_after_its_drop_resumes_without_a_rebuild(
+    engine: Engine,
+) -> None:
+    """Stopped between the old index's drop and the new one's rename, 0026 run again keeps
+    the new index it built: built again, the spans would have no index meanwhile."""
+    migrate.downgrade(engine, "0025")
+    columns = "to_us, from_us, opportunity_id, actual_close_date, actual_value, estimated_value"
+    with engine.begin() as connection:
+        connection.execute(
+            text(
+                f"CREATE INDEX ix_opportunity_spans_won_new ON opportunity_spans ({columns}, "
+                "owner_id, process_key, state) WHERE state = 'won'"
+            )
+        )
+        connection.execute(text("DROP INDEX ix_opportunity_spans_won"))
+    statements: list[str] = []
+
+    def seen(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
+        statements.append(" ".join(statement.split()))
+
+    event.listen(engine, "before_cursor_execute", seen)
+    try:
+        migrate.upgrade(engine)
+    finally:
+        event.remove(engine, "before_cursor_execute", seen)
+    assert _index_steps(statements, "won") == ["drop", "rename"]
+    test_the_migrated_schema_is_the_models_schema(engine)

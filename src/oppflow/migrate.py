@@ -196,9 +196,19 @@ def replace_index_online(
         create_index_online(name, table, columns, where=where)
         return
     building = f"{name}_new"
-    create_index_online(building, table, columns, where=where)
-    drop_index_online(name, table)
-    op.execute(f"ALTER INDEX {building} RENAME TO {name}")
+    # Run again after an interruption, a new index already built is kept: rebuilt, it would
+    # leave the table with none if the old one is gone already.
+    if not _is_valid_index(building):
+        create_index_online(building, table, columns, where=where)
+    with op.get_context().autocommit_block(), _without_lock_timeout():
+        op.drop_index(name, table_name=table, postgresql_concurrently=True, if_exists=True)
+        op.execute(f"ALTER INDEX {building} RENAME TO {name}")
+
+
+def _is_valid_index(name: str) -> bool:
+    """Whether index ``name`` (in the search path) exists and its build completed."""
+    query = text("SELECT indisvalid FROM pg_index WHERE indexrelid = to_regclass(:name)")
+    return bool(op.get_bind().execute(query, {"name": name}).scalar())
 
 
 @contextmanager

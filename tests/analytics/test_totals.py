@@ -128,8 +128,75 @@ def test_a_transaction_appending_more_than_a_fold_batch_leaves_no_delta_behind(
 
 def test_a_long_lived_process_folds_once_per_fold_rows_deltas() -> None:
     owed = totals._Owed()
+    owed.rows = 0
     folds = [owed.add(4) for _ in range(320)]  # 1,280 rows: four per stage move
-    assert sum(1 for rows in folds if rows) == 1_280 // totals.FOLD_ROWS
+    assert [rows for rows in folds if rows] == [totals.FOLD_ROWS] * (1_280 // totals.FOLD_ROWS)
+    owed.rows = 0
+    # What a commit appends beyond the threshold is folded with the rest, not dropped.
+    assert [owed.add(100), owed.add(100), owed.add(0)] == [0, 200, 0]
+
+
+@pytest.fixture
+def owed_nothing(monkeypatch: pytest.MonkeyPatch) -> totals._Owed:
+    """This process's count of deltas owed, from zero, for this test only."""
+    owed = totals._Owed()
+    owed.rows = 0
+    monkeypatch.setattr(totals, "_owed", owed)
+    return owed
+
+
+def test_a_savepoint_released_folds_nothing_and_its_deltas_stay_owed(
+    factory: sessionmaker[Session], monkeypatch: pytest.MonkeyPatch, owed_nothing: totals._Owed
+) -> None:
+    """An import row by row releases a savepoint per row: a fold there would hold the totals'
+    locks until the batch commits."""
+    monkeypatch.setattr(totals, "FOLD_ROWS", 4)
+    create_user(factory, "alice")
+    with unit_of_work(factory) as session:
+        actor = actor_by_username(session, "alice")
+        for number in range(3):
+            with session.begin_nested():
+                data = OpportunityCreate(name=f"Row {number}", estimated_value=Decimal(number))
+                sales_service.create_opportunity(session, actor=actor, data=data)
+        assert _delta_count(session) == 6  # two rows per creation, none folded yet
+        assert owed_nothing.rows == 0
+    with unit_of_work(factory) as session:
+        assert _delta_count(session) == 0  # the commit folded all six
+        assert _folded_only(session, totals.PIPELINE) == _recount(session, totals.PIPELINE)
+    assert owed_nothing.rows == 0
+
+
+def test_a_rolled_back_transaction_owes_nothing_and_a_failed_fold_is_owed_again(
+    factory: sessionmaker[Session], monkeypatch: pytest.MonkeyPatch, owed_nothing: totals._Owed
+) -> None:
+    monkeypatch.setattr(totals, "FOLD_ROWS", 10**9)
+    create_user(factory, "alice")
+    with pytest.raises(RuntimeError, match="after the flush"):
+        _create_then_fail(factory, _actor(factory, "alice"))
+    with unit_of_work(factory) as session:
+        data = OpportunityCreate(name="Kept", estimated_value=Decimal(5))
+        sales_service.create_opportunity(session, actor=_actor(factory, "alice"), data=data)
+    assert owed_nothing.rows == 2  # the kept creation's two rows, not the rolled back ones
+    monkeypatch.setattr(totals, "FOLD_ROWS", 1)
+
+    def failing_fold(*_args: Any) -> int:
+        raise RuntimeError("the fold failed")
+
+    monkeypatch.setattr(totals, "fold", failing_fold)
+    with pytest.raises(RuntimeError, match="the fold failed"):
+        _create(factory, "Lost")
+    assert owed_nothing.rows == 4  # still owed: the next commit that appends folds them
+
+
+def _create(factory: sessionmaker[Session], name: str) -> None:
+    with unit_of_work(factory) as session:
+        data = OpportunityCreate(name=name, estimated_value=Decimal(6))
+        sales_service.create_opportunity(session, actor=_actor(factory, "alice"), data=data)
+
+
+def _actor(factory: sessionmaker[Session], username: str) -> Any:
+    with unit_of_work(factory) as session:
+        return actor_by_username(session, username)
 
 
 def test_short_lived_processes_fold_their_share_of_the_deltas(

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import Engine, event, select, text
+from sqlalchemy import Engine, event, select, text, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from oppflow.analytics import totals
@@ -24,7 +24,8 @@ from oppflow.imports.mapping import auto_mapping
 from oppflow.imports.opportunities import may_backdate
 from oppflow.imports.reading import read_rows
 from oppflow.imports.service import ImportResult, import_rows
-from oppflow.models import Account, Contact, ImportRun, Opportunity
+from oppflow.lookup import repository
+from oppflow.models import Account, Contact, ImportRun, Opportunity, User
 from oppflow.security.service import actor_by_username
 from tests.analytics.closed import (
     assert_phase_moves_follow_the_log,
@@ -353,3 +354,64 @@ def _empty_opportunities(engine: Engine) -> None:
         for table in reversed(TABLES):
             if "opportunity_id" in table.c or table.name == "opportunities":
                 connection.execute(table.delete())
+
+
+def test_a_batch_finds_the_owners_the_row_by_row_path_finds(
+    factory: sessionmaker[Session],
+    engine: Engine,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Owners by user name or by e-mail in any case, an inactive user refused, accounts
+    looked up two names per statement: the same deals and refusals both ways."""
+    monkeypatch.setattr(repository, "AMONG_CHUNK", 2)
+    _people(factory)
+    user(factory, "carol")
+    with unit_of_work(factory) as session:
+        session.execute(update(User).where(User.username == "carol").values(is_active=False))
+    for name in ("Northwind", "Contoso", "Adatum"):
+        account(factory, "alice", name)
+    path = tmp_path / "owners.csv"
+    path.write_text(
+        "opportunityid,name,account name,owner\n"
+        "W-1,By name,Northwind,bob\nW-2,By e-mail,Contoso,BOB@Example.COM\n"
+        "W-3,Inactive,Adatum,carol\nW-4,Unknown,Fabrikam,nobody\nW-5,Own,fabrikam,\n"
+    )
+    found = []
+    for importer in (_rowwise, bulk.import_opportunities):
+        result = _run(factory, importer, path)
+        with engine.connect() as connection:
+            owners = connection.execute(
+                select(Opportunity.external_id, User.username)
+                .join(User, User.id == Opportunity.owner_id)
+                .order_by(Opportunity.external_id)
+            ).all()
+        found.append((result.created, sorted(map(repr, result.problems)), owners))
+        _empty_opportunities(engine)
+    assert found[0] == found[1]
+    created, problems, owners = found[1]
+    assert (created, owners) == (3, [("W-1", "bob"), ("W-2", "bob"), ("W-5", "alice")])
+    assert len(problems) == 2
+    assert "carol" in problems[0] + problems[1]
+
+
+def test_the_batch_path_counts_its_deltas_toward_a_fold(
+    factory: sessionmaker[Session],
+    engine: Engine,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The batch loads its deltas around the flush hook, which would not count them."""
+    monkeypatch.setattr(totals, "FOLD_ROWS", 1)
+    monkeypatch.setattr(totals, "FOLD_BATCH", 1)  # a fold takes what is owed, no more
+    owed = totals._Owed()
+    owed.rows = 0
+    monkeypatch.setattr(totals, "_owed", owed)
+    path = tmp_path / "opportunities.csv"
+    path.write_text(HEADER + "".join(f"N-{n},Deal {n},{GOOD},,,,,10,,,,\n" for n in range(3)))
+    _people(factory)
+    result = _run(factory, bulk.import_opportunities, path)
+    assert (result.created, result.problems) == (3, [])
+    with engine.connect() as connection:
+        left = connection.execute(text("SELECT count(*) FROM total_deltas")).scalar()
+    assert left == 0  # the batch's own commit folded what it loaded

@@ -53,6 +53,7 @@ FOLD_ROWS = 128
 FOLD_BATCH = 5_000
 _PENDING = "totals_pending"
 _APPENDED = "totals_appended"
+_FOLDING = "totals_folding"
 
 
 class _Owed:
@@ -65,13 +66,19 @@ class _Owed:
         self.lock = threading.Lock()
 
     def add(self, rows: int) -> int:
-        """Count ``rows`` more; the rows owed if that reaches a fold, else 0."""
+        """Count ``rows`` more; the rows owed if that reaches a fold (the count then starts
+        over), else 0."""
         with self.lock:
             self.rows += rows
-            if self.rows < FOLD_ROWS:
+            if not rows or self.rows < FOLD_ROWS:
                 return 0
             owed, self.rows = self.rows, 0.0
             return int(owed)
+
+    def give_back(self, rows: int) -> None:
+        """``rows`` a fold took on and did not commit: owed again."""
+        with self.lock:
+            self.rows += rows
 
 
 _owed = _Owed()
@@ -224,20 +231,28 @@ def _delta_row(summary: Summary, change: Contribution) -> dict[str, Any]:
 
 
 def _before_commit(session: Session) -> None:
+    # A savepoint released is no commit: a fold there would hold the totals' row locks until
+    # the enclosing transaction ends (an import's batch, seconds later).
+    if session.in_nested_transaction():
+        return
     session.flush()  # the commit's own flush would append its deltas after the fold
     owed = _owed.add(session.info.pop(_APPENDED, 0))
-    folded = 0
-    # At least as many as are owed, so that a transaction appending more than a batch leaves
-    # no more behind than it found.
-    while folded < owed:
-        count = fold(session, FOLD_BATCH)
-        folded += count
-        if count < FOLD_BATCH:
-            break
+    if owed:
+        session.info[_FOLDING] = owed
+        # At least as many as are owed, in one fold: its totals are locked in bucket order
+        # once, where a fold per batch could lock a lower bucket after a higher one.
+        fold(session, max(owed, FOLD_BATCH))
+
+
+def _after_commit(session: Session) -> None:
+    session.info.pop(_FOLDING, None)
 
 
 def _after_rollback(session: Session) -> None:
+    if session.in_nested_transaction():
+        return  # its deltas are gone, the rest of the transaction's stay counted
     session.info.pop(_APPENDED, None)
+    _owed.give_back(session.info.pop(_FOLDING, 0))  # the commit that was to fold failed
 
 
 def fold(session: Session, limit: int = FOLD_BATCH) -> int:
@@ -387,4 +402,5 @@ def install() -> None:
         event.listen(Session, "before_flush", _before_flush)
         event.listen(Session, "after_flush", _after_flush)
         event.listen(Session, "before_commit", _before_commit)
+        event.listen(Session, "after_commit", _after_commit)
         event.listen(Session, "after_rollback", _after_rollback)

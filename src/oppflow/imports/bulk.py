@@ -60,7 +60,7 @@ from oppflow.process.repository import ProcessRepository
 from oppflow.quotes import revenue
 from oppflow.records import owned_values
 from oppflow.sales.schemas import OpportunityCreate
-from oppflow.sales.service import check_references
+from oppflow.sales.service import REFERENCES, check_references
 from oppflow.security.actor import Actor
 from oppflow.security.scope import require
 
@@ -139,10 +139,6 @@ def import_opportunities(
     return run.result
 
 
-# The references ``check_references`` checks.
-REFERENCES = ("account_id", "contact_id", "competitor_id")
-
-
 @dataclass
 class _Rules:
     """The answers that do not change within an import: per owner, per reference set, per
@@ -183,8 +179,13 @@ class _BulkRun:
     def _rows(self, batch: list[tuple[int, dict[str, str]]]) -> None:
         names = [v["external_id"] for _, v in batch if "external_id" in v]
         known = already_there(self.session, Opportunity, names)
-        # A statement per lookup field, not one per distinct account or contact named.
-        self.lookups.prime(values for _, values in batch)
+        # A statement per lookup field, not one per distinct account or contact named; for
+        # the rows this path places (those already there, or taken row by row, need none).
+        self.lookups.prime(
+            values
+            for _, values in batch
+            if values.get("external_id") not in known and not _rowwise(values)
+        )
         placed: list[Placed] = []
         for number, values in batch:
             external_id = values.get("external_id")
@@ -244,10 +245,11 @@ class _BulkRun:
     def _check_references(self, values: dict[str, Any]) -> None:
         """The rule of ``check_references``, for the ids the row gives itself: those its
         lookups found were found among the records the importer reads."""
+        found = self.lookups.found
         given = {
             name: value
             for name in REFERENCES
-            if (value := values.get(name)) is not None and (name, value) not in self.lookups.found
+            if (value := values.get(name)) is not None and (name, value) not in found
         }
         if not given:
             return

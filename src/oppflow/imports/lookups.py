@@ -81,9 +81,10 @@ class Lookups:
         return self.known[key]
 
     def prime(self, rows: Iterable[Mapping[str, str]]) -> None:
-        """Look up every value of ``rows`` at once, a statement per field and chunk. Only for
-        rows that create none of the records looked up (a batch of opportunities): then an
-        answer, "none" included, holds until :meth:`forget`."""
+        """Look up every value of ``rows`` at once, a statement per field and chunk of values
+        (two for owners: by user name, by e-mail). Only for rows that create none of the
+        records looked up (a batch of opportunities): then an answer, "none" included, holds
+        until :meth:`forget`."""
         wanted: dict[str, set[str]] = defaultdict(set)
         for values in rows:
             for field in self.among:

@@ -15,7 +15,16 @@ from collections import defaultdict
 from collections.abc import Callable, Collection, Sequence
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, UnaryExpression, and_, func, or_, select
+from sqlalchemy import (
+    ColumnElement,
+    Select,
+    SQLColumnExpression,
+    UnaryExpression,
+    and_,
+    func,
+    or_,
+    select,
+)
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.operators import custom_op
 
@@ -244,32 +253,30 @@ class LookupRepository:
         return self._ids_among(readable, Opportunity.external_id, Opportunity.id, ids)
 
     def user_ids_named_among(self, names: Collection[str]) -> dict[str, list[uuid.UUID]]:
-        """As :meth:`user_ids_named`, for each of ``names``."""
-        by_username = self._ids_among(select(User.id), User.username, User.id, names, active=True)
+        """As :meth:`user_ids_named`, for each of ``names``: two statements per chunk."""
+        active = select(User.id).where(User.is_active)
+        by_username = self._ids_among(active, User.username, User.id, names)
         email = func.lower(User.email)
-        by_email = self._ids_among(select(User.id), email, User.id, names, str.lower, active=True)
+        by_email = self._ids_among(active, email, User.id, names, str.lower)
         return {name: list(dict.fromkeys([*by_username[name], *by_email[name]])) for name in names}
 
     def _ids_among(
         self,
         readable: Select[Any],
-        key: Any,
-        id_column: Any,
+        key: SQLColumnExpression[Any],
+        id_column: SQLColumnExpression[uuid.UUID],
         values: Collection[str],
         fold: Callable[[str], str] = str,
-        *,
-        active: bool = False,
     ) -> dict[str, list[uuid.UUID]]:
         """Each of ``values`` with the ids of the ``readable`` rows whose ``key`` equals it
-        (``fold``-ed as the single lookup folds it)."""
+        (``fold``-ed as the single lookup folds it): every id, where the single lookup
+        stops at two."""
         folded = {value: fold(value) for value in values}
         found: dict[str, list[uuid.UUID]] = defaultdict(list)
         wanted = sorted(set(folded.values()))
         for start in range(0, len(wanted), AMONG_CHUNK):
             chunk = wanted[start : start + AMONG_CHUNK]
             query = readable.with_only_columns(key, id_column).where(key.in_(chunk))
-            if active:
-                query = query.where(User.is_active)
             for matched, found_id in self.session.execute(query):
                 found[matched].append(found_id)
         return {value: found.get(key_value, []) for value, key_value in folded.items()}

@@ -52,15 +52,17 @@ from oppflow.sales.schemas import (
 from oppflow.security.actor import Actor
 from oppflow.security.scope import require
 
+# The ids a record's values may name, and where each must be readable.
+REFERENCES: dict[str, type[RecordRepository[Any]]] = {
+    "account_id": AccountRepository,
+    "contact_id": ContactRepository,
+    "competitor_id": CompetitorRepository,
+}
+
 
 def check_references(session: Session, actor: Actor, values: dict[str, Any]) -> None:
     """Unknown or unreadable ids in a request body are a 422 naming the field."""
-    repositories: dict[str, type[RecordRepository[Any]]] = {
-        "account_id": AccountRepository,
-        "contact_id": ContactRepository,
-        "competitor_id": CompetitorRepository,
-    }
-    for field, repository in repositories.items():
+    for field, repository in REFERENCES.items():
         if values.get(field) is not None:
             try:
                 repository(session, actor).require_readable(values[field])
