@@ -106,9 +106,10 @@ class CohortPhase:
 def cohort_of_members(
     members: Iterable[Sequence[Any]], scope: Scope, *, mode: str
 ) -> list[CohortPhase]:
-    """The cohort funnel of its members as they are now, one row each
-    (``AnalyticsRepository.cohort_now``: state, estimated value, probability, process,
-    stage, and the phases it entered in time order joined by ``|``, None if none).
+    """The cohort funnel of its members, a row per member or per group of alike ones
+    (``AnalyticsRepository.cohort_now``, ``HistoryRepository.cohort_at``: state, estimated
+    value summed, probability, process, stage, the phases entered in time order joined by
+    ``|``, None if none, and how many members).
 
     Members alike (the phases they reached, their state, the probability they are weighted
     at) are counted together: their values summed, then weighted once. Exact, as Decimal
@@ -119,7 +120,7 @@ def cohort_of_members(
     # stage).
     weights: dict[tuple[Any, ...], int] = {}
     alike: dict[tuple[frozenset[str], str, int], list[Any]] = {}
-    for state, value, probability, process, stage, entries in members:
+    for state, value, probability, process, stage, entries, count in members:
         weighed_by = (state, probability, process, stage)
         weight = weights.get(weighed_by)
         if weight is None:
@@ -127,7 +128,7 @@ def cohort_of_members(
             member = State(dict(zip(MEMBER_FIELDS, fields, strict=True)))
             weight = weights[weighed_by] = scope.defaults.probability(member)
         tally = alike.setdefault((reached_by[entries], state, weight), [0, Decimal(0)])
-        tally[0] += 1
+        tally[0] += count
         tally[1] += value or 0
     found = [CohortPhase(phase) for phase in phases]
     for (phases_reached, state_now, probability), (count, value) in alike.items():

@@ -24,6 +24,7 @@ from sqlalchemy import (
     and_,
     case,
     func,
+    literal,
     literal_column,
     null,
     or_,
@@ -166,21 +167,31 @@ class HistoryRepository(OpportunityRepository):
         entered: bool,
     ) -> Iterator[tuple[Any, ...]]:
         """The readable opportunities of a cohort (as :meth:`AnalyticsRepository.cohort_now`
-        finds them) as they were at ``moment``: each one's state, estimated value,
-        probability, process and stage from the span holding it (decision 0035), the phases
-        it had entered by then joined by ``|``; kept by the ``scope``'s owner, owners and
-        process then, as a fold of the log would keep it."""
+        finds them) as they were at ``moment``, alike ones together: the state, probability,
+        process and stage of the span holding each (decision 0035), the phases it had
+        entered by then joined by ``|``, their summed estimated value and their count; kept
+        by the ``scope``'s owner, owners and process then, as a fold of the log would keep
+        it. Grouped by the database, which sends a few hundred rows where it sent one per
+        member (125,000 at 1M), each decoded and tallied in Python."""
         at = microseconds(moment)
         members = select(Opportunity.id).where(
             cohort_membership(window, first_phase, entered=entered, until=at + 1),
             read_scope(self.actor, Opportunity),
         )
-        query = _members_then(self.session, members, at, scope)
+        then = _members_then(self.session, members, at, scope).subquery()
+        alike = (then.c.state, then.c.probability, then.c.process_key, then.c.active_stage)
+        query = select(
+            then.c.state,
+            _joined_text(self.session, then.c.estimated_value),
+            *alike[1:],
+            then.c.entries,
+            func.count(),
+        ).group_by(*alike, then.c.entries)
         reader = _Reader(None)
         for batch in _driver_batches(self.session.connection(), query):
-            for state, value, probability, *rest in batch:
+            for state, values, probability, *rest in batch:
                 decoded = reader.value("probability", probability)
-                yield state, decode("estimated_value", value), decoded, *rest
+                yield state, _sum_of_joined(values), decoded, *rest
 
     def _readable_only(self, query: Select[Any], key: Any, *, tested: bool = False) -> Select[Any]:
         """``query`` kept to the readable opportunities by its column ``key``: tested against
@@ -251,7 +262,7 @@ def _members_then(session: Session, members: Select[Any], at: int, scope: Scope)
     member, span = found.c[0], OpportunitySpan
     columns: list[Any] = [span.state, span.estimated_value, span.probability]
     columns += [span.process_key, span.active_stage]
-    phases = entries_joined(session, member, until=at + 1)
+    phases = entries_joined(session, member, until=at + 1).label("entries")
     if _spans_by_lateral(session):
         latest = _latest_span(span, member, at, [*columns, span.owner_id], "held")
         holds = and_(latest.c.to_us > at, *kept_by(scope, latest.c))
@@ -261,6 +272,20 @@ def _members_then(session: Session, members: Select[Any], at: int, scope: Scope)
         span.opportunity_id == member, span.from_us <= at, span.to_us > at, *kept_by(scope, span)
     )
     return select(*columns, phases).select_from(found).join(span, holds)
+
+
+def _joined_text(session: Session, column: Any) -> ColumnElement[Any]:
+    """The group's values of a text ``column``, joined by commas (none: NULL)."""
+    if session.get_bind().dialect.name == "postgresql":
+        return func.string_agg(column, literal(","))
+    return func.group_concat(column, ",")
+
+
+def _sum_of_joined(values: str | None) -> Decimal | None:
+    """The exact sum of the decimals :func:`_joined_text` joined (SQLite sums as floats)."""
+    if values is None:
+        return None
+    return sum(map(Decimal, values.split(",")), Decimal(0))
 
 
 def _driver_batches(connection: Connection, query: Select[Any]) -> Iterator[Sequence[Any]]:

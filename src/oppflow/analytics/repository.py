@@ -399,8 +399,8 @@ class AnalyticsRepository(OpportunityRepository):
     ) -> Sequence[Sequence[Any]]:
         """The readable opportunities of a cohort as they are now (created in ``window``, or
         with their first entry into ``first_phase`` in it): one row per member, the phases
-        it entered in time order joined by ``|`` last, None when it entered none
-        (``funnels.cohort_of_members``)."""
+        it entered in time order joined by ``|``, None when it entered none, then a count of
+        one (``funnels.cohort_of_members``)."""
         record = Opportunity
         query = select(
             record.state,
@@ -409,6 +409,7 @@ class AnalyticsRepository(OpportunityRepository):
             record.process_key,
             record.active_stage,
             entries_joined(self.session, record.id),
+            literal_column("1"),
         ).where(
             cohort_membership(window, first_phase, entered=entered),
             self.grants().scope(),
