@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import UTC, datetime, timedelta
+from decimal import Decimal
 from typing import Any
 
 from fastapi.testclient import TestClient
@@ -115,3 +116,34 @@ def test_the_cohort_read_from_the_driver_holds_the_values_the_orm_would(
     expected = sorted(((value is None, value or 0, type(value)) for value in by_orm), key=str)
     assert found == expected
     assert {str(row[1]) for row in rows} >= {"1000.5000", "0.0001", "123456789.1234", "None"}
+
+
+def test_alike_members_of_a_cohort_as_of_an_instant_are_counted_and_summed_exactly(
+    client: TestClient, factory: sessionmaker[Session]
+) -> None:
+    """The cohort as of an instant is grouped by the database (decision 0047): alike members
+    come as one row, their count and their values joined as text, summed as Decimals; the
+    cohort of now reads them one by one. Both answer the same."""
+    headers = signed_in(client, factory, roles=["system-administrator"])
+    for value in (None, "0.0001", "123456789.1234", None):
+        create_opportunity(client, headers, estimated_value=value, probability=40)
+    for _ in range(2):  # a group whose values are all missing
+        create_opportunity(client, headers, probability=70)
+    moment = datetime.now(UTC) + timedelta(milliseconds=1)
+    for report in ("funnel", "conversion"):
+        now = _report(client, headers, report, {"mode": "any"})
+        then = _report(client, headers, report, {"mode": "any", "as_of": moment.isoformat()})
+        assert then == now
+    first = _report(client, headers, "funnel", {"mode": "any"})[0]
+    assert first["count"] == 6
+    assert Decimal(str(first["estimated_value"])) == Decimal("123456789.12")
+    assert Decimal(str(first["weighted_value"])) == Decimal("49382715.65")  # 40 % of it
+
+
+def _report(
+    client: TestClient, headers: dict[str, str], name: str, params: dict[str, str]
+) -> list[Any]:
+    answer = client.get(f"/api/v1/analytics/{name}", params=params, headers=headers)
+    assert answer.status_code == 200, answer.text
+    body = answer.json()
+    return list(body["phases"] if name == "funnel" else body["rows"])

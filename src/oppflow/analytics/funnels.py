@@ -108,8 +108,8 @@ def cohort_of_members(
 ) -> list[CohortPhase]:
     """The cohort funnel of its members, a row per member or per group of alike ones
     (``AnalyticsRepository.cohort_now``, ``HistoryRepository.cohort_at``: state, estimated
-    value summed, probability, process, stage, the phases entered in time order joined by
-    ``|``, None if none, and how many members).
+    value (summed for a group), probability, process, stage, the phases entered in time
+    order joined by ``|``, None if none, and how many members).
 
     Members alike (the phases they reached, their state, the probability they are weighted
     at) are counted together: their values summed, then weighted once. Exact, as Decimal
@@ -124,7 +124,8 @@ def cohort_of_members(
         weighed_by = (state, probability, process, stage)
         weight = weights.get(weighed_by)
         if weight is None:
-            fields = (state, value, probability, process, stage)
+            # The weight must not depend on the value: it is one per group, and cached.
+            fields = (state, None, probability, process, stage)
             member = State(dict(zip(MEMBER_FIELDS, fields, strict=True)))
             weight = weights[weighed_by] = scope.defaults.probability(member)
         tally = alike.setdefault((reached_by[entries], state, weight), [0, Decimal(0)])
