@@ -56,17 +56,8 @@ def test_indexes_on_large_tables_are_built_without_blocking_writers(engine: Engi
     """Migrations 0014, 0015, 0019 and 0020 index the opportunities and the change log, which may
     hold millions of rows: CONCURRENTLY, each outside a transaction, so writers go on
     meanwhile."""
-    statements: list[str] = []
-
-    def seen(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
-        statements.append(" ".join(statement.split()))
-
     migrate.downgrade(engine, "0013")
-    event.listen(engine, "before_cursor_execute", seen)
-    try:
-        migrate.upgrade(engine)
-    finally:
-        event.remove(engine, "before_cursor_execute", seen)
+    statements = _upgrade_statements(engine)
     # Migrations 0016 to 0018 and 0021 index tables they have just created, in their
     # transaction; 0020 indexes phase_moves, which may be large by then.
     with_their_table = (
@@ -124,17 +115,8 @@ def test_an_index_made_anew_is_built_beside_the_old_one(engine: Engine) -> None:
     """Migrations 0024 and 0026 remake the spans' partial indexes: each new one is built
     before the old one is dropped, so that the reports reading it always have one (0024 once
     dropped first, leaving none for the minutes a build takes at millions of spans)."""
-    statements: list[str] = []
-
-    def seen(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
-        statements.append(" ".join(statement.split()))
-
     migrate.downgrade(engine, "0023")
-    event.listen(engine, "before_cursor_execute", seen)
-    try:
-        migrate.upgrade(engine)
-    finally:
-        event.remove(engine, "before_cursor_execute", seen)
+    statements = _upgrade_statements(engine)
     steps = {name: _index_steps(statements, name) for name in ("open", "won")}
     assert steps == {
         "open": ["build beside", "drop", "rename"],  # 0024
@@ -176,6 +158,13 @@ def test_an_index_replacement_interrupted_after_its_drop_resumes_without_a_rebui
             )
         )
         connection.execute(text("DROP INDEX ix_opportunity_spans_won"))
+    statements = _upgrade_statements(engine)
+    assert _index_steps(statements, "won") == ["drop", "rename"]
+    test_the_migrated_schema_is_the_models_schema(engine)
+
+
+def _upgrade_statements(engine: Engine) -> list[str]:
+    """The statements ``migrate.upgrade`` runs, whitespace collapsed."""
     statements: list[str] = []
 
     def seen(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
@@ -186,5 +175,4 @@ def test_an_index_replacement_interrupted_after_its_drop_resumes_without_a_rebui
         migrate.upgrade(engine)
     finally:
         event.remove(engine, "before_cursor_execute", seen)
-    assert _index_steps(statements, "won") == ["drop", "rename"]
-    test_the_migrated_schema_is_the_models_schema(engine)
+    return statements
