@@ -39,15 +39,7 @@ class Lookups:
     the batch created, unless the batch was :meth:`prime`-d."""
 
     def __init__(self, repository: LookupRepository) -> None:
-        self.finders: dict[str, Callable[[str], list[uuid.UUID]]] = {
-            "account_external_id": repository.account_ids_with_external_id,
-            "account_name": repository.account_ids_named,
-            "contact_external_id": repository.contact_ids_with_external_id,
-            "contact_email": repository.contact_ids_with_email,
-            "owner": repository.user_ids_named,
-            "opportunity_external_id": repository.opportunity_ids_with_external_id,
-        }
-        self.among: dict[str, Callable[[Collection[str]], dict[str, list[uuid.UUID]]]] = {
+        self.finders: dict[str, Callable[[Collection[str]], dict[str, list[uuid.UUID]]]] = {
             "account_external_id": repository.account_ids_with_external_ids,
             "account_name": repository.account_ids_named_among,
             "contact_external_id": repository.contact_ids_with_external_ids,
@@ -75,7 +67,7 @@ class Lookups:
         if key not in self.known:
             ids = self.answers.get(key)
             if ids is None:
-                ids = self.finders[field](text)
+                ids = self.finders[field]([text])[text]
             self.known[key] = found = self._only(field, text, ids)
             self.found.add((LOOKUPS.get(field, field), found))
         return self.known[key]
@@ -87,12 +79,12 @@ class Lookups:
         until :meth:`forget`."""
         wanted: dict[str, set[str]] = defaultdict(set)
         for values in rows:
-            for field in self.among:
+            for field in self.finders:
                 text = values.get(field)
                 if text is not None and (field, text) not in self.known:
                     wanted[field].add(text)
         for field, texts in wanted.items():
-            for text, ids in self.among[field](texts).items():
+            for text, ids in self.finders[field](texts).items():
                 self.answers[(field, text)] = ids
 
     def opportunity(self, external_id: str) -> uuid.UUID:

@@ -197,41 +197,9 @@ class LookupRepository:
         query = select(User.id, User.full_name).where(User.id.in_(ids))
         return {row.id: row.full_name for row in self.session.execute(query)}
 
-    # Exact matches, for the lookups of imports: at most two ids, so a caller can tell one
-    # match from an ambiguous name.
-    def account_ids_named(self, name: str) -> list[uuid.UUID]:
-        readable = AccountRepository(self.session, self.actor).readable()
-        query = readable.where(func.lower(Account.name) == name.lower())
-        return list(self.session.scalars(query.with_only_columns(Account.id).limit(2)))
-
-    def account_ids_with_external_id(self, external_id: str) -> list[uuid.UUID]:
-        readable = AccountRepository(self.session, self.actor).readable()
-        query = readable.where(Account.external_id == external_id)
-        return list(self.session.scalars(query.with_only_columns(Account.id).limit(2)))
-
-    def contact_ids_with_external_id(self, external_id: str) -> list[uuid.UUID]:
-        readable = ContactRepository(self.session, self.actor).readable()
-        query = readable.where(Contact.external_id == external_id)
-        return list(self.session.scalars(query.with_only_columns(Contact.id).limit(2)))
-
-    def contact_ids_with_email(self, email: str) -> list[uuid.UUID]:
-        readable = ContactRepository(self.session, self.actor).readable()
-        query = readable.where(func.lower(Contact.email) == email.lower())
-        return list(self.session.scalars(query.with_only_columns(Contact.id).limit(2)))
-
-    def user_ids_named(self, name: str) -> list[uuid.UUID]:
-        """Active users whose user name, or e-mail ignoring case, is ``name``."""
-        named = or_(User.username == name, func.lower(User.email) == name.lower())
-        query = select(User.id).where(User.is_active, named)
-        return list(self.session.scalars(query.limit(2)))
-
-    def opportunity_ids_with_external_id(self, external_id: str) -> list[uuid.UUID]:
-        readable = OpportunityRepository(self.session, self.actor).readable()
-        query = readable.where(Opportunity.external_id == external_id)
-        return list(self.session.scalars(query.with_only_columns(Opportunity.id).limit(2)))
-
-    # The same lookups for many values at once (a batch of an import): each value given, with
-    # the ids it matches (none, one, or several when it is ambiguous); a query per chunk.
+    # Exact matches, for the lookups of imports, of one value or of a batch's at once: each
+    # value given, with the ids it matches (none, one, or several when it is ambiguous); a
+    # query per chunk of values.
     def account_ids_named_among(self, names: Collection[str]) -> dict[str, list[uuid.UUID]]:
         readable = AccountRepository(self.session, self.actor).readable()
         return self._ids_among(readable, func.lower(Account.name), Account.id, names, str.lower)
@@ -253,7 +221,8 @@ class LookupRepository:
         return self._ids_among(readable, Opportunity.external_id, Opportunity.id, ids)
 
     def user_ids_named_among(self, names: Collection[str]) -> dict[str, list[uuid.UUID]]:
-        """As :meth:`user_ids_named`, for each of ``names``: two statements per chunk."""
+        """Active users whose user name, or e-mail ignoring case, is each of ``names``: two
+        statements per chunk."""
         active = select(User.id).where(User.is_active)
         by_username = self._ids_among(active, User.username, User.id, names)
         email = func.lower(User.email)
