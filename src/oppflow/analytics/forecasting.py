@@ -116,15 +116,22 @@ Texts = Sequence[str | None]
 
 @dataclass
 class Line:
+    """A waterfall line's opportunities, their values kept as the spans give them (texts, or
+    a change made Decimal) and summed once at the end: a Decimal made and added per
+    candidate was a third of the loop's time."""
+
     count: int = 0
-    value: Decimal = Decimal(0)
+    values: list[str | Decimal | None] = field(default_factory=list)
     ids: list[uuid.UUID] = field(default_factory=list)
 
-    def add(self, opportunity_id: uuid.UUID | None, value: Decimal) -> None:
+    def add(self, opportunity_id: uuid.UUID | None, value: str | Decimal | None) -> None:
         self.count += 1
-        self.value += value
+        self.values.append(value)
         if opportunity_id is not None:  # read only when the details are asked
             self.ids.append(opportunity_id)
+
+    def value(self) -> Decimal:
+        return sum((Decimal(value) for value in self.values if value), Decimal(0)).quantize(CENT)
 
 
 def waterfall(
@@ -142,15 +149,22 @@ def waterfall(
     from the texts: a state decoded per candidate was a third of its time at 100,000."""
     read = _Reader(names, close)
     lines = {name: Line() for name in WATERFALL_LINES}
+    state, day, first, after = read.state, read.day, read.first, read.after
+    filtered = not scope.filters_nothing()
     for opportunity_id, at_start, at_end in states:
-        before, after = read.in_period(at_start), read.in_period(at_end)
-        if (before or after) and read.admits(scope, at_end):
-            _classify(lines, opportunity_id, read, at_start if before else None, at_end, after)
+        # Open with its close day in the period, at each instant; inlined: a call per
+        # instant was a fifth of the loop.
+        start_day, end_day = at_start[day], at_end[day]
+        was_in = at_start[state] == "open" and start_day is not None and first <= start_day < after
+        is_in = at_end[state] == "open" and end_day is not None and first <= end_day < after
+        if not (was_in or is_in) or (filtered and not read.admits(scope, at_end)):
+            continue
+        _classify(lines, opportunity_id, read, at_start if was_in else None, at_end, is_in)
     return [
         WaterfallRow(
             line=name,
             count=line.count,
-            value=line.value.quantize(CENT),
+            value=line.value(),
             opportunity_ids=line.ids if details else None,
         )
         for name, line in lines.items()
@@ -162,16 +176,9 @@ class _Reader:
 
     def __init__(self, names: Sequence[str], close: Period) -> None:
         self.names = list(names)
-        self.state, self.day, self.value_at = (self.names.index(name) for name in WATERFALL_FIELDS)
+        self.state, self.day, self.value = (self.names.index(name) for name in WATERFALL_FIELDS)
         # ISO days sort as text; the days of the report's time zone.
         self.first, self.after = iso_days(close.days())
-
-    def in_period(self, texts: Texts) -> bool:
-        day = texts[self.day]
-        return texts[self.state] == "open" and day is not None and self.first <= day < self.after
-
-    def value(self, texts: Texts) -> Decimal:
-        return Decimal(texts[self.value_at] or 0)
 
     def admits(self, scope: Scope, texts: Texts) -> bool:
         if scope.filters_nothing():
@@ -196,16 +203,17 @@ def _classify(
     at_end: Texts,
     after: bool,
 ) -> None:
+    end = at_end[read.value]
     if after:
-        lines["ending"].add(opportunity_id, read.value(at_end))
+        lines["ending"].add(opportunity_id, end)
     if before is None:
-        lines["new"].add(opportunity_id, read.value(at_end))
+        lines["new"].add(opportunity_id, end)
         return
-    old = read.value(before)
-    lines["beginning"].add(opportunity_id, old)
-    if after:
-        change = read.value(at_end) - old
+    start = before[read.value]
+    lines["beginning"].add(opportunity_id, start)
+    if not after:
+        lines[read.left_by(at_end)].add(opportunity_id, start)
+    elif end != start:  # the same text is the same value
+        change = Decimal(end or 0) - Decimal(start or 0)
         if change:
             lines["increased" if change > 0 else "decreased"].add(opportunity_id, abs(change))
-        return
-    lines[read.left_by(at_end)].add(opportunity_id, old)
