@@ -22,7 +22,7 @@ from sqlalchemy.orm import Session
 
 from oppflow.clock import utcnow
 from oppflow.models import AuditEntry, Base
-from oppflow.models.base import Audited, set_since_load
+from oppflow.models.base import Audited, new_id, set_since_load
 
 # Never written to the log, whatever their value.
 SECRET_FIELDS = frozenset({"password_hash", "token_hash"})
@@ -194,7 +194,7 @@ def _before_flush(session: Session, _flush_context: Any, _instances: Any) -> Non
     session.info[_PENDING] = []  # rows of a flush that failed are never written
     for new in [obj for obj in session.new if isinstance(obj, Audited)]:
         if getattr(new, "id", None) is None:
-            new.id = uuid.uuid4()  # type: ignore[attr-defined]
+            new.id = new_id()  # type: ignore[attr-defined]
         _entry(session, new, "create", _created(new))
     for dirty in [obj for obj in session.dirty if isinstance(obj, Audited)]:
         changes = _updated(dirty)

@@ -6,7 +6,7 @@ the API serves and moves the generated deals."""
 from __future__ import annotations
 
 from collections import Counter
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, cast
 
@@ -68,6 +68,25 @@ def test_the_log_folds_back_to_every_opportunitys_columns(
             assert _folded(session, record) == expected, record.id
         logged = session.scalar(select(func.count()).select_from(OpportunityChange))
     assert logged == generated.changes
+
+
+def test_ids_are_ordered_as_the_records_were_made(
+    factory: sessionmaker[Session], generated: bulk.Generated
+) -> None:
+    """As the product gives them (decision 0048): a window of creation is a range of keys."""
+    with unit_of_work(factory) as session:
+        made = session.execute(select(Opportunity.id, Opportunity.created_at)).all()
+        leads = session.execute(select(Lead.id, Lead.created_at)).all()
+    for identifier, created_at in [*made, *leads]:
+        assert identifier.version == 7
+        assert identifier.int >> 80 == _milliseconds(created_at)
+    # Made in the same millisecond, two records sort by their random bits.
+    by_id = [_milliseconds(created_at) for _, created_at in sorted(made)]
+    assert by_id == sorted(by_id)
+
+
+def _milliseconds(moment: datetime) -> int:
+    return int(moment.replace(tzinfo=UTC).timestamp() * 1000)
 
 
 def test_instances_replay_from_the_history_with_passed_steps_filled(

@@ -24,7 +24,7 @@ from oppflow.analytics.placement import Shift, shift_of
 from oppflow.analytics.timeline import encode
 from oppflow.clock import utcnow
 from oppflow.models import Opportunity, OpportunityChange
-from oppflow.models.base import set_since_load
+from oppflow.models.base import new_id, set_since_load
 
 TRACKED_FIELDS = (
     "process_key",
@@ -115,7 +115,7 @@ def _before_flush(session: Session, _flush_context: Any, _instances: Any) -> Non
     shifts: dict[uuid.UUID, Shift] = {}
     for new in [obj for obj in session.new if isinstance(obj, Opportunity)]:
         if new.id is None:
-            new.id = uuid.uuid4()
+            new.id = new_id()
         # The birth rows and the record's created_at are the same instant.
         new.created_at = backdated or new.created_at or utcnow()
         _rows(session, new, list(_created(new)), new.created_at)

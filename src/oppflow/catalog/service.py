@@ -35,7 +35,7 @@ from oppflow.catalog.schemas import (
 )
 from oppflow.errors import NotFound, ValidationFailed
 from oppflow.models import PriceList, PriceListItem, Product, ProductFamily, Unit, UnitGroup
-from oppflow.models.base import Audited
+from oppflow.models.base import Audited, new_id
 from oppflow.records import apply_changes, check_version, stamp_new
 from oppflow.repository import RecordRepository
 from oppflow.security.actor import Actor
@@ -61,7 +61,7 @@ def _changed(
 def create_unit_group(session: Session, *, actor: Actor, data: UnitGroupCreate) -> UnitGroup:
     """A unit group with its base unit (quantity 1)."""
     actor.require("product", "create")
-    group = UnitGroup(id=uuid.uuid4(), name=data.name, description=data.description)
+    group = UnitGroup(id=new_id(), name=data.name, description=data.description)
     stamp_new(group, actor)
     UnitGroupRepository(session, actor).add(group)
     base = Unit(group_id=group.id, name=data.base_unit, quantity=Decimal(1))

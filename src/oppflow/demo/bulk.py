@@ -229,7 +229,7 @@ def _customers(
         for number in range(start + 1, min(start + CHUNK, total) + 1):
             industry, suffixes = rng.choice(INDUSTRIES)
             name = f"{rng.choice(COMPANY_WORDS)} {rng.choice(suffixes)} {number}"
-            customer = Customer(new_id(rng), name, new_id(rng))
+            customer = Customer(new_id(rng, opened), name, new_id(rng, opened))
             owner = rng.choice(owners)
             accounts.append(account_row(customer, industry, owner, opened))
             contacts.append(contact_row(rng, customer, owner, opened))

@@ -24,6 +24,7 @@ from typing import Any
 from oppflow.analytics.changelog import TRACKED_FIELDS
 from oppflow.analytics.timeline import encode
 from oppflow.demo.pipeline import JOB_TITLES, PRODUCTS
+from oppflow.models.base import RANDOM_BITS, time_ordered_id
 from oppflow.process.definition import ProcessDefinition
 from oppflow.process.fields import pipeline_phase
 
@@ -138,9 +139,10 @@ class Story:
     lead_history: Row | None = None
 
 
-def new_id(rng: random.Random) -> uuid.UUID:
-    """A version-4 UUID from ``rng``: the same seed gives the same ids."""
-    return uuid.UUID(int=rng.getrandbits(128), version=4)
+def new_id(rng: random.Random, made: datetime) -> uuid.UUID:
+    """The id of a record ``made`` then, as the product would have given it (time-ordered,
+    decision 0048), its random bits from ``rng``: the same seed gives the same ids."""
+    return time_ordered_id(made, rng.getrandbits(RANDOM_BITS))
 
 
 def contact_row(rng: random.Random, customer: Customer, owner: Owner, at: datetime) -> Row:
@@ -211,7 +213,7 @@ class _Life:
         self.rng, self.cast, self.process, self.at = rng, cast, process, at
         self.owner = self.creator = rng.choice(cast.owners)
         self.customer = rng.choice(cast.customers)
-        self.id = new_id(rng)
+        self.id = new_id(rng, at)
         self.values: Row = dict.fromkeys(TRACKED_FIELDS)
         self.encoded: dict[str, str | None] = dict.fromkeys(TRACKED_FIELDS)
         self.steps: Row = {**dict.fromkeys(STEP_OTHERS), **dict.fromkeys(STEP_BOOLEANS, False)}
@@ -408,7 +410,7 @@ class _Life:
         )
         self.closes.append(
             {
-                "id": new_id(self.rng),
+                "id": new_id(self.rng, self.at),
                 "opportunity_id": self.id,
                 "outcome": outcome,
                 "status": "completed",
@@ -504,7 +506,7 @@ class _Life:
 
     def _instance_row(self) -> Row:
         return {
-            "id": new_id(self.rng),
+            "id": new_id(self.rng, self.created_at),
             "process_id": self.process.process_id,
             "process_version": self.process.version,
             "opportunity_id": self.id,
@@ -525,10 +527,10 @@ def _from_lead(
     """The qualified lead the opportunity came from: the lead row, its start on the lead's
     stage, and the instance and first move carried over to the opportunity."""
     opportunity = story.opportunity
-    lead_id = new_id(rng)
     began = opportunity["created_at"] - timedelta(
         days=_between(rng, 1, 30), minutes=_between(rng, 1, 600)
     )
+    lead_id = new_id(rng, began)
     first = story.history[0]
     story.lead = _lead_row(lead_id, opportunity, customer, creator, began)
     story.lead_history = {

@@ -33,6 +33,7 @@ from oppflow.events.repository import EventRepository
 from oppflow.events.schemas import EventRead
 from oppflow.events.webhook_repository import WebhookRepository
 from oppflow.models import Event, WebhookAttempt, WebhookDelivery, WebhookSubscription
+from oppflow.models.base import new_id
 
 log = logging.getLogger("oppflow.webhooks")
 DISPATCH_BATCH = 500
@@ -90,7 +91,7 @@ def dispatch(session: Session) -> int:
     repository.add_deliveries(
         [
             {
-                "id": uuid.uuid4(),
+                "id": new_id(),
                 "subscription_id": subscription.id,
                 "event_seq": event.seq,
                 "record_id": event.record_id,

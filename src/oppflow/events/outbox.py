@@ -25,6 +25,7 @@ from oppflow.events.payloads import (
     quote_events,
 )
 from oppflow.models import Event, Lead, Opportunity, Quote, StageHistory
+from oppflow.models.base import new_id
 
 _PENDING = "outbox_pending"
 # Events of one record in one flush are numbered version × SLOTS + their position, so the
@@ -49,7 +50,7 @@ def _row(
     # A quote's events carry its opportunity's owner and unit: quotes follow their opportunity.
     owned = _opportunity_of(session, record) if isinstance(record, Quote) else record
     return {
-        "id": uuid.uuid4(),
+        "id": new_id(),
         "type": found.type,
         "record_type": RECORD_TYPES[type(record)],
         "record_id": record.id,
@@ -117,7 +118,7 @@ def _before_flush(session: Session, _flush_context: Any, _instances: Any) -> Non
     session.info[_PENDING] = []  # rows of a flush that failed are never written
     moves = _moves(session)
     for new in [obj for obj in session.new if isinstance(obj, Opportunity)]:
-        new.id = new.id or uuid.uuid4()
+        new.id = new.id or new_id()
         _queue(session, new, 1, iter([EventRow("opportunity.created", created_payload(new))]))
     for dirty in [obj for obj in session.dirty if isinstance(obj, Opportunity)]:
         found = list(opportunity_events(dirty, moves.get(dirty.id)))

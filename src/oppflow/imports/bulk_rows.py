@@ -24,6 +24,7 @@ from oppflow.audit import SKIPPED_FIELDS
 from oppflow.events.outbox import SLOTS
 from oppflow.events.payloads import json_value
 from oppflow.models import Opportunity
+from oppflow.models.base import new_id
 from oppflow.process import engine
 
 Row = dict[str, Any]
@@ -110,7 +111,7 @@ def born(placed: Placed) -> Row:
 
 def add(rows: Rows, placed: Placed, writer: Writer) -> None:
     """Append the rows of one opportunity to ``rows``."""
-    opportunity_id = uuid.uuid4()
+    opportunity_id = new_id()
     first = born(placed)
     final = {**first, **_stage_fields(placed.transitions[-1])}
     moves = len(placed.transitions) - 1
@@ -146,7 +147,7 @@ def _opportunity(opportunity_id: uuid.UUID, final: Row, moves: int, writer: Writ
 def _instance(opportunity_id: uuid.UUID, placed: Placed, writer: Writer) -> Row:
     state = placed.transitions[-1].state
     return {
-        "id": uuid.uuid4(),
+        "id": new_id(),
         "process_id": placed.process_id,
         "process_version": placed.process_version,
         "opportunity_id": opportunity_id,
@@ -271,7 +272,7 @@ def _event(
     opportunity_id: uuid.UUID, state: Row, version: int, kind: str, payload: Row, writer: Writer
 ) -> Row:
     return {
-        "id": uuid.uuid4(),
+        "id": new_id(),
         "tx_id": writer.tx_id,
         "type": kind,
         "record_type": "opportunity",

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import secrets
 import uuid
 from collections.abc import Iterable, Iterator
 from datetime import UTC, datetime
@@ -94,7 +95,25 @@ def lower_index(name: str, column: Any) -> Index:
 
 
 def new_id() -> uuid.UUID:
-    return uuid.uuid4()
+    """A new record's id, ordered by the time it was made (decision 0048): the records made
+    about the same time, which the reports and the lists read together, sit together in
+    every index that leads with an id, and a new record's rows are added at the end of them
+    rather than on a random page of each."""
+    return time_ordered_id(utcnow(), secrets.randbits(RANDOM_BITS))
+
+
+# What a version-7 UUID keeps beside its 48 bits of Unix milliseconds (RFC 9562 §5.7).
+RANDOM_BITS = 74
+
+
+def time_ordered_id(moment: datetime, random_bits: int) -> uuid.UUID:
+    """The version-7 UUID of ``moment`` (aware) with ``random_bits``' low 74 bits: they sort,
+    as bytes and as hex text alike, by the millisecond they were made."""
+    milliseconds = int(moment.timestamp() * 1000)
+    if not 0 <= milliseconds < 1 << 48:
+        raise ValueError(f"{moment!r} is outside the range of a version-7 UUID")
+    rand_a, rand_b = random_bits >> 62 & 0xFFF, random_bits & (1 << 62) - 1
+    return uuid.UUID(int=milliseconds << 80 | 0x7 << 76 | rand_a << 64 | 0b10 << 62 | rand_b)
 
 
 class Audited:

@@ -1,0 +1,57 @@
+"""Record ids are version-7 UUIDs, ordered by the moment they were made (decision 0048)."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from oppflow.clock import simulated_time
+from oppflow.models.base import RANDOM_BITS, new_id, time_ordered_id
+
+MOMENTS = st.datetimes(
+    min_value=datetime(1971, 1, 1), max_value=datetime(9999, 1, 1), timezones=st.just(UTC)
+)
+BITS = st.integers(min_value=0, max_value=(1 << RANDOM_BITS) - 1)
+
+
+@given(MOMENTS, BITS)
+def test_a_time_ordered_id_is_an_rfc_9562_version_7_uuid(moment: datetime, bits: int) -> None:
+    made = time_ordered_id(moment, bits)
+    assert made.version == 7
+    assert made.variant == uuid.RFC_4122
+    assert made.int >> 80 == int(moment.timestamp() * 1000)
+    # Every random bit is kept, none is lost under the version and variant.
+    assert (made.int >> 64 & 0xFFF) << 62 | made.int & (1 << 62) - 1 == bits
+
+
+@given(MOMENTS, MOMENTS, BITS, BITS)
+def test_ids_sort_by_their_millisecond_as_bytes_and_as_hex(
+    first: datetime, second: datetime, first_bits: int, second_bits: int
+) -> None:
+    earlier, later = sorted((first, second))
+    if int(earlier.timestamp() * 1000) == int(later.timestamp() * 1000):
+        return
+    one, two = time_ordered_id(earlier, first_bits), time_ordered_id(later, second_bits)
+    # PostgreSQL compares uuid as bytes; SQLite keeps the hex text.
+    assert one.bytes < two.bytes
+    assert one.hex < two.hex
+
+
+def test_a_moment_outside_the_48_bits_is_refused() -> None:
+    with pytest.raises(ValueError, match="version-7"):
+        time_ordered_id(datetime(1969, 12, 31, tzinfo=UTC), 0)
+
+
+def test_new_ids_follow_the_product_clock_and_differ_within_a_millisecond() -> None:
+    moment = datetime(2026, 3, 1, 12, tzinfo=UTC)
+    with simulated_time(moment):
+        made = [new_id() for _ in range(1000)]
+    with simulated_time(moment + timedelta(milliseconds=1)):
+        after = new_id()
+    assert len(set(made)) == len(made)
+    assert {found.int >> 80 for found in made} == {int(moment.timestamp() * 1000)}
+    assert max(made) < after
