@@ -50,6 +50,7 @@ from oppflow.demo.stories import (
     Story,
     account_row,
     contact_row,
+    creation_moments,
     new_id,
     tell,
 )
@@ -112,9 +113,11 @@ def generate(
             raise Conflict("The database already has users; bulk demo data is loaded only once.")
         credentials, cast = _prepare(session, rng, count)
     changes = 0
+    moments = creation_moments(rng, cast.now, count)
     for done, size in _chunks(count):
         with unit_of_work(factory) as session:
-            changes += load_stories(session, [tell(rng, cast) for _ in range(size)])
+            told = [tell(rng, cast, next(moments)) for _ in range(size)]
+            changes += load_stories(session, told)
         if progress is not None:
             progress("Opportunities", done, count)
     with unit_of_work(factory) as session:

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import random
 import uuid
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from decimal import Decimal
@@ -191,16 +192,23 @@ def _owned(owner: Owner, at: datetime) -> Row:
     }
 
 
-def creation_moment(rng: random.Random, now: datetime) -> datetime:
-    """When a deal was created: over the last three years, more of them lately (a growing
-    team), never in the last hour."""
-    days = HISTORY_DAYS * (1 - rng.random() ** 0.6)
-    return now - timedelta(days=days, hours=1, seconds=rng.randrange(86_400))
+def creation_moments(rng: random.Random, now: datetime, count: int) -> Iterator[datetime]:
+    """When ``count`` deals were created, in time order: over the last three years, more of
+    them lately (a growing team), never in the last hour. Each is ``now`` less ``days(u)``
+    for a uniform ``u``, drawn as the order statistics of ``count`` uniforms, one after the
+    other: memory stays bounded whatever the count. In time order, the rows of the deals
+    told together (and their time-ordered ids) are added at the end of every index that
+    leads with an id, rather than on a random page of each (decision 0048)."""
+    drawn = 0.0  # the last order statistic drawn: the smallest of the uniforms left are above
+    for left in range(count, 0, -1):
+        drawn = 1 - (1 - drawn) * rng.random() ** (1 / left)
+        days = HISTORY_DAYS * (1 - drawn**0.6)
+        yield now - timedelta(days=days, hours=1, seconds=rng.randrange(86_400))
 
 
-def tell(rng: random.Random, cast: Cast) -> Story:
-    """One opportunity's whole life, from its creation to ``cast.now``."""
-    life = _Life.born(rng, cast)
+def tell(rng: random.Random, cast: Cast, created: datetime) -> Story:
+    """One opportunity's whole life, from its creation at ``created`` to ``cast.now``."""
+    life = _Life.born(rng, cast, created)
     while life.next_event():
         pass
     return life.story()
@@ -226,9 +234,9 @@ class _Life:
         self.events = 0
 
     @classmethod
-    def born(cls, rng: random.Random, cast: Cast) -> _Life:
+    def born(cls, rng: random.Random, cast: Cast, created: datetime) -> _Life:
         key = LEAD_PROCESS if rng.random() < LEAD_SHARE else OPPORTUNITY_PROCESS
-        life = cls(rng, cast, cast.processes[key], creation_moment(rng, cast.now))
+        life = cls(rng, cast, cast.processes[key], created)
         life.begin()
         return life
 
