@@ -21,7 +21,6 @@ import subprocess
 import sys
 import tempfile
 import time
-import uuid
 from pathlib import Path
 from typing import Any
 
@@ -34,6 +33,7 @@ from common import BENCH_DIR, commit_label, console, postgres_url
 from oppflow import migrate
 from oppflow.db import make_engine, unit_of_work
 from oppflow.install import ensure_builtin_data
+from oppflow.models.base import new_id
 from oppflow.sales import service as sales_service
 from oppflow.sales.schemas import AccountCreate, ContactCreate
 from oppflow.security import service as security_service
@@ -193,7 +193,7 @@ def _chunk(connection: Any, last: str) -> tuple[list[str], list[tuple[Any, ...]]
 
 def _renamed(columns: list[str], row: tuple[Any, ...]) -> tuple[Any, ...]:
     values = list(row)
-    fresh = uuid.uuid4()
+    fresh = new_id()  # as the importer makes them (decision 0048)
     values[columns.index("id")] = fresh.hex if isinstance(row[0], str) else fresh
     values[columns.index("external_id")] = None
     return tuple(values)
