@@ -5,8 +5,10 @@ the API serves and moves the generated deals."""
 
 from __future__ import annotations
 
+import random
 from collections import Counter
 from datetime import UTC, datetime, timedelta
+from itertools import pairwise
 from pathlib import Path
 from typing import Any, cast
 
@@ -23,6 +25,7 @@ from oppflow.cli import app
 from oppflow.clock import utcnow
 from oppflow.db import make_engine, unit_of_work
 from oppflow.demo import bulk
+from oppflow.demo.stories import HISTORY_DAYS, creation_moments
 from oppflow.errors import Conflict
 from oppflow.models import (
     Lead,
@@ -262,3 +265,20 @@ def test_the_cli_generates_into_the_database_named_and_refuses_a_second_time(
     with engine.connect() as connection:
         assert connection.scalar(select(func.count()).select_from(Opportunity)) == 40
     engine.dispose()
+
+
+def test_deals_are_made_in_time_order_as_often_as_one_at_a_time() -> None:
+    """The creation moments drawn in order (order statistics) are distributed as those drawn
+    one at a time, and each is at most a day (its time of day) before the one before."""
+    now = utcnow()
+    ordered = list(creation_moments(random.Random(3), now, 20_000))
+    single = random.Random(4)
+    alone = sorted(
+        now - timedelta(days=HISTORY_DAYS * (1 - single.random() ** 0.6), hours=1)
+        for _ in range(20_000)
+    )
+    assert all(later > earlier - timedelta(days=1) for earlier, later in pairwise(ordered))
+    assert all(now - timedelta(days=HISTORY_DAYS + 1, hours=1) <= m < now for m in ordered)
+    for share in (0.1, 0.25, 0.5, 0.75, 0.9):
+        drawn, expected = sorted(ordered)[int(share * 20_000)], alone[int(share * 20_000)]
+        assert abs(drawn - expected) < timedelta(days=12), share
