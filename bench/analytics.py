@@ -142,9 +142,10 @@ def _reports() -> list[Report]:
 
 
 def sqlite_dataset(cache: Path, count: int, seed: int) -> str:
-    """The cached SQLite file of ``count`` opportunities, generated on first use."""
+    """The cached SQLite file of ``count`` opportunities, generated on first use (and again
+    by another generation of the generator)."""
     cache.mkdir(parents=True, exist_ok=True)
-    path = cache / f"analytics-{count}-seed{seed}.db"
+    path = cache / f"analytics-{count}-seed{seed}-generation{bulk.GENERATION}.db"
     done = path.with_suffix(".done")
     url = f"sqlite:///{path}"
     if not done.exists():
@@ -159,7 +160,7 @@ def postgres_dataset(count: int, seed: int) -> str | None:
     """The schema holding ``count`` opportunities, regenerated when it holds another set;
     None when PostgreSQL does not answer."""
     dsn = POSTGRES_URL.replace("postgresql+psycopg://", "postgresql://")
-    key = f"opportunities={count} seed={seed} complete"
+    key = f"opportunities={count} seed={seed} generation={bulk.GENERATION} complete"
     try:
         with psycopg.connect(dsn, connect_timeout=3, autocommit=True) as connection:
             found = connection.execute(

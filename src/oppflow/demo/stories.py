@@ -140,7 +140,7 @@ class Story:
     lead_history: Row | None = None
 
 
-def new_id(rng: random.Random, made: datetime) -> uuid.UUID:
+def seeded_id(rng: random.Random, made: datetime) -> uuid.UUID:
     """The id of a record ``made`` then, as the product would have given it (time-ordered,
     decision 0048), its random bits from ``rng``: the same seed gives the same ids."""
     return time_ordered_id(made, rng.getrandbits(RANDOM_BITS))
@@ -196,10 +196,11 @@ def creation_moments(rng: random.Random, now: datetime, count: int) -> Iterator[
     """When ``count`` deals were created, in time order: over the last three years, more of
     them lately (a growing team), never in the last hour. Each is ``now`` less ``days(u)``
     for a uniform ``u``, drawn as the order statistics of ``count`` uniforms, one after the
-    other: memory stays bounded whatever the count. In time order, the rows of the deals
-    told together (and their time-ordered ids) are added at the end of every index that
-    leads with an id, rather than on a random page of each (decision 0048)."""
-    drawn = 0.0  # the last order statistic drawn: the smallest of the uniforms left are above
+    other: memory stays bounded whatever the count. In time order (to within a day: the
+    time of day is drawn apart), the rows of the deals told together, keyed by their
+    time-ordered ids, are added at the end of the indexes that lead with those ids, rather
+    than on a random page of each (decision 0048)."""
+    drawn = 0.0  # the last order statistic drawn: the uniforms not yet drawn all lie above it
     for left in range(count, 0, -1):
         drawn = 1 - (1 - drawn) * rng.random() ** (1 / left)
         days = HISTORY_DAYS * (1 - drawn**0.6)
@@ -221,7 +222,7 @@ class _Life:
         self.rng, self.cast, self.process, self.at = rng, cast, process, at
         self.owner = self.creator = rng.choice(cast.owners)
         self.customer = rng.choice(cast.customers)
-        self.id = new_id(rng, at)
+        self.id = seeded_id(rng, at)
         self.values: Row = dict.fromkeys(TRACKED_FIELDS)
         self.encoded: dict[str, str | None] = dict.fromkeys(TRACKED_FIELDS)
         self.steps: Row = {**dict.fromkeys(STEP_OTHERS), **dict.fromkeys(STEP_BOOLEANS, False)}
@@ -418,7 +419,7 @@ class _Life:
         )
         self.closes.append(
             {
-                "id": new_id(self.rng, self.at),
+                "id": seeded_id(self.rng, self.at),
                 "opportunity_id": self.id,
                 "outcome": outcome,
                 "status": "completed",
@@ -514,7 +515,7 @@ class _Life:
 
     def _instance_row(self) -> Row:
         return {
-            "id": new_id(self.rng, self.created_at),
+            "id": seeded_id(self.rng, self.created_at),
             "process_id": self.process.process_id,
             "process_version": self.process.version,
             "opportunity_id": self.id,
@@ -538,7 +539,7 @@ def _from_lead(
     began = opportunity["created_at"] - timedelta(
         days=_between(rng, 1, 30), minutes=_between(rng, 1, 600)
     )
-    lead_id = new_id(rng, began)
+    lead_id = seeded_id(rng, began)
     first = story.history[0]
     story.lead = _lead_row(lead_id, opportunity, customer, creator, began)
     story.lead_history = {

@@ -5,7 +5,7 @@ from __future__ import annotations
 import secrets
 import uuid
 from collections.abc import Iterable, Iterator
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -94,24 +94,30 @@ def lower_index(name: str, column: Any) -> Index:
     return Index(name, func.lower(column).label(key), postgresql_ops={key: "text_pattern_ops"})
 
 
-def new_id() -> uuid.UUID:
-    """A new record's id, ordered by the time it was made (decision 0048): the records made
-    about the same time, which the reports and the lists read together, sit together in
-    every index that leads with an id, and a new record's rows are added at the end of them
-    rather than on a random page of each."""
-    return time_ordered_id(utcnow(), secrets.randbits(RANDOM_BITS))
-
-
 # What a version-7 UUID keeps beside its 48 bits of Unix milliseconds (RFC 9562 §5.7).
 RANDOM_BITS = 74
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_MILLISECOND = timedelta(milliseconds=1)
+
+
+def new_id() -> uuid.UUID:
+    """A new record's id, ordered by the time it was made (decision 0048): the rows keyed by
+    it are added at the end of the indexes that lead with it, beside those of the records
+    made about the same time, which the reports read together, rather than on a random
+    page of each."""
+    return time_ordered_id(utcnow(), secrets.randbits(RANDOM_BITS))
 
 
 def time_ordered_id(moment: datetime, random_bits: int) -> uuid.UUID:
     """The version-7 UUID of ``moment`` (aware) with ``random_bits``' low 74 bits: they sort,
-    as bytes and as hex text alike, by the millisecond they were made."""
-    milliseconds = int(moment.timestamp() * 1000)
-    if not 0 <= milliseconds < 1 << 48:
-        raise ValueError(f"{moment!r} is outside the range of a version-7 UUID")
+    as bytes and as hex text alike, by the millisecond they were made. The milliseconds are
+    counted in integers: a float's product rounds some moments up to the next one."""
+    if moment.tzinfo is None:
+        raise ValueError(f"{moment!r} has no time zone: an id's moment must be aware")
+    milliseconds = (moment - _EPOCH) // _MILLISECOND
+    # datetime.max is within 48 bits of milliseconds: only moments before 1970 are refused.
+    if milliseconds < 0:
+        raise ValueError(f"{moment!r} is before 1970, outside the range of a version-7 UUID")
     rand_a, rand_b = random_bits >> 62 & 0xFFF, random_bits & (1 << 62) - 1
     return uuid.UUID(int=milliseconds << 80 | 0x7 << 76 | rand_a << 64 | 0b10 << 62 | rand_b)
 
