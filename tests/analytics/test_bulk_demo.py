@@ -20,7 +20,9 @@ from typer.testing import CliRunner
 
 from oppflow.analytics import totals
 from oppflow.analytics.changelog import TRACKED_FIELDS
-from oppflow.analytics.timeline import encode
+from oppflow.analytics.repository import AnalyticsRepository
+from oppflow.analytics.schemas import FunnelFilters
+from oppflow.analytics.timeline import encode, microseconds
 from oppflow.cli import app
 from oppflow.clock import utcnow
 from oppflow.db import make_engine, unit_of_work
@@ -34,10 +36,12 @@ from oppflow.models import (
     OpportunityClose,
     ProcessInstance,
     StageHistory,
+    StageStint,
 )
 from oppflow.process import catalog, engine
 from oppflow.process.fields import pipeline_phase
 from oppflow.process.service import record_values
+from oppflow.security import service as security_service
 from tests.analytics.closed import (
     assert_closed_deals_follow_the_log,
     assert_phase_moves_follow_the_log,
@@ -277,3 +281,31 @@ def test_creation_moments_drawn_in_order_follow_the_same_distribution() -> None:
     for share in (0.1, 0.25, 0.5, 0.75, 0.9):
         drawn, expected = sorted(ordered)[int(share * 20_000)], alone[int(share * 20_000)]
         assert abs(drawn - expected) < timedelta(days=12), share
+
+
+def test_time_in_stage_gathers_the_same_stays_whichever_stages_are_known(
+    factory: sessionmaker[Session], generated: bulk.Generated
+) -> None:
+    """On SQLite the stays of a known stage come by its index, the others by their names in
+    a second statement: any split of the stages gives the same stays (on PostgreSQL, which
+    groups them itself, the list is not read)."""
+    now_us = microseconds(utcnow())
+    with unit_of_work(factory) as session:
+        admin = security_service.actor_by_username(session, bulk.ADMIN)
+        repository = AnalyticsRepository(session, admin)
+
+        def stays(known: list[tuple[str, str]]) -> list[tuple[object, ...]]:
+            found = repository.stays(
+                FunnelFilters(), (0, now_us), now_us, cumulative=True, known=known
+            )
+            return sorted(
+                (s.process, s.stage, sorted(s.walking_keys), s.ended, s.ended_length) for s in found
+            )
+
+        found = session.execute(select(StageStint.process_key, StageStint.stage).distinct())
+        pairs = sorted((process or "", stage) for process, stage in found)
+        every = stays(pairs)
+        assert len(every) >= 4
+        assert stays([]) == every
+        assert stays(pairs[::2]) == every
+        assert stays([("no-such-process", "nowhere"), *pairs]) == every

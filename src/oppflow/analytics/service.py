@@ -246,7 +246,12 @@ def time_in_stage(
     filters, held = _kept_then(options, scope, at)
     cumulative = options.measure == "cumulative"
     stays = AnalyticsRepository(session, actor).stays(
-        filters, entered, now_us, cumulative=cumulative, held=held
+        filters,
+        entered,
+        now_us,
+        cumulative=cumulative,
+        held=held,
+        known=list(scope.defaults.stages),
     )
     rows = durations.time_in_stage_of_stays(stays, scope)
     convention = _convention(
