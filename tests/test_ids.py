@@ -10,7 +10,7 @@ from hypothesis import assume, given
 from hypothesis import strategies as st
 
 from oppflow.clock import simulated_time
-from oppflow.models.base import RANDOM_BITS, new_id, time_ordered_id
+from oppflow.models.base import RANDOM_BITS, id_made_at, new_id, time_ordered_id
 
 MOMENTS = st.datetimes(
     min_value=datetime(1971, 1, 1), max_value=datetime(9999, 1, 1), timezones=st.just(UTC)
@@ -63,6 +63,8 @@ def test_new_ids_follow_the_product_clock_and_differ_within_a_millisecond() -> N
     assert len(set(made)) == len(made)
     assert {found.int >> 80 for found in made} == {_milliseconds(moment)}
     assert max(made) < after
+    assert id_made_at(moment).int >> 80 == _milliseconds(moment)
+    assert id_made_at(moment) != id_made_at(moment)
 
 
 def _milliseconds(moment: datetime) -> int:

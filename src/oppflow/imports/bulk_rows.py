@@ -9,7 +9,6 @@ to what the services or the hooks write fails it until it is mirrored here.
 
 from __future__ import annotations
 
-import secrets
 import uuid
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -25,7 +24,7 @@ from oppflow.audit import SKIPPED_FIELDS
 from oppflow.events.outbox import SLOTS
 from oppflow.events.payloads import json_value
 from oppflow.models import Opportunity
-from oppflow.models.base import RANDOM_BITS, time_ordered_id
+from oppflow.models.base import id_made_at
 from oppflow.process import engine
 
 Row = dict[str, Any]
@@ -112,7 +111,7 @@ def born(placed: Placed) -> Row:
 
 def add(rows: Rows, placed: Placed, writer: Writer) -> None:
     """Append the rows of one opportunity to ``rows``."""
-    opportunity_id = _id_of(writer)
+    opportunity_id = id_made_at(writer.now)
     first = born(placed)
     final = {**first, **_stage_fields(placed.transitions[-1])}
     moves = len(placed.transitions) - 1
@@ -148,7 +147,7 @@ def _opportunity(opportunity_id: uuid.UUID, final: Row, moves: int, writer: Writ
 def _instance(opportunity_id: uuid.UUID, placed: Placed, writer: Writer) -> Row:
     state = placed.transitions[-1].state
     return {
-        "id": _id_of(writer),
+        "id": id_made_at(writer.now),
         "process_id": placed.process_id,
         "process_version": placed.process_version,
         "opportunity_id": opportunity_id,
@@ -273,7 +272,7 @@ def _event(
     opportunity_id: uuid.UUID, state: Row, version: int, kind: str, payload: Row, writer: Writer
 ) -> Row:
     return {
-        "id": _id_of(writer),
+        "id": id_made_at(writer.now),
         "tx_id": writer.tx_id,
         "type": kind,
         "record_type": "opportunity",
@@ -298,9 +297,3 @@ def _stakeholder(opportunity_id: uuid.UUID, contact_id: uuid.UUID, writer: Write
         "created_at": writer.now,
         "created_by_id": writer.actor_id,
     }
-
-
-def _id_of(writer: Writer) -> uuid.UUID:
-    """A record's time-ordered id (decision 0048) of the moment its batch is stamped with,
-    its ``created_at``: one clock for the batch."""
-    return time_ordered_id(writer.now, secrets.randbits(RANDOM_BITS))

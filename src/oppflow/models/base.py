@@ -105,7 +105,13 @@ def new_id() -> uuid.UUID:
     it are added at the end of the indexes that lead with it, beside those of the records
     made about the same time, which the reports read together, rather than on a random
     page of each."""
-    return time_ordered_id(utcnow(), secrets.randbits(RANDOM_BITS))
+    return id_made_at(utcnow())
+
+
+def id_made_at(moment: datetime) -> uuid.UUID:
+    """The time-ordered id of a record made at ``moment`` (aware), its random bits from
+    :mod:`secrets`: for writers that stamp a batch of records with one moment."""
+    return time_ordered_id(moment, secrets.randbits(RANDOM_BITS))
 
 
 def time_ordered_id(moment: datetime, random_bits: int) -> uuid.UUID:
