@@ -25,7 +25,8 @@ typecheck: $(STAMP)
 test: lint typecheck
 	$(BIN)/pytest -n auto --durations=10
 
-# One sequential client per operation beside the bare FastAPI app (api.py), concurrent clients
+# One sequential client per operation beside the bare FastAPI app (api.py), a stage move's SQL
+# replayed by the driver alone in that app (move_floor.py), concurrent clients
 # on 1 and 2 workers (load.py), webhook delivery by 1 and 2 workers (webhooks.py), quotes and
 # their documents (quotes.py, quote_documents.py), the Dataverse face (dataverse.py), and the
 # import of a CSV of opportunities beside a raw executemany or COPY of its rows (imports.py).
@@ -34,6 +35,7 @@ test: lint typecheck
 IMPORT_ROWS ?= 1000000
 bench: $(STAMP)
 	$(BIN)/python bench/api.py
+	$(BIN)/python bench/move_floor.py
 	$(BIN)/python bench/load.py
 	$(BIN)/python bench/webhooks.py
 	$(BIN)/python bench/quotes.py

@@ -328,14 +328,17 @@ def serve(
     workers: int = 1,
     server: str = "uvicorn",
     app: str = "oppflow",
+    extra_env: dict[str, str] | None = None,
 ) -> Iterator[str]:
-    """``app`` under ``server`` with ``workers`` processes, in another process group; yields its
-    base URL once it answers, and stops every process of the group on the way out."""
+    """``app`` under ``server`` with ``workers`` processes (and ``extra_env`` in its
+    environment), in another process group; yields its base URL once it answers, and stops
+    every process of the group on the way out."""
     port = free_port()
     env = {
         **os.environ,
         "OPPFLOW_DATABASE_URL": database_url,
         "OPPFLOW_DATA_DIR": str(workdir),
+        **(extra_env or {}),
     }
     if app == "bare":  # bench/ on the path, so that the server can import bare.py
         env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(BENCH_DIR), env.get("PYTHONPATH")]))
