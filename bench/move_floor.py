@@ -1,16 +1,21 @@
-"""The floor of a stage move on SQLite (issue 8): the SQL that the product's stage moves ran,
-replayed through the driver alone by a bare FastAPI endpoint, beside ``GET /healthz`` and the
-product's own stage move, timed in the same interleaved rounds.
+"""The floor of a stage move (issue 8): the SQL that the product's stage moves ran, replayed
+through the driver alone by a bare FastAPI endpoint, beside ``GET /healthz`` and the
+product's own stage move, timed in the same interleaved rounds, on SQLite and PostgreSQL.
 
 The product's moves are run first in this process (the ASGI app, Starlette's test client) on
-one copy of a seeded database, recording every statement each request sent with its
-parameters as the driver received them (``BEGIN IMMEDIATE``, authentication, the record's
-load, its writes, the change log, the summaries, the audit row, the event), then a
-``COMMIT``. ``bench/bare.py`` replays one request's statements per ``POST /replay`` on a
-second copy taken before the recording, so that every statement meets the rows it met the
-first time. What the replay leaves out is the product's Python: SQLAlchemy, the ORM, the
-process engine's rules, validation and the answer's body. If the replay itself is under
-half of ``/healthz``'s rate, no Python on top of these statements reaches issue 8's target.
+a seeded database, recording every statement each request sent with its parameters as the
+driver received them (the transaction's start, authentication, the record's load, its
+writes, the change log, the summaries, the audit row, the event), then a ``COMMIT``.
+``bench/bare.py`` replays one request's statements per ``POST /replay`` on a copy of the
+database taken before the recording (a SQLite file; on PostgreSQL a schema restored from
+``pg_dump``), so that every statement meets the rows it met the first time. What the replay
+leaves out is the product's Python: SQLAlchemy, the ORM, the process engine's rules,
+validation and the answer's body. If the replay itself is under half of ``/healthz``'s rate,
+no Python on top of these statements reaches issue 8's target.
+
+One more replay, on another copy and without a server, times each kind of statement and
+measures what the commits wrote: pages of the write-ahead log on SQLite, bytes of WAL on
+PostgreSQL.
 """
 
 from __future__ import annotations
@@ -20,42 +25,36 @@ import os
 import pickle
 import shutil
 import sqlite3
+import subprocess
 import tempfile
 import time
 from collections import Counter
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import httpx
+import psycopg
 from rich.table import Table
 from sqlalchemy import event
 from sqlalchemy.orm import sessionmaker
 
 from api import BARE, HEALTHZ, MOVE, Operation, Result, StageMover, in_process_client, run_clients
-from bare import open_as_the_product
-from common import SERVER_SESSIONS, commit_label, console, migrate_and_seed, serve
+from bare import Statements, open_as_the_product, postgres_conninfo, run_on_postgres, run_on_sqlite
+from common import SERVER_SESSIONS, commit_label, console, migrate_and_seed, postgres_url, serve
 from oppflow.db import make_engine
 
-REPLAY = "bare FastAPI app, POST /replay (a move's statements, sqlite3 alone)"
-Statement = tuple[str, Any, bool]  # the SQL, its parameters, whether executemany
+REPLAY = "bare FastAPI app, POST /replay (a move's statements, the driver alone)"
+SCHEMA = "oppflow_bench_floor"
 
 
 def main() -> None:
     args = _options()
     with tempfile.TemporaryDirectory(prefix="oppflow-floor-") as directory:
         workdir = Path(directory)
-        url, replay_db = f"sqlite:///{workdir / 'bench.db'}", workdir / "replay.db"
-        seeded, factory = migrate_and_seed(url, args.opportunities)
-        factory.kw["bind"].dispose()
-        _copy(workdir / "bench.db", replay_db)
-        mover = StageMover(seeded.movable_ids[: args.movers])
-        headers = {"Authorization": f"Bearer {seeded.token}"}
-        recorded = _record(url, headers, mover, args.warmup + args.requests)
-        replays = workdir / "replays.pickle"
-        replays.write_bytes(pickle.dumps(recorded))
-        breakdown = _breakdown(replay_db, workdir / "breakdown.db", recorded)
-        results = _measure(url, workdir, headers, mover, replays, replay_db, args)
-    _report(results, breakdown)
+        for name, url in _databases(args.database, workdir).items():
+            console.rule(f"[bold]{name}")
+            _measure_database(name, url, workdir, args)
 
 
 def _options() -> argparse.Namespace:
@@ -65,29 +64,80 @@ def _options() -> argparse.Namespace:
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--opportunities", type=int, default=2000)
     parser.add_argument("--movers", type=int, default=10, help="opportunities moved in turn")
+    parser.add_argument("--database", choices=("sqlite", "postgresql", "both"), default="both")
     return parser.parse_args()
 
 
-def _copy(source: Path, target: Path) -> None:
-    """``source`` with its write-ahead log folded in, copied to ``target``."""
-    with sqlite3.connect(source) as connection:
-        connection.execute("PRAGMA wal_checkpoint(TRUNCATE)")
-    connection.close()
-    shutil.copyfile(source, target)
+def _databases(choice: str, workdir: Path) -> dict[str, str]:
+    found: dict[str, str] = {}
+    if choice in ("sqlite", "both"):
+        found["SQLite"] = f"sqlite:///{workdir / 'bench.db'}"
+    if choice in ("postgresql", "both") and (url := postgres_url(SCHEMA)):
+        found["PostgreSQL"] = url
+    return found
 
 
-def _record(url: str, headers: dict[str, str], mover: StageMover, moves: int) -> list[Any]:
+def _measure_database(name: str, url: str, workdir: Path, args: argparse.Namespace) -> None:
+    seeded, factory = migrate_and_seed(url, args.opportunities)
+    factory.kw["bind"].dispose()
+    replay_target, breakdown_target = _copy(url, "replay"), _copy(url, "breakdown")
+    mover = StageMover(seeded.movable_ids[: args.movers])
+    headers = {"Authorization": f"Bearer {seeded.token}"}
+    recorded = _record(url, headers, mover, args.warmup + args.requests)
+    replays = workdir / "replays.pickle"
+    replays.write_bytes(pickle.dumps(recorded))
+    breakdown = _breakdown(breakdown_target, recorded)
+    results = _measure(url, workdir, headers, mover, (replays, replay_target), args)
+    _report(name, results, breakdown)
+
+
+def _copy(url: str, suffix: str) -> str:
+    """A copy of the database at ``url`` as it is now: a SQLite file, or a PostgreSQL schema
+    (``pg_dump`` of the bench's schema, restored under another name); where it is."""
+    if url.startswith("sqlite"):
+        source = Path(url.removeprefix("sqlite:///"))
+        with sqlite3.connect(source) as connection:
+            connection.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        connection.close()
+        target = source.with_name(f"{suffix}.db")
+        shutil.copyfile(source, target)
+        return str(target)
+    schema = f"{SCHEMA}_{suffix}"
+    conninfo = postgres_conninfo(url.split("?")[0])
+    dump = subprocess.run(
+        ["pg_dump", "--no-owner", "--schema", SCHEMA, conninfo],
+        check=True,
+        capture_output=True,
+        text=True,
+    ).stdout
+    with psycopg.connect(conninfo, autocommit=True) as connection:
+        connection.execute(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
+    # The bench's schema name is unlike anything in its data.
+    restore = dump.replace(f"{SCHEMA}.", f"{schema}.").replace(
+        f"SCHEMA {SCHEMA}", f"SCHEMA {schema}"
+    )
+    subprocess.run(
+        ["psql", "-q", "-v", "ON_ERROR_STOP=1", conninfo],
+        input=restore,
+        check=True,
+        text=True,
+        capture_output=True,
+    )
+    return url.replace(f"search_path%3D{SCHEMA}", f"search_path%3D{schema}")
+
+
+def _record(url: str, headers: dict[str, str], mover: StageMover, moves: int) -> list[Statements]:
     """The statements of ``moves`` stage moves of the product, one list per request."""
     factory = sessionmaker(bind=make_engine(url), expire_on_commit=False)
     engine = factory.kw["bind"]
-    current: list[Statement] = []
+    current: Statements = []
 
     def on_execute(*args: Any) -> None:
         _connection, _cursor, statement, parameters, _context, many = args
         current.append((statement, parameters, many))
 
     event.listen(engine, "before_cursor_execute", on_execute)
-    recorded: list[list[Statement]] = []
+    recorded: list[Statements] = []
     with in_process_client(factory, headers) as client:
         for index in range(moves):
             current.clear()
@@ -97,36 +147,53 @@ def _record(url: str, headers: dict[str, str], mover: StageMover, moves: int) ->
     return recorded
 
 
+@dataclass
 class Breakdown:
-    """A replay's time per statement kind and the pages its commits wrote, per move."""
+    """A replay's time per kind of statement, and what its commits wrote, per move."""
 
-    def __init__(self, moves: int) -> None:
-        self.moves = moves
-        self.seconds: Counter[str] = Counter()
-        self.statements = 0
-        self.pages = 0.0
+    moves: int
+    seconds: Counter[str] = field(default_factory=Counter)
+    statements: int = 0
+    written: str = ""
 
 
-def _breakdown(source: Path, scratch: Path, recorded: list[Any]) -> Breakdown:
-    """The recorded moves replayed on a copy of ``source`` with no checkpoint, so that the
-    write-ahead log's size tells how many pages their commits wrote."""
-    shutil.copyfile(source, scratch)
-    connection = open_as_the_product(str(scratch))
-    connection.execute("PRAGMA wal_autocheckpoint=0")
-    cursor, found = connection.cursor(), Breakdown(len(recorded))
-    for statements in recorded:
-        for sql, parameters, many in statements:
-            started = time.perf_counter()
-            if many:
-                cursor.executemany(sql, parameters)
-            else:
-                cursor.execute(sql, parameters).fetchall()
-            found.seconds[" ".join(sql.split()[:3])] += time.perf_counter() - started
-            found.statements += 1
-    page_size = connection.execute("PRAGMA page_size").fetchone()[0]
-    found.pages = os.path.getsize(f"{scratch}-wal") / (page_size + 24) / len(recorded)
+def _breakdown(target: str, recorded: list[Statements]) -> Breakdown:
+    """The recorded moves replayed on ``target``, one statement at a time, timed."""
+    found = Breakdown(len(recorded))
+    if target.startswith("postgresql"):
+        with psycopg.connect(postgres_conninfo(target)) as connection:
+            run, wal = (
+                (lambda statement: run_on_postgres(connection, [statement])),
+                _wal(connection),
+            )
+            _replay_timed(run, recorded, found)
+            found.written = f"{(_wal(connection) - wal) / len(recorded) / 1024:.0f} KB of WAL"
+        return found
+    connection = open_as_the_product(target)
+    connection.execute("PRAGMA wal_autocheckpoint=0")  # the log's size then counts the pages
+    cursor = connection.cursor()
+    _replay_timed(lambda statement: run_on_sqlite(cursor, [statement]), recorded, found)
+    page = connection.execute("PRAGMA page_size").fetchone()[0]
+    frames = os.path.getsize(f"{target}-wal") / (page + 24)
+    found.written = f"{frames / len(recorded):.0f} pages to the write-ahead log"
     connection.close()
     return found
+
+
+def _replay_timed(run: Any, recorded: list[Statements], found: Breakdown) -> None:
+    for statements in recorded:
+        for statement in statements:
+            started = time.perf_counter()
+            run(statement)
+            found.seconds[" ".join(statement[0].split()[:3])] += time.perf_counter() - started
+            found.statements += 1
+
+
+def _wal(connection: psycopg.Connection[Any]) -> int:
+    """The server's write-ahead log position, in bytes."""
+    row = connection.execute("SELECT pg_current_wal_lsn() - '0/0'::pg_lsn").fetchone()
+    connection.commit()
+    return int(row[0]) if row else 0
 
 
 def _measure(
@@ -134,11 +201,10 @@ def _measure(
     workdir: Path,
     headers: dict[str, str],
     mover: StageMover,
-    replays: Path,
-    replay_db: Path,
+    replay: tuple[Path, str],
     args: argparse.Namespace,
 ) -> list[Result]:
-    replaying = {"OPPFLOW_BENCH_REPLAYS": str(replays), "OPPFLOW_BENCH_REPLAY_DB": str(replay_db)}
+    replaying = {"OPPFLOW_BENCH_REPLAYS": str(replay[0]), "OPPFLOW_BENCH_REPLAY_DB": replay[1]}
     with (
         serve(url, workdir) as base_url,
         serve(url, workdir, app="bare", extra_env=replaying) as bare_url,
@@ -155,9 +221,9 @@ def _measure(
         return run_clients(client, ops, dict.fromkeys((o.name for o in ops), 0.0), args)
 
 
-def _report(results: list[Result], breakdown: Breakdown) -> None:
+def _report(name: str, results: list[Result], breakdown: Breakdown) -> None:
     healthz = next(result for result in results if result.name == HEALTHZ)
-    table = Table(title=f"The floor of a stage move on SQLite ({commit_label()})")
+    table = Table(title=f"{name}: the floor of a stage move ({commit_label()})")
     for column in ("operation", "req/s", "p50 ms", "CPU ms", "× healthz"):
         table.add_column(column, justify="left" if column == "operation" else "right")
     for result in results:
@@ -173,12 +239,11 @@ def _report(results: list[Result], breakdown: Breakdown) -> None:
     commit = breakdown.seconds.pop("COMMIT") / moves * 1e6
     statements = sum(breakdown.seconds.values()) / moves * 1e6
     console.print(
-        f"A recorded move, replayed through sqlite3 alone without a server or checkpoints: "
-        f"{breakdown.statements / moves:.1f} statements with BEGIN and COMMIT, "
-        f"{statements:.0f} µs, then the COMMIT {commit:.0f} µs writing {breakdown.pages:.0f} "
-        "pages to the write-ahead log."
+        f"A recorded move replayed through the driver alone, without a server: "
+        f"{breakdown.statements / moves:.1f} statements with its COMMIT, {statements:.0f} µs, "
+        f"then the COMMIT {commit:.0f} µs, writing {breakdown.written}. The slowest:"
     )
-    for kind, seconds in breakdown.seconds.most_common(6):
+    for kind, seconds in breakdown.seconds.most_common(5):
         console.print(f"  {seconds / moves * 1e6:6.1f} µs  {kind}")
 
 
