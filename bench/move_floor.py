@@ -86,8 +86,11 @@ def _measure_database(name: str, url: str, workdir: Path, args: argparse.Namespa
     recorded = _record(url, headers, mover, args.warmup + args.requests)
     replays = workdir / "replays.pickle"
     replays.write_bytes(pickle.dumps(recorded))
-    breakdown = _breakdown(breakdown_target, recorded)
-    results = _measure(url, workdir, headers, mover, (replays, replay_target), args)
+    try:
+        breakdown = _breakdown(breakdown_target, recorded)
+        results = _measure(url, workdir, headers, mover, (replays, replay_target), args)
+    finally:
+        _drop(url, "replay", "breakdown")
     _report(name, results, breakdown)
 
 
@@ -124,6 +127,14 @@ def _copy(url: str, suffix: str) -> str:
         capture_output=True,
     )
     return url.replace(f"search_path%3D{SCHEMA}", f"search_path%3D{schema}")
+
+
+def _drop(url: str, *suffixes: str) -> None:
+    """The PostgreSQL copies :func:`_copy` made (SQLite's are in the temporary directory)."""
+    if url.startswith("postgresql"):
+        with psycopg.connect(postgres_conninfo(url.split("?")[0]), autocommit=True) as connection:
+            for suffix in suffixes:
+                connection.execute(f'DROP SCHEMA IF EXISTS "{SCHEMA}_{suffix}" CASCADE')
 
 
 def _record(url: str, headers: dict[str, str], mover: StageMover, moves: int) -> list[Statements]:
