@@ -27,9 +27,16 @@ class Opportunity(Audited, Base):
     __tablename__ = "opportunities"
     __table_args__ = (
         CheckConstraint("probability IS NULL OR (probability BETWEEN 0 AND 100)", name="prob"),
-        # The board's cards of a phase in close-date order; won and lost by close date.
+        # The ids of the board's readable cards of a phase in close-date, then id order, from
+        # the index alone (migration 0027); won and lost by close date.
         Index(
-            "ix_opportunities_state_phase_close", "state", "pipeline_phase", "estimated_close_date"
+            "ix_opportunities_state_phase_close",
+            "state",
+            "pipeline_phase",
+            "estimated_close_date",
+            "id",
+            "owning_business_unit_id",
+            "owner_id",
         ),
         Index("ix_opportunities_state_closed_on", "state", "actual_close_date"),
         Index("ix_opportunities_owner_state", "owner_id", "state"),
