@@ -39,20 +39,31 @@ from rich.table import Table
 from sqlalchemy import event
 from sqlalchemy.orm import sessionmaker
 
-from api import BARE, HEALTHZ, MOVE, Operation, Result, StageMover, in_process_client, run_clients
+from api import (
+    BARE,
+    HEALTHZ,
+    MOVE,
+    POSTGRES_SCHEMA,
+    Operation,
+    Result,
+    StageMover,
+    databases,
+    in_process_client,
+    run_clients,
+)
 from bare import Statements, open_as_the_product, postgres_conninfo, run_on_postgres, run_on_sqlite
-from common import SERVER_SESSIONS, commit_label, console, migrate_and_seed, postgres_url, serve
+from common import SERVER_SESSIONS, commit_label, console, migrate_and_seed, serve
 from oppflow.db import make_engine
 
 REPLAY = "bare FastAPI app, POST /replay (a move's statements, the driver alone)"
-SCHEMA = "oppflow_bench_floor"
+SCHEMA = POSTGRES_SCHEMA  # as bench/api.py, recreated by ``databases``
 
 
 def main() -> None:
     args = _options()
     with tempfile.TemporaryDirectory(prefix="oppflow-floor-") as directory:
         workdir = Path(directory)
-        for name, url in _databases(args.database, workdir).items():
+        for name, url in databases(args.database, workdir).items():
             console.rule(f"[bold]{name}")
             _measure_database(name, url, workdir, args)
 
@@ -66,15 +77,6 @@ def _options() -> argparse.Namespace:
     parser.add_argument("--movers", type=int, default=10, help="opportunities moved in turn")
     parser.add_argument("--database", choices=("sqlite", "postgresql", "both"), default="both")
     return parser.parse_args()
-
-
-def _databases(choice: str, workdir: Path) -> dict[str, str]:
-    found: dict[str, str] = {}
-    if choice in ("sqlite", "both"):
-        found["SQLite"] = f"sqlite:///{workdir / 'bench.db'}"
-    if choice in ("postgresql", "both") and (url := postgres_url(SCHEMA)):
-        found["PostgreSQL"] = url
-    return found
 
 
 def _measure_database(name: str, url: str, workdir: Path, args: argparse.Namespace) -> None:

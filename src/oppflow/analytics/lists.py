@@ -23,6 +23,7 @@ from sqlalchemy import (
     union_all,
 )
 from sqlalchemy.ext.compiler import compiles
+from sqlalchemy.orm import Session
 from sqlalchemy.sql.compiler import SQLCompiler
 
 from oppflow.analytics.schemas import OpportunitySearch
@@ -132,7 +133,7 @@ class ListRepository(OpportunityRepository):
         if few and total > SORTED_UP_TO:
             reading = Reading(view, grants, self._walked_states(search))
         ids = self._page(reading, search, start, total)
-        return self._loaded(ids), total
+        return opportunities_in_order(self.session, ids), total
 
     def _page(
         self, reading: Reading, search: OpportunitySearch, start: int, total: int
@@ -187,14 +188,6 @@ class ListRepository(OpportunityRepository):
         found = merged.subquery()
         query = select(list(found.c)[-1]).order_by(*order.over(list(found.c)))
         return list(self.session.scalars(query.offset(offset).limit(limit)))
-
-    def _loaded(self, ids: list[uuid.UUID]) -> list[Opportunity]:
-        """The opportunities of ``ids``, in that order (ids read under row-level security)."""
-        if not ids:
-            return []
-        rows = self.session.scalars(select(Opportunity).where(Opportunity.id.in_(ids)))
-        found = {row.id: row for row in rows}
-        return [found[key] for key in ids]
 
     def _walked_states(self, search: OpportunitySearch) -> tuple[str, ...]:
         """The states whose index ranges a page is read from, in order."""
@@ -266,6 +259,15 @@ def _in_states(states: tuple[str, ...] | None) -> list[ColumnElement[bool]]:
     if len(states) == 1:
         return [Opportunity.state == states[0]]
     return [Opportunity.state.in_(states)]
+
+
+def opportunities_in_order(session: Session, ids: list[uuid.UUID]) -> list[Opportunity]:
+    """The opportunities of ``ids``, in that order (ids read under row-level security)."""
+    if not ids:
+        return []
+    rows = session.scalars(select(Opportunity).where(Opportunity.id.in_(ids)))
+    found = {row.id: row for row in rows}
+    return [found[key] for key in ids]
 
 
 def owners_in(business_unit_id: uuid.UUID) -> Select[uuid.UUID]:

@@ -40,7 +40,7 @@ from sqlalchemy.sql.expression import UnaryExpression
 from oppflow.analytics import kept_ids, totals
 from oppflow.analytics.defaults import Defaults
 from oppflow.analytics.durations import StageStays
-from oppflow.analytics.lists import owners_in
+from oppflow.analytics.lists import opportunities_in_order, owners_in
 from oppflow.analytics.options import Period
 from oppflow.analytics.outcomes import CLOSED_STATES
 from oppflow.analytics.schemas import (
@@ -518,15 +518,7 @@ class AnalyticsRepository(OpportunityRepository):
             undated = base.where(Opportunity.estimated_close_date.is_(None))
             rest = undated.order_by(Opportunity.id).limit(limit - len(ids))
             ids.extend(self.session.scalars(rest))
-        return self._in_order(ids)
-
-    def _in_order(self, ids: list[uuid.UUID]) -> list[Opportunity]:
-        """The opportunities ``ids`` names, in that order."""
-        if not ids:
-            return []
-        found = self.session.scalars(select(Opportunity).where(Opportunity.id.in_(ids)))
-        by_id = {record.id: record for record in found}
-        return [by_id[record_id] for record_id in ids]
+        return opportunities_in_order(self.session, ids)
 
     def users_of_unit(self, business_unit_id: uuid.UUID) -> frozenset[uuid.UUID]:
         return frozenset(self.session.scalars(owners_in(business_unit_id)))
