@@ -261,13 +261,17 @@ def _in_states(states: tuple[str, ...] | None) -> list[ColumnElement[bool]]:
     return [Opportunity.state.in_(states)]
 
 
-def opportunities_in_order(session: Session, ids: list[uuid.UUID]) -> list[Opportunity]:
-    """The opportunities of ``ids``, in that order (ids read under row-level security)."""
+def opportunities_in_order(
+    session: Session, ids: list[uuid.UUID], *still: ColumnElement[bool]
+) -> list[Opportunity]:
+    """The opportunities of ``ids`` (read under row-level security), in that order, that
+    still meet ``still``. On PostgreSQL this statement sees what was committed since the ids
+    were read: one deleted, or changed so that it no longer meets ``still``, is left out."""
     if not ids:
         return []
-    rows = session.scalars(select(Opportunity).where(Opportunity.id.in_(ids)))
+    rows = session.scalars(select(Opportunity).where(Opportunity.id.in_(ids), *still))
     found = {row.id: row for row in rows}
-    return [found[key] for key in ids]
+    return [found[key] for key in ids if key in found]
 
 
 def owners_in(business_unit_id: uuid.UUID) -> Select[uuid.UUID]:
