@@ -8,18 +8,21 @@ import this module as their sibling (Python puts a script's directory first on `
 from __future__ import annotations
 
 import os
+import pickle
 import random
 import signal
 import socket
+import sqlite3
 import subprocess
 import sys
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from decimal import Decimal
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -31,7 +34,13 @@ from sqlalchemy import text
 from sqlalchemy.orm import Session, sessionmaker
 
 from oppflow import migrate
-from oppflow.db import make_engine, unit_of_work
+from oppflow.db import (
+    CHECKPOINT_EVERY_SECONDS,
+    CHECKPOINT_IN_COMMIT_PAGES,
+    WalCheckpoints,
+    make_engine,
+    unit_of_work,
+)
 from oppflow.install import ensure_builtin_data
 from oppflow.process import service as process_service
 from oppflow.sales import service as sales_service
@@ -450,3 +459,69 @@ def commit_label() -> str:
 
     head = git("rev-parse", "--short", "HEAD") or "unknown"
     return head + ("+dirty" if git("status", "--porcelain", "--", "../src") else "")
+
+
+# Replaying recorded statements (bench/move_floor.py, bench/bare.py) ---------------------------
+
+Statements = list[tuple[str, Any, bool]]  # the SQL, its parameters, whether executemany
+
+
+def replayed_moves(recording: str, database: str) -> Iterator[None]:
+    """Each step runs one recorded request's statements, its COMMIT included."""
+    groups: list[Statements] = pickle.loads(Path(recording).read_bytes())
+    run = (
+        _postgres_runner(database)
+        if database.startswith("postgresql")
+        else _sqlite_runner(database)
+    )
+    for statements in groups:
+        run(statements)
+        yield
+
+
+def _sqlite_runner(database: str) -> Callable[[Statements], None]:
+    connection = open_as_the_product(database)
+    connect = partial(sqlite3.connect, database, check_same_thread=False)
+    WalCheckpoints(connect, CHECKPOINT_EVERY_SECONDS).start()
+    return partial(run_on_sqlite, connection.cursor())
+
+
+def run_on_sqlite(cursor: sqlite3.Cursor, statements: Statements) -> None:
+    for sql, parameters, many in statements:
+        if many:
+            cursor.executemany(sql, parameters)
+        else:
+            cursor.execute(sql, parameters).fetchall()
+
+
+def _postgres_runner(url: str) -> Callable[[Statements], None]:
+    return partial(run_on_postgres, psycopg.connect(postgres_conninfo(url)))
+
+
+def run_on_postgres(connection: psycopg.Connection[Any], statements: Statements) -> None:
+    """psycopg begins a transaction at the first statement; COMMIT is the driver's."""
+    with connection.cursor() as cursor:
+        for sql, parameters, many in statements:
+            if sql == "COMMIT":
+                connection.commit()
+            elif many:
+                cursor.executemany(sql, parameters)
+            else:
+                cursor.execute(sql, parameters or None)
+                if cursor.description is not None:
+                    cursor.fetchall()
+
+
+def postgres_conninfo(url: str) -> str:
+    """The libpq form of a ``postgresql+psycopg://`` URL (its options kept)."""
+    return url.replace("postgresql+psycopg://", "postgresql://", 1)
+
+
+def open_as_the_product(database: str) -> sqlite3.Connection:
+    """A connection with the SQLite settings of the product's that bear on writing (not its
+    busy timeout: a replay has the file to itself)."""
+    connection = sqlite3.connect(database, isolation_level=None, check_same_thread=False)
+    pragmas = ("journal_mode=WAL", "foreign_keys=ON", "synchronous=NORMAL")
+    for pragma in (*pragmas, f"wal_autocheckpoint={CHECKPOINT_IN_COMMIT_PAGES}"):
+        connection.execute(f"PRAGMA {pragma}")
+    return connection

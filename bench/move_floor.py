@@ -51,8 +51,18 @@ from api import (
     in_process_client,
     run_clients,
 )
-from bare import Statements, open_as_the_product, postgres_conninfo, run_on_postgres, run_on_sqlite
-from common import SERVER_SESSIONS, commit_label, console, migrate_and_seed, serve
+from common import (
+    SERVER_SESSIONS,
+    Statements,
+    commit_label,
+    console,
+    migrate_and_seed,
+    open_as_the_product,
+    postgres_conninfo,
+    run_on_postgres,
+    run_on_sqlite,
+    serve,
+)
 from oppflow.db import make_engine
 
 REPLAY = "bare FastAPI app, POST /replay (a move's statements, the driver alone)"
@@ -82,13 +92,13 @@ def _options() -> argparse.Namespace:
 def _measure_database(name: str, url: str, workdir: Path, args: argparse.Namespace) -> None:
     seeded, factory = migrate_and_seed(url, args.opportunities)
     factory.kw["bind"].dispose()
-    replay_target, breakdown_target = _copy(url, "replay"), _copy(url, "breakdown")
     mover = StageMover(seeded.movable_ids[: args.movers])
     headers = {"Authorization": f"Bearer {seeded.token}"}
-    recorded = _record(url, headers, mover, args.warmup + args.requests)
     replays = workdir / "replays.pickle"
-    replays.write_bytes(pickle.dumps(recorded))
     try:
+        replay_target, breakdown_target = _copy(url, "replay"), _copy(url, "breakdown")
+        recorded = _record(url, headers, mover, args.warmup + args.requests)
+        replays.write_bytes(pickle.dumps(recorded))
         breakdown = _breakdown(breakdown_target, recorded)
         results = _measure(url, workdir, headers, mover, (replays, replay_target), args)
     finally:
@@ -128,7 +138,9 @@ def _copy(url: str, suffix: str) -> str:
         text=True,
         capture_output=True,
     )
-    return url.replace(f"search_path%3D{SCHEMA}", f"search_path%3D{schema}")
+    copy = url.replace(f"search_path%3D{SCHEMA}", f"search_path%3D{schema}")
+    assert copy != url, f"no search_path={SCHEMA} in {url}"
+    return copy
 
 
 def _drop(url: str, *suffixes: str) -> None:

@@ -57,8 +57,8 @@ def kaplan_meier_median(keys: list[int]) -> Decimal | None:
     """The smallest length (in days) at which the Kaplan–Meier survival falls to one half
     or below; None when it never does (too many stints still open). ``keys``: the stays'
     walking keys, sorted. One pass over the keys, each length's stays counted as they come
-    and the survival updated when the length changes: at a million opportunities it walks
-    some 200,000 keys, and a loop within a loop cost two fifths more."""
+    and the survival updated when the length changes: a loop within a loop took a third
+    longer (385,000 stays, an administrator's at 1M)."""
     survival, at_risk = Decimal(1), len(keys)
     length = ended = leaving = 0
     for key in keys:

@@ -4,8 +4,9 @@ so that the board reads the ids of a phase's first readable cards from the index
 order, and stops, then loads those cards by id. At 1M on PostgreSQL, for a salesperson,
 the planner walked the close-date index instead, over the closed deals too (395,000 rows
 read and filtered for 40 cards, 0.5-0.7 s a phase, issue 9): with the deals stored in
-creation order, it took the close dates for nearly in table order, and the board's
-conditions for spread evenly over them, where the open deals close last (decision 0049).
+creation order, the planner assumed the close dates nearly followed the table's order and
+the board's conditions were spread evenly along them, whereas the open deals close last
+(decision 0049).
 
 Revision ID: 0027
 Revises: 0026
