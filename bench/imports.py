@@ -29,6 +29,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from contextlib import closing
 from pathlib import Path
 from typing import Any
 
@@ -198,9 +199,8 @@ def _copy_before(engine: Engine) -> Path | None:
         return None
     engine.dispose()
     source = Path(engine.url.database)
-    with sqlite3.connect(source) as connection:
+    with closing(sqlite3.connect(source)) as connection:
         connection.execute("PRAGMA wal_checkpoint(TRUNCATE)")
-    connection.close()
     copy = source.with_name("before-import.db")
     shutil.copyfile(source, copy)
     return copy

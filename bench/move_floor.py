@@ -29,6 +29,7 @@ import subprocess
 import tempfile
 import time
 from collections import Counter
+from contextlib import closing
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -107,16 +108,23 @@ def _measure_database(name: str, url: str, workdir: Path, args: argparse.Namespa
 
 
 def _copy(url: str, suffix: str) -> str:
-    """A copy of the database at ``url`` as it is now: a SQLite file, or a PostgreSQL schema
-    (``pg_dump`` of the bench's schema, restored under another name); where it is."""
+    """A copy of the database at ``url`` as it is now; where it is."""
     if url.startswith("sqlite"):
-        source = Path(url.removeprefix("sqlite:///"))
-        with sqlite3.connect(source) as connection:
-            connection.execute("PRAGMA wal_checkpoint(TRUNCATE)")
-        connection.close()
-        target = source.with_name(f"{suffix}.db")
-        shutil.copyfile(source, target)
-        return str(target)
+        return _copy_sqlite(Path(url.removeprefix("sqlite:///")), suffix)
+    return _copy_postgres(url, suffix)
+
+
+def _copy_sqlite(source: Path, suffix: str) -> str:
+    """The file, its write-ahead log folded in, copied beside it."""
+    with closing(sqlite3.connect(source)) as connection:
+        connection.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    target = source.with_name(f"{suffix}.db")
+    shutil.copyfile(source, target)
+    return str(target)
+
+
+def _copy_postgres(url: str, suffix: str) -> str:
+    """``pg_dump`` of the bench's schema, restored under another name."""
     schema = f"{SCHEMA}_{suffix}"
     conninfo = postgres_conninfo(url.split("?")[0])
     dump = subprocess.run(
@@ -186,23 +194,28 @@ def _breakdown(target: str, recorded: list[Statements]) -> Breakdown:
     """The recorded moves replayed on ``target``, one statement at a time, timed."""
     found = Breakdown(len(recorded))
     if target.startswith("postgresql"):
-        with psycopg.connect(postgres_conninfo(target)) as connection:
-            run, wal = (
-                (lambda statement: run_on_postgres(connection, [statement])),
-                _wal(connection),
-            )
-            _replay_timed(run, recorded, found)
-            found.written = f"{(_wal(connection) - wal) / len(recorded) / 1024:.0f} KB of WAL"
-        return found
-    connection = open_as_the_product(target)
-    connection.execute("PRAGMA wal_autocheckpoint=0")  # the log's size then counts the pages
-    cursor = connection.cursor()
-    _replay_timed(lambda statement: run_on_sqlite(cursor, [statement]), recorded, found)
-    page = connection.execute("PRAGMA page_size").fetchone()[0]
-    frames = os.path.getsize(f"{target}-wal") / (page + 24)
-    found.written = f"{frames / len(recorded):.0f} pages to the write-ahead log"
-    connection.close()
+        _breakdown_postgres(target, recorded, found)
+    else:
+        _breakdown_sqlite(target, recorded, found)
     return found
+
+
+def _breakdown_postgres(target: str, recorded: list[Statements], found: Breakdown) -> None:
+    with psycopg.connect(postgres_conninfo(target)) as connection:
+        wal = _wal(connection)
+        _replay_timed(lambda one: run_on_postgres(connection, [one]), recorded, found)
+        found.written = f"{(_wal(connection) - wal) / len(recorded) / 1024:.0f} KB of WAL"
+
+
+def _breakdown_sqlite(target: str, recorded: list[Statements], found: Breakdown) -> None:
+    with closing(open_as_the_product(target)) as connection:
+        connection.execute("PRAGMA wal_autocheckpoint=0")  # the log's size counts the pages
+        cursor = connection.cursor()
+        _replay_timed(lambda one: run_on_sqlite(cursor, [one]), recorded, found)
+        page = connection.execute("PRAGMA page_size").fetchone()[0]
+        # Before closing: the last connection to close folds the log into the file.
+        frames = os.path.getsize(f"{target}-wal") / (page + 24)
+    found.written = f"{frames / len(recorded):.0f} pages to the write-ahead log"
 
 
 def _replay_timed(run: Any, recorded: list[Statements], found: Breakdown) -> None:

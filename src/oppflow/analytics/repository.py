@@ -507,8 +507,12 @@ class AnalyticsRepository(OpportunityRepository):
         """The first open opportunities of one phase by close date (undated last): their ids
         from an index range each (migration 0027), so a phase of 100,000 cards costs as
         little as one of ten, then those records."""
-        kept = (self.grants().scope(), *self._conditions(filters))
-        base = select(Opportunity.id).where(*kept, Opportunity.pipeline_phase == phase)
+        kept = (
+            self.grants().scope(),
+            *self._conditions(filters),
+            Opportunity.pipeline_phase == phase,
+        )
+        base = select(Opportunity.id).where(*kept)
         dated = base.where(Opportunity.estimated_close_date.is_not(None))
         order = (Opportunity.estimated_close_date, Opportunity.id)
         ids: list[uuid.UUID] = list(self.session.scalars(dated.order_by(*order).limit(limit)))
@@ -516,7 +520,7 @@ class AnalyticsRepository(OpportunityRepository):
             undated = base.where(Opportunity.estimated_close_date.is_(None))
             rest = undated.order_by(Opportunity.id).limit(limit - len(ids))
             ids.extend(self.session.scalars(rest))
-        return opportunities_in_order(self.session, ids, *kept, Opportunity.pipeline_phase == phase)
+        return opportunities_in_order(self.session, ids, *kept)
 
     def users_of_unit(self, business_unit_id: uuid.UUID) -> frozenset[uuid.UUID]:
         return frozenset(self.session.scalars(owners_in(business_unit_id)))
