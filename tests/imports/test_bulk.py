@@ -4,6 +4,7 @@ the same words, is idempotent by external id and resumes after a kill."""
 
 from __future__ import annotations
 
+import gc
 import json
 import re
 import uuid
@@ -191,6 +192,27 @@ def test_both_ways_write_the_same_rows(
     assert [name for name in expected if found[name] != expected[name]] == []
     assert assert_stage_stints_follow_the_log(factory) == 4
     assert assert_phase_moves_follow_the_log(factory) > 4
+
+
+def test_a_batch_is_built_and_loaded_with_the_collector_paused(
+    factory: sessionmaker[Session], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = tmp_path / "opportunities.csv"
+    path.write_text(FILE, encoding="utf-8")
+    _people(factory)
+    collecting: list[bool] = []
+    load = bulk._load
+
+    def watched(session: Session, rows: Any) -> None:
+        collecting.append(gc.isenabled())
+        load(session, rows)
+
+    monkeypatch.setattr(bulk, "_load", watched)
+    assert gc.isenabled()
+    _run(factory, bulk.import_opportunities, path, batch_size=5)
+    assert collecting
+    assert not any(collecting)
+    assert gc.isenabled()
 
 
 def test_refused_rows_are_reported_and_leave_nothing(

@@ -14,9 +14,11 @@ stints, phase moves and spans that ``stage_stints``, ``phase_moves`` and ``spans
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+import gc
+import threading
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from functools import lru_cache
-from operator import itemgetter
 from typing import Any
 
 from psycopg.types.json import Json
@@ -25,6 +27,10 @@ from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import Session
 
 Row = dict[str, Any]
+
+_pauses = 0
+_enabled_before = False
+_pausing = threading.Lock()
 
 
 def load(session: Session, table: Table, rows: Sequence[Row]) -> None:
@@ -41,22 +47,22 @@ def load(session: Session, table: Table, rows: Sequence[Row]) -> None:
 def _insert(session: Session, table: Table, rows: Sequence[Row]) -> None:
     connection = session.connection()
     columns = list(rows[0])
-    converting = [
-        (index, convert)
-        for index, name in enumerate(columns)
-        if (convert := _converter(table, name, connection.dialect)) is not None
+    # Column by column: one comprehension per column costs less than a loop over each row's
+    # converted columns (a third of a bulk import's conversion time, 2026-12-08).
+    values = [
+        _converted(rows, name, _converter(table, name, connection.dialect)) for name in columns
     ]
-    pick = itemgetter(*columns)
-    values: list[tuple[Any, ...]] = []
-    for row in rows:
-        value = list(pick(row))
-        for index, convert in converting:
-            if value[index] is not None:
-                value[index] = convert(value[index])
-        values.append(tuple(value))
     names = ", ".join(f'"{name}"' for name in columns)
     marks = ", ".join("?" for _ in columns)
-    connection.exec_driver_sql(f'INSERT INTO "{table.name}" ({names}) VALUES ({marks})', values)
+    statement = f'INSERT INTO "{table.name}" ({names}) VALUES ({marks})'
+    connection.exec_driver_sql(statement, list(zip(*values, strict=True)))
+
+
+def _converted(rows: Sequence[Row], name: str, convert: Callable[[Any], Any] | None) -> list[Any]:
+    """Column ``name`` of every row, each value through ``convert`` (None stays None)."""
+    if convert is None:
+        return [row[name] for row in rows]
+    return [None if (value := row[name]) is None else convert(value) for row in rows]
 
 
 def _converter(table: Table, name: str, dialect: Dialect) -> Callable[[Any], Any] | None:
@@ -80,3 +86,30 @@ def _copy(session: Session, table: Table, rows: Sequence[Row]) -> None:
     ):
         for row in rows:
             copy.write_row([Json(row[name]) if name in as_json else row[name] for name in columns])
+
+
+@contextmanager
+def collections_paused() -> Iterator[None]:
+    """Python's cyclic garbage collector held off while a batch is built and loaded.
+
+    A batch keeps hundreds of thousands of row dicts alive until it is loaded, and each time
+    their number grows by a quarter the collector walks every object of the process: a fifth
+    of a bulk import's time (2026-12-08). The rows hold no cycles, so they are freed as soon as
+    the batch is done; whatever cyclic garbage the batch made is collected once the collector
+    is back. Re-entrant across threads (the worker imports on a thread of ``oppflow serve`` on
+    SQLite): the collector comes back when the last pause ends, and only if it was on before
+    the first.
+    """
+    global _pauses, _enabled_before
+    with _pausing:
+        if _pauses == 0:
+            _enabled_before = gc.isenabled()
+            gc.disable()
+        _pauses += 1
+    try:
+        yield
+    finally:
+        with _pausing:
+            _pauses -= 1
+            if _pauses == 0 and _enabled_before:
+                gc.enable()

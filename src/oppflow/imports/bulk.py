@@ -28,7 +28,7 @@ from sqlalchemy.orm import Session
 from oppflow import audit
 from oppflow.analytics import phase_moves, spans, stage_entries, stage_stints, totals
 from oppflow.clock import utcnow
-from oppflow.demo.loader import load
+from oppflow.demo.loader import collections_paused, load
 from oppflow.errors import MoveRefused, OppflowError, StageGateRefused
 from oppflow.imports import service
 from oppflow.imports.bulk_rows import Placed, Rows, Writer, add, scalar_defaults
@@ -171,10 +171,11 @@ class _BulkRun:
         self.defaults = {name: scalar_defaults()[name] for name in STEP_FIELDS["opportunity"]}
 
     def batch(self, batch: list[tuple[int, dict[str, str]]], last_row: int) -> None:
-        if batch:
-            self._rows(batch)
-        self.lookups.forget()
-        self.rowwise.end_batch(last_row)
+        with collections_paused():
+            if batch:
+                self._rows(batch)
+            self.lookups.forget()
+            self.rowwise.end_batch(last_row)
 
     def _rows(self, batch: list[tuple[int, dict[str, str]]]) -> None:
         names = [v["external_id"] for _, v in batch if "external_id" in v]
