@@ -285,21 +285,21 @@ def uvicorn_command(target: str, port: int, workers: int) -> list[str]:
         "--http",
         "httptools",
     ]
-    factory = ["--factory"] if target.endswith("create_app") else []
+    factory = ["--factory"] if target.startswith("oppflow.") else []
     return [sys.executable, "-m", "uvicorn", target, *factory, *address, *options]
 
 
 def granian_command(target: str, port: int, workers: int) -> list[str]:
     address = ["--host", "127.0.0.1", "--port", str(port), "--workers", str(workers)]
     options = ["--interface", "asgi", "--loop", "uvloop", "--log-level", "warning"]
-    factory = ["--factory"] if target.endswith("create_app") else []
+    factory = ["--factory"] if target.startswith("oppflow.") else []
     granian = str(Path(sys.executable).with_name("granian"))
     return [granian, *options, "--no-access-log", *factory, target, *address]
 
 
 def server_command(server: str, app: str, port: int, workers: int) -> list[str]:
     """``app`` is ``oppflow`` (the product) or ``bare`` (``bench/bare.py``, the floor)."""
-    target = "oppflow.api.app:create_app" if app == "oppflow" else "bare:app"
+    target = "oppflow.api.app:served_app" if app == "oppflow" else "bare:app"
     if server == "granian":
         return granian_command(target, port, workers)
     if app == "oppflow":

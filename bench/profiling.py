@@ -1,7 +1,7 @@
 """Where a served app spends its time (``make profile``).
 
 Seed a fresh database through the services (``bench/common.py``), then for each operation —
-500 stage moves, 500 creates, 500 list pages of 50 — serve ``create_app()`` with one uvicorn
+500 stage moves, 500 creates, 500 list pages of 50 — serve ``served_app()`` with one uvicorn
 worker inside a pyinstrument profiler (this script, run again with ``--serve``), warm it up,
 start the profiler through an extra route, send the requests one after the other, stop it.
 
@@ -57,15 +57,16 @@ PACKAGES = ("oppflow", "sqlalchemy", "psycopg", "pydantic", "fastapi", "starlett
 
 
 def serve_profiled(port: int, interval: float) -> None:
-    """``create_app()`` under uvicorn in this process, with two routes that start the profiler
-    and stop it, saving its session and renderings under the names the client posts."""
+    """``served_app()`` (as ``oppflow serve`` runs it) under uvicorn in this process, with two
+    routes that start the profiler and stop it, saving its session and renderings under the
+    names the client posts."""
     import uvicorn
     from pyinstrument import Profiler
     from pyinstrument.renderers import HTMLRenderer, SpeedscopeRenderer
 
-    from oppflow.api.app import create_app
+    from oppflow.api.app import served_app
 
-    app = create_app()
+    app = served_app()
     profiler = Profiler(interval=interval, async_mode="disabled")
 
     async def start() -> dict[str, str]:

@@ -31,6 +31,7 @@ from oppflow.api import (
 from oppflow.api.sharing import ownership_router
 from oppflow.dataverse.app import mount as mount_dataverse
 from oppflow.db import session_factory
+from oppflow.kit import collector
 from oppflow.web.mount import mount as mount_web_pages
 
 DESCRIPTION = """Move sales opportunities through the stages of business process flows.
@@ -94,4 +95,12 @@ def create_app(factory: sessionmaker[Session] | None = None) -> FastAPI:
 
     mount_dataverse(app)
     mount_web_pages(app)
+    return app
+
+
+def served_app() -> FastAPI:
+    """The application as ``oppflow serve`` runs it in each worker process: the configured
+    database's, with the garbage collector tuned for serving (decision 0050)."""
+    app = create_app()
+    collector.tuned_for_serving()
     return app

@@ -76,6 +76,10 @@ app.add_typer(opportunity_app, name="opportunity")
 T = TypeVar("T")
 
 
+# What each worker process of ``oppflow serve`` builds (uvicorn imports it by name).
+SERVED_APP = "oppflow.api.app:served_app"
+
+
 # serve / demo / db
 @app.command()
 def serve(
@@ -111,7 +115,7 @@ def serve(
         start_wal_checkpoints(engine)
     out.print(f"oppflow on [bold]http://{host}:{port}[/bold]  (API docs: /docs; {count} worker(s))")
     uvicorn.run(
-        "oppflow.api.app:create_app",
+        SERVED_APP,
         factory=True,
         host=host,
         port=port,

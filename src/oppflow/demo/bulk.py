@@ -31,7 +31,7 @@ from oppflow.analytics import (
 )
 from oppflow.clock import utcnow
 from oppflow.db import unit_of_work
-from oppflow.demo.loader import Row, collections_paused, load
+from oppflow.demo.loader import Row, load
 from oppflow.demo.pipeline import (
     COMPANY_WORDS,
     COMPETITORS,
@@ -55,6 +55,7 @@ from oppflow.demo.stories import (
     tell,
 )
 from oppflow.errors import Conflict
+from oppflow.kit import collector
 from oppflow.models import (
     Account,
     Contact,
@@ -118,7 +119,7 @@ def generate(
     changes = 0
     moments = creation_moments(rng, cast.now, count)
     for done, size in _chunks(count):
-        with collections_paused(), unit_of_work(factory) as session:
+        with collector.paused(), unit_of_work(factory) as session:
             told = [tell(rng, cast, next(moments)) for _ in range(size)]
             changes += load_stories(session, told)
         if progress is not None:

@@ -14,10 +14,7 @@ stints, phase moves and spans that ``stage_stints``, ``phase_moves`` and ``spans
 
 from __future__ import annotations
 
-import gc
-import threading
-from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Callable, Sequence
 from functools import lru_cache
 from typing import Any
 
@@ -27,10 +24,6 @@ from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import Session
 
 Row = dict[str, Any]
-
-_pauses = 0
-_enabled_before = False
-_pausing = threading.Lock()
 
 
 def load(session: Session, table: Table, rows: Sequence[Row]) -> None:
@@ -86,30 +79,3 @@ def _copy(session: Session, table: Table, rows: Sequence[Row]) -> None:
     ):
         for row in rows:
             copy.write_row([Json(row[name]) if name in as_json else row[name] for name in columns])
-
-
-@contextmanager
-def collections_paused() -> Iterator[None]:
-    """Python's cyclic garbage collector held off while a batch is built and loaded.
-
-    A batch keeps hundreds of thousands of row dicts alive until it is loaded, and each time
-    their number grows by a quarter the collector walks every object of the process: a fifth
-    of a bulk import's time (2026-12-08). The rows hold no cycles, so they are freed as soon as
-    the batch is done; whatever cyclic garbage the batch made is collected once the collector
-    is back. Re-entrant across threads (the worker imports on a thread of ``oppflow serve`` on
-    SQLite): the collector comes back when the last pause ends, and only if it was on before
-    the first.
-    """
-    global _pauses, _enabled_before
-    with _pausing:
-        if _pauses == 0:
-            _enabled_before = gc.isenabled()
-            gc.disable()
-        _pauses += 1
-    try:
-        yield
-    finally:
-        with _pausing:
-            _pauses -= 1
-            if _pauses == 0 and _enabled_before:
-                gc.enable()

@@ -28,7 +28,7 @@ from sqlalchemy.orm import Session
 from oppflow import audit
 from oppflow.analytics import phase_moves, spans, stage_entries, stage_stints, totals
 from oppflow.clock import utcnow
-from oppflow.demo.loader import collections_paused, load
+from oppflow.demo.loader import load
 from oppflow.errors import MoveRefused, OppflowError, StageGateRefused
 from oppflow.imports import service
 from oppflow.imports.bulk_rows import Placed, Rows, Writer, add, scalar_defaults
@@ -39,6 +39,7 @@ from oppflow.imports.report import RowProblem
 from oppflow.imports.repository import already_there
 from oppflow.imports.rows import RowRefused
 from oppflow.imports.service import REFUSALS, Checkpoint, ImportResult
+from oppflow.kit import collector
 from oppflow.lookup.repository import LookupRepository
 from oppflow.models import (
     AuditEntry,
@@ -171,7 +172,7 @@ class _BulkRun:
         self.defaults = {name: scalar_defaults()[name] for name in STEP_FIELDS["opportunity"]}
 
     def batch(self, batch: list[tuple[int, dict[str, str]]], last_row: int) -> None:
-        with collections_paused():
+        with collector.paused():
             if batch:
                 self._rows(batch)
             self.lookups.forget()

@@ -1,16 +1,21 @@
-"""``demo.loader.collections_paused``: the bulk loads' pause of Python's cyclic garbage
+"""``kit.collector.paused``: the bulk loads' pause of Python's cyclic garbage
 collector, which must always give the collector back as it found it, whichever thread ends
 last."""
 
 from __future__ import annotations
 
 import gc
+import importlib
 import threading
 from collections.abc import Iterator
 
 import pytest
+from fastapi import FastAPI
 
-from oppflow.demo.loader import collections_paused
+from oppflow.api.app import served_app
+from oppflow.cli import SERVED_APP
+from oppflow.kit import collector
+from oppflow.kit.collector import SERVING_THRESHOLD, paused, tuned_for_serving
 
 
 @pytest.fixture(autouse=True)
@@ -25,23 +30,23 @@ def collector_on() -> Iterator[None]:
 
 
 def test_the_collector_is_off_within_and_back_after() -> None:
-    with collections_paused():
+    with paused():
         assert not gc.isenabled()
-        with collections_paused():
+        with paused():
             assert not gc.isenabled()
         assert not gc.isenabled()  # the outer pause still holds
     assert gc.isenabled()
 
 
 def test_the_collector_comes_back_after_an_error() -> None:
-    with pytest.raises(RuntimeError), collections_paused():
+    with pytest.raises(RuntimeError), paused():
         raise RuntimeError("the batch failed")
     assert gc.isenabled()
 
 
 def test_a_collector_that_was_off_stays_off() -> None:
     gc.disable()
-    with collections_paused():
+    with paused():
         pass
     assert not gc.isenabled()
 
@@ -52,17 +57,36 @@ def test_the_last_thread_to_end_its_pause_brings_the_collector_back() -> None:
 
     def second() -> None:
         first_in.wait()
-        with collections_paused():
+        with paused():
             second_in.set()
             first_out.wait()
             seen.append(gc.isenabled())  # the first thread's pause has ended, not this one
 
     thread = threading.Thread(target=second)
     thread.start()
-    with collections_paused():
+    with paused():
         first_in.set()
         second_in.wait()
     first_out.set()
     thread.join()
     assert seen == [False]
     assert gc.isenabled()
+
+
+def test_serving_sets_aside_what_exists_and_collects_the_young_less_often() -> None:
+    threshold = gc.get_threshold()
+    try:
+        tuned_for_serving()
+        assert gc.get_threshold() == (SERVING_THRESHOLD, *threshold[1:])
+        assert gc.get_freeze_count() > 0
+    finally:
+        gc.set_threshold(*threshold)
+
+
+def test_oppflow_serve_runs_the_tuned_application(monkeypatch: pytest.MonkeyPatch) -> None:
+    tuned: list[bool] = []
+    monkeypatch.setattr(collector, "tuned_for_serving", lambda: tuned.append(True))
+    assert isinstance(served_app(), FastAPI)
+    assert tuned == [True]
+    module, name = SERVED_APP.split(":")
+    assert getattr(importlib.import_module(module), name) is served_app
