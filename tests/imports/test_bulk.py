@@ -215,6 +215,30 @@ def test_a_batch_is_built_and_loaded_with_the_collector_paused(
     assert gc.isenabled()
 
 
+def test_a_batch_writes_through_a_larger_page_cache_on_sqlite_then_gives_it_back(
+    factory: sessionmaker[Session], engine: Engine, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    if engine.dialect.name != "sqlite":
+        pytest.skip("SQLite's page cache")
+    path = tmp_path / "opportunities.csv"
+    path.write_text(FILE, encoding="utf-8")
+    _people(factory)
+    sizes: list[int] = []
+    load = bulk._load
+
+    def watched(session: Session, rows: Any) -> None:
+        sizes.append(session.connection().exec_driver_sql("PRAGMA cache_size").scalar_one())
+        load(session, rows)
+
+    monkeypatch.setattr(bulk, "_load", watched)
+    with engine.connect() as connection:
+        before = connection.exec_driver_sql("PRAGMA cache_size").scalar_one()
+    _run(factory, bulk.import_opportunities, path, batch_size=5)
+    assert set(sizes) == {-bulk.BATCH_PAGE_CACHE_KB}
+    with engine.connect() as connection:  # the pool's last used: the import's own
+        assert connection.exec_driver_sql("PRAGMA cache_size").scalar_one() == before
+
+
 def test_refused_rows_are_reported_and_leave_nothing(
     factory: sessionmaker[Session], tmp_path: Path
 ) -> None:
