@@ -1,9 +1,10 @@
 """Throughput and latency of the REST API on SQLite and PostgreSQL (``make bench``).
 
 For each database: migrate a fresh schema, install the built-in data, seed a realistic volume
-through the services, serve ``create_app()`` with one uvicorn worker in a separate
-process, then time one keep-alive client doing N sequential requests per operation. Every
-operation is reported against ``GET /healthz`` (the floor: no authentication, no database).
+through the services, serve ``served_app()`` (as ``oppflow serve`` does) with one uvicorn
+worker in a separate process, then time one keep-alive client doing N sequential requests per
+operation. Every operation is reported against ``GET /healthz`` (the floor: no authentication,
+no database).
 """
 
 from __future__ import annotations
