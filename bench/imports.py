@@ -179,9 +179,9 @@ def _import(url: str, path: Path) -> tuple[float, float]:
         seconds = time.perf_counter() - started
         log.seek(0)
         output = log.read().decode()
+        if status != 0:
+            raise SystemExit(f"the import failed:\n{output}")
         peak_kb = int(peak.read_text())
-    if status != 0:
-        raise SystemExit(f"the import failed:\n{output}")
     console.print(output.strip(), highlight=False)
     return seconds, peak_kb / 1024  # kilobytes on Linux
 

@@ -7,9 +7,10 @@ from __future__ import annotations
 import gc
 import json
 import re
+import traceback
 import uuid
 from collections import Counter, defaultdict
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -20,6 +21,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from oppflow.analytics import totals
 from oppflow.db import unit_of_work
+from oppflow.errors import OppflowError
 from oppflow.imports import bulk, runs
 from oppflow.imports.mapping import auto_mapping
 from oppflow.imports.opportunities import may_backdate
@@ -194,6 +196,17 @@ def test_both_ways_write_the_same_rows(
     assert assert_phase_moves_follow_the_log(factory) > 4
 
 
+@pytest.fixture
+def collector_on() -> Iterator[None]:
+    """The collector on, as a process has it, and given back as this test found it."""
+    was = gc.isenabled()
+    gc.enable()
+    yield
+    if not was:
+        gc.disable()
+
+
+@pytest.mark.usefixtures("collector_on")
 def test_a_batch_is_built_and_loaded_with_the_collector_paused(
     factory: sessionmaker[Session], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -208,7 +221,6 @@ def test_a_batch_is_built_and_loaded_with_the_collector_paused(
         load(session, rows)
 
     monkeypatch.setattr(bulk, "_load", watched)
-    assert gc.isenabled()
     _run(factory, bulk.import_opportunities, path, batch_size=5)
     assert collecting
     assert not any(collecting)
@@ -223,20 +235,75 @@ def test_a_batch_writes_through_a_larger_page_cache_on_sqlite_then_gives_it_back
     path = tmp_path / "opportunities.csv"
     path.write_text(FILE, encoding="utf-8")
     _people(factory)
+    sizes, connections = _watch_the_page_cache(monkeypatch)
+    before = _default_page_cache(engine)
+    _run(factory, bulk.import_opportunities, path, batch_size=5)
+    assert set(sizes) == {-bulk.BATCH_PAGE_CACHE_KB}
+    assert {_page_cache(connection) for connection in connections} == {before}
+
+
+@pytest.mark.usefixtures("collector_on")
+def test_a_batch_that_fails_gives_back_the_collector_and_the_page_cache(
+    factory: sessionmaker[Session], engine: Engine, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = tmp_path / "opportunities.csv"
+    path.write_text(FILE, encoding="utf-8")
+    _people(factory)
+    _sizes, connections = _watch_the_page_cache(monkeypatch, fail=True)
+    with pytest.raises(RuntimeError, match="the disk is full"):
+        _run(factory, bulk.import_opportunities, path, batch_size=5)
+    assert gc.isenabled()
+    if engine.dialect.name == "sqlite":
+        assert {_page_cache(connection) for connection in connections} == {
+            _default_page_cache(engine)
+        }
+
+
+def _watch_the_page_cache(
+    monkeypatch: pytest.MonkeyPatch, *, fail: bool = False
+) -> tuple[list[int], list[Any]]:
+    """Each batch's page cache as it loads, and its driver connection (the batch then fails,
+    with ``fail``)."""
     sizes: list[int] = []
+    connections: list[Any] = []
     load = bulk._load
 
     def watched(session: Session, rows: Any) -> None:
-        sizes.append(session.connection().exec_driver_sql("PRAGMA cache_size").scalar_one())
+        connection = session.connection()
+        if connection.dialect.name == "sqlite":
+            connections.append(connection.connection.dbapi_connection)
+            sizes.append(_page_cache(connections[-1]))
+        if fail:
+            raise RuntimeError("the disk is full")
         load(session, rows)
 
     monkeypatch.setattr(bulk, "_load", watched)
+    return sizes, connections
+
+
+def _page_cache(dbapi_connection: Any) -> int:
+    return int(dbapi_connection.execute("PRAGMA cache_size").fetchone()[0])
+
+
+def _default_page_cache(engine: Engine) -> int:
     with engine.connect() as connection:
-        before = connection.exec_driver_sql("PRAGMA cache_size").scalar_one()
-    _run(factory, bulk.import_opportunities, path, batch_size=5)
-    assert set(sizes) == {-bulk.BATCH_PAGE_CACHE_KB}
-    with engine.connect() as connection:  # the pool's last used: the import's own
-        assert connection.exec_driver_sql("PRAGMA cache_size").scalar_one() == before
+        return int(connection.exec_driver_sql("PRAGMA cache_size").scalar_one())
+
+
+def test_a_remembered_refusal_does_not_keep_the_frames_of_earlier_rows(
+    factory: sessionmaker[Session],
+) -> None:
+    _people(factory)
+    with unit_of_work(factory) as session:
+        actor = actor_by_username(session, "alice")
+        run = bulk._BulkRun(session, actor, True, None, None)
+        depths = []
+        for _ in range(3):  # the same unknown owner: checked once, then remembered
+            with pytest.raises(OppflowError) as refused:
+                run._owned({"owner_id": uuid.UUID(int=7)})
+            depths.append(len(traceback.extract_tb(refused.value.__traceback__)))
+        session.rollback()
+    assert depths[1] == depths[2] <= depths[0]
 
 
 def test_refused_rows_are_reported_and_leave_nothing(

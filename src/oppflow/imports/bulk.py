@@ -247,7 +247,7 @@ class _BulkRun:
                 self.rules.owners[owner] = error
         found = self.rules.owners[owner]
         if isinstance(found, Exception):
-            raise found
+            raise _again(found)
         return {**values, **found}
 
     def _check_references(self, values: dict[str, Any]) -> None:
@@ -270,7 +270,7 @@ class _BulkRun:
                 self.rules.references[key] = error
         refused = self.rules.references[key]
         if refused is not None:
-            raise refused
+            raise _again(refused)
 
     def _process(self, key: str | None) -> tuple[Any, ProcessDefinition]:
         if key not in self.rules.processes:
@@ -280,7 +280,7 @@ class _BulkRun:
                 self.rules.processes[key] = error
         found = self.rules.processes[key]
         if isinstance(found, Exception):
-            raise found
+            raise _again(found)
         return found
 
     def _transitions(
@@ -313,7 +313,7 @@ class _BulkRun:
                 self.rules.writable[key] = error
         refused = self.rules.writable[key]
         if refused is not None:
-            raise refused
+            raise _again(refused)
 
     def _write(self, placed: list[Placed]) -> None:
         rows = Rows()
@@ -342,7 +342,14 @@ def _larger_page_cache(session: Session) -> Iterator[None]:
     try:
         yield
     finally:
-        connection.exec_driver_sql(f"PRAGMA cache_size={was}")
+        if not connection.invalidated:  # a dead connection's error is the one to see
+            connection.exec_driver_sql(f"PRAGMA cache_size={was}")
+
+
+def _again(error: Exception) -> Exception:
+    """A remembered refusal, to raise for another row: without the traceback of its last
+    raise, which each raise would lengthen, keeping every earlier row's frames alive."""
+    return error.with_traceback(None)
 
 
 def _rowwise(values: Mapping[str, str]) -> bool:
