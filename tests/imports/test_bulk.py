@@ -75,6 +75,14 @@ def _people(factory: sessionmaker[Session]) -> None:
     contact(factory, "alice", "Ng", "ng@contoso.example.org")
 
 
+def _the_file(factory: sessionmaker[Session], tmp_path: Path) -> Path:
+    """:data:`FILE` in ``tmp_path``, and the people and customers its rows name."""
+    path = tmp_path / "opportunities.csv"
+    path.write_text(FILE, encoding="utf-8")
+    _people(factory)
+    return path
+
+
 def _run(
     factory: sessionmaker[Session], importer: Importer, path: Path, **options: Any
 ) -> ImportResult:
@@ -171,9 +179,7 @@ def _empty(engine: Engine) -> sessionmaker[Session]:
 def test_both_ways_write_the_same_rows(
     factory: sessionmaker[Session], engine: Engine, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    path = tmp_path / "opportunities.csv"
-    path.write_text(FILE, encoding="utf-8")
-    _people(factory)
+    path = _the_file(factory, tmp_path)
     one_by_one = _run(factory, _rowwise, path)
     expected = _snapshot(engine)
     # Created and placed at its stage at one instant, as the batch path writes it: no stay of
@@ -210,9 +216,7 @@ def collector_on() -> Iterator[None]:
 def test_a_batch_is_built_and_loaded_with_the_collector_paused(
     factory: sessionmaker[Session], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    path = tmp_path / "opportunities.csv"
-    path.write_text(FILE, encoding="utf-8")
-    _people(factory)
+    path = _the_file(factory, tmp_path)
     collecting: list[bool] = []
     load = bulk._load
 
@@ -232,9 +236,7 @@ def test_a_batch_writes_through_a_larger_page_cache_on_sqlite_then_gives_it_back
 ) -> None:
     if engine.dialect.name != "sqlite":
         pytest.skip("SQLite's page cache")
-    path = tmp_path / "opportunities.csv"
-    path.write_text(FILE, encoding="utf-8")
-    _people(factory)
+    path = _the_file(factory, tmp_path)
     sizes, connections = _watch_the_page_cache(monkeypatch)
     before = _default_page_cache(engine)
     _run(factory, bulk.import_opportunities, path, batch_size=5)
@@ -246,9 +248,7 @@ def test_a_batch_writes_through_a_larger_page_cache_on_sqlite_then_gives_it_back
 def test_a_batch_that_fails_gives_back_the_collector_and_the_page_cache(
     factory: sessionmaker[Session], engine: Engine, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    path = tmp_path / "opportunities.csv"
-    path.write_text(FILE, encoding="utf-8")
-    _people(factory)
+    path = _the_file(factory, tmp_path)
     _sizes, connections = _watch_the_page_cache(monkeypatch, fail=True)
     with pytest.raises(RuntimeError, match="the disk is full"):
         _run(factory, bulk.import_opportunities, path, batch_size=5)
@@ -309,9 +309,7 @@ def test_a_remembered_refusal_does_not_keep_the_frames_of_earlier_rows(
 def test_refused_rows_are_reported_and_leave_nothing(
     factory: sessionmaker[Session], tmp_path: Path
 ) -> None:
-    path = tmp_path / "opportunities.csv"
-    path.write_text(FILE, encoding="utf-8")
-    _people(factory)
+    path = _the_file(factory, tmp_path)
     result = _run(factory, bulk.import_opportunities, path)
     why = {(p.row, p.column): p.why for p in result.problems}
     assert why[(3, "stage")] == "Develop needs Proposed Solution first"
@@ -328,9 +326,7 @@ def test_refused_rows_are_reported_and_leave_nothing(
 def test_importing_twice_creates_nothing_new(
     factory: sessionmaker[Session], tmp_path: Path
 ) -> None:
-    path = tmp_path / "opportunities.csv"
-    path.write_text(FILE, encoding="utf-8")
-    _people(factory)
+    path = _the_file(factory, tmp_path)
     _run(factory, bulk.import_opportunities, path)
     again = _run(factory, bulk.import_opportunities, path)
     # Only the row without an external id is created again (as row by row).
@@ -398,9 +394,7 @@ def _resumable(
 def test_batch_size_does_not_change_the_outcome(
     factory: sessionmaker[Session], tmp_path: Path, size: int
 ) -> None:
-    path = tmp_path / "opportunities.csv"
-    path.write_text(FILE, encoding="utf-8")
-    _people(factory)
+    path = _the_file(factory, tmp_path)
     result = _run(factory, bulk.import_opportunities, path, batch_size=size)
     assert (result.created, result.existing, result.refused) == (4, 1, 7)
 
